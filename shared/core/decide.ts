@@ -1,0 +1,89 @@
+import type { Digest, RegistryEvent, TagRef } from './model';
+import { tagRefOf } from './model';
+import type { PolicyAction, ResolvedRule } from './policy';
+import { assertNever, type Transition } from './transition';
+
+/** What happened, as carried by every effect: enough to act and to write an alert without a lookup. */
+export interface Incident {
+  eventId: string;
+  ref: TagRef;
+  from: Digest | null;
+  to: Digest | null;
+  actor: string | null;
+  eventTime: string;
+  ruleAction: PolicyAction;
+  ruleSource: string;
+  owners: string[];
+}
+
+export type Effect =
+  /** Put `incident.from` back under the tag, which now serves `incident.to`. */
+  | { kind: 'revert'; incident: Incident }
+  /** Lock the tag at the registry so it cannot be overwritten. */
+  | { kind: 'lock'; incident: Incident }
+  /** Tell the owners. `after` names an effect of the same event whose outcome the alert reports. */
+  | { kind: 'alert'; incident: Incident; after: 'revert' | null }
+  /** Tell cluster endpoints the digest the tag serves changed. */
+  | { kind: 'bump'; incident: Incident; reason: 'moved' | 'reverted' };
+
+export type EffectKind = Effect['kind'];
+
+/**
+ * The policy table of DESIGN.md as a pure function. Effects are listed in the order they must run:
+ * a revert before the alert that reports it.
+ */
+export function decide(transition: Transition, rule: ResolvedRule, event: RegistryEvent, eventTime: string): Effect[] {
+  const incident = (from: Digest | null, to: Digest | null): Incident => ({
+    eventId: event.id,
+    ref: tagRefOf(event),
+    from,
+    to,
+    actor: event.actor,
+    eventTime,
+    ruleAction: rule.action,
+    ruleSource: rule.source,
+    owners: rule.owners,
+  });
+
+  switch (transition.kind) {
+    case 'first-seen':
+      return rule.action === 'lock' ? [{ kind: 'lock', incident: incident(null, transition.digest) }] : [];
+    case 'overwrite': {
+      const it = incident(transition.from, transition.to);
+      switch (rule.action) {
+        case 'allow':
+          return rule.bump ? [{ kind: 'bump', incident: it, reason: 'moved' }] : [];
+        case 'alert':
+          return [{ kind: 'alert', incident: it, after: null }];
+        case 'lock':
+          // The lock did not hold (or the registry cannot lock): put the old digest back, lock again, tell.
+          return [
+            { kind: 'revert', incident: it },
+            { kind: 'lock', incident: it },
+            { kind: 'alert', incident: it, after: 'revert' },
+          ];
+        case 'revert':
+          return [
+            { kind: 'revert', incident: it },
+            { kind: 'alert', incident: it, after: 'revert' },
+          ];
+        default:
+          return assertNever(rule.action);
+      }
+    }
+    case 'restored':
+      return rule.bump ? [{ kind: 'bump', incident: incident(transition.replaced, transition.digest), reason: 'reverted' }] : [];
+    case 'unchanged':
+    case 'stale':
+    case 'duplicate':
+    case 'deleted':
+      return [];
+    default:
+      return assertNever(transition);
+  }
+}
+
+/** The idempotency key of an effect: one per event and effect kind. */
+export function effectKey(eventId: string, kind: EffectKind): string {
+  return `${eventId}#${kind}`;
+}

@@ -1,0 +1,23 @@
+/**
+ * Errors are classified where they arise. A transient error (timeout, 5xx, 429) is retried with
+ * backoff; a permanent one (bad request, missing manifest, 4xx) fails the effect at once and is
+ * reported. Anything unclassified counts as transient, so nothing is dropped on a surprise.
+ */
+export class TransientError extends Error {
+  override readonly name = 'TransientError';
+  constructor(
+    message: string,
+    /** A delay the other side asked for (Retry-After), in milliseconds. */
+    readonly retryAfterMs: number | null = null,
+  ) {
+    super(message);
+  }
+}
+
+export class PermanentError extends Error {
+  override readonly name = 'PermanentError';
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,84 @@
+import type { TagRef } from './model';
+
+export const POLICY_ACTIONS = ['allow', 'alert', 'lock', 'revert'] as const;
+export type PolicyAction = (typeof POLICY_ACTIONS)[number];
+
+export interface RuleMatch {
+  registry?: string;
+  repository?: string;
+  tag?: string;
+}
+
+export interface PolicyRule {
+  match: RuleMatch;
+  action: PolicyAction;
+  owners: string[];
+  bump: boolean;
+}
+
+export interface Policy {
+  defaults: { action: PolicyAction; owners: string[]; bump: boolean };
+  rules: PolicyRule[];
+}
+
+/** The rule that applies to a tag, with where it came from (for alerts and `replay`). */
+export interface ResolvedRule {
+  action: PolicyAction;
+  owners: string[];
+  bump: boolean;
+  /** `rules[3]`, `defaults` or `built-in`. */
+  source: string;
+}
+
+/** Tags Tagwarden itself writes to keep a replaced manifest referenced; never guarded. */
+export const KEEP_TAG_PREFIX = 'tagwarden-keep-';
+
+/** With no config file: alert on every tag except `latest`, which floats. */
+export const DEFAULT_POLICY: Policy = {
+  defaults: { action: 'alert', owners: [], bump: false },
+  rules: [{ match: { tag: 'latest' }, action: 'allow', owners: [], bump: false }],
+};
+
+/** First match wins; a rule with no field matches everything. */
+export function ruleFor(policy: Policy, ref: TagRef): ResolvedRule {
+  if (ref.tag.startsWith(KEEP_TAG_PREFIX)) return { action: 'allow', owners: [], bump: false, source: 'built-in' };
+  for (const [index, rule] of policy.rules.entries()) {
+    if (ruleMatches(rule.match, ref)) {
+      return { action: rule.action, owners: rule.owners, bump: rule.bump, source: `rules[${index}]` };
+    }
+  }
+  return { ...policy.defaults, source: 'defaults' };
+}
+
+function ruleMatches(match: RuleMatch, ref: TagRef): boolean {
+  return (
+    (match.registry === undefined || globMatches(match.registry, ref.registryHost)) &&
+    (match.repository === undefined || globMatches(match.repository, ref.repository)) &&
+    (match.tag === undefined || globMatches(match.tag, ref.tag))
+  );
+}
+
+const globCache = new Map<string, RegExp>();
+
+/**
+ * Globs: `*` matches within one path segment (no `/`), `**` across segments, `?` one character.
+ * So `payments/*` matches `payments/api` but not `payments/team/api`; `payments/**` matches both.
+ */
+export function globMatches(glob: string, value: string): boolean {
+  let pattern = globCache.get(glob);
+  if (!pattern) {
+    let source = '';
+    for (let i = 0; i < glob.length; i++) {
+      const c = glob[i]!;
+      if (c === '*' && glob[i + 1] === '*') {
+        source += '.*';
+        i++;
+      } else if (c === '*') source += '[^/]*';
+      else if (c === '?') source += '[^/]';
+      else source += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+    }
+    pattern = new RegExp(`^${source}$`);
+    globCache.set(glob, pattern);
+  }
+  return pattern.test(value);
+}

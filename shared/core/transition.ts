@@ -1,0 +1,112 @@
+import type { Digest, RegistryEvent } from './model';
+import { compareEventTimes } from './time';
+
+/** What applying one event did to a tag. Every store answers with one of these. */
+export type Transition =
+  | { kind: 'first-seen'; digest: Digest }
+  | { kind: 'unchanged'; digest: Digest }
+  | { kind: 'overwrite'; from: Digest; to: Digest }
+  | { kind: 'stale'; digest: Digest | null; current: Digest | null }
+  | { kind: 'duplicate' }
+  | { kind: 'deleted'; digest: Digest | null }
+  | { kind: 'restored'; digest: Digest; replaced: Digest | null };
+
+export type TransitionKind = Transition['kind'];
+
+/** A restore Tagwarden is about to make, recorded before the registry call so its echo is recognized. */
+export interface PendingRestore {
+  digest: Digest;
+  /** The digest being replaced. */
+  from: Digest;
+  /** ISO time after which an echo is no longer expected. */
+  until: string;
+}
+
+/** The stored state of one tag: the digest it serves per the newest event applied. */
+export interface TagState {
+  /** What the tag serves now; null after a delete. */
+  digest: Digest | null;
+  /** The last digest the tag served, kept across a delete so delete-then-push is still an overwrite. */
+  lastDigest: Digest | null;
+  /** Event time of the newest applied event. */
+  eventTime: string;
+  eventId: string;
+  pendingRestore: PendingRestore | null;
+  /** Incremented on every write; stores use it for compare-and-set. */
+  version: number;
+}
+
+export interface TransitionResult {
+  transition: Transition;
+  /** The state to write, or null when the state does not change (stale events). */
+  next: TagState | null;
+  /** The digest the tag served before this event (for history rows). */
+  previousDigest: Digest | null;
+  /** The time this event counts at: its own timestamp, or when it was received. */
+  eventTime: string;
+}
+
+/**
+ * The heart of Tagwarden: what one event does to one tag. Pure, so every store (SQLite, DynamoDB,
+ * Table Storage, memory) shares the same semantics and only supplies atomicity. Duplicate detection
+ * is the store's job (it needs the set of seen ids); everything else is here.
+ *
+ * - An event older than the newest one applied is `stale`: kept in history, never moves the tag.
+ * - Equal times count as newer: with second-resolution clocks we cannot order them, and missing an
+ *   overwrite is worse than reporting one.
+ * - A tag deleted and pushed again with another digest is an overwrite of what it served before:
+ *   deleting first is no way around the policy.
+ * - A push of the digest Tagwarden is restoring is `restored` (the echo of our own revert).
+ */
+export function nextTagState(prev: TagState | null, event: RegistryEvent, receivedAt: string): TransitionResult {
+  const eventTime = event.timestamp ?? receivedAt;
+  const previousDigest = prev ? (prev.digest ?? prev.lastDigest) : null;
+  const version = (prev?.version ?? 0) + 1;
+
+  if (prev && compareEventTimes(eventTime, prev.eventTime) < 0) {
+    return { transition: { kind: 'stale', digest: event.digest, current: prev.digest }, next: null, previousDigest, eventTime };
+  }
+
+  if (event.action === 'delete') {
+    if (prev && event.digest !== null && prev.digest !== null && event.digest !== prev.digest) {
+      // A delete of a manifest the tag no longer serves says nothing about the tag now.
+      return { transition: { kind: 'stale', digest: event.digest, current: prev.digest }, next: null, previousDigest, eventTime };
+    }
+    const next: TagState = {
+      digest: null,
+      lastDigest: previousDigest ?? event.digest,
+      eventTime,
+      eventId: event.id,
+      pendingRestore: prev?.pendingRestore ?? null,
+      version,
+    };
+    return { transition: { kind: 'deleted', digest: prev?.digest ?? event.digest }, next, previousDigest, eventTime };
+  }
+
+  const digest = event.digest;
+  if (digest === null) throw new Error(`push event ${event.id} has no digest; resolve it before recording`);
+
+  const pending = prev?.pendingRestore && compareEventTimes(receivedAt, prev.pendingRestore.until) <= 0 ? prev.pendingRestore : null;
+  const base = { eventTime, eventId: event.id, version };
+
+  if (pending && digest === pending.digest) {
+    return {
+      transition: { kind: 'restored', digest, replaced: prev?.digest ?? null },
+      next: { ...base, digest, lastDigest: digest, pendingRestore: null },
+      previousDigest,
+      eventTime,
+    };
+  }
+  const keep = { ...base, digest, lastDigest: digest, pendingRestore: pending };
+  if (previousDigest === null) {
+    return { transition: { kind: 'first-seen', digest }, next: keep, previousDigest, eventTime };
+  }
+  if (previousDigest === digest) {
+    return { transition: { kind: 'unchanged', digest }, next: keep, previousDigest, eventTime };
+  }
+  return { transition: { kind: 'overwrite', from: previousDigest, to: digest }, next: keep, previousDigest, eventTime };
+}
+
+export function assertNever(value: never): never {
+  throw new Error(`unexpected value ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,102 @@
+import { type Digest, nextTagState, type PendingRestore, type RegistryEvent, type TagRef, type TagState, formatTagRef } from '../core';
+import { outboxRows } from './outbox-rows';
+import type { ApplyResult, EffectUpdate, FailedRecord, HistoryEntry, HistoryStore, OutboxEffect, Planner } from './port';
+
+/** In-process store for tests and dry runs. Atomic because nothing inside `apply` awaits. */
+export class MemoryHistoryStore implements HistoryStore {
+  private readonly tags = new Map<string, TagState>();
+  private readonly rows = new Map<string, HistoryEntry[]>();
+  private readonly seenEventIds = new Set<string>();
+  private readonly outbox = new Map<string, OutboxEffect>();
+  private readonly failed: FailedRecord[] = [];
+  private seq = 0;
+
+  async apply(event: RegistryEvent, plan: Planner, receivedAt: string): Promise<ApplyResult> {
+    const key = formatTagRef(event);
+    const prev = this.tags.get(key) ?? null;
+    if (this.seenEventIds.has(event.id)) {
+      return { transition: { kind: 'duplicate' }, previousDigest: prev?.digest ?? null, eventTime: event.timestamp ?? receivedAt, effects: [] };
+    }
+    const result = nextTagState(prev, event, receivedAt);
+    const effects = outboxRows(event.id, plan(result.transition, event, result.eventTime), receivedAt);
+    this.seenEventIds.add(event.id);
+    if (result.next) this.tags.set(key, result.next);
+    const list = this.rows.get(key) ?? [];
+    list.push({
+      seq: ++this.seq,
+      eventId: event.id,
+      action: event.action,
+      registryHost: event.registryHost,
+      repository: event.repository,
+      tag: event.tag,
+      digest: event.digest,
+      previousDigest: result.previousDigest,
+      transition: result.transition.kind,
+      eventTime: result.eventTime,
+      receivedAt,
+      actor: event.actor,
+    });
+    this.rows.set(key, list);
+    for (const effect of effects) this.outbox.set(effect.key, effect);
+    return { transition: result.transition, previousDigest: result.previousDigest, eventTime: result.eventTime, effects: structuredClone(effects) };
+  }
+
+  async tagState(ref: TagRef): Promise<TagState | null> {
+    const state = this.tags.get(formatTagRef(ref));
+    return state ? structuredClone(state) : null;
+  }
+
+  async history(ref: TagRef): Promise<HistoryEntry[]> {
+    return structuredClone(this.rows.get(formatTagRef(ref)) ?? []);
+  }
+
+  async markPendingRestore(ref: TagRef, restore: PendingRestore): Promise<boolean> {
+    const state = this.tags.get(formatTagRef(ref));
+    if (!state || state.digest !== restore.from) return false;
+    this.tags.set(formatTagRef(ref), { ...state, pendingRestore: restore, version: state.version + 1 });
+    return true;
+  }
+
+  async clearPendingRestore(ref: TagRef, digest: Digest): Promise<void> {
+    const state = this.tags.get(formatTagRef(ref));
+    if (state?.pendingRestore?.digest === digest) {
+      this.tags.set(formatTagRef(ref), { ...state, pendingRestore: null, version: state.version + 1 });
+    }
+  }
+
+  async dueEffects(now: string, limit: number): Promise<OutboxEffect[]> {
+    return [...this.outbox.values()]
+      .filter((e) => e.status === 'pending' && e.nextAttemptAt <= now)
+      .sort((a, b) => a.nextAttemptAt.localeCompare(b.nextAttemptAt) || a.position - b.position)
+      .slice(0, limit)
+      .map((e) => structuredClone(e));
+  }
+
+  async effectsOf(eventId: string): Promise<OutboxEffect[]> {
+    return [...this.outbox.values()].filter((e) => e.eventId === eventId).sort((a, b) => a.position - b.position).map((e) => structuredClone(e));
+  }
+
+  async updateEffect(key: string, update: EffectUpdate, _now: string): Promise<void> {
+    const effect = this.outbox.get(key);
+    if (!effect) throw new Error(`no effect ${key} in the outbox`);
+    effect.attempts += 1;
+    effect.status = update.status;
+    if (update.status === 'done') effect.outcome = update.outcome;
+    else effect.lastError = update.error;
+    if (update.status === 'pending') effect.nextAttemptAt = update.nextAttemptAt;
+  }
+
+  async failedEffects(limit: number): Promise<OutboxEffect[]> {
+    return [...this.outbox.values()].filter((e) => e.status === 'failed').reverse().slice(0, limit).map((e) => structuredClone(e));
+  }
+
+  async recordFailure(record: Omit<FailedRecord, 'id'>): Promise<void> {
+    this.failed.push({ ...record, id: this.failed.length + 1 });
+  }
+
+  async failures(limit: number): Promise<FailedRecord[]> {
+    return this.failed.slice(-limit).reverse();
+  }
+
+  async close(): Promise<void> {}
+}

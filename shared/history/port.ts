@@ -1,0 +1,85 @@
+import type { Digest, Effect, EffectKind, EventAction, PendingRestore, RegistryEvent, TagRef, TagState, Transition, TransitionKind } from '../core';
+
+/** One row of a tag's history: every event that reached the store once, in the order it was recorded. */
+export interface HistoryEntry {
+  seq: number;
+  eventId: string;
+  action: EventAction;
+  registryHost: string;
+  repository: string;
+  tag: string;
+  digest: Digest | null;
+  previousDigest: Digest | null;
+  transition: TransitionKind;
+  eventTime: string;
+  receivedAt: string;
+  actor: string | null;
+}
+
+export type EffectStatus = 'pending' | 'done' | 'failed';
+
+/** An effect in the outbox, keyed `eventId#kind`, run from the persisted decision. */
+export interface OutboxEffect {
+  key: string;
+  eventId: string;
+  kind: EffectKind;
+  /** Order among the effects of one event. */
+  position: number;
+  effect: Effect;
+  status: EffectStatus;
+  attempts: number;
+  nextAttemptAt: string;
+  lastError: string | null;
+  /** What the effect did, for the alert that reports it (`reverted`, `skipped: …`). */
+  outcome: string | null;
+}
+
+export type EffectUpdate =
+  | { status: 'done'; outcome: string }
+  | { status: 'failed'; error: string }
+  | { status: 'pending'; error: string; nextAttemptAt: string };
+
+/** An event or body Tagwarden could not process, kept for an operator to list and replay. */
+export interface FailedRecord {
+  id: number;
+  source: string;
+  reason: string;
+  payload: string;
+  receivedAt: string;
+}
+
+/** Turns a transition into the effects to enqueue with it, in the same atomic write. */
+export type Planner = (transition: Transition, event: RegistryEvent, eventTime: string) => Effect[];
+
+export interface ApplyResult {
+  transition: Transition;
+  previousDigest: Digest | null;
+  eventTime: string;
+  effects: OutboxEffect[];
+}
+
+/**
+ * Digest history of every tag. `apply` is atomic: the duplicate check, the transition, the history
+ * row and the outbox effects commit together or not at all, and two writers racing on one tag are
+ * serialized by the store (transaction, conditional write or ETag), never by the caller.
+ */
+export interface HistoryStore {
+  apply(event: RegistryEvent, plan: Planner, receivedAt: string): Promise<ApplyResult>;
+  tagState(ref: TagRef): Promise<TagState | null>;
+  history(ref: TagRef): Promise<HistoryEntry[]>;
+  /** Records a restore about to be made, unless the tag no longer serves `restore.from`. */
+  markPendingRestore(ref: TagRef, restore: PendingRestore): Promise<boolean>;
+  clearPendingRestore(ref: TagRef, digest: Digest): Promise<void>;
+
+  /** Pending effects whose next attempt is due, oldest first. */
+  dueEffects(now: string, limit: number): Promise<OutboxEffect[]>;
+  effectsOf(eventId: string): Promise<OutboxEffect[]>;
+  updateEffect(key: string, update: EffectUpdate, now: string): Promise<void>;
+  /** Effects that failed for good, newest first. */
+  failedEffects(limit: number): Promise<OutboxEffect[]>;
+
+  recordFailure(record: Omit<FailedRecord, 'id'>): Promise<void>;
+  failures(limit: number): Promise<FailedRecord[]>;
+
+  close(): Promise<void>;
+}

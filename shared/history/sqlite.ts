@@ -1,0 +1,294 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { type Digest, type Effect, nextTagState, type PendingRestore, type RegistryEvent, type TagRef, type TagState } from '../core';
+import { outboxRows } from './outbox-rows';
+import type { ApplyResult, EffectUpdate, FailedRecord, HistoryEntry, HistoryStore, OutboxEffect, Planner } from './port';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS tags (
+  registry_host TEXT NOT NULL, repository TEXT NOT NULL, tag TEXT NOT NULL,
+  digest TEXT, last_digest TEXT, event_time TEXT NOT NULL, event_id TEXT NOT NULL,
+  pending_restore TEXT, version INTEGER NOT NULL,
+  PRIMARY KEY (registry_host, repository, tag)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS history (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_id TEXT NOT NULL UNIQUE,
+  action TEXT NOT NULL, registry_host TEXT NOT NULL, repository TEXT NOT NULL, tag TEXT NOT NULL,
+  digest TEXT, previous_digest TEXT, transition TEXT NOT NULL,
+  event_time TEXT NOT NULL, received_at TEXT NOT NULL, actor TEXT
+);
+CREATE INDEX IF NOT EXISTS history_by_tag ON history (registry_host, repository, tag, seq);
+CREATE TABLE IF NOT EXISTS outbox (
+  key TEXT PRIMARY KEY, event_id TEXT NOT NULL, kind TEXT NOT NULL, position INTEGER NOT NULL,
+  effect TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL, next_attempt_at TEXT NOT NULL,
+  last_error TEXT, outcome TEXT, updated_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at);
+CREATE INDEX IF NOT EXISTS outbox_by_event ON outbox (event_id, position);
+CREATE TABLE IF NOT EXISTS failures (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, reason TEXT NOT NULL,
+  payload TEXT NOT NULL, received_at TEXT NOT NULL
+);
+`;
+
+interface TagRow {
+  digest: string | null;
+  last_digest: string | null;
+  event_time: string;
+  event_id: string;
+  pending_restore: string | null;
+  version: number;
+}
+
+interface HistoryRow {
+  seq: number;
+  event_id: string;
+  action: 'push' | 'delete';
+  registry_host: string;
+  repository: string;
+  tag: string;
+  digest: string | null;
+  previous_digest: string | null;
+  transition: HistoryEntry['transition'];
+  event_time: string;
+  received_at: string;
+  actor: string | null;
+}
+
+interface OutboxRow {
+  key: string;
+  event_id: string;
+  kind: OutboxEffect['kind'];
+  position: number;
+  effect: string;
+  status: OutboxEffect['status'];
+  attempts: number;
+  next_attempt_at: string;
+  last_error: string | null;
+  outcome: string | null;
+}
+
+export interface SqliteHistoryStoreOptions {
+  /** A file path, or `:memory:`. */
+  path: string;
+  /** An existing database (used for dry runs on a copy). */
+  database?: Database.Database;
+}
+
+/**
+ * SQLite history (better-sqlite3, WAL). `apply` runs in a `BEGIN IMMEDIATE` transaction, which takes
+ * the write lock up front, so two processes on one file are serialized and neither reads a state
+ * the other is about to change.
+ */
+export class SqliteHistoryStore implements HistoryStore {
+  readonly db: Database.Database;
+  private readonly statements;
+  private readonly applyTransaction;
+
+  constructor(options: SqliteHistoryStoreOptions) {
+    if (options.database) this.db = options.database;
+    else {
+      if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+      this.db = new Database(options.path);
+    }
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL is durable across process crashes in WAL mode; only an OS crash can lose the last commits.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 10000');
+    this.db.exec(SCHEMA);
+    const db = this.db;
+    this.statements = {
+      tag: db.prepare<[string, string, string], TagRow>(
+        'SELECT digest, last_digest, event_time, event_id, pending_restore, version FROM tags WHERE registry_host = ? AND repository = ? AND tag = ?',
+      ),
+      seen: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM history WHERE event_id = ?'),
+      upsertTag: db.prepare(
+        `INSERT INTO tags (registry_host, repository, tag, digest, last_digest, event_time, event_id, pending_restore, version)
+         VALUES (@registryHost, @repository, @tag, @digest, @lastDigest, @eventTime, @eventId, @pendingRestore, @version)
+         ON CONFLICT (registry_host, repository, tag) DO UPDATE SET digest = excluded.digest, last_digest = excluded.last_digest,
+           event_time = excluded.event_time, event_id = excluded.event_id, pending_restore = excluded.pending_restore, version = excluded.version`,
+      ),
+      setPending: db.prepare(
+        'UPDATE tags SET pending_restore = ?, version = version + 1 WHERE registry_host = ? AND repository = ? AND tag = ? AND digest = ?',
+      ),
+      clearPending: db.prepare(
+        `UPDATE tags SET pending_restore = NULL, version = version + 1
+         WHERE registry_host = ? AND repository = ? AND tag = ? AND json_extract(pending_restore, '$.digest') = ?`,
+      ),
+      insertHistory: db.prepare(
+        `INSERT INTO history (event_id, action, registry_host, repository, tag, digest, previous_digest, transition, event_time, received_at, actor)
+         VALUES (@eventId, @action, @registryHost, @repository, @tag, @digest, @previousDigest, @transition, @eventTime, @receivedAt, @actor)`,
+      ),
+      history: db.prepare<[string, string, string], HistoryRow>(
+        'SELECT * FROM history WHERE registry_host = ? AND repository = ? AND tag = ? ORDER BY seq',
+      ),
+      insertEffect: db.prepare(
+        `INSERT OR IGNORE INTO outbox (key, event_id, kind, position, effect, status, attempts, next_attempt_at, last_error, outcome, updated_at)
+         VALUES (@key, @eventId, @kind, @position, @effect, @status, @attempts, @nextAttemptAt, NULL, NULL, @nextAttemptAt)`,
+      ),
+      due: db.prepare<[string, number], OutboxRow>(
+        "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, event_id, position LIMIT ?",
+      ),
+      effectsOf: db.prepare<[string], OutboxRow>('SELECT * FROM outbox WHERE event_id = ? ORDER BY position'),
+      failedEffects: db.prepare<[number], OutboxRow>("SELECT * FROM outbox WHERE status = 'failed' ORDER BY updated_at DESC LIMIT ?"),
+      updateEffect: db.prepare(
+        `UPDATE outbox SET status = @status, attempts = attempts + 1, outcome = COALESCE(@outcome, outcome),
+           last_error = COALESCE(@error, last_error), next_attempt_at = COALESCE(@nextAttemptAt, next_attempt_at), updated_at = @now
+         WHERE key = @key`,
+      ),
+      insertFailure: db.prepare('INSERT INTO failures (source, reason, payload, received_at) VALUES (@source, @reason, @payload, @receivedAt)'),
+      failures: db.prepare<[number], { id: number; source: string; reason: string; payload: string; received_at: string }>(
+        'SELECT * FROM failures ORDER BY id DESC LIMIT ?',
+      ),
+    };
+    this.applyTransaction = db.transaction((event: RegistryEvent, plan: Planner, receivedAt: string): ApplyResult => {
+      const prev = this.readTag(event);
+      if (this.statements.seen.get(event.id)) {
+        return { transition: { kind: 'duplicate' }, previousDigest: prev?.digest ?? null, eventTime: event.timestamp ?? receivedAt, effects: [] };
+      }
+      const result = nextTagState(prev, event, receivedAt);
+      const effects = outboxRows(event.id, plan(result.transition, event, result.eventTime), receivedAt);
+      if (result.next) {
+        this.statements.upsertTag.run({
+          registryHost: event.registryHost,
+          repository: event.repository,
+          tag: event.tag,
+          digest: result.next.digest,
+          lastDigest: result.next.lastDigest,
+          eventTime: result.next.eventTime,
+          eventId: result.next.eventId,
+          pendingRestore: result.next.pendingRestore ? JSON.stringify(result.next.pendingRestore) : null,
+          version: result.next.version,
+        });
+      }
+      this.statements.insertHistory.run({
+        eventId: event.id,
+        action: event.action,
+        registryHost: event.registryHost,
+        repository: event.repository,
+        tag: event.tag,
+        digest: event.digest,
+        previousDigest: result.previousDigest,
+        transition: result.transition.kind,
+        eventTime: result.eventTime,
+        receivedAt,
+        actor: event.actor,
+      });
+      for (const effect of effects) {
+        this.statements.insertEffect.run({ ...effect, effect: JSON.stringify(effect.effect) });
+      }
+      return { transition: result.transition, previousDigest: result.previousDigest, eventTime: result.eventTime, effects };
+    });
+  }
+
+  private readTag(ref: TagRef): TagState | null {
+    const row = this.statements.tag.get(ref.registryHost, ref.repository, ref.tag);
+    if (!row) return null;
+    return {
+      digest: row.digest,
+      lastDigest: row.last_digest,
+      eventTime: row.event_time,
+      eventId: row.event_id,
+      pendingRestore: row.pending_restore ? (JSON.parse(row.pending_restore) as PendingRestore) : null,
+      version: row.version,
+    };
+  }
+
+  async apply(event: RegistryEvent, plan: Planner, receivedAt: string): Promise<ApplyResult> {
+    return this.applySync(event, plan, receivedAt);
+  }
+
+  /** The synchronous form, for callers that batch many events (replay, bench). */
+  applySync(event: RegistryEvent, plan: Planner, receivedAt: string): ApplyResult {
+    return this.applyTransaction.immediate(event, plan, receivedAt);
+  }
+
+  async tagState(ref: TagRef): Promise<TagState | null> {
+    return this.readTag(ref);
+  }
+
+  async history(ref: TagRef): Promise<HistoryEntry[]> {
+    return this.statements.history.all(ref.registryHost, ref.repository, ref.tag).map((row) => ({
+      seq: row.seq,
+      eventId: row.event_id,
+      action: row.action,
+      registryHost: row.registry_host,
+      repository: row.repository,
+      tag: row.tag,
+      digest: row.digest,
+      previousDigest: row.previous_digest,
+      transition: row.transition,
+      eventTime: row.event_time,
+      receivedAt: row.received_at,
+      actor: row.actor,
+    }));
+  }
+
+  async markPendingRestore(ref: TagRef, restore: PendingRestore): Promise<boolean> {
+    const info = this.statements.setPending.run(JSON.stringify(restore), ref.registryHost, ref.repository, ref.tag, restore.from);
+    return info.changes === 1;
+  }
+
+  async clearPendingRestore(ref: TagRef, digest: Digest): Promise<void> {
+    this.statements.clearPending.run(ref.registryHost, ref.repository, ref.tag, digest);
+  }
+
+  async dueEffects(now: string, limit: number): Promise<OutboxEffect[]> {
+    return this.statements.due.all(now, limit).map(toOutboxEffect);
+  }
+
+  async effectsOf(eventId: string): Promise<OutboxEffect[]> {
+    return this.statements.effectsOf.all(eventId).map(toOutboxEffect);
+  }
+
+  async updateEffect(key: string, update: EffectUpdate, now: string): Promise<void> {
+    const info = this.statements.updateEffect.run({
+      key,
+      status: update.status,
+      outcome: update.status === 'done' ? update.outcome : null,
+      error: update.status === 'done' ? null : update.error,
+      nextAttemptAt: update.status === 'pending' ? update.nextAttemptAt : null,
+      now,
+    });
+    if (info.changes !== 1) throw new Error(`no effect ${key} in the outbox`);
+  }
+
+  async failedEffects(limit: number): Promise<OutboxEffect[]> {
+    return this.statements.failedEffects.all(limit).map(toOutboxEffect);
+  }
+
+  async recordFailure(record: Omit<FailedRecord, 'id'>): Promise<void> {
+    this.statements.insertFailure.run(record);
+  }
+
+  async failures(limit: number): Promise<FailedRecord[]> {
+    return this.statements.failures.all(limit).map((row) => ({
+      id: row.id,
+      source: row.source,
+      reason: row.reason,
+      payload: row.payload,
+      receivedAt: row.received_at,
+    }));
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function toOutboxEffect(row: OutboxRow): OutboxEffect {
+  return {
+    key: row.key,
+    eventId: row.event_id,
+    kind: row.kind,
+    position: row.position,
+    effect: JSON.parse(row.effect) as Effect,
+    status: row.status,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    lastError: row.last_error,
+    outcome: row.outcome,
+  };
+}

@@ -1,0 +1,3 @@
+import type { SourceParser } from './types';
+
+export const acrParser: SourceParser = { name: 'acr', parse: () => ({ ok: false, reason: 'not implemented' }) };

@@ -1,0 +1,42 @@
+/** Limits applied to every body before JSON.parse: JSON.parse alone accepts a 10,000-deep object. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+export const MAX_JSON_DEPTH = 32;
+
+export type JsonBodyResult =
+  | { ok: true; value: unknown }
+  | { ok: false; status: 400 | 413; reason: string };
+
+export function parseJsonBody(text: string, byteLength: number, maxDepth = MAX_JSON_DEPTH): JsonBodyResult {
+  if (byteLength > MAX_BODY_BYTES) {
+    return { ok: false, status: 413, reason: `body is ${byteLength} bytes; the limit is ${MAX_BODY_BYTES}` };
+  }
+  if (text.trim() === '') return { ok: false, status: 400, reason: 'body is empty; expected JSON' };
+  const depth = jsonDepth(text);
+  if (depth > maxDepth) {
+    return { ok: false, status: 400, reason: `JSON nests deeper than ${maxDepth} levels` };
+  }
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (error) {
+    return { ok: false, status: 400, reason: `body is not valid JSON: ${(error as Error).message}` };
+  }
+}
+
+/** Deepest nesting of objects and arrays, outside strings; stops counting once past any sane limit. */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      depth++;
+      if (depth > max) max = depth;
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return max;
+}
