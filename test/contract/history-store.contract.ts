@@ -1,0 +1,222 @@
+import fc from 'fast-check';
+import { type Policy, tagRefOf } from '../../shared/core';
+import type { HistoryStore } from '../../shared/history';
+import { at, deleteEvent, digestOf, noEffects, policyPlanner, pushEvent } from '../support/events';
+
+const ref = tagRefOf(pushEvent());
+const A = digestOf('a');
+const B = digestOf('b');
+const C = digestOf('c');
+const RECEIVED = at(1000);
+const revertPolicy: Policy = {
+  defaults: { action: 'alert', owners: [], bump: false },
+  rules: [{ match: { repository: 'payments/*' }, action: 'revert', owners: ['#payments'], bump: false }],
+};
+
+/** One contract for every HistoryStore adapter: the semantics in DESIGN.md, proven the same everywhere. */
+export function describeHistoryStore(name: string, open: () => Promise<HistoryStore>, options: { propertyRuns?: number } = {}) {
+  describe(`HistoryStore contract: ${name}`, () => {
+    let store: HistoryStore;
+    beforeEach(async () => {
+      store = await open();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('records the first push of a tag as first-seen and keeps it in history', async () => {
+      const result = await store.apply(pushEvent({ digest: A, timestamp: at(1) }), noEffects, RECEIVED);
+      expect(result.transition).toEqual({ kind: 'first-seen', digest: A });
+      expect((await store.tagState(ref))?.digest).toBe(A);
+      const rows = await store.history(ref);
+      expect(rows.map((r) => [r.transition, r.digest])).toEqual([['first-seen', A]]);
+    });
+
+    it('treats a re-push of the same digest as unchanged, so CI re-runs pass', async () => {
+      await store.apply(pushEvent({ digest: A, timestamp: at(1) }), noEffects, RECEIVED);
+      const result = await store.apply(pushEvent({ digest: A, timestamp: at(2) }), noEffects, RECEIVED);
+      expect(result.transition).toEqual({ kind: 'unchanged', digest: A });
+    });
+
+    it('reports a new digest under a known tag as an overwrite naming both digests', async () => {
+      await store.apply(pushEvent({ digest: A, timestamp: at(1) }), noEffects, RECEIVED);
+      const result = await store.apply(pushEvent({ digest: B, timestamp: at(2) }), noEffects, RECEIVED);
+      expect(result.transition).toEqual({ kind: 'overwrite', from: A, to: B });
+      expect(result.previousDigest).toBe(A);
+      expect((await store.tagState(ref))?.digest).toBe(B);
+    });
+
+    it('gives one transition and one set of effects for an event delivered three times', async () => {
+      await store.apply(pushEvent({ digest: A, timestamp: at(1) }), noEffects, RECEIVED);
+      const overwrite = pushEvent({ digest: B, timestamp: at(2) });
+      const plan = policyPlanner(revertPolicy);
+      const results = [
+        await store.apply(overwrite, plan, RECEIVED),
+        await store.apply(overwrite, plan, RECEIVED),
+        await store.apply({ ...overwrite }, plan, RECEIVED),
+      ];
+      expect(results.map((r) => r.transition.kind)).toEqual(['overwrite', 'duplicate', 'duplicate']);
+      expect(results[1]!.effects).toEqual([]);
+      expect((await store.effectsOf(overwrite.id)).map((e) => e.kind)).toEqual(['revert', 'alert']);
+      expect(await store.history(ref)).toHaveLength(2);
+    });
+
+    it('keeps a late, older event in history as stale without moving the tag back', async () => {
+      await store.apply(pushEvent({ digest: B, timestamp: at(2) }), noEffects, RECEIVED);
+      const late = await store.apply(pushEvent({ digest: A, timestamp: at(1) }), policyPlanner(revertPolicy), RECEIVED);
+      expect(late.transition).toEqual({ kind: 'stale', digest: A, current: B });
+      expect(late.effects).toEqual([]);
+      expect((await store.tagState(ref))?.digest).toBe(B);
+      expect((await store.history(ref)).map((r) => r.transition)).toEqual(['first-seen', 'stale']);
+    });
+
+    it('orders sub-millisecond timestamps as the registry sent them', async () => {
+      await store.apply(pushEvent({ digest: B, timestamp: '2026-11-22T10:00:00.000000500Z' }), noEffects, RECEIVED);
+      const late = await store.apply(pushEvent({ digest: A, timestamp: '2026-11-22T10:00:00.0000004Z' }), noEffects, RECEIVED);
+      expect(late.transition.kind).toBe('stale');
+    });
+
+    it('classifies the echo of its own revert as restored, not as a new overwrite', async () => {
+      await store.apply(pushEvent({ digest: A, timestamp: at(1) }), noEffects, RECEIVED);
+      await store.apply(pushEvent({ digest: B, timestamp: at(2) }), noEffects, RECEIVED);
+      expect(await store.markPendingRestore(ref, { digest: A, from: B, until: at(2000) })).toBe(true);
+      const echo = await store.apply(pushEvent({ digest: A, timestamp: at(3) }), policyPlanner(revertPolicy), RECEIVED);
+      expect(echo.transition).toEqual({ kind: 'restored', digest: A, replaced: B });
+      expect(echo.effects).toEqual([]);
+      expect((await store.tagState(ref))?.pendingRestore).toBeNull();
+      const again = await store.apply(pushEvent({ digest: B, timestamp: at(4) }), noEffects, RECEIVED);
+      expect(again.transition).toEqual({ kind: 'overwrite', from: A, to: B });
+    });
+
+    it('refuses to record a pending restore when the tag no longer serves the digest being replaced', async () => {
+      await store.apply(pushEvent({ digest: A, timestamp: at(1) }), noEffects, RECEIVED);
+      await store.apply(pushEvent({ digest: B, timestamp: at(2) }), noEffects, RECEIVED);
+      await store.apply(pushEvent({ digest: C, timestamp: at(3) }), noEffects, RECEIVED);
+      expect(await store.markPendingRestore(ref, { digest: A, from: B, until: at(2000) })).toBe(false);
+      expect(await store.markPendingRestore(tagRefOf(pushEvent({ tag: 'unknown' })), { digest: A, from: B, until: at(2000) })).toBe(false);
+    });
+
+    it('stops expecting a restore echo once the pending restore has expired or been cleared', async () => {
+      await store.apply(pushEvent({ digest: A, timestamp: at(1) }), noEffects, RECEIVED);
+      await store.apply(pushEvent({ digest: B, timestamp: at(2) }), noEffects, RECEIVED);
+      await store.markPendingRestore(ref, { digest: A, from: B, until: at(500) });
+      const afterExpiry = await store.apply(pushEvent({ digest: A, timestamp: at(3) }), noEffects, at(501));
+      expect(afterExpiry.transition).toEqual({ kind: 'overwrite', from: B, to: A });
+      await store.markPendingRestore(ref, { digest: B, from: A, until: at(2000) });
+      await store.clearPendingRestore(ref, B);
+      expect((await store.tagState(ref))?.pendingRestore).toBeNull();
+    });
+
+    it('treats a tag deleted and pushed again with another digest as an overwrite of what it served', async () => {
+      await store.apply(pushEvent({ digest: A, timestamp: at(1) }), noEffects, RECEIVED);
+      const deleted = await store.apply(deleteEvent({ timestamp: at(2) }), noEffects, RECEIVED);
+      expect(deleted.transition).toEqual({ kind: 'deleted', digest: A });
+      expect((await store.tagState(ref))?.digest).toBeNull();
+      const repushed = await store.apply(pushEvent({ digest: B, timestamp: at(3) }), noEffects, RECEIVED);
+      expect(repushed.transition).toEqual({ kind: 'overwrite', from: A, to: B });
+    });
+
+    it('uses the time it received an event when the source sends none', async () => {
+      await store.apply(pushEvent({ digest: A, timestamp: null }), noEffects, at(10));
+      const second = await store.apply(pushEvent({ digest: B, timestamp: null }), noEffects, at(11));
+      expect(second.transition.kind).toBe('overwrite');
+      expect(second.eventTime).toBe(at(11));
+    });
+
+    it('persists effects with the transition and walks them through retry, done and failed', async () => {
+      await store.apply(pushEvent({ digest: A, timestamp: at(1) }), noEffects, RECEIVED);
+      const overwrite = pushEvent({ digest: B, timestamp: at(2) });
+      const result = await store.apply(overwrite, policyPlanner(revertPolicy), RECEIVED);
+      expect(result.effects.map((e) => [e.key, e.status, e.position])).toEqual([
+        [`${overwrite.id}#revert`, 'pending', 0],
+        [`${overwrite.id}#alert`, 'pending', 1],
+      ]);
+      expect((await store.dueEffects(RECEIVED, 10)).map((e) => e.kind)).toEqual(['revert', 'alert']);
+      await store.updateEffect(`${overwrite.id}#revert`, { status: 'pending', error: 'registry 503', nextAttemptAt: at(1005) }, RECEIVED);
+      expect((await store.dueEffects(at(1001), 10)).map((e) => e.kind)).toEqual(['alert']);
+      expect((await store.dueEffects(at(1005), 10)).map((e) => e.kind).sort()).toEqual(['alert', 'revert']);
+      await store.updateEffect(`${overwrite.id}#revert`, { status: 'done', outcome: `reverted to ${A}` }, at(1006));
+      await store.updateEffect(`${overwrite.id}#alert`, { status: 'failed', error: 'slack 400 invalid_payload' }, at(1006));
+      const [revert, alert] = await store.effectsOf(overwrite.id);
+      expect(revert).toMatchObject({ status: 'done', attempts: 2, outcome: `reverted to ${A}`, lastError: 'registry 503' });
+      expect(alert).toMatchObject({ status: 'failed', attempts: 1, lastError: 'slack 400 invalid_payload' });
+      expect(revert!.effect).toMatchObject({ kind: 'revert', incident: { from: A, to: B, owners: ['#payments'] } });
+      expect((await store.failedEffects(10)).map((e) => e.key)).toEqual([`${overwrite.id}#alert`]);
+      expect(await store.dueEffects(at(9999), 10)).toEqual([]);
+    });
+
+    it('keeps failed records for an operator to list, newest first', async () => {
+      await store.recordFailure({ source: 'distribution', reason: 'events[0]: bad digest', payload: '{"a":1}', receivedAt: at(1) });
+      await store.recordFailure({ source: 'ecr', reason: 'bad tag', payload: '{"b":2}', receivedAt: at(2) });
+      const failures = await store.failures(10);
+      expect(failures.map((f) => f.source)).toEqual(['ecr', 'distribution']);
+      expect(failures[1]).toMatchObject({ reason: 'events[0]: bad digest', payload: '{"a":1}' });
+    });
+
+    it('serializes concurrent applies on one tag: one first-seen, one overwrite, both digests kept', async () => {
+      const first = pushEvent({ digest: A, timestamp: at(1) });
+      const second = pushEvent({ digest: B, timestamp: at(2) });
+      const results = await Promise.all([store.apply(first, noEffects, RECEIVED), store.apply(second, noEffects, RECEIVED)]);
+      const kinds = results.map((r) => r.transition.kind).sort();
+      expect(kinds).toEqual(['first-seen', 'overwrite']);
+      expect((await store.history(ref)).map((r) => r.digest).sort()).toEqual([A, B].sort());
+      expect((await store.tagState(ref))?.digest).toBe(B);
+    });
+
+    it('holds for any interleaving, duplication and reordering of a push sequence (property)', async () => {
+      await store.close();
+      const digests = ['a', 'b', 'c'].map(digestOf);
+      const scenario = fc
+        .array(fc.integer({ min: 0, max: 2 }), { minLength: 1, maxLength: 12 })
+        .chain((picks) =>
+          fc.record({
+            picks: fc.constant(picks),
+            // Each delivery names an event by index; duplicates and any order allowed, every event at least once.
+            extra: fc.array(fc.integer({ min: 0, max: picks.length - 1 }), { maxLength: picks.length * 2 }),
+            order: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: picks.length * 3, maxLength: picks.length * 3 }),
+            inOrder: fc.boolean(),
+          }),
+        );
+      await fc.assert(
+        fc.asyncProperty(scenario, async ({ picks, extra, order, inOrder }) => {
+          const s = await open();
+          try {
+            const events = picks.map((p, i) => pushEvent({ digest: digests[p]!, timestamp: at(i + 1) }));
+            let deliveries = [...picks.keys(), ...extra];
+            if (inOrder) deliveries.sort((x, y) => x - y);
+            else deliveries = deliveries.map((d, i) => [d, order[i] ?? 0] as const).sort((x, y) => x[1] - y[1]).map(([d]) => d);
+            const applied: { index: number; kind: string; from?: string; to?: string }[] = [];
+            for (const index of deliveries) {
+              const result = await s.apply(events[index]!, noEffects, RECEIVED);
+              applied.push({ index, kind: result.transition.kind, ...(result.transition.kind === 'overwrite' ? { from: result.transition.from, to: result.transition.to } : {}) });
+            }
+            // Every event gets exactly one real transition; every redelivery is a duplicate.
+            for (const i of picks.keys()) {
+              expect(applied.filter((a) => a.index === i && a.kind !== 'duplicate')).toHaveLength(1);
+            }
+            // Each overwrite is a real digest change between the tag's current digest and a newer push.
+            const realChanges = picks.filter((p, i) => i > 0 && p !== picks[i - 1]).length;
+            const overwrites = applied.filter((a) => a.kind === 'overwrite');
+            for (const o of overwrites) expect(o.from).not.toBe(o.to);
+            expect(overwrites.length).toBeLessThanOrEqual(realChanges);
+            // Delivered in time order (with duplicates anywhere), exactly one overwrite per real change.
+            if (inOrder) expect(overwrites).toHaveLength(realChanges);
+            // The tag follows the newest event; history holds every digest pushed, once per event.
+            expect((await s.tagState(ref))?.digest).toBe(digests[picks.at(-1)!]);
+            const rows = await s.history(ref);
+            expect(rows).toHaveLength(picks.length);
+            expect(new Set(rows.map((r) => r.digest))).toEqual(new Set(picks.map((p) => digests[p])));
+            // Non-stale rows, in the order recorded, form a chain whose changes are exactly the overwrites.
+            const moving = rows.filter((r) => r.transition !== 'stale');
+            const chainChanges = moving.filter((r, i) => i > 0 && r.digest !== moving[i - 1]!.digest).length;
+            expect(overwrites).toHaveLength(chainChanges);
+          } finally {
+            await s.close();
+          }
+        }),
+        { numRuns: options.propertyRuns ?? 200 },
+      );
+      store = await open();
+    });
+  });
+}
