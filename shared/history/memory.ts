@@ -64,12 +64,14 @@ export class MemoryHistoryStore implements HistoryStore {
     }
   }
 
-  async dueEffects(now: string, limit: number): Promise<OutboxEffect[]> {
-    return [...this.outbox.values()]
+  async claimDueEffects(now: string, leaseUntil: string, limit: number): Promise<OutboxEffect[]> {
+    const due = [...this.outbox.values()]
       .filter((e) => e.status === 'pending' && e.nextAttemptAt <= now)
-      .sort((a, b) => a.nextAttemptAt.localeCompare(b.nextAttemptAt) || a.position - b.position)
-      .slice(0, limit)
-      .map((e) => structuredClone(e));
+      .sort((a, b) => a.nextAttemptAt.localeCompare(b.nextAttemptAt) || a.eventId.localeCompare(b.eventId) || a.position - b.position)
+      .slice(0, limit);
+    const claimed = due.map((e) => structuredClone(e));
+    for (const e of due) e.nextAttemptAt = leaseUntil;
+    return claimed;
   }
 
   async effectsOf(eventId: string): Promise<OutboxEffect[]> {
@@ -79,6 +81,10 @@ export class MemoryHistoryStore implements HistoryStore {
   async updateEffect(key: string, update: EffectUpdate, _now: string): Promise<void> {
     const effect = this.outbox.get(key);
     if (!effect) throw new Error(`no effect ${key} in the outbox`);
+    if (update.status === 'waiting') {
+      effect.nextAttemptAt = update.nextAttemptAt;
+      return;
+    }
     effect.attempts += 1;
     effect.status = update.status;
     if (update.status === 'done') effect.outcome = update.outcome;

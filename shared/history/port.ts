@@ -36,6 +36,8 @@ export interface OutboxEffect {
 
 export type EffectUpdate =
   | { status: 'done'; outcome: string }
+  /** Not an attempt: the effect waits for another one (an alert for the revert it reports). */
+  | { status: 'waiting'; nextAttemptAt: string }
   | { status: 'failed'; error: string }
   | { status: 'pending'; error: string; nextAttemptAt: string };
 
@@ -71,8 +73,12 @@ export interface HistoryStore {
   markPendingRestore(ref: TagRef, restore: PendingRestore): Promise<boolean>;
   clearPendingRestore(ref: TagRef, digest: Digest): Promise<void>;
 
-  /** Pending effects whose next attempt is due, oldest first. */
-  dueEffects(now: string, limit: number): Promise<OutboxEffect[]>;
+  /**
+   * Claims pending effects whose next attempt is due, oldest first: atomically moves their next
+   * attempt to `leaseUntil`, so another worker does not run them too. A worker that dies leaves
+   * them to be claimed again once the lease has passed (at-least-once; effects are idempotent).
+   */
+  claimDueEffects(now: string, leaseUntil: string, limit: number): Promise<OutboxEffect[]>;
   effectsOf(eventId: string): Promise<OutboxEffect[]>;
   updateEffect(key: string, update: EffectUpdate, now: string): Promise<void>;
   /** Effects that failed for good, newest first. */

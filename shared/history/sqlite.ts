@@ -86,6 +86,7 @@ export class SqliteHistoryStore implements HistoryStore {
   readonly db: Database.Database;
   private readonly statements;
   private readonly applyTransaction;
+  private readonly claimTransaction;
 
   constructor(options: SqliteHistoryStoreOptions) {
     if (options.database) this.db = options.database;
@@ -131,6 +132,8 @@ export class SqliteHistoryStore implements HistoryStore {
       due: db.prepare<[string, number], OutboxRow>(
         "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, event_id, position LIMIT ?",
       ),
+      lease: db.prepare('UPDATE outbox SET next_attempt_at = ? WHERE key = ?'),
+      wait: db.prepare('UPDATE outbox SET next_attempt_at = ?, updated_at = ? WHERE key = ?'),
       effectsOf: db.prepare<[string], OutboxRow>('SELECT * FROM outbox WHERE event_id = ? ORDER BY position'),
       failedEffects: db.prepare<[number], OutboxRow>("SELECT * FROM outbox WHERE status = 'failed' ORDER BY updated_at DESC LIMIT ?"),
       updateEffect: db.prepare(
@@ -181,6 +184,13 @@ export class SqliteHistoryStore implements HistoryStore {
       }
       return { transition: result.transition, previousDigest: result.previousDigest, eventTime: result.eventTime, effects };
     });
+    this.claimTransaction = db.transaction((now: string, leaseUntil: string, limit: number) => this.claim(now, leaseUntil, limit));
+  }
+
+  private claim(now: string, leaseUntil: string, limit: number): OutboxEffect[] {
+    const rows = this.statements.due.all(now, limit);
+    for (const row of rows) this.statements.lease.run(leaseUntil, row.key);
+    return rows.map(toOutboxEffect);
   }
 
   private readTag(ref: TagRef): TagState | null {
@@ -235,8 +245,8 @@ export class SqliteHistoryStore implements HistoryStore {
     this.statements.clearPending.run(ref.registryHost, ref.repository, ref.tag, digest);
   }
 
-  async dueEffects(now: string, limit: number): Promise<OutboxEffect[]> {
-    return this.statements.due.all(now, limit).map(toOutboxEffect);
+  async claimDueEffects(now: string, leaseUntil: string, limit: number): Promise<OutboxEffect[]> {
+    return this.claimTransaction.immediate(now, leaseUntil, limit);
   }
 
   async effectsOf(eventId: string): Promise<OutboxEffect[]> {
@@ -244,6 +254,10 @@ export class SqliteHistoryStore implements HistoryStore {
   }
 
   async updateEffect(key: string, update: EffectUpdate, now: string): Promise<void> {
+    if (update.status === 'waiting') {
+      this.statements.wait.run(update.nextAttemptAt, now, key);
+      return;
+    }
     const info = this.statements.updateEffect.run({
       key,
       status: update.status,

@@ -131,18 +131,21 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
         [`${overwrite.id}#revert`, 'pending', 0],
         [`${overwrite.id}#alert`, 'pending', 1],
       ]);
-      expect((await store.dueEffects(RECEIVED, 10)).map((e) => e.kind)).toEqual(['revert', 'alert']);
+      expect((await store.claimDueEffects(RECEIVED, at(1002), 10)).map((e) => e.kind)).toEqual(['revert', 'alert']);
+      // Claimed effects are leased: nobody else gets them until the lease passes.
+      expect(await store.claimDueEffects(at(1001), at(1002), 10)).toEqual([]);
       await store.updateEffect(`${overwrite.id}#revert`, { status: 'pending', error: 'registry 503', nextAttemptAt: at(1005) }, RECEIVED);
-      expect((await store.dueEffects(at(1001), 10)).map((e) => e.kind)).toEqual(['alert']);
-      expect((await store.dueEffects(at(1005), 10)).map((e) => e.kind).sort()).toEqual(['alert', 'revert']);
+      expect((await store.claimDueEffects(at(1002), at(1003), 10)).map((e) => e.kind)).toEqual(['alert']);
+      await store.updateEffect(`${overwrite.id}#alert`, { status: 'waiting', nextAttemptAt: at(1005) }, RECEIVED);
+      expect((await store.claimDueEffects(at(1005), at(1006), 10)).map((e) => e.kind)).toEqual(['revert', 'alert']);
       await store.updateEffect(`${overwrite.id}#revert`, { status: 'done', outcome: `reverted to ${A}` }, at(1006));
       await store.updateEffect(`${overwrite.id}#alert`, { status: 'failed', error: 'slack 400 invalid_payload' }, at(1006));
       const [revert, alert] = await store.effectsOf(overwrite.id);
       expect(revert).toMatchObject({ status: 'done', attempts: 2, outcome: `reverted to ${A}`, lastError: 'registry 503' });
-      expect(alert).toMatchObject({ status: 'failed', attempts: 1, lastError: 'slack 400 invalid_payload' });
+      expect(alert).toMatchObject({ status: 'failed', attempts: 1, lastError: 'slack 400 invalid_payload' });  // waiting is no attempt
       expect(revert!.effect).toMatchObject({ kind: 'revert', incident: { from: A, to: B, owners: ['#payments'] } });
       expect((await store.failedEffects(10)).map((e) => e.key)).toEqual([`${overwrite.id}#alert`]);
-      expect(await store.dueEffects(at(9999), 10)).toEqual([]);
+      expect(await store.claimDueEffects(at(9999), at(10000), 10)).toEqual([]);
     });
 
     it('keeps failed records for an operator to list, newest first', async () => {

@@ -1,0 +1,59 @@
+import { existsSync } from 'node:fs';
+import { ConsoleNotifier } from '../../shared/adapters/notify/console';
+import type { Notifier } from '../../shared/adapters/notify/port';
+import { SlackNotifier } from '../../shared/adapters/notify/slack';
+import { OciDistributionRegistry } from '../../shared/adapters/registry/oci-distribution';
+import type { RegistryClient, RegistryResolver } from '../../shared/adapters/registry/port';
+import type { TokenCheck } from '../../shared/auth/webhook-auth';
+import { DEFAULT_CONFIG_NOTICE, loadConfigFile } from '../../shared/config/load';
+import { type TagwardenConfig, toPolicy } from '../../shared/config/schema';
+import { DEFAULT_POLICY, type Policy } from '../../shared/core';
+
+export const DEFAULT_CONFIG_PATH = 'tagwarden.yaml';
+export const DEFAULT_DB_PATH = '.tagwarden/history.db';
+
+export interface LocalConfig {
+  config: TagwardenConfig | null;
+  policy: Policy;
+  /** Set when running on the built-in defaults, to say so at start. */
+  notice: string | null;
+}
+
+export class ConfigError extends Error {}
+
+/** `--config` must exist; without it, ./tagwarden.yaml is used if present, else the built-in defaults. */
+export function loadLocalConfig(configPath: string | undefined, env: Record<string, string | undefined> = process.env): LocalConfig {
+  const path = configPath ?? (existsSync(DEFAULT_CONFIG_PATH) ? DEFAULT_CONFIG_PATH : undefined);
+  if (!path) return { config: null, policy: DEFAULT_POLICY, notice: DEFAULT_CONFIG_NOTICE };
+  const loaded = loadConfigFile(path, env);
+  if (!loaded.ok) throw new ConfigError(loaded.errors.join('\n'));
+  return { config: loaded.config, policy: toPolicy(loaded.config), notice: null };
+}
+
+export function notifierFor(config: TagwardenConfig | null): Notifier {
+  const slack = config?.notify?.slack;
+  return slack ? new SlackNotifier({ webhookUrl: slack.webhookUrl, ...(slack.routes ? { routes: slack.routes } : {}) }) : new ConsoleNotifier();
+}
+
+export function registriesFor(config: TagwardenConfig | null): RegistryResolver {
+  const clients = new Map<string, RegistryClient>();
+  for (const [host, registry] of Object.entries(config?.registries ?? {})) {
+    clients.set(
+      host.toLowerCase(),
+      new OciDistributionRegistry({
+        url: registry.url,
+        ...(registry.username !== undefined ? { username: registry.username } : {}),
+        ...(registry.password !== undefined ? { password: registry.password } : {}),
+        ...(registry.token !== undefined ? { token: registry.token } : {}),
+      }),
+    );
+  }
+  return (host) => clients.get(host.toLowerCase()) ?? null;
+}
+
+export function sourceAuthFor(config: TagwardenConfig | null): (source: string) => TokenCheck | null {
+  return (source) => {
+    const token = config?.sources?.[source]?.token;
+    return token ? { token, header: config?.sources?.[source]?.header ?? 'Authorization' } : null;
+  };
+}

@@ -1,0 +1,249 @@
+import { createHash } from 'node:crypto';
+import {
+  type Alert,
+  type Effect,
+  errorMessage,
+  formatTagRef,
+  type Incident,
+  KEEP_TAG_PREFIX,
+  PermanentError,
+  TransientError,
+} from '../core';
+import type { RegistryResolver } from '../adapters/registry/port';
+import type { Notifier } from '../adapters/notify/port';
+import type { HistoryStore, OutboxEffect } from '../history';
+import type { Logger } from '../log';
+
+export interface EffectRunnerOptions {
+  store: HistoryStore;
+  registries: RegistryResolver;
+  notifier: Notifier;
+  log: Logger;
+  now?: () => Date;
+  /** How long a claimed effect is held before another worker may retry it. */
+  leaseMs?: number;
+  /** How long to expect the echo of a revert. */
+  restoreWindowMs?: number;
+  maxAttempts?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  batchSize?: number;
+  random?: () => number;
+}
+
+type Outcome = { status: 'done'; outcome: string } | { status: 'waiting'; until: string };
+
+/**
+ * Runs the outbox: every effect from its persisted decision, with its idempotency key, retried with
+ * exponential backoff and jitter on transient failure. A final failure is alerted, never silent.
+ */
+export class EffectRunner {
+  private readonly o: Required<EffectRunnerOptions>;
+  private running: Promise<number> | null = null;
+  private again = false;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(options: EffectRunnerOptions) {
+    this.o = {
+      now: () => new Date(),
+      leaseMs: 30_000,
+      restoreWindowMs: 10 * 60_000,
+      maxAttempts: 8,
+      backoffBaseMs: 1000,
+      backoffMaxMs: 5 * 60_000,
+      batchSize: 50,
+      random: Math.random,
+      ...options,
+    };
+  }
+
+  /** Polls the outbox every `intervalMs`; `wake()` runs it at once. */
+  start(intervalMs = 500): void {
+    this.timer = setInterval(() => this.wake(), intervalMs);
+    this.timer.unref();
+    this.wake();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  wake(): void {
+    void this.runDue().catch((error) => this.o.log.error('outbox run failed', { error: errorMessage(error) }));
+  }
+
+  /** Runs every due effect once; returns how many were attempted. Concurrent calls coalesce. */
+  async runDue(): Promise<number> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      let total = 0;
+      do {
+        this.again = false;
+        for (;;) {
+          const now = this.o.now();
+          const batch = await this.o.store.claimDueEffects(now.toISOString(), new Date(now.getTime() + this.o.leaseMs).toISOString(), this.o.batchSize);
+          if (batch.length === 0) break;
+          for (const effect of batch) await this.runOne(effect);
+          total += batch.length;
+        }
+      } while (this.again);
+      return total;
+    })().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async runOne(row: OutboxEffect): Promise<void> {
+    const { store, log } = this.o;
+    const fields = { key: row.key, eventId: row.eventId, tagRef: formatTagRef(row.effect.incident.ref), effect: row.kind, attempt: row.attempts + 1 };
+    const now = () => this.o.now().toISOString();
+    try {
+      const result = await this.execute(row.effect);
+      if (result.status === 'waiting') {
+        await store.updateEffect(row.key, { status: 'waiting', nextAttemptAt: result.until }, now());
+        return;
+      }
+      await store.updateEffect(row.key, result, now());
+      log.info('effect done', { ...fields, outcome: result.outcome });
+    } catch (error) {
+      const message = errorMessage(error);
+      const attempts = row.attempts + 1;
+      if (error instanceof PermanentError || attempts >= this.o.maxAttempts) {
+        await store.updateEffect(row.key, { status: 'failed', error: message }, now());
+        log.error('effect failed for good', { ...fields, error: message });
+        await this.reportFinalFailure(row, message);
+      } else {
+        const delay = this.backoff(attempts, error instanceof TransientError ? error.retryAfterMs : null);
+        await store.updateEffect(row.key, { status: 'pending', error: message, nextAttemptAt: new Date(this.o.now().getTime() + delay).toISOString() }, now());
+        log.warn('effect will be retried', { ...fields, error: message, retryInMs: delay });
+      }
+    }
+  }
+
+  private backoff(attempts: number, retryAfterMs: number | null): number {
+    if (retryAfterMs !== null) return retryAfterMs;
+    const ceiling = Math.min(this.o.backoffMaxMs, this.o.backoffBaseMs * 2 ** (attempts - 1));
+    return Math.round(ceiling / 2 + (this.o.random() * ceiling) / 2); // "equal jitter"
+  }
+
+  private execute(effect: Effect): Promise<Outcome> {
+    switch (effect.kind) {
+      case 'revert':
+        return this.revert(effect.incident);
+      case 'lock':
+        return this.lock(effect.incident);
+      case 'alert':
+        return this.alert(effect.incident, effect.after);
+      case 'bump':
+        // Cluster endpoints arrive with the cluster issue; until then a bump is recorded and skipped.
+        return Promise.resolve({ status: 'done', outcome: 'skipped: no cluster endpoints configured' });
+    }
+  }
+
+  /** Verify before act, keep the replaced manifest referenced, record the pending restore, then put. */
+  private async revert(incident: Incident): Promise<Outcome> {
+    const { ref, from, to } = incident;
+    if (!from || !to) throw new PermanentError('revert needs both the previous and the new digest');
+    const registry = this.registryFor(ref.registryHost);
+    const current = await registry.currentDigest(ref.repository, ref.tag);
+    if (current !== to) {
+      return { status: 'done', outcome: current === from ? `skipped: the tag already serves ${from} again` : `skipped: the tag now serves ${current ?? 'nothing'}, not ${to}; acted on nothing` };
+    }
+    const previous = await registry.getManifest(ref.repository, from);
+    if (!previous) throw new PermanentError(`the previous manifest ${from} no longer exists in ${ref.registryHost}/${ref.repository}; cannot revert`);
+    const offending = await registry.getManifest(ref.repository, to);
+    let keptAs = '';
+    if (offending) {
+      keptAs = keepTagFor(to);
+      await registry.putManifest(ref.repository, keptAs, offending);
+    }
+    const until = new Date(this.o.now().getTime() + this.o.restoreWindowMs).toISOString();
+    if (!(await this.o.store.markPendingRestore(ref, { digest: from, from: to, until }))) {
+      return { status: 'done', outcome: `skipped: the tag moved on since ${to} was pushed` };
+    }
+    try {
+      const put = await registry.putManifest(ref.repository, ref.tag, previous);
+      if (put !== from) throw new PermanentError(`the registry stored the previous manifest as ${put}, not ${from}`);
+    } catch (error) {
+      if (error instanceof PermanentError) await this.o.store.clearPendingRestore(ref, from);
+      throw error;
+    }
+    return { status: 'done', outcome: `reverted to ${from}${keptAs ? `; ${to} kept as tag ${keptAs}` : ''}` };
+  }
+
+  private async lock(incident: Incident): Promise<Outcome> {
+    const registry = this.o.registries(incident.ref.registryHost);
+    if (!registry) return { status: 'done', outcome: `not locked: no registry configured for ${incident.ref.registryHost}` };
+    const digest = incident.from ?? incident.to;
+    if (!digest) return { status: 'done', outcome: 'not locked: no digest known' };
+    const result = await registry.lockTag(incident.ref.repository, incident.ref.tag, digest);
+    if (!result.locked) this.o.log.warn('tag not locked', { tagRef: formatTagRef(incident.ref), reason: result.reason });
+    return { status: 'done', outcome: result.locked ? 'locked' : `not locked: ${result.reason}` };
+  }
+
+  private async alert(incident: Incident, after: 'revert' | null): Promise<Outcome> {
+    // An alert reports what the effects before it did, so it waits for them to settle.
+    const siblings = after ? await this.o.store.effectsOf(incident.eventId) : [];
+    const unsettled = siblings.filter((e) => e.kind !== 'alert' && e.status === 'pending').map((e) => e.nextAttemptAt).sort();
+    if (unsettled.length > 0) {
+      const soonest = new Date(this.o.now().getTime() + 200).toISOString();
+      return { status: 'waiting', until: unsettled[0]! > soonest ? unsettled[0]! : soonest };
+    }
+    const revert = siblings.find((e) => e.kind === 'revert');
+    const lock = siblings.find((e) => e.kind === 'lock');
+    await this.o.notifier.send(buildAlert(incident, revert ?? null, lock ?? null));
+    return { status: 'done', outcome: `sent via ${this.o.notifier.kind}` };
+  }
+
+  private registryFor(host: string) {
+    const registry = this.o.registries(host);
+    if (!registry) throw new PermanentError(`no registry is configured for ${host}; add registries."${host}".url to the config so Tagwarden can act on it`);
+    return registry;
+  }
+
+  /** Effects an alert does not already report get an alert of their own; an alert that fails is logged. */
+  private async reportFinalFailure(row: OutboxEffect, message: string): Promise<void> {
+    if (row.kind === 'alert') return;
+    const siblings = await this.o.store.effectsOf(row.eventId);
+    if (siblings.some((e) => e.kind === 'alert' && e.status !== 'failed')) return; // that alert reports it
+    try {
+      await this.o.notifier.send({
+        incident: row.effect.incident,
+        actionTaken: `${row.kind} FAILED after ${row.attempts + 1} attempt(s): ${message}`,
+        severity: 'critical',
+        notes: [`Effect ${row.key} is listed by \`tagwarden failed\`.`],
+      });
+    } catch (error) {
+      this.o.log.error('could not alert about a failed effect', { key: row.key, error: errorMessage(error) });
+    }
+  }
+}
+
+/** A tag that keeps a replaced manifest referenced, so retention or GC of untagged manifests spares it. */
+export function keepTagFor(digest: string): string {
+  const hex = digest.slice(digest.indexOf(':') + 1, digest.indexOf(':') + 13);
+  return `${KEEP_TAG_PREFIX}${hex}`;
+}
+
+export function buildAlert(incident: Incident, revert: OutboxEffect | null, lock: OutboxEffect | null): Alert {
+  const notes: string[] = [];
+  if (lock?.outcome?.startsWith('not locked')) notes.push(`Lock: ${lock.outcome.replace(/^not locked: /, 'the tag could not be locked: ')}.`);
+  if (!revert) {
+    return { incident, actionTaken: `alerted only (rule ${incident.ruleAction}); the tag now serves ${incident.to}`, severity: 'warning', notes };
+  }
+  if (revert.status === 'failed') {
+    return { incident, actionTaken: `revert FAILED: ${revert.lastError}; the tag still serves ${incident.to}`, severity: 'critical', notes };
+  }
+  const outcome = revert.outcome ?? 'revert outcome unknown';
+  return { incident, actionTaken: outcome, severity: outcome.startsWith('reverted') ? 'warning' : 'critical', notes };
+}
+
+export function contentDigest(bytes: Buffer): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}

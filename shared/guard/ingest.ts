@@ -1,0 +1,83 @@
+import { checkToken, type TokenCheck } from '../auth/webhook-auth';
+import { errorMessage, formatTagRef, type Policy, type RegistryEvent } from '../core';
+import type { HistoryStore } from '../history';
+import type { Logger } from '../log';
+import { MAX_BODY_BYTES, parseJsonBody, parserFor, SOURCE_PARSERS } from '../sources';
+import { logFieldsOf, recordEvents } from './record';
+
+export interface IngestDeps {
+  store: HistoryStore;
+  policy: Policy;
+  log: Logger;
+  /** The token each source must present; a source without one accepts unauthenticated requests. */
+  auth: (source: string) => TokenCheck | null;
+  now?: () => Date;
+}
+
+export interface WebhookRequest {
+  source: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+export interface WebhookResponse {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/**
+ * One webhook delivery, whatever the runtime: authenticate on raw headers, bound the body, parse,
+ * record every event atomically with its effects, and answer. 2xx once the body is understood (some
+ * items may be ignored or rejected: rejected ones are kept as failed records); 4xx only for a bad
+ * request; 503 when the store cannot take it, so the registry retries and nothing is lost.
+ */
+export async function ingestWebhook(deps: IngestDeps, request: WebhookRequest): Promise<WebhookResponse> {
+  const parser = parserFor(request.source);
+  if (!parser) {
+    return { status: 404, body: { error: `unknown source "${request.source.slice(0, 40)}"; known sources: ${[...SOURCE_PARSERS.keys()].join(', ')}` } };
+  }
+  const auth = deps.auth(parser.name);
+  if (auth) {
+    const result = checkToken(auth, request.headers);
+    if (!result.ok) return { status: 401, body: { error: `unauthorized: ${result.reason}` } };
+  }
+  if (request.body.length > MAX_BODY_BYTES) {
+    return { status: 413, body: { error: `body is ${request.body.length} bytes; the limit is ${MAX_BODY_BYTES}` } };
+  }
+  const json = parseJsonBody(request.body.toString('utf8'), request.body.length);
+  if (!json.ok) return { status: json.status, body: { error: json.reason } };
+  const parsed = parser.parse(json.value);
+  if (!parsed.ok) return { status: 400, body: { error: parsed.reason } };
+
+  const receivedAt = (deps.now?.() ?? new Date()).toISOString();
+  const events: RegistryEvent[] = [];
+  const ignored: string[] = [];
+  const rejected: string[] = [];
+  for (const item of parsed.items) {
+    if (item.kind === 'event') events.push(item.event);
+    else if (item.kind === 'ignored') ignored.push(item.reason);
+    else rejected.push(item.reason);
+  }
+  try {
+    for (const reason of rejected) {
+      await deps.store.recordFailure({ source: parser.name, reason, payload: request.body.toString('utf8'), receivedAt });
+      deps.log.warn('event rejected', { source: parser.name, reason });
+    }
+    const recorded = await recordEvents(deps.store, deps.policy, events, receivedAt);
+    for (const { event, result } of recorded) {
+      deps.log.info('event recorded', { ...logFieldsOf(event), transition: result.transition.kind, effects: result.effects.map((e) => e.kind) });
+    }
+    return {
+      status: 202,
+      body: {
+        accepted: recorded.length,
+        transitions: recorded.map(({ event, result }) => ({ id: event.id, tagRef: formatTagRef(event), transition: result.transition.kind })),
+        ignored,
+        rejected,
+      },
+    };
+  } catch (error) {
+    deps.log.error('could not record events; asking the sender to retry', { source: parser.name, error: errorMessage(error) });
+    return { status: 503, body: { error: 'history store unavailable; retry later' } };
+  }
+}

@@ -1,0 +1,24 @@
+import { decide, formatTagRef, type Policy, type RegistryEvent, ruleFor } from '../core';
+import type { ApplyResult, HistoryStore, Planner } from '../history';
+
+/** The planner every runtime uses: the policy rule for the tag, then decide(). */
+export function policyPlanner(policy: Policy): Planner {
+  return (transition, event, eventTime) => decide(transition, ruleFor(policy, event), event, eventTime);
+}
+
+export interface RecordedEvent {
+  event: RegistryEvent;
+  result: ApplyResult;
+}
+
+/** Records normalized events one by one; each commits with its effects before the next. */
+export async function recordEvents(store: HistoryStore, policy: Policy, events: RegistryEvent[], receivedAt: string): Promise<RecordedEvent[]> {
+  const plan = policyPlanner(policy);
+  const recorded: RecordedEvent[] = [];
+  for (const event of events) recorded.push({ event, result: await store.apply(event, plan, receivedAt) });
+  return recorded;
+}
+
+export function logFieldsOf(event: RegistryEvent) {
+  return { eventId: event.id, tagRef: formatTagRef(event), registryHost: event.registryHost, repository: event.repository, tag: event.tag, digest: event.digest };
+}
