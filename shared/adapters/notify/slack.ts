@@ -1,0 +1,240 @@
+import { type Alert, formatTagRef, PermanentError, TransientError } from '../../core';
+import type { Notifier } from './port';
+
+export interface SlackNotifierOptions {
+  /** Incoming-webhook URL for alerts with an unrouted owner or no owners. A secret: never logged. */
+  webhookUrl: string;
+  /** Owner (`#payments`, `@alice`, a Slack id) → that owner's own incoming-webhook URL. */
+  routes?: Record<string, string>;
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+const DEFAULT_TIMEOUT_MS = 5000;
+const DEFAULT_RETRY_AFTER_MS = 1000;
+const MAX_RETRY_AFTER_MS = 15 * 60 * 1000;
+const HEADER_MAX = 150;
+/** Slack caps a section field at 2000 characters and a context element at 2000. */
+const FIELD_MAX = 2000;
+/** Slack allows 50 blocks per message; the fixed blocks take 4. */
+const MAX_NOTE_BLOCKS = 40;
+/** Alerts whose delivery is partly done; bounded so a stream of failures cannot grow it forever. */
+const MAX_PENDING_ALERTS = 1000;
+
+/** Escapes the three characters Slack parses, so no event text can form a link, mention or command. */
+export function escapeSlack(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Inline code: backticks removed so the text cannot close the span, then escaped. */
+function code(text: string): string {
+  return `\`${escapeSlack(text.replace(/`/g, ''))}\``;
+}
+
+/** Cuts escaped text to `max` characters without splitting an `&amp;`-style entity. */
+function truncate(escaped: string, max: number): string {
+  if (escaped.length <= max) return escaped;
+  return `${escaped.slice(0, max - 1).replace(/&[a-z]*$/, '')}…`;
+}
+
+/** Slack user/group ids become mentions on purpose; any other owner is plain, escaped text. */
+function ownerText(owner: string): string {
+  if (/^[UW][A-Z0-9]{6,}$/.test(owner)) return `<@${owner}>`;
+  if (/^S[A-Z0-9]{6,}$/.test(owner)) return `<!subteam^${owner}>`;
+  return escapeSlack(owner);
+}
+
+function digestText(digest: string | null): string {
+  return digest === null ? '_none_' : code(digest);
+}
+
+export function renderSlackMessage(alert: Alert): { text: string; blocks: unknown[] } {
+  const { incident } = alert;
+  const emoji = alert.severity === 'critical' ? ':rotating_light:' : ':warning:';
+  const ref = escapeSlack(formatTagRef(incident.ref));
+  const actor = incident.actor === null ? 'unknown' : escapeSlack(incident.actor);
+  const action = escapeSlack(alert.actionTaken);
+  const owners = incident.owners.length === 0 ? 'none' : incident.owners.map(ownerText).join(', ');
+  const field = (label: string, value: string) => ({
+    type: 'mrkdwn',
+    text: truncate(`*${label}*\n${value}`, FIELD_MAX),
+  });
+
+  const blocks: unknown[] = [
+    {
+      type: 'header',
+      text: {
+        type: 'plain_text',
+        text: truncate(`${emoji} Tag overwritten: ${ref}`, HEADER_MAX),
+        emoji: true,
+      },
+    },
+    {
+      type: 'section',
+      fields: [
+        field('Registry', escapeSlack(incident.ref.registryHost)),
+        field('Repository', escapeSlack(incident.ref.repository)),
+        field('Tag', escapeSlack(incident.ref.tag)),
+        field('Previous digest', digestText(incident.from)),
+        field('New digest', digestText(incident.to)),
+        field('Pushed by', actor),
+        field('Rule', escapeSlack(`${incident.ruleAction} (${incident.ruleSource})`)),
+        field('Event time', escapeSlack(incident.eventTime)),
+      ],
+    },
+    { type: 'section', text: { type: 'mrkdwn', text: truncate(`*Action taken:* ${action}`, FIELD_MAX) } },
+    ...alert.notes.slice(0, MAX_NOTE_BLOCKS).map((note) => ({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: truncate(escapeSlack(note), FIELD_MAX) }],
+    })),
+    { type: 'section', text: { type: 'mrkdwn', text: truncate(`*Owners:* ${owners}`, FIELD_MAX) } },
+  ];
+  const from = incident.from === null ? 'none' : escapeSlack(incident.from);
+  const to = incident.to === null ? 'none' : escapeSlack(incident.to);
+  const text = `${emoji} Tag overwritten: ${ref} ${from} → ${to} by ${actor}; ${action}`;
+  return { text: truncate(text, 3000), blocks };
+}
+
+interface Target {
+  url: string;
+  /** How errors name this URL; the URL itself is a secret. */
+  label: string;
+}
+
+// Plain fetch rather than @slack/webhook: we need the raw status and 429 Retry-After to classify errors.
+export class SlackNotifier implements Notifier {
+  readonly kind = 'slack';
+  private readonly webhookUrl: string;
+  private readonly routes: Record<string, string>;
+  private readonly timeoutMs: number;
+  private readonly fetch: typeof fetch;
+  /** eventId → URLs that already took this alert, so a retry only goes to the rest. */
+  private readonly delivered = new Map<string, Set<string>>();
+
+  constructor(options: SlackNotifierOptions) {
+    this.webhookUrl = options.webhookUrl;
+    this.routes = options.routes ?? {};
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.fetch = options.fetch ?? fetch;
+  }
+
+  async send(alert: Alert): Promise<void> {
+    const eventId = alert.incident.eventId;
+    const done = this.delivered.get(eventId) ?? new Set<string>();
+    const targets = this.targets(alert.incident.owners).filter((target) => !done.has(target.url));
+    const body = JSON.stringify(renderSlackMessage(alert));
+
+    const results = await Promise.allSettled(targets.map((target) => this.post(target, body)));
+    const failures: Error[] = [];
+    results.forEach((result, i) => {
+      if (result.status === 'fulfilled') done.add(targets[i]!.url);
+      else
+        failures.push(
+          result.reason instanceof Error ? result.reason : new TransientError(String(result.reason)),
+        );
+    });
+
+    if (failures.length === 0) {
+      // Fully delivered: forget it, so a later alert about the same event (e.g. a failed revert) is sent.
+      this.delivered.delete(eventId);
+      return;
+    }
+    this.remember(eventId, done);
+    if (failures.length === 1) throw failures[0]!;
+    const message = failures.map((failure) => failure.message).join('; ');
+    const transient = failures.filter((failure) => !(failure instanceof PermanentError));
+    if (transient.length === 0) throw new PermanentError(message);
+    const retryAfter = transient.map((failure) =>
+      failure instanceof TransientError ? failure.retryAfterMs : null,
+    );
+    const waits = retryAfter.filter((ms): ms is number => ms !== null);
+    throw new TransientError(message, waits.length === 0 ? null : Math.max(...waits));
+  }
+
+  /** Route URL of each routed owner, plus the default webhook if any owner is unrouted or none are given. */
+  private targets(owners: string[]): Target[] {
+    const targets: Target[] = [];
+    const add = (url: string, label: string) => {
+      if (!targets.some((target) => target.url === url)) targets.push({ url, label });
+    };
+    let needsDefault = owners.length === 0;
+    for (const owner of owners) {
+      // Own properties only: an owner named "constructor" must not pick up Object.prototype.
+      const route = Object.hasOwn(this.routes, owner) ? this.routes[owner] : undefined;
+      if (typeof route === 'string' && route !== '') add(route, `webhook for ${owner}`);
+      else needsDefault = true;
+    }
+    if (needsDefault) add(this.webhookUrl, 'webhook #1');
+    return targets;
+  }
+
+  private remember(eventId: string, done: Set<string>): void {
+    this.delivered.delete(eventId);
+    this.delivered.set(eventId, done);
+    while (this.delivered.size > MAX_PENDING_ALERTS) {
+      const oldest = this.delivered.keys().next().value;
+      if (oldest === undefined) break;
+      this.delivered.delete(oldest);
+    }
+  }
+
+  private async post(target: Target, body: string): Promise<void> {
+    const prefix = `Slack ${target.label}`;
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.fetch(target.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json; charset=utf-8' },
+        body,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      text = await response.text();
+    } catch (error) {
+      throw new TransientError(`${prefix}: ${describeNetworkError(error, this.timeoutMs)}`);
+    }
+    if (response.ok) return;
+    const detail = sanitize(text, target.url);
+    const said = detail === '' ? '' : `: ${detail}`;
+    if (response.status === 429) {
+      throw new TransientError(
+        `${prefix} rate limited (HTTP 429)${said}`,
+        retryAfterMs(response.headers.get('retry-after')),
+      );
+    }
+    if (response.status >= 500)
+      throw new TransientError(`${prefix} failed with HTTP ${response.status}${said}`);
+    throw new PermanentError(`${prefix} rejected the message with HTTP ${response.status}${said}`);
+  }
+}
+
+function retryAfterMs(header: string | null): number {
+  const value = header?.trim() ?? '';
+  if (!/^\d+(\.\d+)?$/.test(value)) return DEFAULT_RETRY_AFTER_MS;
+  return Math.min(Math.ceil(Number(value) * 1000), MAX_RETRY_AFTER_MS);
+}
+
+/** Slack's answer, cut to 200 characters, on one line, and never echoing the URL. */
+function sanitize(text: string, url: string): string {
+  return (
+    text
+      .split(url)
+      .join('[webhook]')
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point.
+      .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
+      .trim()
+      .slice(0, 200)
+  );
+}
+
+/** Names the failure without the error's own message, which may carry the URL. */
+function describeNetworkError(error: unknown, timeoutMs: number): string {
+  // Duck-typed: an abort is a DOMException, which is not `instanceof Error` across realms (jest, vm).
+  const { name, cause } = (typeof error === 'object' && error !== null ? error : {}) as {
+    name?: unknown;
+    cause?: { code?: unknown } | null;
+  };
+  if (name === 'TimeoutError' || name === 'AbortError') return `timed out after ${timeoutMs} ms`;
+  const code = typeof cause?.code === 'string' ? cause.code : null;
+  return code === null ? 'network error' : `network error (${code})`;
+}
