@@ -32,7 +32,12 @@ export type EffectKind = Effect['kind'];
  * The policy table of DESIGN.md as a pure function. Effects are listed in the order they must run:
  * a revert before the alert that reports it.
  */
-export function decide(transition: Transition, rule: ResolvedRule, event: RegistryEvent, eventTime: string): Effect[] {
+export function decide(
+  transition: Transition,
+  rule: ResolvedRule,
+  event: RegistryEvent,
+  eventTime: string,
+): Effect[] {
   const incident = (from: Digest | null, to: Digest | null): Incident => ({
     eventId: event.id,
     ref: tagRefOf(event),
@@ -72,7 +77,9 @@ export function decide(transition: Transition, rule: ResolvedRule, event: Regist
       }
     }
     case 'restored':
-      return rule.bump ? [{ kind: 'bump', incident: incident(transition.replaced, transition.digest), reason: 'reverted' }] : [];
+      return rule.bump
+        ? [{ kind: 'bump', incident: incident(transition.replaced, transition.digest), reason: 'reverted' }]
+        : [];
     case 'unchanged':
     case 'stale':
     case 'duplicate':

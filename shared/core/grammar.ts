@@ -5,7 +5,8 @@ const TAG = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
 const DIGEST = /^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
 // A DNS name or IPv4 address with an optional port, or a bracketed IPv6 address with an optional port.
-const HOST = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::[0-9]{1,5})?$/;
+const HOST =
+  /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::[0-9]{1,5})?$/;
 const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
 const MAX_REPOSITORY_LENGTH = 255;
 const MAX_ID_LENGTH = 256;
@@ -13,7 +14,9 @@ const MAX_ACTOR_LENGTH = 256;
 
 /** Returns null when valid, else a reason a user can act on. */
 export function tagProblem(tag: string): string | null {
-  return TAG.test(tag) ? null : `tag ${quote(tag)} is not a valid tag (expected [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127})`;
+  return TAG.test(tag)
+    ? null
+    : `tag ${quote(tag)} is not a valid tag (expected [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127})`;
 }
 
 export function digestProblem(digest: string): string | null {
@@ -41,7 +44,6 @@ export function hostProblem(host: string): string | null {
 function idProblem(id: string): string | null {
   if (id.length === 0) return 'event id is empty';
   if (id.length > MAX_ID_LENGTH) return `event id is longer than ${MAX_ID_LENGTH} characters`;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
   return /^[\x21-\x7e]+$/.test(id) ? null : 'event id has characters outside printable ASCII';
 }
 
@@ -56,7 +58,8 @@ export function eventProblems(event: RegistryEvent): string[] {
     if (p) problems.push(p);
   };
   push(idProblem(event.id));
-  if (event.action !== 'push' && event.action !== 'delete') push(`action ${quote(String(event.action))} is not push or delete`);
+  if (event.action !== 'push' && event.action !== 'delete')
+    push(`action ${quote(String(event.action))} is not push or delete`);
   push(hostProblem(event.registryHost));
   push(repositoryProblem(event.repository));
   push(tagProblem(event.tag));
@@ -80,7 +83,11 @@ export function parseTagRef(text: string): TagRef | { problem: string } {
   if (slash <= 0 || colon <= slash) {
     return { problem: `${quote(text)} is not <registryHost>/<repository>:<tag>` };
   }
-  const ref = { registryHost: text.slice(0, slash), repository: text.slice(slash + 1, colon), tag: text.slice(colon + 1) };
+  const ref = {
+    registryHost: text.slice(0, slash),
+    repository: text.slice(slash + 1, colon),
+    tag: text.slice(colon + 1),
+  };
   const problem = tagRefProblem(ref);
   return problem ? { problem } : ref;
 }

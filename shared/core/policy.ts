@@ -41,7 +41,8 @@ export const DEFAULT_POLICY: Policy = {
 
 /** First match wins; a rule with no field matches everything. */
 export function ruleFor(policy: Policy, ref: TagRef): ResolvedRule {
-  if (ref.tag.startsWith(KEEP_TAG_PREFIX)) return { action: 'allow', owners: [], bump: false, source: 'built-in' };
+  if (ref.tag.startsWith(KEEP_TAG_PREFIX))
+    return { action: 'allow', owners: [], bump: false, source: 'built-in' };
   for (const [index, rule] of policy.rules.entries()) {
     if (ruleMatches(rule.match, ref)) {
       return { action: rule.action, owners: rule.owners, bump: rule.bump, source: `rules[${index}]` };

@@ -14,7 +14,8 @@ export function parseEventTime(text: string): EventTime | null {
   const match = RFC3339.exec(text);
   if (!match) return null;
   const [, date, clock, fraction = '', zone = 'Z'] = match;
-  const offset = zone === 'Z' || zone === 'z' ? 'Z' : zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone;
+  const offset =
+    zone === 'Z' || zone === 'z' ? 'Z' : zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone;
   const epochSeconds = Date.parse(`${date}T${clock}${offset}`);
   if (Number.isNaN(epochSeconds)) return null;
   const nanos = Number(fraction.padEnd(9, '0') || '0');

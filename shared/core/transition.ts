@@ -58,19 +58,33 @@ export interface TransitionResult {
  *   deleting first is no way around the policy.
  * - A push of the digest Tagwarden is restoring is `restored` (the echo of our own revert).
  */
-export function nextTagState(prev: TagState | null, event: RegistryEvent, receivedAt: string): TransitionResult {
+export function nextTagState(
+  prev: TagState | null,
+  event: RegistryEvent,
+  receivedAt: string,
+): TransitionResult {
   const eventTime = event.timestamp ?? receivedAt;
   const previousDigest = prev ? (prev.digest ?? prev.lastDigest) : null;
   const version = (prev?.version ?? 0) + 1;
 
   if (prev && compareEventTimes(eventTime, prev.eventTime) < 0) {
-    return { transition: { kind: 'stale', digest: event.digest, current: prev.digest }, next: null, previousDigest, eventTime };
+    return {
+      transition: { kind: 'stale', digest: event.digest, current: prev.digest },
+      next: null,
+      previousDigest,
+      eventTime,
+    };
   }
 
   if (event.action === 'delete') {
     if (prev && event.digest !== null && prev.digest !== null && event.digest !== prev.digest) {
       // A delete of a manifest the tag no longer serves says nothing about the tag now.
-      return { transition: { kind: 'stale', digest: event.digest, current: prev.digest }, next: null, previousDigest, eventTime };
+      return {
+        transition: { kind: 'stale', digest: event.digest, current: prev.digest },
+        next: null,
+        previousDigest,
+        eventTime,
+      };
     }
     const next: TagState = {
       digest: null,
@@ -80,13 +94,21 @@ export function nextTagState(prev: TagState | null, event: RegistryEvent, receiv
       pendingRestore: prev?.pendingRestore ?? null,
       version,
     };
-    return { transition: { kind: 'deleted', digest: prev?.digest ?? event.digest }, next, previousDigest, eventTime };
+    return {
+      transition: { kind: 'deleted', digest: prev?.digest ?? event.digest },
+      next,
+      previousDigest,
+      eventTime,
+    };
   }
 
   const digest = event.digest;
   if (digest === null) throw new Error(`push event ${event.id} has no digest; resolve it before recording`);
 
-  const pending = prev?.pendingRestore && compareEventTimes(receivedAt, prev.pendingRestore.until) <= 0 ? prev.pendingRestore : null;
+  const pending =
+    prev?.pendingRestore && compareEventTimes(receivedAt, prev.pendingRestore.until) <= 0
+      ? prev.pendingRestore
+      : null;
   const base = { eventTime, eventId: event.id, version };
 
   if (pending && digest === pending.digest) {
@@ -104,7 +126,12 @@ export function nextTagState(prev: TagState | null, event: RegistryEvent, receiv
   if (previousDigest === digest) {
     return { transition: { kind: 'unchanged', digest }, next: keep, previousDigest, eventTime };
   }
-  return { transition: { kind: 'overwrite', from: previousDigest, to: digest }, next: keep, previousDigest, eventTime };
+  return {
+    transition: { kind: 'overwrite', from: previousDigest, to: digest },
+    next: keep,
+    previousDigest,
+    eventTime,
+  };
 }
 
 export function assertNever(value: never): never {

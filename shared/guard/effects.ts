@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import type { Notifier } from '../adapters/notify/port';
+import type { RegistryResolver } from '../adapters/registry/port';
 import {
   type Alert,
   type Effect,
@@ -9,8 +11,6 @@ import {
   PermanentError,
   TransientError,
 } from '../core';
-import type { RegistryResolver } from '../adapters/registry/port';
-import type { Notifier } from '../adapters/notify/port';
 import type { HistoryStore, OutboxEffect } from '../history';
 import type { Logger } from '../log';
 
@@ -71,7 +71,9 @@ export class EffectRunner {
   }
 
   wake(): void {
-    void this.runDue().catch((error) => this.o.log.error('outbox run failed', { error: errorMessage(error) }));
+    void this.runDue().catch((error) =>
+      this.o.log.error('outbox run failed', { error: errorMessage(error) }),
+    );
   }
 
   /** Runs every due effect once; returns how many were attempted. Concurrent calls coalesce. */
@@ -86,7 +88,11 @@ export class EffectRunner {
         this.again = false;
         for (;;) {
           const now = this.o.now();
-          const batch = await this.o.store.claimDueEffects(now.toISOString(), new Date(now.getTime() + this.o.leaseMs).toISOString(), this.o.batchSize);
+          const batch = await this.o.store.claimDueEffects(
+            now.toISOString(),
+            new Date(now.getTime() + this.o.leaseMs).toISOString(),
+            this.o.batchSize,
+          );
           if (batch.length === 0) break;
           for (const effect of batch) await this.runOne(effect);
           total += batch.length;
@@ -101,7 +107,13 @@ export class EffectRunner {
 
   private async runOne(row: OutboxEffect): Promise<void> {
     const { store, log } = this.o;
-    const fields = { key: row.key, eventId: row.eventId, tagRef: formatTagRef(row.effect.incident.ref), effect: row.kind, attempt: row.attempts + 1 };
+    const fields = {
+      key: row.key,
+      eventId: row.eventId,
+      tagRef: formatTagRef(row.effect.incident.ref),
+      effect: row.kind,
+      attempt: row.attempts + 1,
+    };
     const now = () => this.o.now().toISOString();
     try {
       const result = await this.execute(row.effect);
@@ -120,7 +132,15 @@ export class EffectRunner {
         await this.reportFinalFailure(row, message);
       } else {
         const delay = this.backoff(attempts, error instanceof TransientError ? error.retryAfterMs : null);
-        await store.updateEffect(row.key, { status: 'pending', error: message, nextAttemptAt: new Date(this.o.now().getTime() + delay).toISOString() }, now());
+        await store.updateEffect(
+          row.key,
+          {
+            status: 'pending',
+            error: message,
+            nextAttemptAt: new Date(this.o.now().getTime() + delay).toISOString(),
+          },
+          now(),
+        );
         log.warn('effect will be retried', { ...fields, error: message, retryInMs: delay });
       }
     }
@@ -153,10 +173,19 @@ export class EffectRunner {
     const registry = this.registryFor(ref.registryHost);
     const current = await registry.currentDigest(ref.repository, ref.tag);
     if (current !== to) {
-      return { status: 'done', outcome: current === from ? `skipped: the tag already serves ${from} again` : `skipped: the tag now serves ${current ?? 'nothing'}, not ${to}; acted on nothing` };
+      return {
+        status: 'done',
+        outcome:
+          current === from
+            ? `skipped: the tag already serves ${from} again`
+            : `skipped: the tag now serves ${current ?? 'nothing'}, not ${to}; acted on nothing`,
+      };
     }
     const previous = await registry.getManifest(ref.repository, from);
-    if (!previous) throw new PermanentError(`the previous manifest ${from} no longer exists in ${ref.registryHost}/${ref.repository}; cannot revert`);
+    if (!previous)
+      throw new PermanentError(
+        `the previous manifest ${from} no longer exists in ${ref.registryHost}/${ref.repository}; cannot revert`,
+      );
     const offending = await registry.getManifest(ref.repository, to);
     let keptAs = '';
     if (offending) {
@@ -169,7 +198,8 @@ export class EffectRunner {
     }
     try {
       const put = await registry.putManifest(ref.repository, ref.tag, previous);
-      if (put !== from) throw new PermanentError(`the registry stored the previous manifest as ${put}, not ${from}`);
+      if (put !== from)
+        throw new PermanentError(`the registry stored the previous manifest as ${put}, not ${from}`);
     } catch (error) {
       if (error instanceof PermanentError) await this.o.store.clearPendingRestore(ref, from);
       throw error;
@@ -179,21 +209,29 @@ export class EffectRunner {
 
   private async lock(incident: Incident): Promise<Outcome> {
     const registry = this.o.registries(incident.ref.registryHost);
-    if (!registry) return { status: 'done', outcome: `not locked: no registry configured for ${incident.ref.registryHost}` };
+    if (!registry)
+      return {
+        status: 'done',
+        outcome: `not locked: no registry configured for ${incident.ref.registryHost}`,
+      };
     const digest = incident.from ?? incident.to;
     if (!digest) return { status: 'done', outcome: 'not locked: no digest known' };
     const result = await registry.lockTag(incident.ref.repository, incident.ref.tag, digest);
-    if (!result.locked) this.o.log.warn('tag not locked', { tagRef: formatTagRef(incident.ref), reason: result.reason });
+    if (!result.locked)
+      this.o.log.warn('tag not locked', { tagRef: formatTagRef(incident.ref), reason: result.reason });
     return { status: 'done', outcome: result.locked ? 'locked' : `not locked: ${result.reason}` };
   }
 
   private async alert(incident: Incident, after: 'revert' | null): Promise<Outcome> {
     // An alert reports what the effects before it did, so it waits for them to settle.
     const siblings = after ? await this.o.store.effectsOf(incident.eventId) : [];
-    const unsettled = siblings.filter((e) => e.kind !== 'alert' && e.status === 'pending').map((e) => e.nextAttemptAt).sort();
+    const unsettled = siblings
+      .filter((e) => e.kind !== 'alert' && e.status === 'pending')
+      .map((e) => e.nextAttemptAt)
+      .sort();
     if (unsettled.length > 0) {
-      const soonest = new Date(this.o.now().getTime() + 200).toISOString();
-      return { status: 'waiting', until: unsettled[0]! > soonest ? unsettled[0]! : soonest };
+      const until = Math.max(Date.parse(unsettled[0]!), this.o.now().getTime() + 200);
+      return { status: 'waiting', until: new Date(until).toISOString() };
     }
     const revert = siblings.find((e) => e.kind === 'revert');
     const lock = siblings.find((e) => e.kind === 'lock');
@@ -203,7 +241,10 @@ export class EffectRunner {
 
   private registryFor(host: string) {
     const registry = this.o.registries(host);
-    if (!registry) throw new PermanentError(`no registry is configured for ${host}; add registries."${host}".url to the config so Tagwarden can act on it`);
+    if (!registry)
+      throw new PermanentError(
+        `no registry is configured for ${host}; add registries."${host}".url to the config so Tagwarden can act on it`,
+      );
     return registry;
   }
 
@@ -231,17 +272,37 @@ export function keepTagFor(digest: string): string {
   return `${KEEP_TAG_PREFIX}${hex}`;
 }
 
-export function buildAlert(incident: Incident, revert: OutboxEffect | null, lock: OutboxEffect | null): Alert {
+export function buildAlert(
+  incident: Incident,
+  revert: OutboxEffect | null,
+  lock: OutboxEffect | null,
+): Alert {
   const notes: string[] = [];
-  if (lock?.outcome?.startsWith('not locked')) notes.push(`Lock: ${lock.outcome.replace(/^not locked: /, 'the tag could not be locked: ')}.`);
+  if (lock?.outcome?.startsWith('not locked'))
+    notes.push(`Lock: ${lock.outcome.replace(/^not locked: /, 'the tag could not be locked: ')}.`);
   if (!revert) {
-    return { incident, actionTaken: `alerted only (rule ${incident.ruleAction}); the tag now serves ${incident.to}`, severity: 'warning', notes };
+    return {
+      incident,
+      actionTaken: `alerted only (rule ${incident.ruleAction}); the tag now serves ${incident.to}`,
+      severity: 'warning',
+      notes,
+    };
   }
   if (revert.status === 'failed') {
-    return { incident, actionTaken: `revert FAILED: ${revert.lastError}; the tag still serves ${incident.to}`, severity: 'critical', notes };
+    return {
+      incident,
+      actionTaken: `revert FAILED: ${revert.lastError}; the tag still serves ${incident.to}`,
+      severity: 'critical',
+      notes,
+    };
   }
   const outcome = revert.outcome ?? 'revert outcome unknown';
-  return { incident, actionTaken: outcome, severity: outcome.startsWith('reverted') ? 'warning' : 'critical', notes };
+  return {
+    incident,
+    actionTaken: outcome,
+    severity: outcome.startsWith('reverted') ? 'warning' : 'critical',
+    notes,
+  };
 }
 
 export function contentDigest(bytes: Buffer): string {

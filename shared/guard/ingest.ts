@@ -34,7 +34,12 @@ export interface WebhookResponse {
 export async function ingestWebhook(deps: IngestDeps, request: WebhookRequest): Promise<WebhookResponse> {
   const parser = parserFor(request.source);
   if (!parser) {
-    return { status: 404, body: { error: `unknown source "${request.source.slice(0, 40)}"; known sources: ${[...SOURCE_PARSERS.keys()].join(', ')}` } };
+    return {
+      status: 404,
+      body: {
+        error: `unknown source "${request.source.slice(0, 40)}"; known sources: ${[...SOURCE_PARSERS.keys()].join(', ')}`,
+      },
+    };
   }
   const auth = deps.auth(parser.name);
   if (auth) {
@@ -42,7 +47,10 @@ export async function ingestWebhook(deps: IngestDeps, request: WebhookRequest): 
     if (!result.ok) return { status: 401, body: { error: `unauthorized: ${result.reason}` } };
   }
   if (request.body.length > MAX_BODY_BYTES) {
-    return { status: 413, body: { error: `body is ${request.body.length} bytes; the limit is ${MAX_BODY_BYTES}` } };
+    return {
+      status: 413,
+      body: { error: `body is ${request.body.length} bytes; the limit is ${MAX_BODY_BYTES}` },
+    };
   }
   const json = parseJsonBody(request.body.toString('utf8'), request.body.length);
   if (!json.ok) return { status: json.status, body: { error: json.reason } };
@@ -60,24 +68,40 @@ export async function ingestWebhook(deps: IngestDeps, request: WebhookRequest): 
   }
   try {
     for (const reason of rejected) {
-      await deps.store.recordFailure({ source: parser.name, reason, payload: request.body.toString('utf8'), receivedAt });
+      await deps.store.recordFailure({
+        source: parser.name,
+        reason,
+        payload: request.body.toString('utf8'),
+        receivedAt,
+      });
       deps.log.warn('event rejected', { source: parser.name, reason });
     }
     const recorded = await recordEvents(deps.store, deps.policy, events, receivedAt);
     for (const { event, result } of recorded) {
-      deps.log.info('event recorded', { ...logFieldsOf(event), transition: result.transition.kind, effects: result.effects.map((e) => e.kind) });
+      deps.log.info('event recorded', {
+        ...logFieldsOf(event),
+        transition: result.transition.kind,
+        effects: result.effects.map((e) => e.kind),
+      });
     }
     return {
       status: 202,
       body: {
         accepted: recorded.length,
-        transitions: recorded.map(({ event, result }) => ({ id: event.id, tagRef: formatTagRef(event), transition: result.transition.kind })),
+        transitions: recorded.map(({ event, result }) => ({
+          id: event.id,
+          tagRef: formatTagRef(event),
+          transition: result.transition.kind,
+        })),
         ignored,
         rejected,
       },
     };
   } catch (error) {
-    deps.log.error('could not record events; asking the sender to retry', { source: parser.name, error: errorMessage(error) });
+    deps.log.error('could not record events; asking the sender to retry', {
+      source: parser.name,
+      error: errorMessage(error),
+    });
     return { status: 503, body: { error: 'history store unavailable; retry later' } };
   }
 }

@@ -12,7 +12,12 @@ export interface RecordedEvent {
 }
 
 /** Records normalized events one by one; each commits with its effects before the next. */
-export async function recordEvents(store: HistoryStore, policy: Policy, events: RegistryEvent[], receivedAt: string): Promise<RecordedEvent[]> {
+export async function recordEvents(
+  store: HistoryStore,
+  policy: Policy,
+  events: RegistryEvent[],
+  receivedAt: string,
+): Promise<RecordedEvent[]> {
   const plan = policyPlanner(policy);
   const recorded: RecordedEvent[] = [];
   for (const event of events) recorded.push({ event, result: await store.apply(event, plan, receivedAt) });
@@ -20,5 +25,12 @@ export async function recordEvents(store: HistoryStore, policy: Policy, events: 
 }
 
 export function logFieldsOf(event: RegistryEvent) {
-  return { eventId: event.id, tagRef: formatTagRef(event), registryHost: event.registryHost, repository: event.repository, tag: event.tag, digest: event.digest };
+  return {
+    eventId: event.id,
+    tagRef: formatTagRef(event),
+    registryHost: event.registryHost,
+    repository: event.repository,
+    tag: event.tag,
+    digest: event.digest,
+  };
 }

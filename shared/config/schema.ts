@@ -1,0 +1,219 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} in strings is the config syntax, not a template slip.
+import { z } from 'zod';
+import { POLICY_ACTIONS, type Policy, type PolicyRule, type RuleMatch } from '../core/policy';
+
+/**
+ * The Tagwarden config file (`tagwarden.yaml`). Objects are strict: an unknown key (a typo such as
+ * `acton:`) is an error, never silently ignored. `schema/tagwarden.schema.json` is generated from this
+ * file (`shared/config/write-json-schema.ts`); editors use it for completion and checking.
+ */
+
+const ACTIONS_TEXT = POLICY_ACTIONS.join('|');
+
+const action = z.enum(POLICY_ACTIONS, { error: `expected one of ${ACTIONS_TEXT}` });
+
+const owner = z
+  .string()
+  .min(1, 'an owner must not be empty')
+  .describe(
+    'Who is told: a Slack channel (`#platform`) or user (`@alice`), or any name routed in notify.slack.routes.',
+  );
+
+const owners = z
+  .array(owner)
+  .default([])
+  .describe('Owners alerted when this policy fires (e.g. ["#payments", "@alice"]).');
+
+const bump = z
+  .boolean()
+  .default(false)
+  .describe(
+    'When the tag moves (an allowed overwrite or a revert), tell the cluster endpoints so pinned workloads follow.',
+  );
+
+/** An http:// or https:// URL. */
+function httpUrl(description: string) {
+  return z
+    .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
+    .regex(/^https?:\/\//, 'expected an http:// or https:// URL')
+    .describe(description);
+}
+
+function glob(what: string, example: string) {
+  return z
+    .string()
+    .min(1, `a ${what} glob must not be empty (leave the key out to match any ${what})`)
+    .optional()
+    .describe(
+      `Glob on the ${what} (e.g. ${example}). \`*\` matches within one path segment, \`**\` across segments, \`?\` one character. Left out: any ${what}.`,
+    );
+}
+
+const RuleMatchSchema = z
+  .strictObject({
+    registry: glob('registry', '"*.dkr.ecr.*.amazonaws.com" or "127.0.0.1:5000"'),
+    repository: glob('repository', '"payments/*"'),
+    tag: glob('tag', '"v*" or "latest"'),
+  })
+  .describe(
+    'Which tags the rule applies to; every given key must match. An empty match `{}` matches every tag (a catch-all rule).',
+  );
+
+const RuleSchema = z
+  .strictObject({
+    match: RuleMatchSchema,
+    action: action.describe(
+      'What to do when a tag matching this rule is overwritten: allow (record only), alert (tell the owners), lock (lock the tag at the registry), revert (restore the previous digest).',
+    ),
+    owners,
+    bump,
+  })
+  .describe('One policy rule. Rules are tried in order; the first match wins.');
+
+const DEFAULT_DEFAULTS = { action: 'alert', owners: [], bump: false } as const;
+
+const DefaultsSchema = z
+  .strictObject({
+    action: action
+      .default('alert')
+      .describe('Action for tags no rule matches: allow | alert | lock | revert (default alert).'),
+    owners,
+    bump,
+  })
+  .default({ ...DEFAULT_DEFAULTS, owners: [] })
+  .describe('The policy for tags that no rule matches. Left out: alert, with no owners.');
+
+const SlackSchema = z
+  .strictObject({
+    webhookUrl: httpUrl(
+      'Slack incoming-webhook URL for alerts. Keep it out of the file: write "${SLACK_WEBHOOK_URL}" to read it from the environment.',
+    ),
+    routes: z
+      .record(
+        z.string().min(1, 'an owner must not be empty'),
+        httpUrl('Slack incoming-webhook URL for this owner.'),
+      )
+      .optional()
+      .describe(
+        'Per-owner webhook URLs (owner → URL), e.g. { "#payments": "${PAYMENTS_SLACK_URL}" }. Other owners use webhookUrl.',
+      ),
+  })
+  .describe('Send alerts to Slack.');
+
+const NotifySchema = z
+  .strictObject({ slack: SlackSchema.optional() })
+  .describe('Where alerts go. Left out: alerts are printed to the console.');
+
+const SourceSchema = z
+  .strictObject({
+    token: z
+      .string()
+      .min(
+        16,
+        'a source token must be at least 16 characters: a short token is guessable, and anyone who guesses it can send forged registry events',
+      )
+      .optional()
+      .describe(
+        'Shared secret the registry sends with each event; requests without it are rejected. At least 16 characters. Use "${VAR}" to read it from the environment.',
+      ),
+    header: z
+      .string()
+      .regex(/^[A-Za-z0-9-]+$/, 'expected an HTTP header name (letters, digits and -)')
+      .optional()
+      .describe(
+        'Header that carries the token. Left out: `Authorization` with the Bearer scheme (`Authorization: Bearer <token>`); any other header carries the token as is.',
+      ),
+  })
+  .describe('How one event source authenticates its requests.');
+
+const SourcesSchema = z
+  .record(
+    z
+      .string()
+      .regex(/^[a-z][a-z0-9-]*$/, 'expected a lowercase source name such as distribution, ecr or acr'),
+    SourceSchema,
+  )
+  .describe(
+    'Event sources by name: distribution, ecr, acr, or any other lowercase name (letters, digits, -).',
+  );
+
+/** `host[:port]`: a DNS name or IPv4 address, or a bracketed IPv6 address, with an optional port. */
+const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(:[0-9]{1,5})?$/;
+
+const RegistrySchema = z
+  .strictObject({
+    url: httpUrl(
+      'Base URL of the registry API, e.g. "https://registry.example.com" or "http://127.0.0.1:5000".',
+    ),
+    username: z.string().min(1).optional().describe('User name for basic authentication.'),
+    password: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Password for basic authentication. Use "${VAR}" to read it from the environment.'),
+    token: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Bearer token for the registry API. Use "${VAR}" to read it from the environment.'),
+  })
+  .describe('How Tagwarden reaches one registry (to read digests, lock and revert tags).');
+
+const RegistriesSchema = z
+  .record(
+    z.string().regex(HOST_PORT, 'expected a registry host such as registry.example.com or 127.0.0.1:5000'),
+    RegistrySchema,
+  )
+  .describe(
+    'Registries by host[:port] as it appears in events (e.g. "127.0.0.1:5000"), with how to reach each one.',
+  );
+
+export const TagwardenConfigFile = z
+  .strictObject({
+    defaults: DefaultsSchema,
+    rules: z
+      .array(RuleSchema)
+      .default([])
+      .describe(
+        'Policy rules, tried in order: the first rule whose match fits the tag decides. Left out: no rules, only defaults.',
+      ),
+    notify: NotifySchema.optional(),
+    sources: SourcesSchema.optional(),
+    registries: RegistriesSchema.optional(),
+  })
+  .describe(
+    'Tagwarden configuration: the tag policy, where alerts go, and how sources and registries authenticate.',
+  );
+
+export type TagwardenConfig = z.output<typeof TagwardenConfigFile>;
+
+/**
+ * The policy a config file describes. Only the file's rules apply: the built-in `latest` rule of
+ * DEFAULT_POLICY (shared/core/policy.ts) is used only when no config file is given at all, so a file
+ * that wants `latest` to float must say so (`- match: { tag: latest }` / `action: allow`).
+ */
+export function toPolicy(config: TagwardenConfig): Policy {
+  return {
+    defaults: {
+      action: config.defaults.action,
+      owners: [...config.defaults.owners],
+      bump: config.defaults.bump,
+    },
+    rules: config.rules.map(
+      (rule): PolicyRule => ({
+        match: toRuleMatch(rule.match),
+        action: rule.action,
+        owners: [...rule.owners],
+        bump: rule.bump,
+      }),
+    ),
+  };
+}
+
+function toRuleMatch(match: TagwardenConfig['rules'][number]['match']): RuleMatch {
+  const result: RuleMatch = {};
+  if (match.registry !== undefined) result.registry = match.registry;
+  if (match.repository !== undefined) result.repository = match.repository;
+  if (match.tag !== undefined) result.tag = match.tag;
+  return result;
+}
