@@ -1,6 +1,7 @@
 // Bundles the CLI and the library entry into dist/ with esbuild (fast; tsc only type-checks).
-import { build } from 'esbuild';
+
 import { rmSync } from 'node:fs';
+import { build } from 'esbuild';
 
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 await build({

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Idempotent set-up on a fresh Debian machine with Node 20+: npm dependencies and the build, and with
+# --test also what the test suite needs (Debian's docker-registry and skopeo). Safe to run every time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if (( node_major < 20 )); then
+  say "Node.js 20 or newer is needed (found: $(node --version 2>/dev/null || echo none))"
+  exit 1
+fi
+
+# Reinstall only when package.json or the lockfile changed since the last install.
+stamp=node_modules/.tagwarden-install-stamp
+want=$(cat package.json package-lock.json 2>/dev/null | sha256sum | cut -d' ' -f1)
+if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+  say "installing npm dependencies (better-sqlite3 compiles from source the first time: about 2 minutes)"
+  npm install --no-audit --no-fund
+  echo "$want" > "$stamp"
+fi
+node scripts/build.mjs
+
+if [[ ${1:-} == --test ]]; then
+  if ! command -v docker-registry >/dev/null 2>&1 || ! command -v skopeo >/dev/null 2>&1; then
+    sudo=""
+    if [[ $(id -u) != 0 ]]; then
+      command -v sudo >/dev/null 2>&1 || { say "docker-registry is missing and this user cannot install it: run 'apt-get install -y docker-registry skopeo' as root"; exit 1; }
+      sudo=sudo
+    fi
+    say "installing Debian's docker-registry and skopeo for the end-to-end tests"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq docker-registry skopeo >/dev/null
+  fi
+fi
