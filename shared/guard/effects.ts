@@ -280,6 +280,7 @@ export function buildAlert(
   const notes: string[] = [];
   if (lock?.outcome?.startsWith('not locked'))
     notes.push(`Lock: ${lock.outcome.replace(/^not locked: /, 'the tag could not be locked: ')}.`);
+  if (lock?.status === 'failed') notes.push(`Lock FAILED: ${lock.lastError}.`);
   if (!revert) {
     return {
       incident,

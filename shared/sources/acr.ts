@@ -1,3 +1,132 @@
-import type { SourceParser } from './types';
+import { z } from 'zod';
+import { digestProblem, normalizeTimestamp, quote, repositoryProblem, tagProblem } from '../core';
+import type { ItemOutcome, ParseResult, SourceParser } from './types';
+import { isRecord, validatedEvent } from './validate';
 
-export const acrParser: SourceParser = { name: 'acr', parse: () => ({ ok: false, reason: 'not implemented' }) };
+/**
+ * Azure Container Registry webhooks: one event per request. `push` (with a tag) and `delete` (with a
+ * tag) are tag events; ACR's delete webhook fires for manifest and repository deletes and carries no
+ * tag, so it is normally ignored. ping, quarantine and Helm chart events are ignored.
+ */
+
+const optionalString = z.string().nullish();
+
+export const AcrTarget = z.looseObject({
+  mediaType: optionalString,
+  digest: optionalString,
+  repository: optionalString,
+  tag: optionalString,
+});
+
+export const AcrWebhookEvent = z.looseObject({
+  id: z.string(),
+  timestamp: z.string(),
+  action: z.string(),
+  target: AcrTarget,
+  request: z.looseObject({ host: optionalString }).nullish(),
+});
+
+const IGNORED_ACTIONS: Readonly<Record<string, string>> = {
+  ping: 'a webhook ping is not a tag event',
+  quarantine: 'a quarantine notice is not a tag event',
+  chart_push: 'Helm chart events are not tracked',
+  chart_delete: 'Helm chart events are not tracked',
+};
+
+export const acrParser: SourceParser = {
+  name: 'acr',
+  parse(body: unknown): ParseResult {
+    try {
+      if (!isRecord(body)) return { ok: false, reason: 'not an ACR webhook event: body is not an object' };
+      const action = body.action;
+      if (typeof action !== 'string') {
+        return { ok: false, reason: 'not an ACR webhook event: action is missing or not a string' };
+      }
+      return { ok: true, items: [judgeEvent(body, action)] };
+    } catch (error) {
+      // Defensive: nothing above should throw, but a parser must never take the endpoint down.
+      return { ok: false, reason: `ACR body could not be parsed: ${String(error)}` };
+    }
+  },
+};
+
+function judgeEvent(item: Record<string, unknown>, action: string): ItemOutcome {
+  if (action !== 'push' && action !== 'delete') {
+    return ignored(`action ${quote(action)} ignored: ${IGNORED_ACTIONS[action] ?? 'not a push or delete'}`);
+  }
+  const parsed = AcrWebhookEvent.safeParse(item);
+  if (!parsed.success) return rejected(issuesReason(parsed.error));
+  const event = parsed.data;
+  const target = event.target;
+  const tag = nonEmpty(target.tag);
+  const digest = nonEmpty(target.digest);
+  const repository = target.repository ?? '';
+
+  // Malformed identifiers are rejected even where the item would otherwise be ignored.
+  const problem =
+    (digest !== null ? renamed(digestProblem(digest), 'digest', 'target.digest') : null) ??
+    renamed(repositoryProblem(repository), 'repository', 'target.repository') ??
+    (tag !== null ? renamed(tagProblem(tag), 'tag', 'target.tag') : null);
+  if (problem) return rejected(problem);
+
+  if (tag === null) {
+    return action === 'push'
+      ? ignored('digest-only push (no target.tag), not a tag event')
+      : ignored('manifest delete without a tag (target.digest only) is not a tag event');
+  }
+  if (digest === null && action === 'push') return rejected('target.digest is missing on a push');
+
+  const timestamp = normalizeTimestamp(event.timestamp);
+  if (timestamp === null) return rejected(`timestamp ${quote(event.timestamp)} is not an RFC 3339 time`);
+
+  const registryHost = nonEmpty(event.request?.host);
+  if (registryHost === null) return rejected('request.host is missing');
+
+  return validatedEvent({
+    id: event.id,
+    action,
+    registryHost: registryHost.toLowerCase(),
+    repository,
+    tag,
+    digest,
+    mediaType: nonEmpty(target.mediaType),
+    timestamp,
+    actor: null,
+  });
+}
+
+function nonEmpty(value: string | null | undefined): string | null {
+  return value === undefined || value === null || value === '' ? null : value;
+}
+
+/** Names the wire field in a grammar problem: `digest "…" is not…` → `target.digest "…" is not…`. */
+function renamed(problem: string | null, modelName: string, wireName: string): string | null {
+  if (problem === null) return null;
+  return problem.startsWith(`${modelName} `)
+    ? `${wireName}${problem.slice(modelName.length)}`
+    : `${wireName}: ${problem}`;
+}
+
+function issuesReason(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((issue) => {
+      const path = issue.path
+        .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+        .join('')
+        .replace(/^\./, '');
+      const where = path === '' ? 'body' : path;
+      return issue.code === 'invalid_type' && / received undefined$/.test(issue.message)
+        ? `${where} is missing`
+        : `${where}: ${issue.message}`;
+    })
+    .join('; ');
+}
+
+function rejected(reason: string): ItemOutcome {
+  return { kind: 'rejected', reason };
+}
+
+function ignored(reason: string): ItemOutcome {
+  return { kind: 'ignored', reason };
+}

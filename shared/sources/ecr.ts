@@ -1,3 +1,219 @@
-import type { SourceParser } from './types';
+import { z } from 'zod';
+import { digestProblem, normalizeTimestamp, quote, repositoryProblem, tagProblem } from '../core';
+import { jsonDepth, MAX_JSON_DEPTH } from './json-body';
+import type { ItemOutcome, ParseResult, SourceParser } from './types';
+import { isRecord, validatedEvent } from './validate';
 
-export const ecrParser: SourceParser = { name: 'ecr', parse: () => ({ ok: false, reason: 'not implemented' }) };
+/**
+ * Amazon ECR via EventBridge ("ECR Image Action", schema aws.ecr@ECRImageAction). The body is one
+ * EventBridge event, a JSON array of them, or a Lambda SQS event whose records each carry one
+ * EventBridge event as a JSON string in `body`.
+ */
+
+const optionalString = z.string().nullish();
+
+export const EcrImageActionDetail = z.looseObject({
+  result: optionalString,
+  'repository-name': z.string(),
+  'image-digest': optionalString,
+  'action-type': z.string(),
+  'image-tag': optionalString,
+  'manifest-media-type': optionalString,
+  'artifact-media-type': optionalString,
+});
+
+export const EcrImageActionEvent = z.looseObject({
+  id: z.string(),
+  'detail-type': z.string(),
+  source: z.string(),
+  account: z.string(),
+  time: z.string(),
+  region: z.string(),
+  detail: EcrImageActionDetail,
+});
+
+/** The Lambda SQS record shape, reduced to what we read. */
+export const SqsRecord = z.looseObject({ messageId: optionalString, body: z.string() });
+
+/** SQS caps a message at 256 KiB; a record body larger than that did not come from SQS. */
+export const MAX_SQS_BODY_BYTES = 256 * 1024;
+
+const ACCOUNT = /^\d{12}$/;
+const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/;
+
+const ACTIONS: Readonly<Record<string, 'push' | 'delete'>> = { PUSH: 'push', DELETE: 'delete' };
+
+export const ecrParser: SourceParser = {
+  name: 'ecr',
+  parse(body: unknown): ParseResult {
+    try {
+      if (Array.isArray(body)) {
+        return { ok: true, items: body.map((item, i) => prefixed(`[${i}]`, judgeEvent(item))) };
+      }
+      if (!isRecord(body)) {
+        return {
+          ok: false,
+          reason: 'not an EventBridge event, an array of them, or an SQS event: body is not an object',
+        };
+      }
+      if ('Records' in body) {
+        const records = body.Records;
+        if (!Array.isArray(records))
+          return { ok: false, reason: 'not an SQS event: Records is not an array' };
+        return {
+          ok: true,
+          items: records.map((record, i) => prefixed(`Records[${i}]`, judgeSqsRecord(record))),
+        };
+      }
+      if (!('detail-type' in body) && !('source' in body) && !('detail' in body)) {
+        return {
+          ok: false,
+          reason: 'not an EventBridge event (no detail-type, source or detail) nor an SQS event (no Records)',
+        };
+      }
+      return { ok: true, items: [judgeEvent(body)] };
+    } catch (error) {
+      // Defensive: nothing above should throw, but a parser must never take the endpoint down.
+      return { ok: false, reason: `ECR body could not be parsed: ${String(error)}` };
+    }
+  },
+};
+
+function judgeSqsRecord(record: unknown): ItemOutcome {
+  if (!isRecord(record)) return rejected('is not an object');
+  const parsed = SqsRecord.safeParse(record);
+  if (!parsed.success) return rejected(issuesReason(parsed.error));
+  const text = parsed.data.body;
+  const bytes = utf8Length(text, MAX_SQS_BODY_BYTES);
+  if (bytes > MAX_SQS_BODY_BYTES) {
+    return rejected(`body is larger than ${MAX_SQS_BODY_BYTES} bytes, the SQS message limit`);
+  }
+  if (jsonDepth(text) > MAX_JSON_DEPTH)
+    return rejected(`body JSON nests deeper than ${MAX_JSON_DEPTH} levels`);
+  let event: unknown;
+  try {
+    event = JSON.parse(text);
+  } catch (error) {
+    return rejected(`body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return prefixed('body', judgeEvent(event));
+}
+
+function judgeEvent(item: unknown): ItemOutcome {
+  if (!isRecord(item)) return rejected('is not an EventBridge event object');
+  const { source, 'detail-type': detailType } = item;
+  if (typeof source !== 'string') return rejected('source is missing or not a string');
+  if (typeof detailType !== 'string') return rejected('detail-type is missing or not a string');
+  if (source !== 'aws.ecr') return ignored(`source ${quote(source)} is not aws.ecr`);
+  if (detailType !== 'ECR Image Action') {
+    return ignored(`detail-type ${quote(detailType)} is not "ECR Image Action"`);
+  }
+
+  const parsed = EcrImageActionEvent.safeParse(item);
+  if (!parsed.success) return rejected(issuesReason(parsed.error));
+  const event = parsed.data;
+  const detail = event.detail;
+
+  const result = detail.result ?? '';
+  if (result !== 'SUCCESS') return ignored(`detail.result ${quote(result)} is not SUCCESS`);
+  const actionType = detail['action-type'];
+  const action = Object.hasOwn(ACTIONS, actionType) ? ACTIONS[actionType] : undefined;
+  if (action === undefined) return ignored(`detail.action-type ${quote(actionType)} is not PUSH or DELETE`);
+
+  const repository = detail['repository-name'];
+  const tag = nonEmpty(detail['image-tag']);
+  const digest = nonEmpty(detail['image-digest']);
+
+  // Malformed identifiers are rejected even where the item would otherwise be ignored.
+  const problem =
+    (digest !== null ? renamed(digestProblem(digest), 'digest', 'detail.image-digest') : null) ??
+    renamed(repositoryProblem(repository), 'repository', 'detail.repository-name') ??
+    (tag !== null ? renamed(tagProblem(tag), 'tag', 'detail.image-tag') : null);
+  if (problem) return rejected(problem);
+
+  if (tag === null) {
+    return action === 'push'
+      ? ignored('digest-only push (no detail.image-tag), not a tag event')
+      : ignored('digest-only delete (no detail.image-tag), not a tag event');
+  }
+  if (digest === null && action === 'push') return rejected('detail.image-digest is missing on a PUSH');
+
+  if (!ACCOUNT.test(event.account))
+    return rejected(`account ${quote(event.account)} is not a 12-digit AWS account id`);
+  if (!REGION.test(event.region)) return rejected(`region ${quote(event.region)} is not an AWS region name`);
+  const suffix = event.region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
+
+  const timestamp = normalizeTimestamp(event.time);
+  if (timestamp === null) return rejected(`time ${quote(event.time)} is not an RFC 3339 time`);
+
+  return validatedEvent({
+    id: event.id,
+    action,
+    registryHost: `${event.account}.dkr.ecr.${event.region}.${suffix}`,
+    repository,
+    tag,
+    digest,
+    mediaType: nonEmpty(detail['manifest-media-type']),
+    timestamp,
+    actor: null,
+  });
+}
+
+/** UTF-8 byte length of a string, counting no further than just past `limit`. */
+function utf8Length(text: string, limit: number): number {
+  if (text.length > limit) return text.length; // every UTF-16 unit is at least one byte
+  let bytes = 0;
+  for (let i = 0; i < text.length && bytes <= limit; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4;
+        i++;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+function nonEmpty(value: string | null | undefined): string | null {
+  return value === undefined || value === null || value === '' ? null : value;
+}
+
+/** Names the wire field in a grammar problem: `digest "…" is not…` → `detail.image-digest "…" is not…`. */
+function renamed(problem: string | null, modelName: string, wireName: string): string | null {
+  if (problem === null) return null;
+  return problem.startsWith(`${modelName} `)
+    ? `${wireName}${problem.slice(modelName.length)}`
+    : `${wireName}: ${problem}`;
+}
+
+function issuesReason(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((issue) => {
+      const path = issue.path
+        .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+        .join('')
+        .replace(/^\./, '');
+      const where = path === '' ? 'body' : path;
+      return issue.code === 'invalid_type' && / received undefined$/.test(issue.message)
+        ? `${where} is missing`
+        : `${where}: ${issue.message}`;
+    })
+    .join('; ');
+}
+
+function prefixed(prefix: string, outcome: ItemOutcome): ItemOutcome {
+  return outcome.kind === 'event' ? outcome : { kind: outcome.kind, reason: `${prefix}: ${outcome.reason}` };
+}
+
+function rejected(reason: string): ItemOutcome {
+  return { kind: 'rejected', reason };
+}
+
+function ignored(reason: string): ItemOutcome {
+  return { kind: 'ignored', reason };
+}

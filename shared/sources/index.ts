@@ -14,3 +14,4 @@ export const SOURCE_PARSERS: ReadonlyMap<string, SourceParser> = new Map(
 export function parserFor(source: string): SourceParser | undefined {
   return SOURCE_PARSERS.get(source);
 }
+export * from './normalized';

@@ -2,9 +2,7 @@
 export const MAX_BODY_BYTES = 1024 * 1024;
 export const MAX_JSON_DEPTH = 32;
 
-export type JsonBodyResult =
-  | { ok: true; value: unknown }
-  | { ok: false; status: 400 | 413; reason: string };
+export type JsonBodyResult = { ok: true; value: unknown } | { ok: false; status: 400 | 413; reason: string };
 
 export function parseJsonBody(text: string, byteLength: number, maxDepth = MAX_JSON_DEPTH): JsonBodyResult {
   if (byteLength > MAX_BODY_BYTES) {
@@ -18,7 +16,11 @@ export function parseJsonBody(text: string, byteLength: number, maxDepth = MAX_J
   try {
     return { ok: true, value: JSON.parse(text) };
   } catch (error) {
-    return { ok: false, status: 400, reason: `body is not valid JSON: ${(error as Error).message}` };
+    // V8 quotes the offending text, raw: escape control characters so the reason stays one line.
+    const message = Array.from((error as Error).message, (c) =>
+      c < ' ' || c === '\x7f' ? JSON.stringify(c).slice(1, -1) : c,
+    ).join('');
+    return { ok: false, status: 400, reason: `body is not valid JSON: ${message}` };
   }
 }
 
@@ -30,7 +32,8 @@ export function jsonDepth(text: string): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 92) i++; // backslash: skip the escaped character
+      if (c === 92)
+        i++; // backslash: skip the escaped character
       else if (c === 34) inString = false;
     } else if (c === 34) inString = true;
     else if (c === 123 || c === 91) {

@@ -1,5 +1,5 @@
+import { DEFAULT_POLICY, decide, type Policy, type RegistryEvent, ruleFor } from '../../shared/core';
 import type { Planner } from '../../shared/history';
-import { decide, type RegistryEvent, ruleFor, DEFAULT_POLICY, type Policy } from '../../shared/core';
 
 /** Factories for tests: a digest from a seed, and a push or delete event with sensible defaults. */
 export function digestOf(seed: string | number): string {

@@ -9,7 +9,9 @@ const events = JSON.parse(readFileSync(eventsPath!, 'utf8')) as RegistryEvent[];
 const store = new SqliteHistoryStore({ path: dbPath! });
 process.stdout.write('ready\n');
 createInterface({ input: process.stdin }).once('line', () => {
-  const kinds = events.map((event) => store.applySync(event, () => [], new Date().toISOString()).transition.kind);
+  const kinds = events.map(
+    (event) => store.applySync(event, () => [], new Date().toISOString()).transition.kind,
+  );
   store.db.close();
   process.stdout.write(`${JSON.stringify(kinds)}\n`);
   process.exit(0);

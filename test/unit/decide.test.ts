@@ -1,0 +1,153 @@
+import {
+  decide,
+  type Effect,
+  effectKey,
+  type PolicyAction,
+  type ResolvedRule,
+  type Transition,
+  type TransitionKind,
+} from '../../shared/core';
+import { at, digestOf, pushEvent } from '../support/events';
+
+const OLD = digestOf('old');
+const NEW = digestOf('new');
+const event = pushEvent({ id: 'evt-decide', digest: NEW, actor: 'mallory', timestamp: at(5) });
+const EVENT_TIME = at(5);
+
+const transitions: Record<TransitionKind, Transition> = {
+  'first-seen': { kind: 'first-seen', digest: NEW },
+  unchanged: { kind: 'unchanged', digest: NEW },
+  overwrite: { kind: 'overwrite', from: OLD, to: NEW },
+  stale: { kind: 'stale', digest: NEW, current: OLD },
+  duplicate: { kind: 'duplicate' },
+  deleted: { kind: 'deleted', digest: OLD },
+  restored: { kind: 'restored', digest: OLD, replaced: NEW },
+};
+
+function rule(action: PolicyAction, bump = false): ResolvedRule {
+  return { action, owners: ['#payments', '@bob'], bump, source: 'rules[2]' };
+}
+
+/** Effect kinds with what distinguishes effects of one kind: the bump reason and what an alert reports. */
+function describeEffects(effects: Effect[]): string[] {
+  return effects.map((e) => {
+    if (e.kind === 'bump') return `bump:${e.reason}`;
+    if (e.kind === 'alert') return `alert:after=${e.after}`;
+    return e.kind;
+  });
+}
+
+// The policy table of DESIGN.md: action × transition → effects, in the order they run.
+const table: Array<[PolicyAction, boolean, TransitionKind, string[]]> = [
+  ['allow', false, 'first-seen', []],
+  ['allow', false, 'unchanged', []],
+  ['allow', false, 'overwrite', []],
+  ['allow', false, 'stale', []],
+  ['allow', false, 'duplicate', []],
+  ['allow', false, 'deleted', []],
+  ['allow', false, 'restored', []],
+  ['alert', false, 'first-seen', []],
+  ['alert', false, 'unchanged', []],
+  ['alert', false, 'overwrite', ['alert:after=null']],
+  ['alert', false, 'stale', []],
+  ['alert', false, 'duplicate', []],
+  ['alert', false, 'deleted', []],
+  ['alert', false, 'restored', []],
+  ['lock', false, 'first-seen', ['lock']],
+  ['lock', false, 'unchanged', []],
+  ['lock', false, 'overwrite', ['revert', 'lock', 'alert:after=revert']],
+  ['lock', false, 'stale', []],
+  ['lock', false, 'duplicate', []],
+  ['lock', false, 'deleted', []],
+  ['lock', false, 'restored', []],
+  ['revert', false, 'first-seen', []],
+  ['revert', false, 'unchanged', []],
+  ['revert', false, 'overwrite', ['revert', 'alert:after=revert']],
+  ['revert', false, 'stale', []],
+  ['revert', false, 'duplicate', []],
+  ['revert', false, 'deleted', []],
+  ['revert', false, 'restored', []],
+  // bump: true adds a cluster bump to an allowed move and to the echo of a revert, nothing else.
+  ['allow', true, 'first-seen', []],
+  ['allow', true, 'unchanged', []],
+  ['allow', true, 'overwrite', ['bump:moved']],
+  ['allow', true, 'stale', []],
+  ['allow', true, 'duplicate', []],
+  ['allow', true, 'deleted', []],
+  ['allow', true, 'restored', ['bump:reverted']],
+  ['alert', true, 'overwrite', ['alert:after=null']],
+  ['alert', true, 'restored', ['bump:reverted']],
+  ['lock', true, 'first-seen', ['lock']],
+  ['lock', true, 'overwrite', ['revert', 'lock', 'alert:after=revert']],
+  ['lock', true, 'restored', ['bump:reverted']],
+  ['revert', true, 'overwrite', ['revert', 'alert:after=revert']],
+  ['revert', true, 'restored', ['bump:reverted']],
+  ['revert', true, 'stale', []],
+];
+
+describe('decide', () => {
+  test.each(table)('a %s rule (bump %s) on a %s transition gives %j', (action, bump, kind, expected) => {
+    const effects = decide(transitions[kind], rule(action, bump), event, EVENT_TIME);
+    expect(describeEffects(effects)).toEqual(expected);
+  });
+
+  test('the table covers every action and every transition kind without bump', () => {
+    const covered = new Set(table.filter(([, bump]) => !bump).map(([a, , k]) => `${a}/${k}`));
+    expect(covered.size).toBe(4 * Object.keys(transitions).length);
+  });
+
+  test.each(['revert', 'lock', 'alert'] as const)(
+    'every effect of a %s overwrite carries from, to, owners, rule source, actor and event',
+    (action) => {
+      const effects = decide(transitions.overwrite, rule(action), event, EVENT_TIME);
+      expect(effects.length).toBeGreaterThan(0);
+      for (const effect of effects) {
+        expect(effect.incident).toEqual({
+          eventId: 'evt-decide',
+          ref: { registryHost: event.registryHost, repository: event.repository, tag: event.tag },
+          from: OLD,
+          to: NEW,
+          actor: 'mallory',
+          eventTime: EVENT_TIME,
+          ruleAction: action,
+          ruleSource: 'rules[2]',
+          owners: ['#payments', '@bob'],
+        });
+      }
+    },
+  );
+
+  test('a lock on first push names no previous digest and the pushed digest as the one to lock', () => {
+    const [lock] = decide(transitions['first-seen'], rule('lock'), event, EVENT_TIME);
+    expect(lock?.incident.from).toBeNull();
+    expect(lock?.incident.to).toBe(NEW);
+  });
+
+  test('the bump of an allowed move goes from the old digest to the new one', () => {
+    const [bump] = decide(transitions.overwrite, rule('allow', true), event, EVENT_TIME);
+    expect(bump).toMatchObject({ kind: 'bump', reason: 'moved', incident: { from: OLD, to: NEW } });
+  });
+
+  test('the bump of a restored tag goes from the replaced digest back to the restored one', () => {
+    const [bump] = decide(transitions.restored, rule('revert', true), event, EVENT_TIME);
+    expect(bump).toMatchObject({ kind: 'bump', reason: 'reverted', incident: { from: NEW, to: OLD } });
+  });
+
+  test('the incident carries the event time it was given, not the event timestamp', () => {
+    const [alert] = decide(transitions.overwrite, rule('alert'), event, at(99));
+    expect(alert?.incident.eventTime).toBe(at(99));
+  });
+
+  test('a null actor is carried as null', () => {
+    const anonymous = { ...event, actor: null };
+    const [alert] = decide(transitions.overwrite, rule('alert'), anonymous, EVENT_TIME);
+    expect(alert?.incident.actor).toBeNull();
+  });
+
+  test('the effects of one event have distinct idempotency keys of the form eventId#kind', () => {
+    const effects = decide(transitions.overwrite, rule('lock'), event, EVENT_TIME);
+    const keys = effects.map((e) => effectKey(e.incident.eventId, e.kind));
+    expect(keys).toEqual(['evt-decide#revert', 'evt-decide#lock', 'evt-decide#alert']);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+});

@@ -1,0 +1,598 @@
+import type { RegistryResolver } from '../../shared/adapters/registry/port';
+import {
+  PermanentError,
+  type Policy,
+  type PolicyAction,
+  type RegistryEvent,
+  type TagState,
+  TransientError,
+} from '../../shared/core';
+import { EffectRunner, type EffectRunnerOptions, keepTagFor } from '../../shared/guard/effects';
+import { MemoryHistoryStore, type OutboxEffect } from '../../shared/history';
+import { silentLogger } from '../../shared/log';
+import { at, policyPlanner, pushEvent } from '../support/events';
+import { FakeRegistry, type FakeRegistryOptions } from '../support/fake-registry';
+import { RecordingNotifier } from '../support/recording-notifier';
+
+const HOST = '127.0.0.1:5000';
+const REPO = 'payments/api';
+const TAG = 'v1.0.0';
+const REF = { registryHost: HOST, repository: REPO, tag: TAG };
+
+function policyOf(action: PolicyAction, bump = false): Policy {
+  return {
+    defaults: { action: 'alert', owners: [], bump: false },
+    rules: [{ match: { repository: 'payments/*' }, action, owners: ['#payments'], bump }],
+  };
+}
+
+interface Setup {
+  action: PolicyAction;
+  bump?: boolean;
+  registry?: FakeRegistryOptions;
+  resolver?: (registry: FakeRegistry) => RegistryResolver;
+  runner?: Partial<EffectRunnerOptions>;
+}
+
+/** A store, a fake registry and a notifier around one runner, with a clock that moves only when told. */
+function harness(setup: Setup) {
+  const clock = { current: new Date(at(60)) };
+  const store = new MemoryHistoryStore();
+  const registry = new FakeRegistry(setup.registry);
+  const notifier = new RecordingNotifier();
+  const registries = setup.resolver
+    ? setup.resolver(registry)
+    : (host: string) => (host === HOST ? registry : null);
+  const options: EffectRunnerOptions = {
+    store,
+    registries,
+    notifier,
+    log: silentLogger,
+    now: () => clock.current,
+    random: () => 0.5,
+    ...setup.runner,
+  };
+  const runner = new EffectRunner(options);
+  const plan = policyPlanner(policyOf(setup.action, setup.bump ?? false));
+
+  let seconds = 0;
+  /** Records a push as the registry's event would report it, received a second after it happened. */
+  const record = async (event: RegistryEvent) => {
+    return store.apply(
+      event,
+      plan,
+      new Date(Date.parse(event.timestamp ?? at(seconds)) + 1000).toISOString(),
+    );
+  };
+  const pushAndRecord = async (seed: string) => {
+    seconds += 10;
+    const manifest = registry.push(REPO, TAG, seed);
+    const event = pushEvent({ digest: manifest.digest, timestamp: at(seconds) });
+    const result = await record(event);
+    return { manifest, event, result };
+  };
+  /** The first push of the tag, then an overwrite: what most tests start from. */
+  const overwrite = async () => {
+    const old = await pushAndRecord('old');
+    const offending = await pushAndRecord('new');
+    expect(offending.result.transition.kind).toBe('overwrite');
+    return { old: old.manifest, offending: offending.manifest, event: offending.event };
+  };
+  const effect = async (eventId: string, kind: OutboxEffect['kind']) => {
+    const found = (await store.effectsOf(eventId)).find((e) => e.kind === kind);
+    if (!found) throw new Error(`no ${kind} effect for ${eventId}`);
+    return found;
+  };
+  const advance = (ms: number) => {
+    clock.current = new Date(clock.current.getTime() + ms);
+  };
+  const nowPlus = (ms: number) => new Date(clock.current.getTime() + ms).toISOString();
+  const tagPuts = () => registry.callsOf('putManifest').filter((args) => args[1] === TAG);
+
+  return {
+    clock,
+    store,
+    registry,
+    notifier,
+    runner,
+    options,
+    record,
+    pushAndRecord,
+    overwrite,
+    effect,
+    advance,
+    nowPlus,
+    tagPuts,
+  };
+}
+
+describe('EffectRunner: revert', () => {
+  test('puts the old manifest back byte for byte and keeps the offending one under a keep tag', async () => {
+    const h = harness({ action: 'revert' });
+    const { old, offending, event } = await h.overwrite();
+
+    expect(await h.runner.runDue()).toBe(2);
+
+    expect(h.registry.tagOf(REPO, TAG)).toBe(old.digest);
+    const puts = h.tagPuts();
+    expect(puts).toHaveLength(1);
+    const put = puts[0]![2] as { bytes: Buffer; digest: string };
+    expect(put.bytes.equals(old.bytes)).toBe(true);
+    expect(put.digest).toBe(old.digest);
+    expect(h.registry.tagOf(REPO, keepTagFor(offending.digest))).toBe(offending.digest);
+    expect(keepTagFor(offending.digest)).toMatch(/^tagwarden-keep-[0-9a-f]{12}$/);
+    expect(await h.effect(event.id, 'revert')).toMatchObject({
+      status: 'done',
+      attempts: 1,
+      outcome: `reverted to ${old.digest}; ${offending.digest} kept as tag ${keepTagFor(offending.digest)}`,
+    });
+  });
+
+  test('verifies, keeps the offending manifest, records the pending restore, and only then puts', async () => {
+    const h = harness({ action: 'revert' });
+    const states: Array<{ tag: unknown; state: TagState | null }> = [];
+    h.registry.hooks.putManifest = async (_repo, tag) => {
+      states.push({ tag, state: await h.store.tagState(REF) });
+    };
+    const { old, offending } = await h.overwrite();
+    h.registry.calls.length = 0;
+
+    await h.runner.runDue();
+
+    expect(h.registry.calls.map((c) => [c.method, c.args[1]])).toEqual([
+      ['currentDigest', TAG],
+      ['getManifest', old.digest],
+      ['getManifest', offending.digest],
+      ['putManifest', keepTagFor(offending.digest)],
+      ['putManifest', TAG],
+    ]);
+    const atPut = states.find((s) => s.tag === TAG)!;
+    expect(atPut.state?.pendingRestore).toMatchObject({ digest: old.digest, from: offending.digest });
+    expect(Date.parse(atPut.state!.pendingRestore!.until)).toBeGreaterThan(h.clock.current.getTime());
+    // Before Tagwarden's own keep-tag put the restore was not yet recorded: the order is the point.
+    expect(states.find((s) => s.tag !== TAG)?.state?.pendingRestore).toBeNull();
+  });
+
+  test('sends one warning alert that says what was reverted', async () => {
+    const h = harness({ action: 'revert' });
+    const { old, offending, event } = await h.overwrite();
+
+    await h.runner.runDue();
+
+    expect(h.notifier.alerts).toHaveLength(1);
+    const alert = h.notifier.alerts[0]!;
+    expect(alert.actionTaken.startsWith('reverted to')).toBe(true);
+    expect(alert.actionTaken).toContain(old.digest);
+    expect(alert.severity).toBe('warning');
+    expect(alert.incident).toMatchObject({
+      eventId: event.id,
+      from: old.digest,
+      to: offending.digest,
+      owners: ['#payments'],
+      ruleSource: 'rules[0]',
+      actor: 'alice',
+    });
+    expect(await h.effect(event.id, 'alert')).toMatchObject({
+      status: 'done',
+      outcome: 'sent via recording',
+    });
+  });
+
+  test("the registry's echo of the revert is recorded as restored, not as a new overwrite", async () => {
+    const h = harness({ action: 'revert' });
+    const { old, offending } = await h.overwrite();
+    await h.runner.runDue();
+
+    const echo = await h.record(pushEvent({ digest: old.digest, timestamp: at(30) }));
+
+    expect(echo.transition).toEqual({ kind: 'restored', digest: old.digest, replaced: offending.digest });
+    expect(echo.effects).toEqual([]);
+    expect((await h.store.tagState(REF))?.pendingRestore).toBeNull();
+    await h.runner.runDue();
+    expect(h.tagPuts()).toHaveLength(1);
+    expect(h.notifier.alerts).toHaveLength(1);
+  });
+
+  test('does not put anything when the tag already serves a third digest', async () => {
+    const h = harness({ action: 'revert' });
+    const { event } = await h.overwrite();
+    const third = h.registry.push(REPO, TAG, 'third');
+
+    await h.runner.runDue();
+
+    expect(h.registry.callsOf('putManifest')).toEqual([]);
+    expect(h.registry.tagOf(REPO, TAG)).toBe(third.digest);
+    const revert = await h.effect(event.id, 'revert');
+    expect(revert.status).toBe('done');
+    expect(revert.outcome?.startsWith('skipped')).toBe(true);
+    expect(revert.outcome).toContain(third.digest);
+    expect((await h.store.tagState(REF))?.pendingRestore).toBeNull();
+    expect(h.notifier.alerts.map((a) => a.actionTaken)).toEqual([revert.outcome]);
+  });
+
+  test('does not put anything when the tag already serves the old digest again', async () => {
+    const h = harness({ action: 'revert' });
+    const { old, event } = await h.overwrite();
+    h.registry.setTag(REPO, TAG, old.digest);
+
+    await h.runner.runDue();
+
+    expect(h.registry.callsOf('putManifest')).toEqual([]);
+    const revert = await h.effect(event.id, 'revert');
+    expect(revert.outcome).toBe(`skipped: the tag already serves ${old.digest} again`);
+  });
+
+  test('fails at once with a critical alert when the previous manifest no longer exists', async () => {
+    const h = harness({ action: 'revert' });
+    const { old, offending, event } = await h.overwrite();
+    h.registry.forgetManifest(old.digest);
+
+    await h.runner.runDue();
+
+    const revert = await h.effect(event.id, 'revert');
+    expect(revert).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(revert.lastError).toContain(`the previous manifest ${old.digest} no longer exists`);
+    expect(h.registry.tagOf(REPO, TAG)).toBe(offending.digest);
+    expect(h.registry.callsOf('putManifest')).toEqual([]);
+    expect(h.notifier.alerts).toHaveLength(1);
+    const alert = h.notifier.alerts[0]!;
+    expect(alert.severity).toBe('critical');
+    expect(alert.actionTaken).toContain('revert FAILED');
+    expect(alert.actionTaken).toContain(`the tag still serves ${offending.digest}`);
+    expect((await h.store.tagState(REF))?.pendingRestore).toBeNull();
+    expect((await h.store.failedEffects(10)).map((e) => e.key)).toEqual([`${event.id}#revert`]);
+  });
+
+  test('clears the pending restore when the put itself fails permanently', async () => {
+    const h = harness({ action: 'revert' });
+    const { event } = await h.overwrite();
+    h.registry.failNext('putManifest', new PermanentError('manifest invalid'), {
+      when: (_repo, tag) => tag === TAG,
+    });
+
+    await h.runner.runDue();
+
+    expect(await h.effect(event.id, 'revert')).toMatchObject({
+      status: 'failed',
+      lastError: 'manifest invalid',
+    });
+    expect((await h.store.tagState(REF))?.pendingRestore).toBeNull();
+    expect(h.notifier.alerts.map((a) => a.severity)).toEqual(['critical']);
+  });
+
+  test('fails permanently, telling how to configure the registry, when no registry is configured for the host', async () => {
+    const h = harness({ action: 'revert', resolver: () => () => null });
+    const { event } = await h.overwrite();
+
+    await h.runner.runDue();
+
+    const revert = await h.effect(event.id, 'revert');
+    expect(revert).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(revert.lastError).toContain(`add registries."${HOST}".url`);
+    expect(h.registry.calls).toEqual([]);
+    expect(h.notifier.alerts).toHaveLength(1);
+    expect(h.notifier.alerts[0]!.severity).toBe('critical');
+    expect(h.notifier.alerts[0]!.actionTaken).toContain(`registries."${HOST}".url`);
+  });
+});
+
+describe('EffectRunner: retries', () => {
+  test('a transient failure leaves the revert pending with backoff, the alert waits, and both finish later', async () => {
+    const h = harness({ action: 'revert' });
+    const { old, event } = await h.overwrite();
+    h.registry.failNext('currentDigest', new TransientError('503 Service Unavailable'));
+    const expectedRetry = h.nowPlus(750); // base 1000 ms, equal jitter with random 0.5: 500 + 250
+
+    await h.runner.runDue();
+
+    expect(await h.effect(event.id, 'revert')).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      nextAttemptAt: expectedRetry,
+      lastError: '503 Service Unavailable',
+    });
+    const waiting = await h.effect(event.id, 'alert');
+    expect(waiting).toMatchObject({ status: 'pending', attempts: 0 });
+    expect(waiting.nextAttemptAt >= expectedRetry).toBe(true);
+    expect(h.notifier.attempts).toBe(0);
+
+    h.advance(749);
+    expect(await h.runner.runDue()).toBe(0);
+
+    h.advance(1);
+    await h.runner.runDue();
+    expect(h.registry.tagOf(REPO, TAG)).toBe(old.digest);
+    expect(await h.effect(event.id, 'revert')).toMatchObject({ status: 'done', attempts: 2 });
+    expect(h.notifier.alerts).toHaveLength(1);
+    expect(h.notifier.alerts[0]!.actionTaken.startsWith('reverted to')).toBe(true);
+
+    h.advance(60_000);
+    await h.runner.runDue();
+    expect(h.notifier.alerts).toHaveLength(1);
+  });
+
+  test('backoff doubles per attempt with equal jitter', async () => {
+    const h = harness({ action: 'revert' });
+    const { event } = await h.overwrite();
+    h.registry.failNext('currentDigest', new TransientError('timeout'), { times: 3 });
+    const delays: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const before = h.clock.current.getTime();
+      await h.runner.runDue();
+      const revert = await h.effect(event.id, 'revert');
+      delays.push(Date.parse(revert.nextAttemptAt) - before);
+      h.clock.current = new Date(revert.nextAttemptAt);
+    }
+    // ceilings 1000, 2000, 4000 ms; with random 0.5 the delay is 3/4 of the ceiling.
+    expect(delays).toEqual([750, 1500, 3000]);
+  });
+
+  test('a Retry-After from the registry sets the next attempt exactly that much later', async () => {
+    const h = harness({ action: 'revert' });
+    const { event } = await h.overwrite();
+    h.registry.failNext('currentDigest', new TransientError('429 Too Many Requests', 3000));
+    const expected = h.nowPlus(3000);
+
+    await h.runner.runDue();
+
+    expect(await h.effect(event.id, 'revert')).toMatchObject({ status: 'pending', nextAttemptAt: expected });
+  });
+
+  test('after maxAttempts transient failures the revert fails and the alert reports the failure', async () => {
+    const h = harness({ action: 'revert', runner: { maxAttempts: 3 } });
+    const { offending, event } = await h.overwrite();
+    h.registry.failNext('currentDigest', new TransientError('connection reset'), { times: 10 });
+
+    for (let i = 0; i < 3; i++) {
+      await h.runner.runDue();
+      h.advance(10 * 60_000);
+    }
+
+    expect(h.registry.callsOf('currentDigest')).toHaveLength(3);
+    expect(await h.effect(event.id, 'revert')).toMatchObject({
+      status: 'failed',
+      attempts: 3,
+      lastError: 'connection reset',
+    });
+    expect(h.notifier.alerts).toHaveLength(1);
+    expect(h.notifier.alerts[0]).toMatchObject({ severity: 'critical' });
+    expect(h.notifier.alerts[0]!.actionTaken).toBe(
+      `revert FAILED: connection reset; the tag still serves ${offending.digest}`,
+    );
+    await h.runner.runDue();
+    expect(h.registry.callsOf('currentDigest')).toHaveLength(3);
+  });
+
+  test('an error of no known class counts as transient and is retried', async () => {
+    const h = harness({ action: 'revert' });
+    const { event } = await h.overwrite();
+    h.registry.failNext('currentDigest', new Error('socket hang up'));
+
+    await h.runner.runDue();
+
+    expect(await h.effect(event.id, 'revert')).toMatchObject({ status: 'pending', attempts: 1 });
+  });
+});
+
+describe('EffectRunner: alert rule', () => {
+  test('sends one alert that says it alerted only, and touches no registry', async () => {
+    const h = harness({ action: 'alert' });
+    const { offending, event } = await h.overwrite();
+
+    await h.runner.runDue();
+
+    expect(h.notifier.alerts).toHaveLength(1);
+    expect(h.notifier.alerts[0]!.actionTaken.startsWith('alerted only')).toBe(true);
+    expect(h.notifier.alerts[0]!.actionTaken).toContain(offending.digest);
+    expect(h.notifier.alerts[0]!.severity).toBe('warning');
+    expect(h.registry.calls).toEqual([]);
+    expect(await h.effect(event.id, 'alert')).toMatchObject({ status: 'done', attempts: 1 });
+  });
+
+  test('a transient notifier failure is retried later and the alert is delivered once', async () => {
+    const h = harness({ action: 'alert' });
+    const { event } = await h.overwrite();
+    h.notifier.failNext(new TransientError('slack 503'));
+    const retryAt = h.nowPlus(750);
+
+    await h.runner.runDue();
+    expect(h.notifier.alerts).toHaveLength(0);
+    expect(await h.effect(event.id, 'alert')).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      nextAttemptAt: retryAt,
+    });
+
+    h.advance(750);
+    await h.runner.runDue();
+    h.advance(60_000);
+    await h.runner.runDue();
+
+    expect(h.notifier.attempts).toBe(2);
+    expect(h.notifier.alerts).toHaveLength(1);
+    expect(await h.effect(event.id, 'alert')).toMatchObject({ status: 'done', attempts: 2 });
+  });
+
+  test('a permanent notifier failure fails the alert, which store.failedEffects then lists', async () => {
+    const h = harness({ action: 'alert' });
+    const { event } = await h.overwrite();
+    h.notifier.failNext(new PermanentError('invalid_auth'));
+
+    await h.runner.runDue();
+    h.advance(60_000);
+    await h.runner.runDue();
+
+    expect(h.notifier.attempts).toBe(1);
+    expect(h.notifier.alerts).toEqual([]);
+    const failed = await h.store.failedEffects(10);
+    expect(failed.map((e) => [e.key, e.status, e.lastError])).toEqual([
+      [`${event.id}#alert`, 'failed', 'invalid_auth'],
+    ]);
+  });
+});
+
+describe('EffectRunner: lock rule', () => {
+  test('on a registry that cannot lock, the first push leaves a lock effect done as "not locked: …"', async () => {
+    const h = harness({
+      action: 'lock',
+      registry: { lockSupported: false, lockUnsupportedReason: 'distribution has no tag locks' },
+    });
+    const { event, manifest } = await h.pushAndRecord('old');
+
+    await h.runner.runDue();
+
+    expect(h.registry.callsOf('lockTag')).toEqual([[REPO, TAG, manifest.digest]]);
+    expect(await h.effect(event.id, 'lock')).toMatchObject({
+      status: 'done',
+      outcome: 'not locked: distribution has no tag locks',
+    });
+    expect(h.notifier.alerts).toEqual([]);
+  });
+
+  test('on a registry that can lock, the first push locks the pushed digest', async () => {
+    const h = harness({ action: 'lock' });
+    const { event, manifest } = await h.pushAndRecord('old');
+
+    await h.runner.runDue();
+
+    expect(h.registry.locks.get(`${REPO}:${TAG}`)).toBe(manifest.digest);
+    expect(await h.effect(event.id, 'lock')).toMatchObject({ status: 'done', outcome: 'locked' });
+  });
+
+  test('an overwrite on a registry that cannot lock is reverted, and the alert notes the lock', async () => {
+    const h = harness({
+      action: 'lock',
+      registry: { lockSupported: false, lockUnsupportedReason: 'distribution has no tag locks' },
+    });
+    const { old, event } = await h.overwrite();
+
+    await h.runner.runDue();
+
+    expect(h.registry.tagOf(REPO, TAG)).toBe(old.digest);
+    expect((await h.store.effectsOf(event.id)).map((e) => [e.kind, e.status])).toEqual([
+      ['revert', 'done'],
+      ['lock', 'done'],
+      ['alert', 'done'],
+    ]);
+    // The lock is re-applied to the restored (old) digest.
+    expect(h.registry.callsOf('lockTag').at(-1)).toEqual([REPO, TAG, old.digest]);
+    expect(h.notifier.alerts).toHaveLength(1);
+    const alert = h.notifier.alerts[0]!;
+    expect(alert.actionTaken.startsWith('reverted to')).toBe(true);
+    expect(alert.notes).toEqual(['Lock: the tag could not be locked: distribution has no tag locks.']);
+  });
+
+  test('a lock that fails for good with no alert after it gets a critical alert of its own', async () => {
+    const h = harness({ action: 'lock' });
+    h.registry.failNext('lockTag', new PermanentError('403 insufficient scope'));
+    const { event } = await h.pushAndRecord('old');
+
+    await h.runner.runDue();
+
+    expect(await h.effect(event.id, 'lock')).toMatchObject({
+      status: 'failed',
+      lastError: '403 insufficient scope',
+    });
+    expect(h.notifier.alerts).toHaveLength(1);
+    expect(h.notifier.alerts[0]).toMatchObject({ severity: 'critical' });
+    expect(h.notifier.alerts[0]!.actionTaken).toBe('lock FAILED after 1 attempt(s): 403 insufficient scope');
+    expect(h.notifier.alerts[0]!.notes.join(' ')).toContain(`${event.id}#lock`);
+  });
+
+  test('a lock that fails for good after an overwrite is not silent: the overwrite alert reports it', async () => {
+    const h = harness({ action: 'lock' });
+    await h.pushAndRecord('old');
+    await h.runner.runDue(); // the first push's lock succeeds
+    const offending = h.registry.push(REPO, TAG, 'new');
+    const event = pushEvent({ digest: offending.digest, timestamp: at(20) });
+    await h.record(event);
+    h.registry.failNext('lockTag', new PermanentError('403 insufficient scope'));
+
+    await h.runner.runDue();
+
+    expect((await h.store.effectsOf(event.id)).map((e) => [e.kind, e.status])).toEqual([
+      ['revert', 'done'],
+      ['lock', 'failed'],
+      ['alert', 'done'],
+    ]);
+    expect(h.notifier.alerts).toHaveLength(1);
+    const alert = h.notifier.alerts[0]!;
+    expect(alert.actionTaken.startsWith('reverted to')).toBe(true);
+    expect(`${alert.actionTaken} ${alert.notes.join(' ')}`).toContain('403 insufficient scope');
+  });
+});
+
+describe('EffectRunner: bump', () => {
+  test('an allowed move with bump is recorded as skipped (no cluster endpoints) and alerts nobody', async () => {
+    const h = harness({ action: 'allow', bump: true });
+    const { event } = await h.overwrite();
+
+    expect(await h.runner.runDue()).toBe(1);
+
+    expect(await h.effect(event.id, 'bump')).toMatchObject({
+      status: 'done',
+      outcome: 'skipped: no cluster endpoints configured',
+    });
+    expect(h.notifier.attempts).toBe(0);
+    expect(h.registry.calls).toEqual([]);
+  });
+});
+
+describe('EffectRunner: running each effect once', () => {
+  test('two concurrent runDue calls on one runner put once and alert once', async () => {
+    const h = harness({ action: 'revert' });
+    await h.overwrite();
+
+    await Promise.all([h.runner.runDue(), h.runner.runDue()]);
+
+    expect(h.tagPuts()).toHaveLength(1);
+    expect(h.notifier.alerts).toHaveLength(1);
+  });
+
+  test('two runners on one store running at once put once and alert once', async () => {
+    const h = harness({ action: 'revert' });
+    await h.overwrite();
+    const second = new EffectRunner(h.options);
+
+    await Promise.all([h.runner.runDue(), second.runDue()]);
+
+    expect(h.tagPuts()).toHaveLength(1);
+    expect(h.notifier.alerts).toHaveLength(1);
+  });
+
+  test('an effect claimed by a crashed worker is left alone until its lease passes, then runs', async () => {
+    const h = harness({ action: 'revert' });
+    const { old, event } = await h.overwrite();
+    const leaseUntil = h.nowPlus(30_000);
+    const claimed = await h.store.claimDueEffects(h.clock.current.toISOString(), leaseUntil, 50);
+    expect(claimed.map((e) => e.kind)).toEqual(['revert', 'alert']);
+
+    expect(await h.runner.runDue()).toBe(0);
+    h.advance(29_999);
+    expect(await h.runner.runDue()).toBe(0);
+    expect(h.registry.calls).toEqual([]);
+    expect(h.notifier.attempts).toBe(0);
+
+    h.advance(1);
+    expect(await h.runner.runDue()).toBe(2);
+    expect(h.registry.tagOf(REPO, TAG)).toBe(old.digest);
+    expect(h.tagPuts()).toHaveLength(1);
+    expect(h.notifier.alerts).toHaveLength(1);
+    expect((await h.effect(event.id, 'revert')).status).toBe('done');
+  });
+
+  test('the same overwrite event applied three times yields one revert and one alert', async () => {
+    const h = harness({ action: 'revert' });
+    const { event } = await h.overwrite();
+    const again = [await h.record(event), await h.record({ ...event })];
+    expect(again.map((r) => r.transition.kind)).toEqual(['duplicate', 'duplicate']);
+
+    await h.runner.runDue();
+    h.advance(60_000);
+    await h.runner.runDue();
+
+    expect((await h.store.effectsOf(event.id)).map((e) => e.kind)).toEqual(['revert', 'alert']);
+    expect(h.tagPuts()).toHaveLength(1);
+    expect(h.notifier.alerts).toHaveLength(1);
+  });
+});
