@@ -1,13 +1,26 @@
-import Database from 'better-sqlite3';
-import { Command, InvalidArgumentError } from 'commander';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { errorMessage, formatTagRef, parseTagRef, type RegistryEvent, ruleFor, tagRefOf } from '../../shared/core';
+import Database from 'better-sqlite3';
+import { Command, InvalidArgumentError } from 'commander';
+import {
+  errorMessage,
+  formatTagRef,
+  parseTagRef,
+  type RegistryEvent,
+  ruleFor,
+  tagRefOf,
+} from '../../shared/core';
 import { EffectRunner } from '../../shared/guard/effects';
 import { policyPlanner } from '../../shared/guard/record';
 import { type HistoryEntry, MemoryHistoryStore, SqliteHistoryStore } from '../../shared/history';
 import { jsonLogger } from '../../shared/log';
-import { orderedEvent, parseJsonBody, parseNormalizedEvent, parserFor, SOURCE_PARSERS } from '../../shared/sources';
+import {
+  orderedEvent,
+  parseJsonBody,
+  parseNormalizedEvent,
+  parserFor,
+  SOURCE_PARSERS,
+} from '../../shared/sources';
 import { DEFAULT_DB_PATH, loadLocalConfig, notifierFor, registriesFor, sourceAuthFor } from './dependencies';
 import { readInput } from './read-input';
 import { createLocalServer } from './server';
@@ -20,23 +33,35 @@ const err = (line: string) => process.stderr.write(`${line}\n`);
 
 function port(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number from 0 to 65535');
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('expected a port number from 0 to 65535');
   return n;
 }
 
 export function buildProgram(): Command {
   const program = new Command('tagwarden')
-    .description('Guards container image tags: detects overwrites from registry events and allows, alerts, locks or reverts by policy.')
+    .description(
+      'Guards container image tags: detects overwrites from registry events and allows, alerts, locks or reverts by policy.',
+    )
     .version(process.env.npm_package_version ?? '0.1.0')
     .showHelpAfterError('(run with --help for usage)');
 
   program
     .command('serve')
-    .description('run Tagwarden locally: webhook endpoints for every source, SQLite history, the effect outbox')
+    .description(
+      'run Tagwarden locally: webhook endpoints for every source, SQLite history, the effect outbox',
+    )
     .option('--port <port>', 'port to listen on', port, 8080)
-    .option('--host <host>', 'address to bind (keep 127.0.0.1 unless a token is set for every source)', '127.0.0.1')
+    .option(
+      '--host <host>',
+      'address to bind (keep 127.0.0.1 unless a token is set for every source)',
+      '127.0.0.1',
+    )
     .option('--db <file>', 'SQLite history file', DEFAULT_DB_PATH)
-    .option('--config <file>', 'policy and settings (default: ./tagwarden.yaml if present, else built-in defaults)')
+    .option(
+      '--config <file>',
+      'policy and settings (default: ./tagwarden.yaml if present, else built-in defaults)',
+    )
     .action(serve);
 
   program
@@ -48,7 +73,9 @@ export function buildProgram(): Command {
 
   program
     .command('replay')
-    .description('dry run: feed normalized events (normalize output) through history and policy, print what would happen')
+    .description(
+      'dry run: feed normalized events (normalize output) through history and policy, print what would happen',
+    )
     .requiredOption('--config <file>', 'policy to simulate')
     .option('--db <file>', 'start from this history (it is copied, never changed)')
     .argument('<events>', 'JSON lines file, or - for standard input')
@@ -79,18 +106,35 @@ async function serve(options: { port: number; host: string; db: string; config?:
   const notifier = notifierFor(local.config);
   const runner = new EffectRunner({ store, registries: registriesFor(local.config), notifier, log });
   const auth = sourceAuthFor(local.config);
-  const server = createLocalServer({ store, policy: local.policy, log, auth, onRecorded: () => runner.wake() });
+  const server = createLocalServer({
+    store,
+    policy: local.policy,
+    log,
+    auth,
+    onRecorded: () => runner.wake(),
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(new CliError(error.code === 'EADDRINUSE' ? `port ${options.port} on ${options.host} is already in use; pick another with --port` : error.message)),
+      reject(
+        new CliError(
+          error.code === 'EADDRINUSE'
+            ? `port ${options.port} on ${options.host} is already in use; pick another with --port`
+            : error.message,
+        ),
+      ),
     );
     server.listen(options.port, options.host, resolve);
   });
   const { port: bound } = server.address() as AddressInfo;
-  out(`Tagwarden listening on http://${options.host}:${bound} (history ${options.db}, alerts to ${notifier.kind})`);
+  out(
+    `Tagwarden listening on http://${options.host}:${bound} (history ${options.db}, alerts to ${notifier.kind})`,
+  );
   if (local.notice) out(local.notice);
   const open = [...SOURCE_PARSERS.keys()].filter((s) => !auth(s));
-  if (open.length > 0) out(`Webhooks accepted without a token from: ${open.join(', ')} (set sources.<name>.token to require one).`);
+  if (open.length > 0)
+    out(
+      `Webhooks accepted without a token from: ${open.join(', ')} (set sources.<name>.token to require one).`,
+    );
   runner.start();
   const shutdown = async () => {
     server.close();
@@ -104,7 +148,10 @@ async function serve(options: { port: number; host: string; db: string; config?:
 
 async function normalize(file: string, options: { source: string }): Promise<void> {
   const parser = parserFor(options.source);
-  if (!parser) throw new CliError(`unknown source "${options.source}"; known sources: ${[...SOURCE_PARSERS.keys()].join(', ')}`);
+  if (!parser)
+    throw new CliError(
+      `unknown source "${options.source}"; known sources: ${[...SOURCE_PARSERS.keys()].join(', ')}`,
+    );
   const body = await readBody(file);
   const json = parseJsonBody(body.toString('utf8'), body.length);
   if (!json.ok) throw new CliError(json.reason);
@@ -121,7 +168,10 @@ async function replay(file: string, options: { config: string; db?: string }): P
   if (options.db && !existsSync(options.db)) throw new CliError(`history file ${options.db} does not exist`);
   // A dry run works on an in-memory copy: the history file is never changed.
   const store = options.db
-    ? new SqliteHistoryStore({ path: ':memory:', database: new Database(new Database(options.db, { readonly: true, fileMustExist: true }).serialize()) })
+    ? new SqliteHistoryStore({
+        path: ':memory:',
+        database: new Database(inMemoryImage(options.db)),
+      })
     : new MemoryHistoryStore();
   const plan = policyPlanner(local.policy);
   const lines = (await readBody(file)).toString('utf8').split('\n');
@@ -152,6 +202,23 @@ async function replay(file: string, options: { config: string; db?: string }): P
   if (bad > 0) throw new CliError(`${bad} line(s) could not be replayed (see above)`);
 }
 
+/**
+ * A copy of a history file to open in memory. The file is in WAL mode, and SQLite cannot open a
+ * WAL-mode image in memory ("unable to open database file"): mark the copy as a rollback-journal
+ * database (header bytes 18 and 19). The file itself is only read.
+ */
+function inMemoryImage(path: string): Buffer {
+  const source = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    const image = source.serialize();
+    image[18] = 1;
+    image[19] = 1;
+    return image;
+  } finally {
+    source.close();
+  }
+}
+
 function parseLine(line: string, number: number): RegistryEvent | string {
   const json = parseJsonBody(line, Buffer.byteLength(line));
   if (!json.ok) return `line ${number}: ${json.reason}`;
@@ -167,18 +234,37 @@ async function history(text: string, options: { db: string; json?: boolean }): P
   await store.close();
   if (rows.length === 0) throw new CliError(`no history for ${formatTagRef(ref)} in ${options.db}`);
   if (options.json) {
-    out(JSON.stringify({ tagRef: formatTagRef(ref), current: state?.digest ?? null, history: rows }, null, 2));
+    out(
+      JSON.stringify({ tagRef: formatTagRef(ref), current: state?.digest ?? null, history: rows }, null, 2),
+    );
     return;
   }
-  out(`${formatTagRef(ref)}  serves ${state?.digest ?? '(deleted)'}${state?.pendingRestore ? `  (restoring ${state.pendingRestore.digest})` : ''}`);
+  out(
+    `${formatTagRef(ref)}  serves ${state?.digest ?? '(deleted)'}${state?.pendingRestore ? `  (restoring ${state.pendingRestore.digest})` : ''}`,
+  );
   out(table(rows));
 }
 
 function table(rows: HistoryEntry[]): string {
   const header = ['EVENT TIME', 'TRANSITION', 'ACTION', 'DIGEST', 'PREVIOUS', 'ACTOR', 'EVENT ID'];
-  const body = rows.map((r) => [r.eventTime, r.transition, r.action, r.digest ?? '-', r.previousDigest ?? '-', r.actor ?? '-', r.eventId]);
+  const body = rows.map((r) => [
+    r.eventTime,
+    r.transition,
+    r.action,
+    r.digest ?? '-',
+    r.previousDigest ?? '-',
+    r.actor ?? '-',
+    r.eventId,
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
-  return [header, ...body].map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return [header, ...body]
+    .map((row) =>
+      row
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 async function failed(options: { db: string; limit: number }): Promise<void> {
@@ -187,13 +273,17 @@ async function failed(options: { db: string; limit: number }): Promise<void> {
   const failures = await store.failures(options.limit);
   await store.close();
   out(`Failed effects (${effects.length}):`);
-  for (const e of effects) out(`  ${e.key}  ${formatTagRef(e.effect.incident.ref)}  after ${e.attempts} attempt(s): ${e.lastError ?? ''}`);
+  for (const e of effects)
+    out(
+      `  ${e.key}  ${formatTagRef(e.effect.incident.ref)}  after ${e.attempts} attempt(s): ${e.lastError ?? ''}`,
+    );
   out(`Rejected events (${failures.length}):`);
   for (const f of failures) out(`  #${f.id}  ${f.receivedAt}  ${f.source}: ${f.reason}`);
 }
 
 function openExisting(path: string): SqliteHistoryStore {
-  if (!existsSync(path)) throw new CliError(`history file ${path} does not exist (start tagwarden serve, or pass --db)`);
+  if (!existsSync(path))
+    throw new CliError(`history file ${path} does not exist (start tagwarden serve, or pass --db)`);
   return new SqliteHistoryStore({ path });
 }
 
@@ -213,8 +303,10 @@ export async function main(argv: string[]): Promise<void> {
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
     const code = (error as { code?: string }).code;
-    if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') process.exit(0);
-    if (typeof code === 'string' && code.startsWith('commander.')) process.exit((error as { exitCode?: number }).exitCode ?? 1);
+    if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help')
+      process.exit(0);
+    if (typeof code === 'string' && code.startsWith('commander.'))
+      process.exit((error as { exitCode?: number }).exitCode ?? 1);
     err(`error: ${errorMessage(error).split('\n').join('\nerror: ')}`);
     if (process.env.TAGWARDEN_DEBUG) err(String((error as Error).stack));
     process.exit(1);

@@ -22,7 +22,10 @@ export interface LocalConfig {
 export class ConfigError extends Error {}
 
 /** `--config` must exist; without it, ./tagwarden.yaml is used if present, else the built-in defaults. */
-export function loadLocalConfig(configPath: string | undefined, env: Record<string, string | undefined> = process.env): LocalConfig {
+export function loadLocalConfig(
+  configPath: string | undefined,
+  env: Record<string, string | undefined> = process.env,
+): LocalConfig {
   const path = configPath ?? (existsSync(DEFAULT_CONFIG_PATH) ? DEFAULT_CONFIG_PATH : undefined);
   if (!path) return { config: null, policy: DEFAULT_POLICY, notice: DEFAULT_CONFIG_NOTICE };
   const loaded = loadConfigFile(path, env);
@@ -32,7 +35,9 @@ export function loadLocalConfig(configPath: string | undefined, env: Record<stri
 
 export function notifierFor(config: TagwardenConfig | null): Notifier {
   const slack = config?.notify?.slack;
-  return slack ? new SlackNotifier({ webhookUrl: slack.webhookUrl, ...(slack.routes ? { routes: slack.routes } : {}) }) : new ConsoleNotifier();
+  return slack
+    ? new SlackNotifier({ webhookUrl: slack.webhookUrl, ...(slack.routes ? { routes: slack.routes } : {}) })
+    : new ConsoleNotifier();
 }
 
 export function registriesFor(config: TagwardenConfig | null): RegistryResolver {

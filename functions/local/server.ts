@@ -25,14 +25,20 @@ async function route(deps: LocalServerDeps, req: IncomingMessage, res: ServerRes
   const url = new URL(req.url ?? '/', 'http://localhost');
   const path = url.pathname;
   if (path === '/healthz') {
-    return req.method === 'GET' || req.method === 'HEAD' ? send(res, 200, { status: 'ok' }) : send(res, 405, { error: 'use GET' });
+    return req.method === 'GET' || req.method === 'HEAD'
+      ? send(res, 200, { status: 'ok' })
+      : send(res, 405, { error: 'use GET' });
   }
   const webhook = /^\/webhooks\/([^/]+)$/.exec(path);
   if (webhook) {
     if (req.method !== 'POST') return send(res, 405, { error: 'use POST' });
     const body = await readBody(req, res);
     if (!body) return;
-    const result = await ingestWebhook(deps, { source: decodeURIComponent(webhook[1]!), headers: req.headers, body });
+    const result = await ingestWebhook(deps, {
+      source: decodeURIComponent(webhook[1]!),
+      headers: req.headers,
+      body,
+    });
     send(res, result.status, result.body);
     if (result.status === 202) deps.onRecorded();
     return;
@@ -40,10 +46,19 @@ async function route(deps: LocalServerDeps, req: IncomingMessage, res: ServerRes
   if (path.startsWith('/api/tags/')) {
     if (req.method !== 'GET') return send(res, 405, { error: 'use GET' });
     const ref = parseTagRef(decodeURIComponent(path.slice('/api/tags/'.length)));
-    if ('problem' in ref) return send(res, 400, { error: `${ref.problem}; expected /api/tags/<registryHost>/<repository>:<tag>` });
+    if ('problem' in ref)
+      return send(res, 400, {
+        error: `${ref.problem}; expected /api/tags/<registryHost>/<repository>:<tag>`,
+      });
     const [state, history] = await Promise.all([deps.store.tagState(ref), deps.store.history(ref)]);
-    if (!state && history.length === 0) return send(res, 404, { error: `no history for ${formatTagRef(ref)}` });
-    return send(res, 200, { tagRef: formatTagRef(ref), current: state?.digest ?? null, pendingRestore: state?.pendingRestore ?? null, history });
+    if (!state && history.length === 0)
+      return send(res, 404, { error: `no history for ${formatTagRef(ref)}` });
+    return send(res, 200, {
+      tagRef: formatTagRef(ref),
+      current: state?.digest ?? null,
+      pendingRestore: state?.pendingRestore ?? null,
+      history,
+    });
   }
   send(res, 404, { error: `no route for ${req.method} ${path.slice(0, 100)}` });
 }

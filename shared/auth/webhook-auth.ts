@@ -14,14 +14,19 @@ export type AuthResult = { ok: true } | { ok: false; reason: string };
  * digests of both values with timingSafeEqual, so the comparison takes the same time whatever the
  * length or content of what was sent. The reason never reveals the expected token.
  */
-export function checkToken(check: TokenCheck, headers: Record<string, string | string[] | undefined>): AuthResult {
+export function checkToken(
+  check: TokenCheck,
+  headers: Record<string, string | string[] | undefined>,
+): AuthResult {
   const name = check.header.toLowerCase();
   const raw = headers[name];
   const value = Array.isArray(raw) ? raw[0] : raw;
   if (value === undefined || value === '') return { ok: false, reason: `missing ${check.header} header` };
   const presented = name === 'authorization' ? bearerToken(value) : value;
   if (presented === null) return { ok: false, reason: 'Authorization header is not a Bearer token' };
-  return constantTimeEqual(presented, check.token) ? { ok: true } : { ok: false, reason: 'invalid credentials' };
+  return constantTimeEqual(presented, check.token)
+    ? { ok: true }
+    : { ok: false, reason: 'invalid credentials' };
 }
 
 function bearerToken(value: string): string | null {

@@ -1,6 +1,22 @@
-import { type Digest, nextTagState, type PendingRestore, type RegistryEvent, type TagRef, type TagState, formatTagRef } from '../core';
+import {
+  type Digest,
+  formatTagRef,
+  nextTagState,
+  type PendingRestore,
+  type RegistryEvent,
+  type TagRef,
+  type TagState,
+} from '../core';
 import { outboxRows } from './outbox-rows';
-import type { ApplyResult, EffectUpdate, FailedRecord, HistoryEntry, HistoryStore, OutboxEffect, Planner } from './port';
+import type {
+  ApplyResult,
+  EffectUpdate,
+  FailedRecord,
+  HistoryEntry,
+  HistoryStore,
+  OutboxEffect,
+  Planner,
+} from './port';
 
 /** In-process store for tests and dry runs. Atomic because nothing inside `apply` awaits. */
 export class MemoryHistoryStore implements HistoryStore {
@@ -15,7 +31,12 @@ export class MemoryHistoryStore implements HistoryStore {
     const key = formatTagRef(event);
     const prev = this.tags.get(key) ?? null;
     if (this.seenEventIds.has(event.id)) {
-      return { transition: { kind: 'duplicate' }, previousDigest: prev?.digest ?? null, eventTime: event.timestamp ?? receivedAt, effects: [] };
+      return {
+        transition: { kind: 'duplicate' },
+        previousDigest: prev?.digest ?? null,
+        eventTime: event.timestamp ?? receivedAt,
+        effects: [],
+      };
     }
     const result = nextTagState(prev, event, receivedAt);
     const effects = outboxRows(event.id, plan(result.transition, event, result.eventTime), receivedAt);
@@ -38,7 +59,12 @@ export class MemoryHistoryStore implements HistoryStore {
     });
     this.rows.set(key, list);
     for (const effect of effects) this.outbox.set(effect.key, effect);
-    return { transition: result.transition, previousDigest: result.previousDigest, eventTime: result.eventTime, effects: structuredClone(effects) };
+    return {
+      transition: result.transition,
+      previousDigest: result.previousDigest,
+      eventTime: result.eventTime,
+      effects: structuredClone(effects),
+    };
   }
 
   async tagState(ref: TagRef): Promise<TagState | null> {
@@ -67,7 +93,12 @@ export class MemoryHistoryStore implements HistoryStore {
   async claimDueEffects(now: string, leaseUntil: string, limit: number): Promise<OutboxEffect[]> {
     const due = [...this.outbox.values()]
       .filter((e) => e.status === 'pending' && e.nextAttemptAt <= now)
-      .sort((a, b) => a.nextAttemptAt.localeCompare(b.nextAttemptAt) || a.eventId.localeCompare(b.eventId) || a.position - b.position)
+      .sort(
+        (a, b) =>
+          a.nextAttemptAt.localeCompare(b.nextAttemptAt) ||
+          a.eventId.localeCompare(b.eventId) ||
+          a.position - b.position,
+      )
       .slice(0, limit);
     const claimed = due.map((e) => structuredClone(e));
     for (const e of due) e.nextAttemptAt = leaseUntil;
@@ -75,7 +106,10 @@ export class MemoryHistoryStore implements HistoryStore {
   }
 
   async effectsOf(eventId: string): Promise<OutboxEffect[]> {
-    return [...this.outbox.values()].filter((e) => e.eventId === eventId).sort((a, b) => a.position - b.position).map((e) => structuredClone(e));
+    return [...this.outbox.values()]
+      .filter((e) => e.eventId === eventId)
+      .sort((a, b) => a.position - b.position)
+      .map((e) => structuredClone(e));
   }
 
   async updateEffect(key: string, update: EffectUpdate, _now: string): Promise<void> {
@@ -93,7 +127,11 @@ export class MemoryHistoryStore implements HistoryStore {
   }
 
   async failedEffects(limit: number): Promise<OutboxEffect[]> {
-    return [...this.outbox.values()].filter((e) => e.status === 'failed').reverse().slice(0, limit).map((e) => structuredClone(e));
+    return [...this.outbox.values()]
+      .filter((e) => e.status === 'failed')
+      .reverse()
+      .slice(0, limit)
+      .map((e) => structuredClone(e));
   }
 
   async recordFailure(record: Omit<FailedRecord, 'id'>): Promise<void> {

@@ -1,4 +1,15 @@
-import type { Digest, Effect, EffectKind, EventAction, PendingRestore, RegistryEvent, TagRef, TagState, Transition, TransitionKind } from '../core';
+import type {
+  Digest,
+  Effect,
+  EffectKind,
+  EventAction,
+  PendingRestore,
+  RegistryEvent,
+  TagRef,
+  TagState,
+  Transition,
+  TransitionKind,
+} from '../core';
 
 /** One row of a tag's history: every event that reached the store once, in the order it was recorded. */
 export interface HistoryEntry {

@@ -1,9 +1,25 @@
-import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { type Digest, type Effect, nextTagState, type PendingRestore, type RegistryEvent, type TagRef, type TagState } from '../core';
+import Database from 'better-sqlite3';
+import {
+  type Digest,
+  type Effect,
+  nextTagState,
+  type PendingRestore,
+  type RegistryEvent,
+  type TagRef,
+  type TagState,
+} from '../core';
 import { outboxRows } from './outbox-rows';
-import type { ApplyResult, EffectUpdate, FailedRecord, HistoryEntry, HistoryStore, OutboxEffect, Planner } from './port';
+import type {
+  ApplyResult,
+  EffectUpdate,
+  FailedRecord,
+  HistoryEntry,
+  HistoryStore,
+  OutboxEffect,
+  Planner,
+} from './port';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS tags (
@@ -135,56 +151,75 @@ export class SqliteHistoryStore implements HistoryStore {
       lease: db.prepare('UPDATE outbox SET next_attempt_at = ? WHERE key = ?'),
       wait: db.prepare('UPDATE outbox SET next_attempt_at = ?, updated_at = ? WHERE key = ?'),
       effectsOf: db.prepare<[string], OutboxRow>('SELECT * FROM outbox WHERE event_id = ? ORDER BY position'),
-      failedEffects: db.prepare<[number], OutboxRow>("SELECT * FROM outbox WHERE status = 'failed' ORDER BY updated_at DESC LIMIT ?"),
+      failedEffects: db.prepare<[number], OutboxRow>(
+        "SELECT * FROM outbox WHERE status = 'failed' ORDER BY updated_at DESC LIMIT ?",
+      ),
       updateEffect: db.prepare(
         `UPDATE outbox SET status = @status, attempts = attempts + 1, outcome = COALESCE(@outcome, outcome),
            last_error = COALESCE(@error, last_error), next_attempt_at = COALESCE(@nextAttemptAt, next_attempt_at), updated_at = @now
          WHERE key = @key`,
       ),
-      insertFailure: db.prepare('INSERT INTO failures (source, reason, payload, received_at) VALUES (@source, @reason, @payload, @receivedAt)'),
-      failures: db.prepare<[number], { id: number; source: string; reason: string; payload: string; received_at: string }>(
-        'SELECT * FROM failures ORDER BY id DESC LIMIT ?',
+      insertFailure: db.prepare(
+        'INSERT INTO failures (source, reason, payload, received_at) VALUES (@source, @reason, @payload, @receivedAt)',
       ),
+      failures: db.prepare<
+        [number],
+        { id: number; source: string; reason: string; payload: string; received_at: string }
+      >('SELECT * FROM failures ORDER BY id DESC LIMIT ?'),
     };
-    this.applyTransaction = db.transaction((event: RegistryEvent, plan: Planner, receivedAt: string): ApplyResult => {
-      const prev = this.readTag(event);
-      if (this.statements.seen.get(event.id)) {
-        return { transition: { kind: 'duplicate' }, previousDigest: prev?.digest ?? null, eventTime: event.timestamp ?? receivedAt, effects: [] };
-      }
-      const result = nextTagState(prev, event, receivedAt);
-      const effects = outboxRows(event.id, plan(result.transition, event, result.eventTime), receivedAt);
-      if (result.next) {
-        this.statements.upsertTag.run({
+    this.applyTransaction = db.transaction(
+      (event: RegistryEvent, plan: Planner, receivedAt: string): ApplyResult => {
+        const prev = this.readTag(event);
+        if (this.statements.seen.get(event.id)) {
+          return {
+            transition: { kind: 'duplicate' },
+            previousDigest: prev?.digest ?? null,
+            eventTime: event.timestamp ?? receivedAt,
+            effects: [],
+          };
+        }
+        const result = nextTagState(prev, event, receivedAt);
+        const effects = outboxRows(event.id, plan(result.transition, event, result.eventTime), receivedAt);
+        if (result.next) {
+          this.statements.upsertTag.run({
+            registryHost: event.registryHost,
+            repository: event.repository,
+            tag: event.tag,
+            digest: result.next.digest,
+            lastDigest: result.next.lastDigest,
+            eventTime: result.next.eventTime,
+            eventId: result.next.eventId,
+            pendingRestore: result.next.pendingRestore ? JSON.stringify(result.next.pendingRestore) : null,
+            version: result.next.version,
+          });
+        }
+        this.statements.insertHistory.run({
+          eventId: event.id,
+          action: event.action,
           registryHost: event.registryHost,
           repository: event.repository,
           tag: event.tag,
-          digest: result.next.digest,
-          lastDigest: result.next.lastDigest,
-          eventTime: result.next.eventTime,
-          eventId: result.next.eventId,
-          pendingRestore: result.next.pendingRestore ? JSON.stringify(result.next.pendingRestore) : null,
-          version: result.next.version,
+          digest: event.digest,
+          previousDigest: result.previousDigest,
+          transition: result.transition.kind,
+          eventTime: result.eventTime,
+          receivedAt,
+          actor: event.actor,
         });
-      }
-      this.statements.insertHistory.run({
-        eventId: event.id,
-        action: event.action,
-        registryHost: event.registryHost,
-        repository: event.repository,
-        tag: event.tag,
-        digest: event.digest,
-        previousDigest: result.previousDigest,
-        transition: result.transition.kind,
-        eventTime: result.eventTime,
-        receivedAt,
-        actor: event.actor,
-      });
-      for (const effect of effects) {
-        this.statements.insertEffect.run({ ...effect, effect: JSON.stringify(effect.effect) });
-      }
-      return { transition: result.transition, previousDigest: result.previousDigest, eventTime: result.eventTime, effects };
-    });
-    this.claimTransaction = db.transaction((now: string, leaseUntil: string, limit: number) => this.claim(now, leaseUntil, limit));
+        for (const effect of effects) {
+          this.statements.insertEffect.run({ ...effect, effect: JSON.stringify(effect.effect) });
+        }
+        return {
+          transition: result.transition,
+          previousDigest: result.previousDigest,
+          eventTime: result.eventTime,
+          effects,
+        };
+      },
+    );
+    this.claimTransaction = db.transaction((now: string, leaseUntil: string, limit: number) =>
+      this.claim(now, leaseUntil, limit),
+    );
   }
 
   private claim(now: string, leaseUntil: string, limit: number): OutboxEffect[] {
@@ -237,7 +272,13 @@ export class SqliteHistoryStore implements HistoryStore {
   }
 
   async markPendingRestore(ref: TagRef, restore: PendingRestore): Promise<boolean> {
-    const info = this.statements.setPending.run(JSON.stringify(restore), ref.registryHost, ref.repository, ref.tag, restore.from);
+    const info = this.statements.setPending.run(
+      JSON.stringify(restore),
+      ref.registryHost,
+      ref.repository,
+      ref.tag,
+      restore.from,
+    );
     return info.changes === 1;
   }
 

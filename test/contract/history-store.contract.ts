@@ -14,7 +14,11 @@ const revertPolicy: Policy = {
 };
 
 /** One contract for every HistoryStore adapter: the semantics in DESIGN.md, proven the same everywhere. */
-export function describeHistoryStore(name: string, open: () => Promise<HistoryStore>, options: { propertyRuns?: number } = {}) {
+export function describeHistoryStore(
+  name: string,
+  open: () => Promise<HistoryStore>,
+  options: { propertyRuns?: number } = {},
+) {
   describe(`HistoryStore contract: ${name}`, () => {
     let store: HistoryStore;
     beforeEach(async () => {
@@ -63,7 +67,11 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
 
     it('keeps a late, older event in history as stale without moving the tag back', async () => {
       await store.apply(pushEvent({ digest: B, timestamp: at(2) }), noEffects, RECEIVED);
-      const late = await store.apply(pushEvent({ digest: A, timestamp: at(1) }), policyPlanner(revertPolicy), RECEIVED);
+      const late = await store.apply(
+        pushEvent({ digest: A, timestamp: at(1) }),
+        policyPlanner(revertPolicy),
+        RECEIVED,
+      );
       expect(late.transition).toEqual({ kind: 'stale', digest: A, current: B });
       expect(late.effects).toEqual([]);
       expect((await store.tagState(ref))?.digest).toBe(B);
@@ -71,8 +79,16 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
     });
 
     it('orders sub-millisecond timestamps as the registry sent them', async () => {
-      await store.apply(pushEvent({ digest: B, timestamp: '2026-11-22T10:00:00.000000500Z' }), noEffects, RECEIVED);
-      const late = await store.apply(pushEvent({ digest: A, timestamp: '2026-11-22T10:00:00.0000004Z' }), noEffects, RECEIVED);
+      await store.apply(
+        pushEvent({ digest: B, timestamp: '2026-11-22T10:00:00.000000500Z' }),
+        noEffects,
+        RECEIVED,
+      );
+      const late = await store.apply(
+        pushEvent({ digest: A, timestamp: '2026-11-22T10:00:00.0000004Z' }),
+        noEffects,
+        RECEIVED,
+      );
       expect(late.transition.kind).toBe('stale');
     });
 
@@ -80,7 +96,11 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
       await store.apply(pushEvent({ digest: A, timestamp: at(1) }), noEffects, RECEIVED);
       await store.apply(pushEvent({ digest: B, timestamp: at(2) }), noEffects, RECEIVED);
       expect(await store.markPendingRestore(ref, { digest: A, from: B, until: at(2000) })).toBe(true);
-      const echo = await store.apply(pushEvent({ digest: A, timestamp: at(3) }), policyPlanner(revertPolicy), RECEIVED);
+      const echo = await store.apply(
+        pushEvent({ digest: A, timestamp: at(3) }),
+        policyPlanner(revertPolicy),
+        RECEIVED,
+      );
       expect(echo.transition).toEqual({ kind: 'restored', digest: A, replaced: B });
       expect(echo.effects).toEqual([]);
       expect((await store.tagState(ref))?.pendingRestore).toBeNull();
@@ -93,7 +113,13 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
       await store.apply(pushEvent({ digest: B, timestamp: at(2) }), noEffects, RECEIVED);
       await store.apply(pushEvent({ digest: C, timestamp: at(3) }), noEffects, RECEIVED);
       expect(await store.markPendingRestore(ref, { digest: A, from: B, until: at(2000) })).toBe(false);
-      expect(await store.markPendingRestore(tagRefOf(pushEvent({ tag: 'unknown' })), { digest: A, from: B, until: at(2000) })).toBe(false);
+      expect(
+        await store.markPendingRestore(tagRefOf(pushEvent({ tag: 'unknown' })), {
+          digest: A,
+          from: B,
+          until: at(2000),
+        }),
+      ).toBe(false);
     });
 
     it('stops expecting a restore echo once the pending restore has expired or been cleared', async () => {
@@ -131,25 +157,60 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
         [`${overwrite.id}#revert`, 'pending', 0],
         [`${overwrite.id}#alert`, 'pending', 1],
       ]);
-      expect((await store.claimDueEffects(RECEIVED, at(1002), 10)).map((e) => e.kind)).toEqual(['revert', 'alert']);
+      expect((await store.claimDueEffects(RECEIVED, at(1002), 10)).map((e) => e.kind)).toEqual([
+        'revert',
+        'alert',
+      ]);
       // Claimed effects are leased: nobody else gets them until the lease passes.
       expect(await store.claimDueEffects(at(1001), at(1002), 10)).toEqual([]);
-      await store.updateEffect(`${overwrite.id}#revert`, { status: 'pending', error: 'registry 503', nextAttemptAt: at(1005) }, RECEIVED);
+      await store.updateEffect(
+        `${overwrite.id}#revert`,
+        { status: 'pending', error: 'registry 503', nextAttemptAt: at(1005) },
+        RECEIVED,
+      );
       expect((await store.claimDueEffects(at(1002), at(1003), 10)).map((e) => e.kind)).toEqual(['alert']);
-      await store.updateEffect(`${overwrite.id}#alert`, { status: 'waiting', nextAttemptAt: at(1005) }, RECEIVED);
-      expect((await store.claimDueEffects(at(1005), at(1006), 10)).map((e) => e.kind)).toEqual(['revert', 'alert']);
-      await store.updateEffect(`${overwrite.id}#revert`, { status: 'done', outcome: `reverted to ${A}` }, at(1006));
-      await store.updateEffect(`${overwrite.id}#alert`, { status: 'failed', error: 'slack 400 invalid_payload' }, at(1006));
+      await store.updateEffect(
+        `${overwrite.id}#alert`,
+        { status: 'waiting', nextAttemptAt: at(1005) },
+        RECEIVED,
+      );
+      expect((await store.claimDueEffects(at(1005), at(1006), 10)).map((e) => e.kind)).toEqual([
+        'revert',
+        'alert',
+      ]);
+      await store.updateEffect(
+        `${overwrite.id}#revert`,
+        { status: 'done', outcome: `reverted to ${A}` },
+        at(1006),
+      );
+      await store.updateEffect(
+        `${overwrite.id}#alert`,
+        { status: 'failed', error: 'slack 400 invalid_payload' },
+        at(1006),
+      );
       const [revert, alert] = await store.effectsOf(overwrite.id);
-      expect(revert).toMatchObject({ status: 'done', attempts: 2, outcome: `reverted to ${A}`, lastError: 'registry 503' });
-      expect(alert).toMatchObject({ status: 'failed', attempts: 1, lastError: 'slack 400 invalid_payload' });  // waiting is no attempt
-      expect(revert!.effect).toMatchObject({ kind: 'revert', incident: { from: A, to: B, owners: ['#payments'] } });
+      expect(revert).toMatchObject({
+        status: 'done',
+        attempts: 2,
+        outcome: `reverted to ${A}`,
+        lastError: 'registry 503',
+      });
+      expect(alert).toMatchObject({ status: 'failed', attempts: 1, lastError: 'slack 400 invalid_payload' }); // waiting is no attempt
+      expect(revert!.effect).toMatchObject({
+        kind: 'revert',
+        incident: { from: A, to: B, owners: ['#payments'] },
+      });
       expect((await store.failedEffects(10)).map((e) => e.key)).toEqual([`${overwrite.id}#alert`]);
       expect(await store.claimDueEffects(at(9999), at(10000), 10)).toEqual([]);
     });
 
     it('keeps failed records for an operator to list, newest first', async () => {
-      await store.recordFailure({ source: 'distribution', reason: 'events[0]: bad digest', payload: '{"a":1}', receivedAt: at(1) });
+      await store.recordFailure({
+        source: 'distribution',
+        reason: 'events[0]: bad digest',
+        payload: '{"a":1}',
+        receivedAt: at(1),
+      });
       await store.recordFailure({ source: 'ecr', reason: 'bad tag', payload: '{"b":2}', receivedAt: at(2) });
       const failures = await store.failures(10);
       expect(failures.map((f) => f.source)).toEqual(['ecr', 'distribution']);
@@ -159,7 +220,10 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
     it('serializes concurrent applies on one tag: one first-seen, one overwrite, both digests kept', async () => {
       const first = pushEvent({ digest: A, timestamp: at(1) });
       const second = pushEvent({ digest: B, timestamp: at(2) });
-      const results = await Promise.all([store.apply(first, noEffects, RECEIVED), store.apply(second, noEffects, RECEIVED)]);
+      const results = await Promise.all([
+        store.apply(first, noEffects, RECEIVED),
+        store.apply(second, noEffects, RECEIVED),
+      ]);
       const kinds = results.map((r) => r.transition.kind).sort();
       expect(kinds).toEqual(['first-seen', 'overwrite']);
       expect((await store.history(ref)).map((r) => r.digest).sort()).toEqual([A, B].sort());
@@ -176,7 +240,10 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
             picks: fc.constant(picks),
             // Each delivery names an event by index; duplicates and any order allowed, every event at least once.
             extra: fc.array(fc.integer({ min: 0, max: picks.length - 1 }), { maxLength: picks.length * 2 }),
-            order: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: picks.length * 3, maxLength: picks.length * 3 }),
+            order: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), {
+              minLength: picks.length * 3,
+              maxLength: picks.length * 3,
+            }),
             inOrder: fc.boolean(),
           }),
         );
@@ -187,11 +254,21 @@ export function describeHistoryStore(name: string, open: () => Promise<HistorySt
             const events = picks.map((p, i) => pushEvent({ digest: digests[p]!, timestamp: at(i + 1) }));
             let deliveries = [...picks.keys(), ...extra];
             if (inOrder) deliveries.sort((x, y) => x - y);
-            else deliveries = deliveries.map((d, i) => [d, order[i] ?? 0] as const).sort((x, y) => x[1] - y[1]).map(([d]) => d);
+            else
+              deliveries = deliveries
+                .map((d, i) => [d, order[i] ?? 0] as const)
+                .sort((x, y) => x[1] - y[1])
+                .map(([d]) => d);
             const applied: { index: number; kind: string; from?: string; to?: string }[] = [];
             for (const index of deliveries) {
               const result = await s.apply(events[index]!, noEffects, RECEIVED);
-              applied.push({ index, kind: result.transition.kind, ...(result.transition.kind === 'overwrite' ? { from: result.transition.from, to: result.transition.to } : {}) });
+              applied.push({
+                index,
+                kind: result.transition.kind,
+                ...(result.transition.kind === 'overwrite'
+                  ? { from: result.transition.from, to: result.transition.to }
+                  : {}),
+              });
             }
             // Every event gets exactly one real transition; every redelivery is a duplicate.
             for (const i of picks.keys()) {

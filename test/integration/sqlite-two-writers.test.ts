@@ -11,19 +11,32 @@ const dir = mkdtempSync(join(tmpdir(), 'tagwarden-race-'));
 const writer = join(dir, 'writer.cjs');
 
 beforeAll(() => {
-  buildSync({ entryPoints: ['test/support/sqlite-writer.ts'], bundle: true, platform: 'node', format: 'cjs', outfile: writer, external: ['better-sqlite3'], logLevel: 'error' });
+  buildSync({
+    entryPoints: ['test/support/sqlite-writer.ts'],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    outfile: writer,
+    external: ['better-sqlite3'],
+    logLevel: 'error',
+  });
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function startWriter(dbPath: string, eventsPath: string) {
-  const child = spawn(process.execPath, [writer, dbPath, eventsPath], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, NODE_PATH: join(process.cwd(), 'node_modules') } });
+  const child = spawn(process.execPath, [writer, dbPath, eventsPath], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, NODE_PATH: join(process.cwd(), 'node_modules') },
+  });
   let out = '';
   child.stdout!.on('data', (chunk: Buffer) => {
     out += chunk.toString();
   });
   const ready = waitFor(child, () => out.startsWith('ready\n'));
   const done = new Promise<string[]>((resolve, reject) => {
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out.split('\n')[1]!)) : reject(new Error(`writer exited ${code}`))));
+    child.once('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out.split('\n')[1]!)) : reject(new Error(`writer exited ${code}`)),
+    );
   });
   return { child, ready, done };
 }
@@ -37,7 +50,9 @@ function waitFor(child: ChildProcess, condition: () => boolean): Promise<void> {
 }
 
 async function race(name: string, orders: [number[], number[]], picks: number[]) {
-  const events = picks.map((p, i) => pushEvent({ id: `${name}-${i}`, digest: digestOf(p), timestamp: at(i + 1) }));
+  const events = picks.map((p, i) =>
+    pushEvent({ id: `${name}-${i}`, digest: digestOf(p), timestamp: at(i + 1) }),
+  );
   const dbPath = join(dir, `${name}.db`);
   new SqliteHistoryStore({ path: dbPath }).db.close(); // create the schema before the race
   const writers = orders.map((order, w) => {
@@ -78,6 +93,7 @@ describe('SQLite history with two processes writing one file', () => {
     expect(state?.digest).toBe(digestOf(picks.at(-1)!));
     // Rows that moved the tag, in commit order, have strictly increasing event times.
     const moving = rows.filter((r) => r.transition !== 'stale');
-    for (let i = 1; i < moving.length; i++) expect(moving[i]!.eventTime > moving[i - 1]!.eventTime).toBe(true);
+    for (let i = 1; i < moving.length; i++)
+      expect(moving[i]!.eventTime > moving[i - 1]!.eventTime).toBe(true);
   });
 });
