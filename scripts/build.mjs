@@ -1,10 +1,10 @@
 // Bundles the CLI and the library entry into dist/ with esbuild (fast; tsc only type-checks).
-
-import { rmSync } from 'node:fs';
+// Each file is written to a temporary name and renamed into place, so a CLI started while another
+// build runs (test files build in parallel) never sees a missing or half-written file.
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
-rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
-await build({
+const result = await build({
   entryPoints: { cli: 'functions/local/cli.ts', index: 'shared/index.ts' },
   outdir: 'dist',
   bundle: true,
@@ -14,4 +14,11 @@ await build({
   sourcemap: true,
   external: ['better-sqlite3', 'autocannon'],
   logLevel: 'warning',
+  write: false,
 });
+mkdirSync('dist', { recursive: true });
+for (const file of result.outputFiles) {
+  const temporary = `${file.path}.${process.pid}.tmp`;
+  writeFileSync(temporary, file.contents);
+  renameSync(temporary, file.path);
+}

@@ -9,6 +9,8 @@ export interface Incident {
   ref: TagRef;
   from: Digest | null;
   to: Digest | null;
+  /** What a revert puts back: the last digest the policy let stand (see TagState.approvedDigest). */
+  restoreTo: Digest | null;
   actor: string | null;
   eventTime: string;
   ruleAction: PolicyAction;
@@ -37,12 +39,14 @@ export function decide(
   rule: ResolvedRule,
   event: RegistryEvent,
   eventTime: string,
+  approvedDigest: Digest | null = null,
 ): Effect[] {
-  const incident = (from: Digest | null, to: Digest | null): Incident => ({
+  const incident = (from: Digest | null, to: Digest | null, restoreTo: Digest | null = null): Incident => ({
     eventId: event.id,
     ref: tagRefOf(event),
     from,
     to,
+    restoreTo,
     actor: event.actor,
     eventTime,
     ruleAction: rule.action,
@@ -54,7 +58,10 @@ export function decide(
     case 'first-seen':
       return rule.action === 'lock' ? [{ kind: 'lock', incident: incident(null, transition.digest) }] : [];
     case 'overwrite': {
-      const it = incident(transition.from, transition.to);
+      const restoreTo = approvedDigest ?? transition.from;
+      const it = incident(transition.from, transition.to, restoreTo);
+      // Moving back to the approved digest (say, by hand while a revert was pending) needs no revert.
+      if ((rule.action === 'revert' || rule.action === 'lock') && restoreTo === transition.to) return [];
       switch (rule.action) {
         case 'allow':
           return rule.bump ? [{ kind: 'bump', incident: it, reason: 'moved' }] : [];

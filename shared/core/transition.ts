@@ -32,6 +32,12 @@ export interface TagState {
   eventTime: string;
   eventId: string;
   pendingRestore: PendingRestore | null;
+  /**
+   * The last digest the policy let stand (first push, allowed or alerted move, restore). A revert
+   * puts this back, not merely the previous digest: after A, B, C under a revert rule, C is replaced
+   * by A, never by the unapproved B.
+   */
+  approvedDigest: Digest | null;
   /** Incremented on every write; stores use it for compare-and-set. */
   version: number;
 }
@@ -92,6 +98,7 @@ export function nextTagState(
       eventTime,
       eventId: event.id,
       pendingRestore: prev?.pendingRestore ?? null,
+      approvedDigest: prev?.approvedDigest ?? null,
       version,
     };
     return {
@@ -114,14 +121,26 @@ export function nextTagState(
   if (pending && digest === pending.digest) {
     return {
       transition: { kind: 'restored', digest, replaced: prev?.digest ?? null },
-      next: { ...base, digest, lastDigest: digest, pendingRestore: null },
+      next: { ...base, digest, lastDigest: digest, pendingRestore: null, approvedDigest: digest },
       previousDigest,
       eventTime,
     };
   }
-  const keep = { ...base, digest, lastDigest: digest, pendingRestore: pending };
+  // An overwrite is approved, or not, by the effects planned for it: see approvalAfter().
+  const keep = {
+    ...base,
+    digest,
+    lastDigest: digest,
+    pendingRestore: pending,
+    approvedDigest: prev?.approvedDigest ?? digest,
+  };
   if (previousDigest === null) {
-    return { transition: { kind: 'first-seen', digest }, next: keep, previousDigest, eventTime };
+    return {
+      transition: { kind: 'first-seen', digest },
+      next: { ...keep, approvedDigest: digest },
+      previousDigest,
+      eventTime,
+    };
   }
   if (previousDigest === digest) {
     return { transition: { kind: 'unchanged', digest }, next: keep, previousDigest, eventTime };
@@ -132,6 +151,19 @@ export function nextTagState(
     previousDigest,
     eventTime,
   };
+}
+
+/**
+ * Settles the approved digest once the effects of a transition are known (stores call it in the
+ * same atomic write): an overwrite that is not being reverted is approved, one being reverted is not.
+ */
+export function approvalAfter(
+  next: TagState,
+  transition: Transition,
+  plannedEffectKinds: readonly string[],
+): TagState {
+  if (transition.kind !== 'overwrite' || plannedEffectKinds.includes('revert')) return next;
+  return { ...next, approvedDigest: transition.to };
 }
 
 export function assertNever(value: never): never {

@@ -129,6 +129,11 @@ export class EffectRunner {
       if (error instanceof PermanentError || attempts >= this.o.maxAttempts) {
         await store.updateEffect(row.key, { status: 'failed', error: message }, now());
         log.error('effect failed for good', { ...fields, error: message });
+        if (row.effect.kind === 'revert') {
+          // No echo is coming: a later push of that digest must not pass as our restore.
+          const target = row.effect.incident.restoreTo ?? row.effect.incident.from;
+          if (target) await store.clearPendingRestore(row.effect.incident.ref, target);
+        }
         await this.reportFinalFailure(row, message);
       } else {
         const delay = this.backoff(attempts, error instanceof TransientError ? error.retryAfterMs : null);
@@ -168,43 +173,51 @@ export class EffectRunner {
 
   /** Verify before act, keep the replaced manifest referenced, record the pending restore, then put. */
   private async revert(incident: Incident): Promise<Outcome> {
-    const { ref, from, to } = incident;
-    if (!from || !to) throw new PermanentError('revert needs both the previous and the new digest');
+    const { ref, to } = incident;
+    const target = incident.restoreTo ?? incident.from;
+    if (!target || !to)
+      throw new PermanentError('revert needs both the digest to restore and the new digest');
     const registry = this.registryFor(ref.registryHost);
+    // Verify before act: only replace what the registry still serves.
     const current = await registry.currentDigest(ref.repository, ref.tag);
     if (current !== to) {
       return {
         status: 'done',
         outcome:
-          current === from
-            ? `skipped: the tag already serves ${from} again`
-            : `skipped: the tag now serves ${current ?? 'nothing'}, not ${to}; acted on nothing`,
+          current === target
+            ? `skipped: the tag already serves ${target} again`
+            : `skipped: the tag now serves ${current ?? 'nothing'}, not ${to}; a later event decides`,
       };
     }
-    const previous = await registry.getManifest(ref.repository, from);
+    const previous = await registry.getManifest(ref.repository, target);
     if (!previous)
       throw new PermanentError(
-        `the previous manifest ${from} no longer exists in ${ref.registryHost}/${ref.repository}; cannot revert`,
+        `the manifest to restore, ${target}, no longer exists in ${ref.registryHost}/${ref.repository}; cannot revert`,
       );
+    // Keep the replaced manifest referenced, so garbage collection of untagged manifests spares it.
     const offending = await registry.getManifest(ref.repository, to);
-    let keptAs = '';
-    if (offending) {
-      keptAs = keepTagFor(to);
-      await registry.putManifest(ref.repository, keptAs, offending);
-    }
+    const keptAs = offending ? keepTagFor(to) : null;
+    if (offending && keptAs) await registry.putManifest(ref.repository, keptAs, offending);
+    // Record the restore before the registry call, so its echo is classified `restored`.
     const until = new Date(this.o.now().getTime() + this.o.restoreWindowMs).toISOString();
-    if (!(await this.o.store.markPendingRestore(ref, { digest: from, from: to, until }))) {
-      return { status: 'done', outcome: `skipped: the tag moved on since ${to} was pushed` };
+    if (!(await this.o.store.markPendingRestore(ref, { digest: target, from: to, until }))) {
+      return {
+        status: 'done',
+        outcome: `skipped: the tag moved on since ${to} was pushed; a later event decides`,
+      };
     }
     try {
       const put = await registry.putManifest(ref.repository, ref.tag, previous);
-      if (put !== from)
-        throw new PermanentError(`the registry stored the previous manifest as ${put}, not ${from}`);
+      if (put !== target)
+        throw new PermanentError(`the registry stored the restored manifest as ${put}, not ${target}`);
     } catch (error) {
-      if (error instanceof PermanentError) await this.o.store.clearPendingRestore(ref, from);
+      if (error instanceof PermanentError) await this.o.store.clearPendingRestore(ref, target);
       throw error;
     }
-    return { status: 'done', outcome: `reverted to ${from}${keptAs ? `; ${to} kept as tag ${keptAs}` : ''}` };
+    return {
+      status: 'done',
+      outcome: `reverted to ${target}${keptAs ? `; ${to} kept as tag ${keptAs}` : ''}`,
+    };
   }
 
   private async lock(incident: Incident): Promise<Outcome> {
@@ -285,7 +298,7 @@ export function buildAlert(
     return {
       incident,
       actionTaken: `alerted only (rule ${incident.ruleAction}); the tag now serves ${incident.to}`,
-      severity: 'warning',
+      severity: lock?.status === 'failed' ? 'critical' : 'warning',
       notes,
     };
   }
@@ -297,11 +310,12 @@ export function buildAlert(
       notes,
     };
   }
-  const outcome = revert.outcome ?? 'revert outcome unknown';
+  // A skip means a later event (or a person) already decided the tag: worth telling, not paging.
+  const settled = revert.outcome?.startsWith('reverted') || revert.outcome?.startsWith('skipped');
   return {
     incident,
-    actionTaken: outcome,
-    severity: outcome.startsWith('reverted') ? 'warning' : 'critical',
+    actionTaken: revert.outcome ?? 'revert outcome unknown',
+    severity: settled && lock?.status !== 'failed' ? 'warning' : 'critical',
     notes,
   };
 }

@@ -3,7 +3,8 @@ import type { ApplyResult, HistoryStore, Planner } from '../history';
 
 /** The planner every runtime uses: the policy rule for the tag, then decide(). */
 export function policyPlanner(policy: Policy): Planner {
-  return (transition, event, eventTime) => decide(transition, ruleFor(policy, event), event, eventTime);
+  return (transition, event, eventTime, approvedDigest) =>
+    decide(transition, ruleFor(policy, event), event, eventTime, approvedDigest);
 }
 
 export interface RecordedEvent {

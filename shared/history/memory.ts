@@ -7,7 +7,7 @@ import {
   type TagRef,
   type TagState,
 } from '../core';
-import { outboxRows } from './outbox-rows';
+import { planEvent } from './outbox-rows';
 import type {
   ApplyResult,
   EffectUpdate,
@@ -38,8 +38,7 @@ export class MemoryHistoryStore implements HistoryStore {
         effects: [],
       };
     }
-    const result = nextTagState(prev, event, receivedAt);
-    const effects = outboxRows(event.id, plan(result.transition, event, result.eventTime), receivedAt);
+    const { result, effects } = planEvent(prev, event, plan, receivedAt);
     this.seenEventIds.add(event.id);
     if (result.next) this.tags.set(key, result.next);
     const list = this.rows.get(key) ?? [];

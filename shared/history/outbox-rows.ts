@@ -1,5 +1,13 @@
-import { type Effect, effectKey } from '../core';
-import type { OutboxEffect } from './port';
+import {
+  approvalAfter,
+  type Effect,
+  effectKey,
+  nextTagState,
+  type RegistryEvent,
+  type TagState,
+  type TransitionResult,
+} from '../core';
+import type { OutboxEffect, Planner } from './port';
 
 /** Builds the outbox rows for an event's effects; shared by every store. */
 export function outboxRows(eventId: string, effects: Effect[], now: string): OutboxEffect[] {
@@ -15,4 +23,30 @@ export function outboxRows(eventId: string, effects: Effect[], now: string): Out
     lastError: null,
     outcome: null,
   }));
+}
+
+/**
+ * What every store does inside its atomic write, once it holds the tag's state and knows the event
+ * is new: the transition, the planned effects, and the next state with its approval settled.
+ */
+export function planEvent(
+  prev: TagState | null,
+  event: RegistryEvent,
+  plan: Planner,
+  receivedAt: string,
+): { result: TransitionResult; effects: OutboxEffect[] } {
+  const result = nextTagState(prev, event, receivedAt);
+  const effects = outboxRows(
+    event.id,
+    plan(result.transition, event, result.eventTime, prev?.approvedDigest ?? null),
+    receivedAt,
+  );
+  const next = result.next
+    ? approvalAfter(
+        result.next,
+        result.transition,
+        effects.map((e) => e.kind),
+      )
+    : null;
+  return { result: { ...result, next }, effects };
 }

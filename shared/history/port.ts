@@ -62,7 +62,13 @@ export interface FailedRecord {
 }
 
 /** Turns a transition into the effects to enqueue with it, in the same atomic write. */
-export type Planner = (transition: Transition, event: RegistryEvent, eventTime: string) => Effect[];
+export type Planner = (
+  transition: Transition,
+  event: RegistryEvent,
+  eventTime: string,
+  /** The digest the tag was approved to serve before this event (what a revert restores). */
+  approvedDigest: Digest | null,
+) => Effect[];
 
 export interface ApplyResult {
   transition: Transition;

@@ -10,7 +10,7 @@ import {
   type TagRef,
   type TagState,
 } from '../core';
-import { outboxRows } from './outbox-rows';
+import { planEvent } from './outbox-rows';
 import type {
   ApplyResult,
   EffectUpdate,
@@ -25,7 +25,7 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS tags (
   registry_host TEXT NOT NULL, repository TEXT NOT NULL, tag TEXT NOT NULL,
   digest TEXT, last_digest TEXT, event_time TEXT NOT NULL, event_id TEXT NOT NULL,
-  pending_restore TEXT, version INTEGER NOT NULL,
+  pending_restore TEXT, approved_digest TEXT, version INTEGER NOT NULL,
   PRIMARY KEY (registry_host, repository, tag)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS history (
@@ -55,6 +55,7 @@ interface TagRow {
   event_time: string;
   event_id: string;
   pending_restore: string | null;
+  approved_digest: string | null;
   version: number;
 }
 
@@ -118,14 +119,14 @@ export class SqliteHistoryStore implements HistoryStore {
     const db = this.db;
     this.statements = {
       tag: db.prepare<[string, string, string], TagRow>(
-        'SELECT digest, last_digest, event_time, event_id, pending_restore, version FROM tags WHERE registry_host = ? AND repository = ? AND tag = ?',
+        'SELECT digest, last_digest, event_time, event_id, pending_restore, approved_digest, version FROM tags WHERE registry_host = ? AND repository = ? AND tag = ?',
       ),
       seen: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM history WHERE event_id = ?'),
       upsertTag: db.prepare(
-        `INSERT INTO tags (registry_host, repository, tag, digest, last_digest, event_time, event_id, pending_restore, version)
-         VALUES (@registryHost, @repository, @tag, @digest, @lastDigest, @eventTime, @eventId, @pendingRestore, @version)
+        `INSERT INTO tags (registry_host, repository, tag, digest, last_digest, event_time, event_id, pending_restore, approved_digest, version)
+         VALUES (@registryHost, @repository, @tag, @digest, @lastDigest, @eventTime, @eventId, @pendingRestore, @approvedDigest, @version)
          ON CONFLICT (registry_host, repository, tag) DO UPDATE SET digest = excluded.digest, last_digest = excluded.last_digest,
-           event_time = excluded.event_time, event_id = excluded.event_id, pending_restore = excluded.pending_restore, version = excluded.version`,
+           event_time = excluded.event_time, event_id = excluded.event_id, pending_restore = excluded.pending_restore, approved_digest = excluded.approved_digest, version = excluded.version`,
       ),
       setPending: db.prepare(
         'UPDATE tags SET pending_restore = ?, version = version + 1 WHERE registry_host = ? AND repository = ? AND tag = ? AND digest = ?',
@@ -178,8 +179,7 @@ export class SqliteHistoryStore implements HistoryStore {
             effects: [],
           };
         }
-        const result = nextTagState(prev, event, receivedAt);
-        const effects = outboxRows(event.id, plan(result.transition, event, result.eventTime), receivedAt);
+        const { result, effects } = planEvent(prev, event, plan, receivedAt);
         if (result.next) {
           this.statements.upsertTag.run({
             registryHost: event.registryHost,
@@ -190,6 +190,7 @@ export class SqliteHistoryStore implements HistoryStore {
             eventTime: result.next.eventTime,
             eventId: result.next.eventId,
             pendingRestore: result.next.pendingRestore ? JSON.stringify(result.next.pendingRestore) : null,
+            approvedDigest: result.next.approvedDigest,
             version: result.next.version,
           });
         }
@@ -237,6 +238,7 @@ export class SqliteHistoryStore implements HistoryStore {
       eventTime: row.event_time,
       eventId: row.event_id,
       pendingRestore: row.pending_restore ? (JSON.parse(row.pending_restore) as PendingRestore) : null,
+      approvedDigest: row.approved_digest,
       version: row.version,
     };
   }

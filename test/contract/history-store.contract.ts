@@ -92,6 +92,22 @@ export function describeHistoryStore(
       expect(late.transition.kind).toBe('stale');
     });
 
+    it('keeps the approved digest through an overwrite being reverted, and approves one that is not', async () => {
+      const revert = policyPlanner(revertPolicy);
+      await store.apply(pushEvent({ digest: A, timestamp: at(1) }), revert, RECEIVED);
+      await store.apply(pushEvent({ digest: B, timestamp: at(2) }), revert, RECEIVED);
+      expect(await store.tagState(ref)).toMatchObject({ digest: B, approvedDigest: A });
+      const third = await store.apply(pushEvent({ digest: C, timestamp: at(3) }), revert, RECEIVED);
+      expect(third.effects[0]?.effect).toMatchObject({
+        kind: 'revert',
+        incident: { from: B, to: C, restoreTo: A },
+      });
+      const other = tagRefOf(pushEvent({ repository: 'web/site' }));
+      await store.apply(pushEvent({ repository: 'web/site', digest: A, timestamp: at(1) }), revert, RECEIVED);
+      await store.apply(pushEvent({ repository: 'web/site', digest: B, timestamp: at(2) }), revert, RECEIVED);
+      expect(await store.tagState(other)).toMatchObject({ digest: B, approvedDigest: B });
+    });
+
     it('classifies the echo of its own revert as restored, not as a new overwrite', async () => {
       await store.apply(pushEvent({ digest: A, timestamp: at(1) }), noEffects, RECEIVED);
       await store.apply(pushEvent({ digest: B, timestamp: at(2) }), noEffects, RECEIVED);

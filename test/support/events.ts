@@ -43,5 +43,6 @@ export function at(seconds: number): string {
 export const noEffects: Planner = () => [];
 
 export function policyPlanner(policy: Policy = DEFAULT_POLICY): Planner {
-  return (transition, event, eventTime) => decide(transition, ruleFor(policy, event), event, eventTime);
+  return (transition, event, eventTime, approvedDigest) =>
+    decide(transition, ruleFor(policy, event), event, eventTime, approvedDigest);
 }

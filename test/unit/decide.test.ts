@@ -107,6 +107,7 @@ describe('decide', () => {
           ref: { registryHost: event.registryHost, repository: event.repository, tag: event.tag },
           from: OLD,
           to: NEW,
+          restoreTo: OLD,
           actor: 'mallory',
           eventTime: EVENT_TIME,
           ruleAction: action,
@@ -114,6 +115,19 @@ describe('decide', () => {
           owners: ['#payments', '@bob'],
         });
       }
+    },
+  );
+
+  test('a revert restores the approved digest, not an unapproved previous one', () => {
+    const approved = digestOf('approved');
+    const [revert] = decide(transitions.overwrite, rule('revert'), event, EVENT_TIME, approved);
+    expect(revert).toMatchObject({ kind: 'revert', incident: { from: OLD, to: NEW, restoreTo: approved } });
+  });
+
+  test.each(['revert', 'lock'] as const)(
+    'a %s rule does nothing when an overwrite moves the tag back to its approved digest',
+    (action) => {
+      expect(decide(transitions.overwrite, rule(action), event, EVENT_TIME, NEW)).toEqual([]);
     },
   );
 

@@ -107,6 +107,28 @@ function harness(setup: Setup) {
 }
 
 describe('EffectRunner: revert', () => {
+  test('after two overwrites before it acts, restores the approved first digest, never the unapproved second', async () => {
+    const h = harness({ action: 'revert' });
+    const a = await h.pushAndRecord('a');
+    const b = await h.pushAndRecord('b');
+    const c = await h.pushAndRecord('c');
+    expect(c.result.transition).toEqual({
+      kind: 'overwrite',
+      from: b.manifest.digest,
+      to: c.manifest.digest,
+    });
+    expect((await h.store.tagState(REF))?.approvedDigest).toBe(a.manifest.digest);
+    await h.runner.runDue();
+    expect(h.registry.tagOf(REPO, TAG)).toBe(a.manifest.digest);
+    expect((await h.effect(b.event.id, 'revert')).outcome).toMatch(/^skipped: the tag now serves/);
+    expect((await h.effect(c.event.id, 'revert')).outcome).toMatch(`reverted to ${a.manifest.digest}`);
+    expect(h.notifier.alerts.map((alert) => alert.severity)).toEqual(['warning', 'warning']);
+    // The echo of A is our restore; A stays the approved digest.
+    const echo = await h.record(pushEvent({ digest: a.manifest.digest, timestamp: at(100) }));
+    expect(echo.transition.kind).toBe('restored');
+    expect((await h.store.tagState(REF))?.approvedDigest).toBe(a.manifest.digest);
+  });
+
   test('puts the old manifest back byte for byte and keeps the offending one under a keep tag', async () => {
     const h = harness({ action: 'revert' });
     const { old, offending, event } = await h.overwrite();
@@ -231,7 +253,7 @@ describe('EffectRunner: revert', () => {
 
     const revert = await h.effect(event.id, 'revert');
     expect(revert).toMatchObject({ status: 'failed', attempts: 1 });
-    expect(revert.lastError).toContain(`the previous manifest ${old.digest} no longer exists`);
+    expect(revert.lastError).toContain(`the manifest to restore, ${old.digest}, no longer exists`);
     expect(h.registry.tagOf(REPO, TAG)).toBe(offending.digest);
     expect(h.registry.callsOf('putManifest')).toEqual([]);
     expect(h.notifier.alerts).toHaveLength(1);

@@ -14,6 +14,7 @@ function alertOf(
       ref: { registryHost: '127.0.0.1:5000', repository: 'payments/api', tag: 'v1' },
       from: FROM,
       to: TO,
+      restoreTo: FROM,
       actor: 'alice',
       eventTime: '2026-11-22T10:00:00.000Z',
       ruleAction: 'revert',
