@@ -17,7 +17,7 @@ export function parseEventTime(text: string): EventTime | null {
   const offset =
     zone === 'Z' || zone === 'z' ? 'Z' : zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone;
   const epochSeconds = Date.parse(`${date}T${clock}${offset}`);
-  if (Number.isNaN(epochSeconds)) return null;
+  if (Number.isNaN(epochSeconds) || !isCalendarDate(date!)) return null;
   const nanos = Number(fraction.padEnd(9, '0') || '0');
   return { epochMs: epochSeconds + Math.floor(nanos / 1e6), subMsNanos: nanos % 1e6 };
 }
@@ -43,4 +43,11 @@ export function compareEventTimes(a: string, b: string): number {
   const tb = parseEventTime(b);
   if (!ta || !tb) throw new Error(`cannot compare event times ${a} and ${b}`);
   return ta.epochMs - tb.epochMs || ta.subMsNanos - tb.subMsNanos;
+}
+
+/** Date.parse rolls 2026-02-30 over to March; a registry time naming a day that does not exist is bad input. */
+function isCalendarDate(date: string): boolean {
+  const [year, month, day] = date.split('-').map(Number) as [number, number, number];
+  const probe = new Date(Date.UTC(year, month - 1, day));
+  return probe.getUTCFullYear() === year && probe.getUTCMonth() === month - 1 && probe.getUTCDate() === day;
 }

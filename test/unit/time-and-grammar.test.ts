@@ -15,6 +15,18 @@ import { pushEvent } from '../support/events';
 
 const HEX64 = 'a'.repeat(64);
 
+describe('calendar dates', () => {
+  test.each(['2026-02-30T10:00:00Z', '2026-04-31T00:00:00Z', '2025-02-29T00:00:00Z', '2026-13-01T00:00:00Z'])(
+    'rejects %s, a day that does not exist',
+    (text) => {
+      expect(normalizeTimestamp(text)).toBeNull();
+    },
+  );
+  test('accepts 29 February in a leap year', () => {
+    expect(normalizeTimestamp('2028-02-29T00:00:00Z')).toBe('2028-02-29T00:00:00.000Z');
+  });
+});
+
 describe('normalizeTimestamp', () => {
   test.each([
     ['2026-11-22T10:00:00Z', '2026-11-22T10:00:00.000Z'],
