@@ -163,6 +163,8 @@ async function normalize(file: string, options: { source: string }): Promise<voi
   }
 }
 
+const REPLAY_BATCH = 1000;
+
 async function replay(file: string, options: { config: string; db?: string }): Promise<void> {
   const local = loadLocalConfig(options.config);
   if (options.db && !existsSync(options.db)) throw new CliError(`history file ${options.db} does not exist`);
@@ -175,6 +177,7 @@ async function replay(file: string, options: { config: string; db?: string }): P
     : new MemoryHistoryStore();
   const plan = policyPlanner(local.policy);
   const lines = (await readBody(file)).toString('utf8').split('\n');
+  const events: RegistryEvent[] = [];
   let bad = 0;
   for (const [index, line] of lines.entries()) {
     if (line.trim() === '') continue;
@@ -182,21 +185,26 @@ async function replay(file: string, options: { config: string; db?: string }): P
     if (typeof event === 'string') {
       bad += 1;
       err(event);
-      continue;
-    }
-    const result = await store.apply(event, plan, new Date().toISOString());
-    const rule = ruleFor(local.policy, event);
-    const action = result.effects.length === 0 ? 'none' : rule.action === 'allow' ? 'bump' : rule.action;
-    out(
-      JSON.stringify({
+    } else events.push(event);
+  }
+  // Batches of events commit together (a dry run needs no per-event durability); output stays in order.
+  for (let start = 0; start < events.length; start += REPLAY_BATCH) {
+    const batch = events.slice(start, start + REPLAY_BATCH);
+    const results = await store.applyAll(batch, plan, new Date().toISOString());
+    const printed = batch.map((event, i) => {
+      const result = results[i]!;
+      const rule = ruleFor(local.policy, event);
+      const action = result.effects.length === 0 ? 'none' : rule.action === 'allow' ? 'bump' : rule.action;
+      return JSON.stringify({
         id: event.id,
         tagRef: formatTagRef(event),
         transition: result.transition.kind,
         previousDigest: result.previousDigest,
         digest: event.digest,
         action,
-      }),
-    );
+      });
+    });
+    process.stdout.write(`${printed.join('\n')}\n`);
   }
   await store.close();
   if (bad > 0) throw new CliError(`${bad} line(s) could not be replayed (see above)`);

@@ -58,7 +58,7 @@ export class EffectRunner {
   }
 
   /** Polls the outbox every `intervalMs`; `wake()` runs it at once. */
-  start(intervalMs = 500): void {
+  start(intervalMs = 100): void {
     this.timer = setInterval(() => this.wake(), intervalMs);
     this.timer.unref();
     this.wake();
@@ -116,7 +116,7 @@ export class EffectRunner {
     };
     const now = () => this.o.now().toISOString();
     try {
-      const result = await this.execute(row.effect);
+      const result = await this.execute(row.effect, row.attempts);
       if (result.status === 'waiting') {
         await store.updateEffect(row.key, { status: 'waiting', nextAttemptAt: result.until }, now());
         return;
@@ -157,10 +157,10 @@ export class EffectRunner {
     return Math.round(ceiling / 2 + (this.o.random() * ceiling) / 2); // "equal jitter"
   }
 
-  private execute(effect: Effect): Promise<Outcome> {
+  private execute(effect: Effect, attempt: number): Promise<Outcome> {
     switch (effect.kind) {
       case 'revert':
-        return this.revert(effect.incident);
+        return this.revert(effect.incident, attempt);
       case 'lock':
         return this.lock(effect.incident);
       case 'alert':
@@ -172,7 +172,7 @@ export class EffectRunner {
   }
 
   /** Verify before act, keep the replaced manifest referenced, record the pending restore, then put. */
-  private async revert(incident: Incident): Promise<Outcome> {
+  private async revert(incident: Incident, attempt: number): Promise<Outcome> {
     const { ref, to } = incident;
     const target = incident.restoreTo ?? incident.from;
     if (!target || !to)
@@ -181,6 +181,15 @@ export class EffectRunner {
     // Verify before act: only replace what the registry still serves.
     const current = await registry.currentDigest(ref.repository, ref.tag);
     if (current !== to) {
+      const recorded = await this.o.store.tagState(ref);
+      if (recorded?.digest === to) {
+        // Our history has no newer event, so the registry has not caught up: distribution notifies
+        // before it moves the tag, and other registries are eventually consistent. Look again soon.
+        throw new TransientError(
+          `the registry does not serve ${to} under the tag yet (it serves ${current ?? 'nothing'}); checking again`,
+          Math.min(50 * 2 ** attempt, 8000),
+        );
+      }
       return {
         status: 'done',
         outcome:
@@ -243,7 +252,7 @@ export class EffectRunner {
       .map((e) => e.nextAttemptAt)
       .sort();
     if (unsettled.length > 0) {
-      const until = Math.max(Date.parse(unsettled[0]!), this.o.now().getTime() + 200);
+      const until = Math.max(Date.parse(unsettled[0]!), this.o.now().getTime() + 50);
       return { status: 'waiting', until: new Date(until).toISOString() };
     }
     const revert = siblings.find((e) => e.kind === 'revert');

@@ -12,17 +12,15 @@ export interface RecordedEvent {
   result: ApplyResult;
 }
 
-/** Records normalized events one by one; each commits with its effects before the next. */
+/** Records normalized events in order, each atomically with its effects (the store may commit them together). */
 export async function recordEvents(
   store: HistoryStore,
   policy: Policy,
   events: RegistryEvent[],
   receivedAt: string,
 ): Promise<RecordedEvent[]> {
-  const plan = policyPlanner(policy);
-  const recorded: RecordedEvent[] = [];
-  for (const event of events) recorded.push({ event, result: await store.apply(event, plan, receivedAt) });
-  return recorded;
+  const results = await store.applyAll(events, policyPlanner(policy), receivedAt);
+  return events.map((event, i) => ({ event, result: results[i]! }));
 }
 
 export function logFieldsOf(event: RegistryEvent) {

@@ -66,6 +66,12 @@ export class MemoryHistoryStore implements HistoryStore {
     };
   }
 
+  async applyAll(events: RegistryEvent[], plan: Planner, receivedAt: string): Promise<ApplyResult[]> {
+    const results: ApplyResult[] = [];
+    for (const event of events) results.push(await this.apply(event, plan, receivedAt));
+    return results;
+  }
+
   async tagState(ref: TagRef): Promise<TagState | null> {
     const state = this.tags.get(formatTagRef(ref));
     return state ? structuredClone(state) : null;

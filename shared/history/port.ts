@@ -84,6 +84,11 @@ export interface ApplyResult {
  */
 export interface HistoryStore {
   apply(event: RegistryEvent, plan: Planner, receivedAt: string): Promise<ApplyResult>;
+  /**
+   * Applies events in order, each exactly as `apply` would. A store may commit them together (all or
+   * none), which is how SQLite takes a webhook batch or a replay in one write.
+   */
+  applyAll(events: RegistryEvent[], plan: Planner, receivedAt: string): Promise<ApplyResult[]>;
   tagState(ref: TagRef): Promise<TagState | null>;
   history(ref: TagRef): Promise<HistoryEntry[]>;
   /** Records a restore about to be made, unless the tag no longer serves `restore.from`. */

@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS tags (
   PRIMARY KEY (registry_host, repository, tag)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS history (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  seq INTEGER PRIMARY KEY, -- rowid: history is append-only, so it only grows
   event_id TEXT NOT NULL UNIQUE,
   action TEXT NOT NULL, registry_host TEXT NOT NULL, repository TEXT NOT NULL, tag TEXT NOT NULL,
   digest TEXT, previous_digest TEXT, transition TEXT NOT NULL,
@@ -42,9 +42,8 @@ CREATE TABLE IF NOT EXISTS outbox (
   last_error TEXT, outcome TEXT, updated_at TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at);
-CREATE INDEX IF NOT EXISTS outbox_by_event ON outbox (event_id, position);
 CREATE TABLE IF NOT EXISTS failures (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, reason TEXT NOT NULL,
+  id INTEGER PRIMARY KEY, source TEXT NOT NULL, reason TEXT NOT NULL,
   payload TEXT NOT NULL, received_at TEXT NOT NULL
 );
 `;
@@ -149,9 +148,15 @@ export class SqliteHistoryStore implements HistoryStore {
       due: db.prepare<[string, number], OutboxRow>(
         "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, event_id, position LIMIT ?",
       ),
+      anyDue: db.prepare<[string], { one: number }>(
+        "SELECT 1 AS one FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? LIMIT 1",
+      ),
       lease: db.prepare('UPDATE outbox SET next_attempt_at = ? WHERE key = ?'),
       wait: db.prepare('UPDATE outbox SET next_attempt_at = ?, updated_at = ? WHERE key = ?'),
-      effectsOf: db.prepare<[string], OutboxRow>('SELECT * FROM outbox WHERE event_id = ? ORDER BY position'),
+      // Keys are `<eventId>#<kind>`: a range scan on the primary key finds an event's effects ('$' follows '#').
+      effectsOf: db.prepare<[string, string], OutboxRow>(
+        'SELECT * FROM outbox WHERE key >= ? AND key < ? ORDER BY position',
+      ),
       failedEffects: db.prepare<[number], OutboxRow>(
         "SELECT * FROM outbox WHERE status = 'failed' ORDER BY updated_at DESC LIMIT ?",
       ),
@@ -168,59 +173,62 @@ export class SqliteHistoryStore implements HistoryStore {
         { id: number; source: string; reason: string; payload: string; received_at: string }
       >('SELECT * FROM failures ORDER BY id DESC LIMIT ?'),
     };
-    this.applyTransaction = db.transaction(
-      (event: RegistryEvent, plan: Planner, receivedAt: string): ApplyResult => {
-        const prev = this.readTag(event);
-        if (this.statements.seen.get(event.id)) {
-          return {
-            transition: { kind: 'duplicate' },
-            previousDigest: prev?.digest ?? null,
-            eventTime: event.timestamp ?? receivedAt,
-            effects: [],
-          };
-        }
-        const { result, effects } = planEvent(prev, event, plan, receivedAt);
-        if (result.next) {
-          this.statements.upsertTag.run({
-            registryHost: event.registryHost,
-            repository: event.repository,
-            tag: event.tag,
-            digest: result.next.digest,
-            lastDigest: result.next.lastDigest,
-            eventTime: result.next.eventTime,
-            eventId: result.next.eventId,
-            pendingRestore: result.next.pendingRestore ? JSON.stringify(result.next.pendingRestore) : null,
-            approvedDigest: result.next.approvedDigest,
-            version: result.next.version,
-          });
-        }
-        this.statements.insertHistory.run({
-          eventId: event.id,
-          action: event.action,
-          registryHost: event.registryHost,
-          repository: event.repository,
-          tag: event.tag,
-          digest: event.digest,
-          previousDigest: result.previousDigest,
-          transition: result.transition.kind,
-          eventTime: result.eventTime,
-          receivedAt,
-          actor: event.actor,
-        });
-        for (const effect of effects) {
-          this.statements.insertEffect.run({ ...effect, effect: JSON.stringify(effect.effect) });
-        }
-        return {
-          transition: result.transition,
-          previousDigest: result.previousDigest,
-          eventTime: result.eventTime,
-          effects,
-        };
-      },
+    this.applyTransaction = db.transaction((events: RegistryEvent[], plan: Planner, receivedAt: string) =>
+      events.map((event) => this.applyOne(event, plan, receivedAt)),
     );
     this.claimTransaction = db.transaction((now: string, leaseUntil: string, limit: number) =>
       this.claim(now, leaseUntil, limit),
     );
+  }
+
+  /** One event inside an open transaction. */
+  private applyOne(event: RegistryEvent, plan: Planner, receivedAt: string): ApplyResult {
+    const prev = this.readTag(event);
+    if (this.statements.seen.get(event.id)) {
+      return {
+        transition: { kind: 'duplicate' },
+        previousDigest: prev?.digest ?? null,
+        eventTime: event.timestamp ?? receivedAt,
+        effects: [],
+      };
+    }
+    const { result, effects } = planEvent(prev, event, plan, receivedAt);
+    if (result.next) {
+      this.statements.upsertTag.run({
+        registryHost: event.registryHost,
+        repository: event.repository,
+        tag: event.tag,
+        digest: result.next.digest,
+        lastDigest: result.next.lastDigest,
+        eventTime: result.next.eventTime,
+        eventId: result.next.eventId,
+        pendingRestore: result.next.pendingRestore ? JSON.stringify(result.next.pendingRestore) : null,
+        approvedDigest: result.next.approvedDigest,
+        version: result.next.version,
+      });
+    }
+    this.statements.insertHistory.run({
+      eventId: event.id,
+      action: event.action,
+      registryHost: event.registryHost,
+      repository: event.repository,
+      tag: event.tag,
+      digest: event.digest,
+      previousDigest: result.previousDigest,
+      transition: result.transition.kind,
+      eventTime: result.eventTime,
+      receivedAt,
+      actor: event.actor,
+    });
+    for (const effect of effects) {
+      this.statements.insertEffect.run({ ...effect, effect: JSON.stringify(effect.effect) });
+    }
+    return {
+      transition: result.transition,
+      previousDigest: result.previousDigest,
+      eventTime: result.eventTime,
+      effects,
+    };
   }
 
   private claim(now: string, leaseUntil: string, limit: number): OutboxEffect[] {
@@ -247,9 +255,17 @@ export class SqliteHistoryStore implements HistoryStore {
     return this.applySync(event, plan, receivedAt);
   }
 
-  /** The synchronous form, for callers that batch many events (replay, bench). */
+  async applyAll(events: RegistryEvent[], plan: Planner, receivedAt: string): Promise<ApplyResult[]> {
+    return this.applyAllSync(events, plan, receivedAt);
+  }
+
+  /** The synchronous forms, for the race test's child process and the bench. */
   applySync(event: RegistryEvent, plan: Planner, receivedAt: string): ApplyResult {
-    return this.applyTransaction.immediate(event, plan, receivedAt);
+    return this.applyTransaction.immediate([event], plan, receivedAt)[0]!;
+  }
+
+  applyAllSync(events: RegistryEvent[], plan: Planner, receivedAt: string): ApplyResult[] {
+    return this.applyTransaction.immediate(events, plan, receivedAt);
   }
 
   async tagState(ref: TagRef): Promise<TagState | null> {
@@ -289,11 +305,16 @@ export class SqliteHistoryStore implements HistoryStore {
   }
 
   async claimDueEffects(now: string, leaseUntil: string, limit: number): Promise<OutboxEffect[]> {
+    // A plain read first: polling an idle outbox should not take the write lock every time.
+    if (!this.statements.anyDue.get(now)) return [];
     return this.claimTransaction.immediate(now, leaseUntil, limit);
   }
 
   async effectsOf(eventId: string): Promise<OutboxEffect[]> {
-    return this.statements.effectsOf.all(eventId).map(toOutboxEffect);
+    return this.statements.effectsOf
+      .all(`${eventId}#`, `${eventId}$`)
+      .filter((row) => row.event_id === eventId) // an id may itself contain '#'
+      .map(toOutboxEffect);
   }
 
   async updateEffect(key: string, update: EffectUpdate, now: string): Promise<void> {

@@ -65,6 +65,36 @@ export function describeHistoryStore(
       expect(await store.history(ref)).toHaveLength(2);
     });
 
+    it('applies a batch in order exactly as one apply after another, duplicates inside the batch included', async () => {
+      const first = pushEvent({ digest: A, timestamp: at(1) });
+      const results = await store.applyAll(
+        [
+          first,
+          pushEvent({ digest: B, timestamp: at(2) }),
+          first,
+          pushEvent({ digest: A, timestamp: at(0) }),
+        ],
+        policyPlanner(revertPolicy),
+        RECEIVED,
+      );
+      expect(results.map((r) => r.transition.kind)).toEqual([
+        'first-seen',
+        'overwrite',
+        'duplicate',
+        'stale',
+      ]);
+      expect(results[1]!.effects.map((e) => e.kind)).toEqual(['revert', 'alert']);
+      expect(await store.history(ref)).toHaveLength(3);
+    });
+
+    it("finds only an event's own effects, even when its id is a prefix of another id with #", async () => {
+      const plan = policyPlanner(revertPolicy);
+      await store.apply(pushEvent({ id: 'seed', digest: A, timestamp: at(1) }), plan, RECEIVED);
+      await store.apply(pushEvent({ id: 'e1', digest: B, timestamp: at(2) }), plan, RECEIVED);
+      await store.apply(pushEvent({ id: 'e1#x', digest: C, timestamp: at(3) }), plan, RECEIVED);
+      expect((await store.effectsOf('e1')).map((e) => e.key)).toEqual(['e1#revert', 'e1#alert']);
+    });
+
     it('keeps a late, older event in history as stale without moving the tag back', async () => {
       await store.apply(pushEvent({ digest: B, timestamp: at(2) }), noEffects, RECEIVED);
       const late = await store.apply(

@@ -1,9 +1,15 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
-const ROOT = join(__dirname, '..', '..');
+/** The project root: the nearest folder up from here with Tagwarden's package.json (also when bundled for the bench). */
+const ROOT = (() => {
+  for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'bin', 'tagwarden.js'))) return dir;
+  }
+  throw new Error(`cannot find the Tagwarden project root above ${__dirname}`);
+})();
 
 /** Builds dist/ once per test file, so e2e tests run the real CLI as users do. */
 export function buildCli(): void {

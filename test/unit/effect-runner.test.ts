@@ -215,33 +215,58 @@ describe('EffectRunner: revert', () => {
     expect(h.notifier.alerts).toHaveLength(1);
   });
 
-  test('does not put anything when the tag already serves a third digest', async () => {
+  test('skips a revert whose offending digest a later push already replaced, and lets the later event decide', async () => {
     const h = harness({ action: 'revert' });
-    const { event } = await h.overwrite();
+    const { old, event } = await h.overwrite();
     const third = h.registry.push(REPO, TAG, 'third');
+    const later = await h.record(pushEvent({ digest: third.digest, timestamp: at(500) }));
+    expect(later.transition).toMatchObject({ kind: 'overwrite', to: third.digest });
+    h.clock.current = new Date(at(600)); // both events' effects are due
 
     await h.runner.runDue();
 
-    expect(h.registry.callsOf('putManifest')).toEqual([]);
-    expect(h.registry.tagOf(REPO, TAG)).toBe(third.digest);
     const revert = await h.effect(event.id, 'revert');
     expect(revert.status).toBe('done');
-    expect(revert.outcome?.startsWith('skipped')).toBe(true);
+    expect(revert.outcome).toMatch(/^skipped: the tag now serves/);
     expect(revert.outcome).toContain(third.digest);
-    expect((await h.store.tagState(REF))?.pendingRestore).toBeNull();
-    expect(h.notifier.alerts.map((a) => a.actionTaken)).toEqual([revert.outcome]);
+    // Only the later overwrite's own revert put anything, and it restored the approved first digest.
+    expect(h.tagPuts()).toHaveLength(1);
+    expect(h.registry.tagOf(REPO, TAG)).toBe(old.digest);
+    expect(h.notifier.alerts.map((a) => a.severity)).toEqual(['warning', 'warning']);
   });
 
-  test('does not put anything when the tag already serves the old digest again', async () => {
+  test('does not put anything when someone already pushed the old digest back', async () => {
     const h = harness({ action: 'revert' });
     const { old, event } = await h.overwrite();
     h.registry.setTag(REPO, TAG, old.digest);
+    const manual = await h.record(pushEvent({ digest: old.digest, timestamp: at(500) }));
+    expect(manual.effects).toEqual([]);
 
     await h.runner.runDue();
 
     expect(h.registry.callsOf('putManifest')).toEqual([]);
     const revert = await h.effect(event.id, 'revert');
     expect(revert.outcome).toBe(`skipped: the tag already serves ${old.digest} again`);
+  });
+
+  test('waits for a registry that notified before moving the tag, then reverts', async () => {
+    const h = harness({ action: 'revert' });
+    const { old, offending, event } = await h.overwrite();
+    h.registry.setTag(REPO, TAG, old.digest); // the event arrived; the registry still serves the old digest
+
+    await h.runner.runDue();
+    expect(h.tagPuts()).toEqual([]);
+    const waiting = await h.effect(event.id, 'revert');
+    expect(waiting).toMatchObject({ status: 'pending', attempts: 1, nextAttemptAt: h.nowPlus(50) });
+    expect(waiting.lastError).toContain('does not serve');
+    expect(h.notifier.alerts).toEqual([]);
+
+    h.registry.setTag(REPO, TAG, offending.digest); // now the tag moves
+    h.advance(50);
+    await h.runner.runDue();
+    expect(h.registry.tagOf(REPO, TAG)).toBe(old.digest);
+    expect((await h.effect(event.id, 'revert')).outcome).toMatch(/^reverted to/);
+    expect(h.notifier.alerts).toHaveLength(1);
   });
 
   test('fails at once with a critical alert when the previous manifest no longer exists', async () => {

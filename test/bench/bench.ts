@@ -1,0 +1,294 @@
+// `npm run bench`: prints the figures issue 2 asks for. Speed goals live here, never in tests.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import Database from 'better-sqlite3';
+import { OciDistributionRegistry } from '../../shared/adapters/registry/oci-distribution';
+import { DEFAULT_POLICY, type RegistryEvent } from '../../shared/core';
+import { policyPlanner } from '../../shared/guard/record';
+import { SqliteHistoryStore } from '../../shared/history';
+import { digestOf } from '../support/events';
+import { pushImage } from '../support/images';
+import { startRegistry } from '../support/registry';
+import { eventually, freePort, startTagwarden } from '../support/tagwarden';
+
+const dir = mkdtempSync(join(tmpdir(), 'tagwarden-bench-'));
+const figures: [string, string][] = [];
+const report = (name: string, value: string) => {
+  figures.push([name, value]);
+  console.log(`${name}: ${value}`);
+};
+const perSecond = (n: number, ms: number) => Math.round((n * 1000) / ms).toLocaleString('en-US');
+
+/** 50,000 pushes over 5,000 tags, 10 each, moving between three digests: first-seens, unchanged and overwrites. */
+function replayEvents(count = 50_000): RegistryEvent[] {
+  const digests = [digestOf('x'), digestOf('y'), digestOf('z')];
+  return Array.from({ length: count }, (_, i) => {
+    const tag = i % 5000;
+    const round = Math.floor(i / 5000);
+    return {
+      id: `bench-${i}`,
+      action: 'push',
+      registryHost: 'registry.example.com',
+      repository: `team-${tag % 50}/service-${tag}`,
+      tag: `v${round % 2}`,
+      digest: digests[(round * 7 + tag) % 3]!,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      timestamp: new Date(Date.UTC(2026, 10, 1) + i * 1000).toISOString(),
+      actor: 'ci',
+    };
+  });
+}
+
+function benchReplay(): void {
+  const events = replayEvents();
+  const receivedAt = new Date().toISOString();
+
+  const store = new SqliteHistoryStore({ path: join(dir, 'replay.db') });
+  const plan = policyPlanner(DEFAULT_POLICY);
+  let start = performance.now();
+  const kinds = new Map<string, number>();
+  for (const event of events) {
+    const kind = store.applySync(event, plan, receivedAt).transition.kind;
+    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+  }
+  const storeMs = performance.now() - start;
+  store.db.close();
+
+  // The same events through the store in batches of 1,000 per transaction (how replay and webhook batches commit).
+  const batched = new SqliteHistoryStore({ path: join(dir, 'replay-batched.db') });
+  start = performance.now();
+  for (let i = 0; i < events.length; i += 1000)
+    batched.applyAllSync(events.slice(i, i + 1000), plan, receivedAt);
+  const batchedMs = performance.now() - start;
+  batched.db.close();
+
+  // The same rows, raw: one INSERT per row in its own transaction, same pragmas (WAL, synchronous NORMAL).
+  const raw = new Database(join(dir, 'raw.db'));
+  raw.pragma('journal_mode = WAL');
+  raw.pragma('synchronous = NORMAL');
+  raw.exec(`CREATE TABLE history (seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE, action TEXT NOT NULL,
+    registry_host TEXT NOT NULL, repository TEXT NOT NULL, tag TEXT NOT NULL, digest TEXT, previous_digest TEXT,
+    transition TEXT NOT NULL, event_time TEXT NOT NULL, received_at TEXT NOT NULL, actor TEXT)`);
+  const insert = raw.prepare(
+    'INSERT INTO history (event_id, action, registry_host, repository, tag, digest, previous_digest, transition, event_time, received_at, actor) VALUES (?,?,?,?,?,?,?,?,?,?,?)',
+  );
+  const row = (e: RegistryEvent) => [
+    e.id,
+    e.action,
+    e.registryHost,
+    e.repository,
+    e.tag,
+    e.digest,
+    null,
+    'first-seen',
+    e.timestamp,
+    receivedAt,
+    e.actor,
+  ];
+  start = performance.now();
+  for (const e of events) insert.run(...row(e));
+  const rawMs = performance.now() - start;
+  raw.exec('DELETE FROM history');
+  start = performance.now();
+  raw.transaction(() => {
+    for (const e of events) insert.run(...row(e));
+  })();
+  const bulkMs = performance.now() - start;
+  raw.close();
+
+  report(
+    'replay: events',
+    `${events.length.toLocaleString('en-US')} (${[...kinds].map(([k, n]) => `${n} ${k}`).join(', ')})`,
+  );
+  report(
+    'replay: SqliteHistoryStore.apply, one transaction per event',
+    `${perSecond(events.length, storeMs)} events/s (${Math.round(storeMs)} ms)`,
+  );
+  report(
+    'replay: raw better-sqlite3 INSERT, one transaction per row',
+    `${perSecond(events.length, rawMs)} rows/s (${Math.round(rawMs)} ms)`,
+  );
+  report(
+    'replay: raw better-sqlite3 INSERT, all rows in one transaction',
+    `${perSecond(events.length, bulkMs)} rows/s (${Math.round(bulkMs)} ms)`,
+  );
+  report(
+    'replay: SqliteHistoryStore.applyAll, 1,000 events per transaction',
+    `${perSecond(events.length, batchedMs)} events/s (${Math.round(batchedMs)} ms)`,
+  );
+  report(
+    'replay: per-event store vs raw per-row (same commit pattern)',
+    `${Math.round((rawMs / storeMs) * 100)} % (target >= 25 %)`,
+  );
+  report(
+    'replay: batched store vs raw single-transaction bulk',
+    `${Math.round((bulkMs / batchedMs) * 100)} % (target >= 25 %)`,
+  );
+
+  // The CLI end to end: `tagwarden replay --db` on a 50,000-line file (a dry run on an in-memory copy).
+  const jsonl = join(dir, 'events.jsonl');
+  writeFileSync(jsonl, `${events.map((e) => JSON.stringify({ ...e, id: `${e.id}-cli` })).join('\n')}\n`);
+  writeFileSync(join(dir, 'policy.yaml'), 'defaults: { action: alert }\n');
+  start = performance.now();
+  const out = execFileSync(
+    process.execPath,
+    [
+      'bin/tagwarden.js',
+      'replay',
+      '--config',
+      join(dir, 'policy.yaml'),
+      '--db',
+      join(dir, 'replay.db'),
+      jsonl,
+    ],
+    {
+      maxBuffer: 256 * 1024 * 1024,
+    },
+  );
+  const cliMs = performance.now() - start;
+  const lines = out.toString().trim().split('\n').length;
+  report(
+    'replay: `tagwarden replay --db` CLI, whole process',
+    `${perSecond(lines, cliMs)} events/s (${lines} lines in ${Math.round(cliMs)} ms, start-up included)`,
+  );
+}
+
+async function benchServe(): Promise<void> {
+  const port = await freePort();
+  const tagwarden = await startTagwarden(['--port', String(port), '--db', join(dir, 'serve.db')]);
+  try {
+    let n = 0;
+    const body = () => {
+      n += 1;
+      const digest = digestOf(n % 3);
+      return JSON.stringify({
+        events: [
+          {
+            id: `load-${n}`,
+            timestamp: new Date(Date.UTC(2026, 10, 1) + n).toISOString(),
+            action: 'push',
+            target: {
+              mediaType: 'application/vnd.oci.image.manifest.v1+json',
+              digest,
+              repository: `load/svc-${n % 1000}`,
+              tag: 'latest',
+            },
+            request: { host: 'registry.example.com' },
+            actor: { name: 'ci' },
+          },
+        ],
+      });
+    };
+    const run = (duration: number) =>
+      autocannon({
+        url: `${tagwarden.url}/webhooks/distribution`,
+        method: 'POST',
+        connections: 10,
+        duration,
+        headers: { 'content-type': 'application/json' },
+        requests: [{ setupRequest: (req) => ({ ...req, body: body() }) }],
+      });
+    await run(2); // warm-up
+    const result = await run(10);
+    report(
+      'serve: POST /webhooks/distribution, 10 connections, 10 s',
+      `${Math.round(result.requests.average).toLocaleString('en-US')} req/s, ${result.requests.total} requests, ${result.non2xx} non-2xx, ${result.errors} errors`,
+    );
+    report(
+      'serve: acknowledgement latency',
+      `p50 ${result.latency.p50} ms, p97.5 ${result.latency.p97_5} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms (target p99 < 20 ms)`,
+    );
+  } finally {
+    await tagwarden.stop();
+  }
+}
+
+async function benchRevert(): Promise<void> {
+  const port = await freePort();
+  const token = 'bench-token-0123456789abcdef';
+  const registry = await startRegistry({
+    notifications: {
+      url: `http://127.0.0.1:${port}/webhooks/distribution`,
+      headers: { Authorization: [`Bearer ${token}`] },
+    },
+  });
+  const config = join(dir, 'revert.yaml');
+  writeFileSync(
+    config,
+    `defaults: { action: revert }\nsources:\n  distribution: { token: "${token}" }\nregistries:\n  "${registry.host}": { url: "${registry.url}" }\n`,
+  );
+  const tagwarden = await startTagwarden([
+    '--port',
+    String(port),
+    '--db',
+    join(dir, 'revert.db'),
+    '--config',
+    config,
+  ]);
+  const client = new OciDistributionRegistry({ url: registry.url });
+  const latencies: number[] = [];
+  try {
+    for (let i = 0; i < 20; i++) {
+      const tag = `v1.0.${i}`;
+      const a = await pushImage(registry.url, 'bench/api', tag, `a-${i}`);
+      await eventually(async () => {
+        const res = await fetch(`${tagwarden.url}/api/tags/${registry.host}/bench/api:${tag}`);
+        return res.status === 200 ? true : undefined;
+      }, 'first push recorded');
+      await pushImage(registry.url, 'bench/api', tag, `b-${i}`);
+      const pushed = performance.now();
+      await eventually(
+        async () => ((await client.currentDigest('bench/api', tag)) === a.digest ? true : undefined),
+        'the revert',
+        10_000,
+        2,
+      );
+      latencies.push(performance.now() - pushed);
+    }
+  } catch (error) {
+    console.error(tagwarden.output().split('\n').slice(-30).join('\n'));
+    throw error;
+  } finally {
+    await tagwarden.stop();
+    await registry.stop();
+  }
+  if (process.env.BENCH_DEBUG) {
+    const db = new Database(join(dir, 'revert.db'), { readonly: true });
+    console.log(
+      db
+        .prepare(
+          "SELECT key, status, attempts, last_error, outcome FROM outbox WHERE attempts > 1 OR outcome NOT LIKE 'reverted%'",
+        )
+        .all(),
+    );
+    db.close();
+  }
+  latencies.sort((x, y) => x - y);
+  const pick = (q: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!.toFixed(0);
+  report(
+    'revert: push of B returned → registry serves A again (20 overwrites, real docker-registry)',
+    `p50 ${pick(0.5)} ms, p95 ${pick(0.95)} ms, max ${pick(1)} ms`,
+  );
+}
+
+async function main() {
+  console.log(
+    `Tagwarden bench on ${process.platform}/${process.arch}, Node ${process.version}, ${new Date().toISOString()}\n`,
+  );
+  const only = process.argv[2];
+  if (!only || only === 'replay') benchReplay();
+  if (!only || only === 'serve') await benchServe();
+  if (!only || only === 'revert') await benchRevert();
+  rmSync(dir, { recursive: true, force: true });
+  console.log('\nSummary');
+  for (const [name, value] of figures) console.log(`  ${name}: ${value}`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
