@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { digestProblem, normalizeTimestamp, quote, repositoryProblem, tagProblem } from '../core';
+import { normalizeTimestamp, quote } from '../core';
+import { identifierProblem, ignored, issuesReason, nonEmpty, optionalString, rejected } from './common';
 import type { ItemOutcome, ParseResult, SourceParser } from './types';
 import { isRecord, validatedEvent } from './validate';
 
@@ -8,8 +9,6 @@ import { isRecord, validatedEvent } from './validate';
  * tag) are tag events; ACR's delete webhook fires for manifest and repository deletes and carries no
  * tag, so it is normally ignored. ping, quarantine and Helm chart events are ignored.
  */
-
-const optionalString = z.string().nullish();
 
 export const AcrTarget = z.looseObject({
   mediaType: optionalString,
@@ -63,10 +62,10 @@ function judgeEvent(item: Record<string, unknown>, action: string): ItemOutcome 
   const repository = target.repository ?? '';
 
   // Malformed identifiers are rejected even where the item would otherwise be ignored.
-  const problem =
-    (digest !== null ? renamed(digestProblem(digest), 'digest', 'target.digest') : null) ??
-    renamed(repositoryProblem(repository), 'repository', 'target.repository') ??
-    (tag !== null ? renamed(tagProblem(tag), 'tag', 'target.tag') : null);
+  const problem = identifierProblem(
+    { digest, repository, tag },
+    { digest: 'target.digest', repository: 'target.repository', tag: 'target.tag' },
+  );
   if (problem) return rejected(problem);
 
   if (tag === null) {
@@ -93,40 +92,4 @@ function judgeEvent(item: Record<string, unknown>, action: string): ItemOutcome 
     timestamp,
     actor: null,
   });
-}
-
-function nonEmpty(value: string | null | undefined): string | null {
-  return value === undefined || value === null || value === '' ? null : value;
-}
-
-/** Names the wire field in a grammar problem: `digest "…" is not…` → `target.digest "…" is not…`. */
-function renamed(problem: string | null, modelName: string, wireName: string): string | null {
-  if (problem === null) return null;
-  return problem.startsWith(`${modelName} `)
-    ? `${wireName}${problem.slice(modelName.length)}`
-    : `${wireName}: ${problem}`;
-}
-
-function issuesReason(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 3)
-    .map((issue) => {
-      const path = issue.path
-        .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
-        .join('')
-        .replace(/^\./, '');
-      const where = path === '' ? 'body' : path;
-      return issue.code === 'invalid_type' && / received undefined$/.test(issue.message)
-        ? `${where} is missing`
-        : `${where}: ${issue.message}`;
-    })
-    .join('; ');
-}
-
-function rejected(reason: string): ItemOutcome {
-  return { kind: 'rejected', reason };
-}
-
-function ignored(reason: string): ItemOutcome {
-  return { kind: 'ignored', reason };
 }

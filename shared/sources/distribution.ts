@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { digestProblem, normalizeTimestamp, quote, repositoryProblem, tagProblem } from '../core';
+import { normalizeTimestamp, quote } from '../core';
+import {
+  identifierProblem,
+  ignored,
+  issuesReason,
+  nonEmpty,
+  optionalString,
+  prefixed,
+  rejected,
+} from './common';
 import type { ItemOutcome, ParseResult, SourceParser } from './types';
 import { isRecord, validatedEvent } from './validate';
 
@@ -9,8 +18,6 @@ import { isRecord, validatedEvent } from './validate';
  * judged each on its own. Only a tagged manifest push and a tag delete are tag events; blob pushes,
  * digest-only manifest pushes, manifest/repository deletes, pulls and mounts are ignored with a reason.
  */
-
-const optionalString = z.string().nullish();
 
 export const DistributionTarget = z.looseObject({
   mediaType: optionalString,
@@ -90,10 +97,10 @@ function judgeEvent(item: unknown): ItemOutcome {
 
   // Malformed identifiers are rejected even where the item would otherwise be ignored: a sender
   // that gets digests wrong should be seen, not silently dropped.
-  const problem =
-    (digest !== null ? renamed(digestProblem(digest), 'digest', 'target.digest') : null) ??
-    renamed(repositoryProblem(repository), 'repository', 'target.repository') ??
-    (tag !== null ? renamed(tagProblem(tag), 'tag', 'target.tag') : null);
+  const problem = identifierProblem(
+    { digest, repository, tag },
+    { digest: 'target.digest', repository: 'target.repository', tag: 'target.tag' },
+  );
   if (problem) return rejected(problem);
 
   if (action === 'push') {
@@ -143,44 +150,4 @@ function hostOfUrl(url: string | null | undefined): string | null {
   if (!authority) return null;
   const host = authority.slice(authority.lastIndexOf('@') + 1);
   return host === '' ? null : host;
-}
-
-function nonEmpty(value: string | null | undefined): string | null {
-  return value === undefined || value === null || value === '' ? null : value;
-}
-
-/** Names the wire field in a grammar problem: `digest "…" is not…` → `target.digest "…" is not…`. */
-function renamed(problem: string | null, modelName: string, wireName: string): string | null {
-  if (problem === null) return null;
-  return problem.startsWith(`${modelName} `)
-    ? `${wireName}${problem.slice(modelName.length)}`
-    : `${wireName}: ${problem}`;
-}
-
-function issuesReason(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 3)
-    .map((issue) => {
-      const path = issue.path
-        .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
-        .join('')
-        .replace(/^\./, '');
-      const where = path === '' ? 'body' : path;
-      return issue.code === 'invalid_type' && / received undefined$/.test(issue.message)
-        ? `${where} is missing`
-        : `${where}: ${issue.message}`;
-    })
-    .join('; ');
-}
-
-function prefixed(prefix: string, outcome: ItemOutcome): ItemOutcome {
-  return outcome.kind === 'event' ? outcome : { kind: outcome.kind, reason: `${prefix}: ${outcome.reason}` };
-}
-
-function rejected(reason: string): ItemOutcome {
-  return { kind: 'rejected', reason };
-}
-
-function ignored(reason: string): ItemOutcome {
-  return { kind: 'ignored', reason };
 }

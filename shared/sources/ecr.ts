@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { digestProblem, normalizeTimestamp, quote, repositoryProblem, tagProblem } from '../core';
+import { normalizeTimestamp, quote } from '../core';
+import {
+  identifierProblem,
+  ignored,
+  issuesReason,
+  nonEmpty,
+  optionalString,
+  prefixed,
+  rejected,
+} from './common';
 import { jsonDepth, MAX_JSON_DEPTH } from './json-body';
 import type { ItemOutcome, ParseResult, SourceParser } from './types';
 import { isRecord, validatedEvent } from './validate';
@@ -9,8 +18,6 @@ import { isRecord, validatedEvent } from './validate';
  * EventBridge event, a JSON array of them, or a Lambda SQS event whose records each carry one
  * EventBridge event as a JSON string in `body`.
  */
-
-const optionalString = z.string().nullish();
 
 export const EcrImageActionDetail = z.looseObject({
   result: optionalString,
@@ -125,10 +132,10 @@ function judgeEvent(item: unknown): ItemOutcome {
   const digest = nonEmpty(detail['image-digest']);
 
   // Malformed identifiers are rejected even where the item would otherwise be ignored.
-  const problem =
-    (digest !== null ? renamed(digestProblem(digest), 'digest', 'detail.image-digest') : null) ??
-    renamed(repositoryProblem(repository), 'repository', 'detail.repository-name') ??
-    (tag !== null ? renamed(tagProblem(tag), 'tag', 'detail.image-tag') : null);
+  const problem = identifierProblem(
+    { digest, repository, tag },
+    { digest: 'detail.image-digest', repository: 'detail.repository-name', tag: 'detail.image-tag' },
+  );
   if (problem) return rejected(problem);
 
   if (tag === null) {
@@ -176,44 +183,4 @@ function utf8Length(text: string, limit: number): number {
     } else bytes += 3;
   }
   return bytes;
-}
-
-function nonEmpty(value: string | null | undefined): string | null {
-  return value === undefined || value === null || value === '' ? null : value;
-}
-
-/** Names the wire field in a grammar problem: `digest "…" is not…` → `detail.image-digest "…" is not…`. */
-function renamed(problem: string | null, modelName: string, wireName: string): string | null {
-  if (problem === null) return null;
-  return problem.startsWith(`${modelName} `)
-    ? `${wireName}${problem.slice(modelName.length)}`
-    : `${wireName}: ${problem}`;
-}
-
-function issuesReason(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 3)
-    .map((issue) => {
-      const path = issue.path
-        .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
-        .join('')
-        .replace(/^\./, '');
-      const where = path === '' ? 'body' : path;
-      return issue.code === 'invalid_type' && / received undefined$/.test(issue.message)
-        ? `${where} is missing`
-        : `${where}: ${issue.message}`;
-    })
-    .join('; ');
-}
-
-function prefixed(prefix: string, outcome: ItemOutcome): ItemOutcome {
-  return outcome.kind === 'event' ? outcome : { kind: outcome.kind, reason: `${prefix}: ${outcome.reason}` };
-}
-
-function rejected(reason: string): ItemOutcome {
-  return { kind: 'rejected', reason };
-}
-
-function ignored(reason: string): ItemOutcome {
-  return { kind: 'ignored', reason };
 }

@@ -25,6 +25,18 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** Collects a piped child's stdout and stderr, interleaved as they arrive, into one string. */
+export function collectOutput(child: ChildProcess): () => string {
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  return () => output;
+}
+
 export interface RunningTagwarden {
   url: string;
   process: ChildProcess;
@@ -42,20 +54,14 @@ export async function startTagwarden(
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr!.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
+  const output = collectOutput(child);
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`tagwarden did not start within 10 s:\n${output}`)),
+      () => reject(new Error(`tagwarden did not start within 10 s:\n${output()}`)),
       10_000,
     );
     const check = () => {
-      const match = /Tagwarden listening on (http:\/\/\S+)/.exec(output);
+      const match = /Tagwarden listening on (http:\/\/\S+)/.exec(output());
       if (match) {
         clearTimeout(timer);
         resolve(match[1]!);
@@ -64,13 +70,13 @@ export async function startTagwarden(
     child.stdout!.on('data', check);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`tagwarden exited with ${code}:\n${output}`));
+      reject(new Error(`tagwarden exited with ${code}:\n${output()}`));
     });
   });
   return {
     url,
     process: child,
-    output: () => output,
+    output,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
