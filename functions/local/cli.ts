@@ -166,7 +166,8 @@ async function normalize(file: string, options: { source: string }): Promise<voi
 const REPLAY_BATCH = 1000;
 
 async function replay(file: string, options: { config: string; db?: string }): Promise<void> {
-  const local = loadLocalConfig(options.config);
+  // A simulation reads only the policy: no Slack URL, tokens or registry credentials are needed.
+  const local = loadLocalConfig(options.config, process.env, { policyOnly: true });
   if (options.db && !existsSync(options.db)) throw new CliError(`history file ${options.db} does not exist`);
   // A dry run works on an in-memory copy: the history file is never changed.
   const store = options.db

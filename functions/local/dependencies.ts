@@ -25,10 +25,11 @@ export class ConfigError extends Error {}
 export function loadLocalConfig(
   configPath: string | undefined,
   env: Record<string, string | undefined> = process.env,
+  options: { policyOnly?: boolean } = {},
 ): LocalConfig {
   const path = configPath ?? (existsSync(DEFAULT_CONFIG_PATH) ? DEFAULT_CONFIG_PATH : undefined);
   if (!path) return { config: null, policy: DEFAULT_POLICY, notice: DEFAULT_CONFIG_NOTICE };
-  const loaded = loadConfigFile(path, env);
+  const loaded = loadConfigFile(path, env, options);
   if (!loaded.ok) throw new ConfigError(loaded.errors.join('\n'));
   return { config: loaded.config, policy: toPolicy(loaded.config), notice: null };
 }

@@ -71,6 +71,26 @@ describe('loading the config file', () => {
     ]);
   });
 
+  test('policyOnly reads the rules without the secrets of notify, sources and registries', () => {
+    const result = loadConfigFile(EXAMPLE, {}, { policyOnly: true });
+    if (!result.ok) throw new Error(result.errors.join('\n'));
+    expect(result.config.rules).toHaveLength(2);
+    expect(result.config.notify).toBeUndefined();
+    expect(result.config.registries).toBeUndefined();
+  });
+
+  test('policyOnly still reports a mistyped top-level key and a bad rule', () => {
+    const result = loadConfigText('rulez: []\nrules:\n  - match: {}\n    action: revrt\n', {
+      file: 't.yaml',
+      env: {},
+      policyOnly: true,
+    });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors.join('\n')).toMatch(/t\.yaml:1:1: unknown key "rulez"/);
+    expect(result.errors.join('\n')).toMatch(/t\.yaml:4:13: rules\[0\]\.action/);
+  });
+
   test('an empty file yields the default policy: alert on everything, no owners, no rules', () => {
     for (const text of ['', '\n', '# only a comment\n', '---\n']) {
       const config = ok(text);

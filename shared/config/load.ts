@@ -19,7 +19,15 @@ export interface LoadOptions {
   file: string;
   /** Where `${VAR}` references are looked up. */
   env: Record<string, string | undefined>;
+  /**
+   * Read only the policy (`defaults`, `rules`): notify, sources and registries are left out unread,
+   * so a policy simulation needs none of their secrets in the environment.
+   */
+  policyOnly?: boolean;
 }
+
+/** The top-level keys that are not policy; `policyOnly` skips them (a typo elsewhere is still an error). */
+const NON_POLICY_KEYS = ['notify', 'sources', 'registries'];
 
 type Path = (string | number)[];
 
@@ -69,6 +77,9 @@ export function loadConfigText(text: string, options: LoadOptions): LoadResult {
   }
   // An empty file (or one with only comments) is an empty config.
   if (raw === null || raw === undefined) raw = {};
+  if (options.policyOnly && typeof raw === 'object' && !Array.isArray(raw)) {
+    raw = Object.fromEntries(Object.entries(raw as object).filter(([key]) => !NON_POLICY_KEYS.includes(key)));
+  }
 
   const problems: Located[] = [];
   const expansionFailed: string[] = [];
@@ -99,6 +110,7 @@ export function loadConfigText(text: string, options: LoadOptions): LoadResult {
 export function loadConfigFile(
   path: string,
   env: Record<string, string | undefined> = process.env,
+  options: { policyOnly?: boolean } = {},
 ): LoadResult {
   let text: string;
   try {
@@ -119,7 +131,7 @@ export function loadConfigFile(
       errors: [`${path}: cannot read config file: ${error instanceof Error ? error.message : String(error)}`],
     };
   }
-  return loadConfigText(text, { file: path, env });
+  return loadConfigText(text, { file: path, env, ...options });
 }
 
 // ---------------------------------------------------------------------------------------------

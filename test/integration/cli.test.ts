@@ -187,6 +187,21 @@ describe('tagwarden normalize', () => {
 });
 
 describe('tagwarden replay', () => {
+  test('simulates the example config without its Slack URL or tokens in the environment', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tagwarden-replay-env-'));
+    const events = join(dir, 'events.jsonl');
+    const digest = `sha256:${'a'.repeat(64)}`;
+    writeFileSync(
+      events,
+      `${JSON.stringify({ id: 'r1', action: 'push', registryHost: HOST, repository: 'payments/api', tag: 'v1', digest, mediaType: null, timestamp: null, actor: null })}\n`,
+    );
+    const result = runCli(['replay', '--config', 'shared/config/example.tagwarden.yaml', events]);
+    rmSync(dir, { recursive: true, force: true });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ id: 'r1', transition: 'first-seen', action: 'none' });
+  });
+
   const config = `defaults: { action: alert }
 rules:
   - match: { repository: "payments/*" }
