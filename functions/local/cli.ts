@@ -102,7 +102,7 @@ export function buildProgram(): Command {
 async function serve(options: { port: number; host: string; db: string; config?: string }): Promise<void> {
   const log = jsonLogger();
   const local = loadLocalConfig(options.config);
-  const store = new SqliteHistoryStore({ path: options.db });
+  const store = new SqliteHistoryStore({ path: options.db, backgroundCheckpointMs: 1000 });
   const notifier = notifierFor(local.config);
   const runner = new EffectRunner({ store, registries: registriesFor(local.config), notifier, log });
   const auth = sourceAuthFor(local.config);

@@ -158,7 +158,13 @@ function benchReplay(): void {
 
 async function benchServe(): Promise<void> {
   const port = await freePort();
-  const tagwarden = await startTagwarden(['--port', String(port), '--db', join(dir, 'serve.db')]);
+  // The JSON log goes to a file, as under systemd or a container runtime: a pipe to this busy process
+  // would measure how fast the bench reads logs, not how fast Tagwarden answers.
+  const tagwarden = await startTagwarden(
+    ['--port', String(port), '--db', join(dir, 'serve.db')],
+    {},
+    { logFile: join(dir, 'serve.log') },
+  );
   try {
     let n = 0;
     const body = () => {

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { dirname, join } from 'node:path';
 
@@ -31,7 +31,7 @@ export function collectOutput(child: ChildProcess): () => string {
   child.stdout!.on('data', (chunk: Buffer) => {
     output += chunk.toString();
   });
-  child.stderr!.on('data', (chunk: Buffer) => {
+  child.stderr?.on('data', (chunk: Buffer) => {
     output += chunk.toString();
   });
   return () => output;
@@ -48,12 +48,16 @@ export interface RunningTagwarden {
 export async function startTagwarden(
   args: string[],
   env: Record<string, string> = {},
+  /** Send the JSON log (stderr) to this file instead of a pipe, as a deployment would (bench). */
+  options: { logFile?: string } = {},
 ): Promise<RunningTagwarden> {
+  const stderr = options.logFile ? openSync(options.logFile, 'a') : 'pipe';
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'tagwarden.js'), 'serve', ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', stderr],
   });
+  if (typeof stderr === 'number') closeSync(stderr);
   const output = collectOutput(child);
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
