@@ -7,7 +7,7 @@ import {
   type TagRef,
   type TagState,
 } from '../core';
-import { planEvent } from './outbox-rows';
+import { duplicateResult, planEvent } from './apply';
 import type {
   ApplyResult,
   EffectUpdate,
@@ -30,14 +30,7 @@ export class MemoryHistoryStore implements HistoryStore {
   async apply(event: RegistryEvent, plan: Planner, receivedAt: string): Promise<ApplyResult> {
     const key = formatTagRef(event);
     const prev = this.tags.get(key) ?? null;
-    if (this.seenEventIds.has(event.id)) {
-      return {
-        transition: { kind: 'duplicate' },
-        previousDigest: prev?.digest ?? null,
-        eventTime: event.timestamp ?? receivedAt,
-        effects: [],
-      };
-    }
+    if (this.seenEventIds.has(event.id)) return duplicateResult(prev, event, receivedAt);
     const { result, effects } = planEvent(prev, event, plan, receivedAt);
     this.seenEventIds.add(event.id);
     if (result.next) this.tags.set(key, result.next);

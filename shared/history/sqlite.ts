@@ -11,7 +11,7 @@ import {
   type TagRef,
   type TagState,
 } from '../core';
-import { planEvent } from './outbox-rows';
+import { duplicateResult, planEvent } from './apply';
 import type {
   ApplyResult,
   EffectUpdate,
@@ -206,14 +206,7 @@ export class SqliteHistoryStore implements HistoryStore {
   /** One event inside an open transaction. */
   private applyOne(event: RegistryEvent, plan: Planner, receivedAt: string): ApplyResult {
     const prev = this.readTag(event);
-    if (this.statements.seen.get(event.id)) {
-      return {
-        transition: { kind: 'duplicate' },
-        previousDigest: prev?.digest ?? null,
-        eventTime: event.timestamp ?? receivedAt,
-        effects: [],
-      };
-    }
+    if (this.statements.seen.get(event.id)) return duplicateResult(prev, event, receivedAt);
     const { result, effects } = planEvent(prev, event, plan, receivedAt);
     if (result.next) {
       this.statements.upsertTag.run({

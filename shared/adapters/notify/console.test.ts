@@ -1,32 +1,15 @@
+import { type AlertOverrides, alertOf as baseAlert, FROM, TO } from '../../../test/support/alerts';
 import type { Alert } from '../../core';
 import { ConsoleNotifier, renderConsoleLine } from './console';
 
-const FROM = `sha256:${'a'.repeat(64)}`;
-const TO = `sha256:${'b'.repeat(64)}`;
-
-function alertOf(
-  overrides: { incident?: Partial<Alert['incident']> } & Partial<Omit<Alert, 'incident'>> = {},
-): Alert {
-  const { incident, ...rest } = overrides;
-  return {
-    incident: {
-      eventId: 'evt-1',
-      ref: { registryHost: '127.0.0.1:5000', repository: 'payments/api', tag: 'v1' },
-      from: FROM,
-      to: TO,
-      restoreTo: FROM,
-      actor: 'alice',
-      eventTime: '2026-11-22T10:00:00.000Z',
-      ruleAction: 'revert',
-      ruleSource: 'rules[0]',
-      owners: ['#payments'],
-      ...incident,
-    },
+/** The console tests' alert: a warning with owners, and the shortened digest the line shows. */
+function alertOf(overrides: AlertOverrides = {}): Alert {
+  return baseAlert({
     actionTaken: 'reverted to sha256:aaaaaaaaaaaa…',
     severity: 'warning',
-    notes: [],
-    ...rest,
-  };
+    ...overrides,
+    incident: { owners: ['#payments'], ...overrides.incident },
+  });
 }
 
 describe('ConsoleNotifier', () => {

@@ -1,35 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { alertOf, FROM, TO } from '../../../test/support/alerts';
 import { type Alert, PermanentError, TransientError } from '../../core';
 import { escapeSlack, renderSlackMessage, SlackNotifier } from './slack';
-
-const FROM = `sha256:${'a'.repeat(64)}`;
-const TO = `sha256:${'b'.repeat(64)}`;
-
-function alertOf(
-  overrides: { incident?: Partial<Alert['incident']> } & Partial<Omit<Alert, 'incident'>> = {},
-): Alert {
-  const { incident, ...rest } = overrides;
-  return {
-    incident: {
-      eventId: 'evt-1',
-      ref: { registryHost: '127.0.0.1:5000', repository: 'payments/api', tag: 'v1' },
-      from: FROM,
-      to: TO,
-      restoreTo: FROM,
-      actor: 'alice',
-      eventTime: '2026-11-22T10:00:00.000Z',
-      ruleAction: 'revert',
-      ruleSource: 'rules[0]',
-      owners: [],
-      ...incident,
-    },
-    actionTaken: `reverted to ${FROM}`,
-    severity: 'critical',
-    notes: [],
-    ...rest,
-  };
-}
 
 interface Received {
   path: string;

@@ -7,7 +7,7 @@ import {
   type TagState,
   type TransitionResult,
 } from '../core';
-import type { OutboxEffect, Planner } from './port';
+import type { ApplyResult, OutboxEffect, Planner } from './port';
 
 /** Builds the outbox rows for an event's effects; shared by every store. */
 export function outboxRows(eventId: string, effects: Effect[], now: string): OutboxEffect[] {
@@ -49,4 +49,18 @@ export function planEvent(
       )
     : null;
   return { result: { ...result, next }, effects };
+}
+
+/** The answer to an event id the store has already recorded: nothing changes, nothing is planned. */
+export function duplicateResult(
+  prev: TagState | null,
+  event: RegistryEvent,
+  receivedAt: string,
+): ApplyResult {
+  return {
+    transition: { kind: 'duplicate' },
+    previousDigest: prev?.digest ?? null,
+    eventTime: event.timestamp ?? receivedAt,
+    effects: [],
+  };
 }
