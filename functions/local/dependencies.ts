@@ -4,7 +4,7 @@ import type { Notifier } from '../../shared/adapters/notify/port';
 import { SlackNotifier } from '../../shared/adapters/notify/slack';
 import { OciDistributionRegistry } from '../../shared/adapters/registry/oci-distribution';
 import type { RegistryClient, RegistryResolver } from '../../shared/adapters/registry/port';
-import type { TokenCheck } from '../../shared/auth/webhook-auth';
+import type { SourceAuthConfig } from '../../shared/auth/source-auth';
 import { DEFAULT_CONFIG_NOTICE, loadConfigFile } from '../../shared/config/load';
 import { type TagwardenConfig, toPolicy } from '../../shared/config/schema';
 import { DEFAULT_POLICY, type Policy } from '../../shared/core';
@@ -57,9 +57,9 @@ export function registriesFor(config: TagwardenConfig | null): RegistryResolver 
   return (host) => clients.get(host.toLowerCase()) ?? null;
 }
 
-export function sourceAuthFor(config: TagwardenConfig | null): (source: string) => TokenCheck | null {
+export function sourceAuthFor(config: TagwardenConfig | null): (source: string) => SourceAuthConfig | null {
   return (source) => {
-    const token = config?.sources?.[source]?.token;
-    return token ? { token, header: config?.sources?.[source]?.header ?? 'Authorization' } : null;
+    const settings = config?.sources?.[source];
+    return settings?.token || settings?.secret ? settings : null;
   };
 }

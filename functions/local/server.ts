@@ -37,6 +37,7 @@ async function route(deps: LocalServerDeps, req: IncomingMessage, res: ServerRes
     const result = await ingestWebhook(deps, {
       source: decodeURIComponent(webhook[1]!),
       headers: req.headers,
+      query: url.searchParams,
       body,
     });
     send(res, result.status, result.body);

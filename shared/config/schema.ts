@@ -114,14 +114,21 @@ const SourceSchema = z
       )
       .optional()
       .describe(
-        'Shared secret the registry sends with each event; requests without it are rejected. At least 16 characters. Use "${VAR}" to read it from the environment.',
+        'Shared token the registry sends with each event; requests without it are rejected. It travels in a header (`Authorization: Bearer <token>`) for distribution, ecr, acr and harbor, in `X-JFrog-Event-Auth` for artifactory, and as the `token` query parameter of the webhook URL for dockerhub, quay, acr-eventgrid and gar, which cannot send headers. At least 16 characters. Use "${VAR}" to read it from the environment.',
+      ),
+    secret: z
+      .string()
+      .min(16, 'a signing secret must be at least 16 characters: a short secret is guessable')
+      .optional()
+      .describe(
+        'HMAC-SHA256 key for sources that sign the body: ghcr (GitHub `X-Hub-Signature-256`) and artifactory (JFrog `X-JFrog-Event-Auth`). Requests with a missing or wrong signature are rejected. Use "${VAR}" to read it from the environment.',
       ),
     header: z
       .string()
       .regex(/^[A-Za-z0-9-]+$/, 'expected an HTTP header name (letters, digits and -)')
       .optional()
       .describe(
-        'Header that carries the token. Left out: `Authorization` with the Bearer scheme (`Authorization: Bearer <token>`); any other header carries the token as is.',
+        'Header that carries the token instead of the source\'s default. `Authorization` expects the Bearer scheme (`Authorization: Bearer <token>`); any other header carries the token as is.',
       ),
   })
   .describe('How one event source authenticates its requests.');

@@ -1,4 +1,4 @@
-import { checkToken, type TokenCheck } from '../auth/webhook-auth';
+import { authenticateSource, type SourceAuthConfig } from '../auth/source-auth';
 import { errorMessage, formatTagRef, type Policy, type RegistryEvent } from '../core';
 import type { HistoryStore } from '../history';
 import type { Logger } from '../log';
@@ -9,14 +9,16 @@ export interface IngestDeps {
   store: HistoryStore;
   policy: Policy;
   log: Logger;
-  /** The token each source must present; a source without one accepts unauthenticated requests. */
-  auth: (source: string) => TokenCheck | null;
+  /** How each source authenticates; a source without a token or secret accepts unauthenticated requests. */
+  auth: (source: string) => SourceAuthConfig | null;
   now?: () => Date;
 }
 
 export interface WebhookRequest {
   source: string;
   headers: Record<string, string | string[] | undefined>;
+  /** The URL's query string: sources that cannot send headers carry their token here. */
+  query: URLSearchParams;
   body: Buffer;
 }
 
@@ -41,11 +43,12 @@ export async function ingestWebhook(deps: IngestDeps, request: WebhookRequest): 
       },
     };
   }
-  const auth = deps.auth(parser.name);
-  if (auth) {
-    const result = checkToken(auth, request.headers);
-    if (!result.ok) return { status: 401, body: { error: `unauthorized: ${result.reason}` } };
-  }
+  const auth = authenticateSource(parser.name, deps.auth(parser.name), {
+    headers: request.headers,
+    query: request.query,
+    rawBody: request.body,
+  });
+  if (!auth.ok) return { status: 401, body: { error: `unauthorized: ${auth.reason}` } };
   if (request.body.length > MAX_BODY_BYTES) {
     return {
       status: 413,
@@ -54,7 +57,7 @@ export async function ingestWebhook(deps: IngestDeps, request: WebhookRequest): 
   }
   const json = parseJsonBody(request.body.toString('utf8'), request.body.length);
   if (!json.ok) return { status: json.status, body: { error: json.reason } };
-  const parsed = parser.parse(json.value);
+  const parsed = parser.parse(json.value, { headers: singleValued(request.headers) });
   if (!parsed.ok) return { status: 400, body: { error: parsed.reason } };
 
   const receivedAt = (deps.now?.() ?? new Date()).toISOString();
@@ -84,6 +87,9 @@ export async function ingestWebhook(deps: IngestDeps, request: WebhookRequest): 
         effects: result.effects.map((e) => e.kind),
       });
     }
+    // A handshake (Event Grid subscription validation) answers with what the source expects.
+    if (parsed.reply)
+      return { status: parsed.reply.status, body: parsed.reply.body as Record<string, unknown> };
     return {
       status: 202,
       body: {
@@ -104,4 +110,14 @@ export async function ingestWebhook(deps: IngestDeps, request: WebhookRequest): 
     });
     return { status: 503, body: { error: 'history store unavailable; retry later' } };
   }
+}
+
+/** Header values as parsers see them: one string each, names lower-cased (as Node gives them). */
+function singleValued(
+  headers: Record<string, string | string[] | undefined>,
+): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(headers))
+    out[name.toLowerCase()] = Array.isArray(value) ? value[0] : value;
+  return out;
 }

@@ -8,12 +8,20 @@ export type ItemOutcome =
 
 /**
  * A parser either understands the body (items judged each on its own, so one bad item does not
- * discard the good ones) or rejects it whole with a reason.
+ * discard the good ones) or rejects it whole with a reason. `reply` asks the endpoint to answer with
+ * this body instead of the usual summary (the Event Grid subscription-validation handshake).
  */
-export type ParseResult = { ok: true; items: ItemOutcome[] } | { ok: false; reason: string };
+export type ParseResult =
+  | { ok: true; items: ItemOutcome[]; reply?: { status: number; body: unknown } }
+  | { ok: false; reason: string };
+
+/** What a parser may read of the request besides the body: lower-cased header names. */
+export interface SourceRequest {
+  headers: Readonly<Record<string, string | undefined>>;
+}
 
 export interface SourceParser {
   readonly name: string;
-  /** Receives the JSON value, already size- and depth-checked. */
-  parse(body: unknown): ParseResult;
+  /** Receives the JSON value, already authenticated and size- and depth-checked. Never throws. */
+  parse(body: unknown, request?: SourceRequest): ParseResult;
 }

@@ -1,0 +1,6 @@
+import type { SourceParser } from './types';
+
+export const artifactoryParser: SourceParser = {
+  name: 'artifactory',
+  parse: () => ({ ok: false, reason: 'the artifactory format is not implemented yet' }),
+};
