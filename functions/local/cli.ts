@@ -104,7 +104,13 @@ async function serve(options: { port: number; host: string; db: string; config?:
   const local = loadLocalConfig(options.config);
   const store = new SqliteHistoryStore({ path: options.db, backgroundCheckpointMs: 1000 });
   const notifier = notifierFor(local.config);
-  const runner = new EffectRunner({ store, registries: registriesFor(local.config), notifier, log });
+  const runner = new EffectRunner({
+    store,
+    registries: registriesFor(local.config),
+    notifier,
+    log,
+    plan: policyPlanner(local.policy),
+  });
   const auth = sourceAuthFor(local.config);
   const server = createLocalServer({
     store,

@@ -128,7 +128,7 @@ const SourceSchema = z
       .regex(/^[A-Za-z0-9-]+$/, 'expected an HTTP header name (letters, digits and -)')
       .optional()
       .describe(
-        'Header that carries the token instead of the source\'s default. `Authorization` expects the Bearer scheme (`Authorization: Bearer <token>`); any other header carries the token as is.',
+        "Header that carries the token instead of the source's default. `Authorization` expects the Bearer scheme (`Authorization: Bearer <token>`); any other header carries the token as is.",
       ),
   })
   .describe('How one event source authenticates its requests.');

@@ -26,7 +26,13 @@ export type Effect =
   /** Tell the owners. `after` names an effect of the same event whose outcome the alert reports. */
   | { kind: 'alert'; incident: Incident; after: 'revert' | null }
   /** Tell cluster endpoints the digest the tag serves changed. */
-  | { kind: 'bump'; incident: Incident; reason: 'moved' | 'reverted' };
+  | { kind: 'bump'; incident: Incident; reason: 'moved' | 'reverted' }
+  /**
+   * Find the digest of a push that did not carry one (Docker Hub, Quay) by reading the tag from the
+   * registry, then record the event with it. Until then the push is in no tag's history, so it can
+   * never count as an overwrite on a guess.
+   */
+  | { kind: 'resolve'; incident: Incident; event: RegistryEvent };
 
 export type EffectKind = Effect['kind'];
 
@@ -95,6 +101,26 @@ export function decide(
     default:
       return assertNever(transition);
   }
+}
+
+/** The effect that records a push without a digest once the registry says which digest it was. */
+export function resolveEffect(event: RegistryEvent, rule: ResolvedRule, receivedAt: string): Effect {
+  return {
+    kind: 'resolve',
+    event,
+    incident: {
+      eventId: event.id,
+      ref: tagRefOf(event),
+      from: null,
+      to: null,
+      restoreTo: null,
+      actor: event.actor,
+      eventTime: event.timestamp ?? receivedAt,
+      ruleAction: rule.action,
+      ruleSource: rule.source,
+      owners: rule.owners,
+    },
+  };
 }
 
 /** The idempotency key of an effect: one per event and effect kind. */

@@ -9,9 +9,10 @@ import {
   type Incident,
   KEEP_TAG_PREFIX,
   PermanentError,
+  type RegistryEvent,
   TransientError,
 } from '../core';
-import type { HistoryStore, OutboxEffect } from '../history';
+import type { HistoryStore, OutboxEffect, Planner } from '../history';
 import type { Logger } from '../log';
 
 export interface EffectRunnerOptions {
@@ -29,6 +30,8 @@ export interface EffectRunnerOptions {
   backoffMaxMs?: number;
   batchSize?: number;
   random?: () => number;
+  /** The policy, for recording a push once its digest is resolved. */
+  plan?: Planner;
 }
 
 type Outcome = { status: 'done'; outcome: string } | { status: 'waiting'; until: string };
@@ -53,6 +56,9 @@ export class EffectRunner {
       backoffMaxMs: 5 * 60_000,
       batchSize: 50,
       random: Math.random,
+      plan: () => {
+        throw new PermanentError('this runner has no policy to record resolved events with');
+      },
       ...options,
     };
   }
@@ -168,7 +174,27 @@ export class EffectRunner {
       case 'bump':
         // Cluster endpoints arrive with the cluster issue; until then a bump is recorded and skipped.
         return Promise.resolve({ status: 'done', outcome: 'skipped: no cluster endpoints configured' });
+      case 'resolve':
+        return this.resolve(effect.event);
     }
+  }
+
+  /** Reads the digest a tag serves now and records the push with it (Docker Hub and Quay send none). */
+  private async resolve(event: RegistryEvent): Promise<Outcome> {
+    const registry = this.o.registries(event.registryHost);
+    if (!registry) {
+      throw new PermanentError(
+        `cannot resolve the digest of ${formatTagRef(event)}: no registry is configured for ${event.registryHost}; add registries."${event.registryHost}" (url and credentials) to the config`,
+      );
+    }
+    const digest = await registry.currentDigest(event.repository, event.tag);
+    if (!digest)
+      throw new PermanentError(
+        `cannot resolve the digest of ${formatTagRef(event)}: the registry has no such tag now`,
+      );
+    const result = await this.o.store.apply({ ...event, digest }, this.o.plan, this.o.now().toISOString());
+    // Effects the resolved event planned are due now; runDue's loop picks them up.
+    return { status: 'done', outcome: `resolved to ${digest}: ${result.transition.kind}` };
   }
 
   /** Verify before act, keep the replaced manifest referenced, record the pending restore, then put. */

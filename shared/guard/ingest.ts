@@ -1,5 +1,5 @@
 import { authenticateSource, type SourceAuthConfig } from '../auth/source-auth';
-import { errorMessage, formatTagRef, type Policy, type RegistryEvent } from '../core';
+import { errorMessage, formatTagRef, type Policy, type RegistryEvent, resolveEffect, ruleFor } from '../core';
 import type { HistoryStore } from '../history';
 import type { Logger } from '../log';
 import { MAX_BODY_BYTES, parseJsonBody, parserFor, SOURCE_PARSERS } from '../sources';
@@ -62,10 +62,12 @@ export async function ingestWebhook(deps: IngestDeps, request: WebhookRequest): 
 
   const receivedAt = (deps.now?.() ?? new Date()).toISOString();
   const events: RegistryEvent[] = [];
+  const unresolved: RegistryEvent[] = [];
   const ignored: string[] = [];
   const rejected: string[] = [];
   for (const item of parsed.items) {
-    if (item.kind === 'event') events.push(item.event);
+    if (item.kind === 'event')
+      (item.event.action === 'push' && item.event.digest === null ? unresolved : events).push(item.event);
     else if (item.kind === 'ignored') ignored.push(item.reason);
     else rejected.push(item.reason);
   }
@@ -78,6 +80,15 @@ export async function ingestWebhook(deps: IngestDeps, request: WebhookRequest): 
         receivedAt,
       });
       deps.log.warn('event rejected', { source: parser.name, reason });
+    }
+    // A push without a digest is recorded once the registry says which digest the tag serves.
+    for (const event of unresolved) {
+      await deps.store.enqueueEffects(
+        event.id,
+        [resolveEffect(event, ruleFor(deps.policy, event), receivedAt)],
+        receivedAt,
+      );
+      deps.log.info('event waits for its digest', logFieldsOf(event));
     }
     const recorded = await recordEvents(deps.store, deps.policy, events, receivedAt);
     for (const { event, result } of recorded) {
@@ -93,7 +104,8 @@ export async function ingestWebhook(deps: IngestDeps, request: WebhookRequest): 
     return {
       status: 202,
       body: {
-        accepted: recorded.length,
+        accepted: recorded.length + unresolved.length,
+        resolving: unresolved.map((event) => ({ id: event.id, tagRef: formatTagRef(event) })),
         transitions: recorded.map(({ event, result }) => ({
           id: event.id,
           tagRef: formatTagRef(event),

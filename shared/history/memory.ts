@@ -1,5 +1,6 @@
 import {
   type Digest,
+  type Effect,
   formatTagRef,
   nextTagState,
   type PendingRestore,
@@ -7,7 +8,7 @@ import {
   type TagRef,
   type TagState,
 } from '../core';
-import { duplicateResult, planEvent } from './apply';
+import { duplicateResult, outboxRows, planEvent } from './apply';
 import type {
   ApplyResult,
   EffectUpdate,
@@ -63,6 +64,11 @@ export class MemoryHistoryStore implements HistoryStore {
     const results: ApplyResult[] = [];
     for (const event of events) results.push(await this.apply(event, plan, receivedAt));
     return results;
+  }
+
+  async enqueueEffects(eventId: string, effects: Effect[], now: string): Promise<void> {
+    for (const row of outboxRows(eventId, effects, now))
+      if (!this.outbox.has(row.key)) this.outbox.set(row.key, row);
   }
 
   async tagState(ref: TagRef): Promise<TagState | null> {

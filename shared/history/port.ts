@@ -91,6 +91,11 @@ export interface HistoryStore {
   applyAll(events: RegistryEvent[], plan: Planner, receivedAt: string): Promise<ApplyResult[]>;
   tagState(ref: TagRef): Promise<TagState | null>;
   history(ref: TagRef): Promise<HistoryEntry[]>;
+  /**
+   * Adds effects that belong to no recorded transition yet (a push whose digest must be resolved
+   * first). Keyed `eventId#kind` like every effect: enqueuing the same one twice keeps one.
+   */
+  enqueueEffects(eventId: string, effects: Effect[], now: string): Promise<void>;
   /** Records a restore about to be made, unless the tag no longer serves `restore.from`. */
   markPendingRestore(ref: TagRef, restore: PendingRestore): Promise<boolean>;
   clearPendingRestore(ref: TagRef, digest: Digest): Promise<void>;

@@ -11,7 +11,7 @@ import {
   type TagRef,
   type TagState,
 } from '../core';
-import { duplicateResult, planEvent } from './apply';
+import { duplicateResult, outboxRows, planEvent } from './apply';
 import type {
   ApplyResult,
   EffectUpdate,
@@ -281,6 +281,16 @@ export class SqliteHistoryStore implements HistoryStore {
 
   applyAllSync(events: RegistryEvent[], plan: Planner, receivedAt: string): ApplyResult[] {
     return this.applyTransaction.immediate(events, plan, receivedAt);
+  }
+
+  async enqueueEffects(eventId: string, effects: Effect[], now: string): Promise<void> {
+    this.db
+      .transaction(() => {
+        for (const row of outboxRows(eventId, effects, now)) {
+          this.statements.insertEffect.run({ ...row, effect: JSON.stringify(row.effect) });
+        }
+      })
+      .immediate();
   }
 
   async tagState(ref: TagRef): Promise<TagState | null> {

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { type Policy, tagRefOf } from '../../shared/core';
+import { type Policy, resolveEffect, ruleFor, tagRefOf } from '../../shared/core';
 import type { HistoryStore } from '../../shared/history';
 import { at, deleteEvent, digestOf, noEffects, policyPlanner, pushEvent } from '../support/events';
 
@@ -248,6 +248,17 @@ export function describeHistoryStore(
       });
       expect((await store.failedEffects(10)).map((e) => e.key)).toEqual([`${overwrite.id}#alert`]);
       expect(await store.claimDueEffects(at(9999), at(10000), 10)).toEqual([]);
+    });
+
+    it('keeps one queued effect per key, however often it is enqueued, outside any transition', async () => {
+      const waiting = pushEvent({ digest: null, timestamp: at(1) });
+      const effect = resolveEffect(waiting, ruleFor(revertPolicy, waiting), RECEIVED);
+      await store.enqueueEffects(waiting.id, [effect], RECEIVED);
+      await store.enqueueEffects(waiting.id, [effect], RECEIVED);
+      const queued = await store.effectsOf(waiting.id);
+      expect(queued.map((e) => [e.key, e.status])).toEqual([[`${waiting.id}#resolve`, 'pending']]);
+      expect(queued[0]!.effect).toMatchObject({ kind: 'resolve', event: { id: waiting.id, digest: null } });
+      expect(await store.history(ref)).toEqual([]);
     });
 
     it('keeps failed records for an operator to list, newest first', async () => {

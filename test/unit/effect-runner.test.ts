@@ -4,6 +4,8 @@ import {
   type Policy,
   type PolicyAction,
   type RegistryEvent,
+  resolveEffect,
+  ruleFor,
   type TagState,
   TransientError,
 } from '../../shared/core';
@@ -641,5 +643,70 @@ describe('EffectRunner: running each effect once', () => {
     expect((await h.store.effectsOf(event.id)).map((e) => e.kind)).toEqual(['revert', 'alert']);
     expect(h.tagPuts()).toHaveLength(1);
     expect(h.notifier.alerts).toHaveLength(1);
+  });
+});
+
+describe('EffectRunner: resolving digests the source did not send', () => {
+  const revertPlan = policyPlanner(policyOf('revert'));
+  const enqueueResolve = async (h: ReturnType<typeof harness>, seconds: number) => {
+    const event = pushEvent({ digest: null, timestamp: at(seconds) });
+    await h.store.enqueueEffects(
+      event.id,
+      [resolveEffect(event, ruleFor(policyOf('revert'), event), at(seconds))],
+      at(seconds),
+    );
+    return event;
+  };
+
+  test('reads the digest from the registry, records the push, and acts on the overwrite it turns out to be', async () => {
+    const h = harness({ action: 'revert', runner: { plan: revertPlan } });
+    const a = await h.pushAndRecord('a');
+    const b = h.registry.push(REPO, TAG, 'b');
+    const event = await enqueueResolve(h, 50);
+
+    await h.runner.runDue();
+
+    expect((await h.effect(event.id, 'resolve')).outcome).toBe(`resolved to ${b.digest}: overwrite`);
+    expect((await h.store.history(REF)).map((r) => [r.transition, r.digest])).toEqual([
+      ['first-seen', a.manifest.digest],
+      ['overwrite', b.digest],
+    ]);
+    expect(h.registry.tagOf(REPO, TAG)).toBe(a.manifest.digest);
+    expect(h.notifier.alerts).toHaveLength(1);
+  });
+
+  test('records nothing and retries while the registry cannot be asked, so a guess never counts as an overwrite', async () => {
+    const h = harness({ action: 'revert', runner: { plan: revertPlan } });
+    await h.pushAndRecord('a');
+    h.registry.push(REPO, TAG, 'b');
+    h.registry.failNext('currentDigest', new TransientError('registry 503'));
+    const event = await enqueueResolve(h, 50);
+
+    await h.runner.runDue();
+
+    expect(await h.effect(event.id, 'resolve')).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      lastError: 'registry 503',
+    });
+    expect((await h.store.history(REF)).map((r) => r.transition)).toEqual(['first-seen']);
+    h.advance(60_000);
+    await h.runner.runDue();
+    expect((await h.store.history(REF)).map((r) => r.transition)).toEqual(['first-seen', 'overwrite']);
+  });
+
+  test('fails with a critical alert naming the config to add when no registry is configured for the host', async () => {
+    const h = harness({ action: 'revert', runner: { plan: revertPlan }, resolver: () => () => null });
+    const event = await enqueueResolve(h, 50);
+
+    await h.runner.runDue();
+
+    const resolve = await h.effect(event.id, 'resolve');
+    expect(resolve.status).toBe('failed');
+    expect(resolve.lastError).toContain(`add registries."${HOST}"`);
+    expect(await h.store.history(REF)).toEqual([]);
+    expect(h.notifier.alerts).toHaveLength(1);
+    expect(h.notifier.alerts[0]).toMatchObject({ severity: 'critical' });
+    expect(h.notifier.alerts[0]!.actionTaken).toMatch(/^resolve FAILED/);
   });
 });
