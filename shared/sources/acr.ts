@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import { normalizeTimestamp, quote } from '../core';
-import { identifierProblem, ignored, issuesReason, nonEmpty, optionalString, rejected } from './common';
+import {
+  identifierProblem,
+  ignored,
+  issuesReason,
+  nonEmpty,
+  optionalString,
+  parserFailure,
+  rejected,
+} from './common';
 import type { ItemOutcome, ParseResult, SourceParser } from './types';
 import { isRecord, validatedEvent } from './validate';
 
@@ -44,7 +52,7 @@ export const acrParser: SourceParser = {
       return { ok: true, items: [judgeEvent(body, action)] };
     } catch (error) {
       // Defensive: nothing above should throw, but a parser must never take the endpoint down.
-      return { ok: false, reason: `ACR body could not be parsed: ${String(error)}` };
+      return parserFailure('ACR', error);
     }
   },
 };

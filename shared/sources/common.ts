@@ -70,3 +70,80 @@ export function identifierProblem(
     (ids.tag !== null ? renamed(tagProblem(ids.tag), 'tag', wire.tag) : null)
   );
 }
+
+const FNV64_OFFSET = 0xcbf29ce484222325n;
+const FNV64_PRIME = 0x100000001b3n;
+const U64 = 0xffffffffffffffffn;
+
+/**
+ * FNV-1a 64-bit over the UTF-8 bytes of `text`, as 16 lowercase hex digits. Not cryptographic: it
+ * derives stable event ids from content where a source sends none (harbor Default, dockerhub, quay).
+ * Lone surrogates are hashed as U+FFFD, so no string makes it throw.
+ */
+export function fnv1a64Hex(text: string): string {
+  let hash = FNV64_OFFSET;
+  const byte = (b: number) => {
+    hash = ((hash ^ BigInt(b)) * FNV64_PRIME) & U64;
+  };
+  for (let i = 0; i < text.length; i++) {
+    let code = text.charCodeAt(i);
+    if (code >= 0xd800 && code <= 0xdbff) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        code = 0x10000 + ((code - 0xd800) << 10) + (next - 0xdc00);
+        i += 1;
+      } else code = 0xfffd;
+    } else if (code >= 0xdc00 && code <= 0xdfff) code = 0xfffd;
+    if (code < 0x80) byte(code);
+    else if (code < 0x800) {
+      byte(0xc0 | (code >> 6));
+      byte(0x80 | (code & 0x3f));
+    } else if (code < 0x10000) {
+      byte(0xe0 | (code >> 12));
+      byte(0x80 | ((code >> 6) & 0x3f));
+      byte(0x80 | (code & 0x3f));
+    } else {
+      byte(0xf0 | (code >> 18));
+      byte(0x80 | ((code >> 12) & 0x3f));
+      byte(0x80 | ((code >> 6) & 0x3f));
+      byte(0x80 | (code & 0x3f));
+    }
+  }
+  return hash.toString(16).padStart(16, '0');
+}
+
+/**
+ * An event id derived from content: `<source>:<fnv1a64 hex of the parts joined by "|">`. Parts are
+ * JSON-encoded first so that `a|b` + `c` and `a` + `b|c` cannot collide by construction.
+ */
+export function contentId(source: string, parts: readonly (string | number | null)[]): string {
+  return `${source}:${fnv1a64Hex(parts.map((p) => JSON.stringify(p)).join('|'))}`;
+}
+
+/**
+ * The registry host of an image reference or URL as registries print them: `harbor.example.com/ns/repo:tag`,
+ * `quay.io/ns/repo`, `https://Host:5000/ns/repo@sha256:…`. Lower-cased; userinfo dropped. Like docker, the
+ * first path segment only counts as a host when it contains `.` or `:` or is `localhost`
+ * (`library/nginx:latest` has no host). Null when there is none; never throws.
+ */
+export function hostOfReference(reference: string | null | undefined): string | null {
+  if (!reference) return null;
+  const withoutScheme = reference.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, '');
+  const slash = withoutScheme.search(/[/?#]/);
+  if (slash <= 0 || withoutScheme[slash] !== '/') return null;
+  const authority = withoutScheme.slice(0, slash);
+  const host = authority.slice(authority.lastIndexOf('@') + 1).toLowerCase();
+  if (host === '') return null;
+  return host.includes('.') || host.includes(':') || host === 'localhost' ? host : null;
+}
+
+/** Marks a rejection that only a bug can cause: the fuzz test fails on any reason that contains it. */
+export const INTERNAL_PARSER_ERROR = 'internal parser error';
+
+/** The defensive catch of every parser: a bug must not take the endpoint down, nor pass unnoticed. */
+export function parserFailure(format: string, error: unknown): { ok: false; reason: string } {
+  return {
+    ok: false,
+    reason: `${format} body hit an ${INTERNAL_PARSER_ERROR} (${String(error)}); please report it`,
+  };
+}

@@ -6,6 +6,7 @@ import {
   issuesReason,
   nonEmpty,
   optionalString,
+  parserFailure,
   prefixed,
   rejected,
 } from './common';
@@ -72,7 +73,7 @@ export const distributionParser: SourceParser = {
       };
     } catch (error) {
       // Defensive: nothing above should throw, but a parser must never take the endpoint down.
-      return { ok: false, reason: `distribution body could not be parsed: ${String(error)}` };
+      return parserFailure('distribution', error);
     }
   },
 };

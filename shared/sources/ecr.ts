@@ -6,6 +6,7 @@ import {
   issuesReason,
   nonEmpty,
   optionalString,
+  parserFailure,
   prefixed,
   rejected,
 } from './common';
@@ -81,7 +82,7 @@ export const ecrParser: SourceParser = {
       return { ok: true, items: [judgeEvent(body)] };
     } catch (error) {
       // Defensive: nothing above should throw, but a parser must never take the endpoint down.
-      return { ok: false, reason: `ECR body could not be parsed: ${String(error)}` };
+      return parserFailure('ECR', error);
     }
   },
 };

@@ -3,8 +3,10 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { eventProblems } from '../../shared/core';
 import { jsonDepth, MAX_JSON_DEPTH, SOURCE_PARSERS } from '../../shared/sources';
+import { INTERNAL_PARSER_ERROR } from '../../shared/sources/common';
 
 const FIXTURES = join(__dirname, '..', 'fixtures');
+const INTERNAL_ERROR = new RegExp(`${INTERNAL_PARSER_ERROR}|could not be parsed`);
 const RUNS = Number(process.env.TAGWARDEN_FUZZ_RUNS ?? 100_000);
 
 /** Every valid or invalid fixture of every source, parsed: the seeds the mutations start from. */
@@ -105,6 +107,8 @@ describe('every parser against generated and mutated bodies', () => {
         if (!result.ok) {
           expect(typeof result.reason).toBe('string');
           expect(result.reason.length).toBeGreaterThan(0);
+          // A parser's defensive catch turns a bug into a rejection; here a bug must fail the test.
+          expect(result.reason).not.toMatch(INTERNAL_ERROR);
           rejections += 1;
           return;
         }
@@ -116,6 +120,7 @@ describe('every parser against generated and mutated bodies', () => {
           } else {
             expect(['ignored', 'rejected']).toContain(item.kind);
             expect(item.reason.length).toBeGreaterThan(0);
+            expect(item.reason).not.toMatch(INTERNAL_ERROR);
             if (item.kind === 'ignored') ignores += 1;
             else rejections += 1;
           }
