@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { formatTagRef, parseTagRef } from '../../shared/core';
-import { type IngestDeps, ingestWebhook } from '../../shared/guard/ingest';
+import { type IngestDeps, ingestWebhook, webhookPreflight } from '../../shared/guard/ingest';
 import { MAX_BODY_BYTES } from '../../shared/sources';
 
 export interface LocalServerDeps extends IngestDeps {
@@ -31,6 +31,15 @@ async function route(deps: LocalServerDeps, req: IncomingMessage, res: ServerRes
   }
   const webhook = /^\/webhooks\/([^/]+)$/.exec(path);
   if (webhook) {
+    if (req.method === 'OPTIONS') {
+      const answer = webhookPreflight(deps, {
+        source: decodeURIComponent(webhook[1]!),
+        headers: req.headers,
+        query: url.searchParams,
+      });
+      for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
+      return send(res, answer.status, answer.body);
+    }
     if (req.method !== 'POST') return send(res, 405, { error: 'use POST' });
     const body = await readBody(req, res);
     if (!body) return;

@@ -192,7 +192,8 @@ export class EffectRunner {
       throw new PermanentError(
         `cannot resolve the digest of ${formatTagRef(event)}: the registry has no such tag now`,
       );
-    const result = await this.o.store.apply({ ...event, digest }, this.o.plan, this.o.now().toISOString());
+    const resolved = { ...event, id: `${event.id}@${digest}`, digest };
+    const result = await this.o.store.apply(resolved, this.o.plan, this.o.now().toISOString());
     // Effects the resolved event planned are due now; runDue's loop picks them up.
     return { status: 'done', outcome: `resolved to ${digest}: ${result.transition.kind}` };
   }

@@ -82,9 +82,12 @@ export async function ingestWebhook(deps: IngestDeps, request: WebhookRequest): 
       deps.log.warn('event rejected', { source: parser.name, reason });
     }
     // A push without a digest is recorded once the registry says which digest the tag serves.
+    // Their bodies may not tell two pushes apart (Quay sends the same body for every push of a tag),
+    // so each delivery is resolved on its own and recorded as `<id>@<digest>`: a redelivery of one
+    // push collapses as a duplicate there, a new push of a new digest does not.
     for (const event of unresolved) {
       await deps.store.enqueueEffects(
-        event.id,
+        `${event.id}@${receivedAt}`,
         [resolveEffect(event, ruleFor(deps.policy, event), receivedAt)],
         receivedAt,
       );
@@ -132,4 +135,32 @@ function singleValued(
   for (const [name, value] of Object.entries(headers))
     out[name.toLowerCase()] = Array.isArray(value) ? value[0] : value;
   return out;
+}
+
+/** An OPTIONS request to a webhook: the CloudEvents abuse-protection handshake, authenticated like a POST. */
+export function webhookPreflight(
+  deps: Pick<IngestDeps, 'auth'>,
+  request: Omit<WebhookRequest, 'body'>,
+): { status: number; headers: Record<string, string>; body: Record<string, unknown> } {
+  const parser = parserFor(request.source);
+  if (!parser)
+    return { status: 404, headers: {}, body: { error: `unknown source "${request.source.slice(0, 40)}"` } };
+  if (!parser.preflight)
+    return { status: 405, headers: { Allow: 'POST' }, body: { error: `${parser.name} takes POST only` } };
+  const auth = authenticateSource(parser.name, deps.auth(parser.name), {
+    headers: request.headers,
+    query: request.query,
+    rawBody: Buffer.alloc(0),
+  });
+  if (!auth.ok) return { status: 401, headers: {}, body: { error: `unauthorized: ${auth.reason}` } };
+  const headers = parser.preflight({ headers: singleValued(request.headers) });
+  return headers
+    ? { status: 200, headers, body: { status: 'ok' } }
+    : {
+        status: 400,
+        headers: {},
+        body: {
+          error: 'not a CloudEvents webhook validation request (WebHook-Request-Origin missing or invalid)',
+        },
+      };
 }

@@ -137,6 +137,40 @@ export function hostOfReference(reference: string | null | undefined): string | 
   return host.includes('.') || host.includes(':') || host === 'localhost' ? host : null;
 }
 
+/** An image reference split into its parts; see splitImageReference. */
+export interface ImageReferenceParts {
+  /** As hostOfReference reads it: lower-cased, userinfo dropped. */
+  host: string;
+  /** Between the host and `:tag` / `@digest`, as written (not lower-cased, not validated). */
+  path: string;
+  /** After the last `:` of the last path segment; `''` when the reference ends in `:`; null when none. */
+  tag: string | null;
+  /** After the first `@`; null when none. */
+  digest: string | null;
+}
+
+/**
+ * Splits `host[:port]/path[:tag][@digest]` (with or without a URL scheme, as ghcr's `package_url` and
+ * Artifact Registry's `digest`/`tag` references print it) into host, path, tag and digest. Null when the
+ * reference names no host (see hostOfReference). Nothing is validated here; never throws.
+ */
+export function splitImageReference(reference: string | null | undefined): ImageReferenceParts | null {
+  const host = hostOfReference(reference);
+  if (!reference || host === null) return null;
+  const withoutScheme = reference.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, '');
+  const rest = withoutScheme.slice(withoutScheme.indexOf('/') + 1);
+  const at = rest.indexOf('@');
+  const name = at === -1 ? rest : rest.slice(0, at);
+  const colon = name.lastIndexOf(':');
+  const hasTag = colon !== -1 && colon > name.lastIndexOf('/');
+  return {
+    host,
+    path: hasTag ? name.slice(0, colon) : name,
+    tag: hasTag ? name.slice(colon + 1) : null,
+    digest: at === -1 ? null : rest.slice(at + 1),
+  };
+}
+
 /** Marks a rejection that only a bug can cause: the fuzz test fails on any reason that contains it. */
 export const INTERNAL_PARSER_ERROR = 'internal parser error';
 

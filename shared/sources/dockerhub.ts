@@ -1,6 +1,86 @@
-import type { SourceParser } from './types';
+import { z } from 'zod';
+import { fromUnixSeconds } from '../core';
+import {
+  contentId,
+  identifierProblem,
+  ignored,
+  issuesReason,
+  nonEmpty,
+  optionalString,
+  parserFailure,
+  rejected,
+} from './common';
+import type { ItemOutcome, ParseResult, SourceParser } from './types';
+import { isRecord, validatedEvent } from './validate';
+
+/**
+ * Docker Hub repository webhooks: one push per request, `{callback_url, push_data: {pushed_at, pusher,
+ * tag}, repository: {repo_name, ...}}`. Docker Hub fires only on pushes and sends no event id, no event
+ * type and no digest: the id is derived from the content and the digest is resolved later (the outbox
+ * asks the registry which digest the tag serves). `callback_url` is a legacy field and is never used.
+ */
+
+export const DockerHubPush = z.looseObject({
+  push_data: z.looseObject({
+    pushed_at: z.number(),
+    pusher: optionalString,
+    tag: optionalString,
+  }),
+  repository: z.looseObject({ repo_name: z.string() }),
+});
+
+const REGISTRY_HOST = 'docker.io';
 
 export const dockerhubParser: SourceParser = {
   name: 'dockerhub',
-  parse: () => ({ ok: false, reason: 'the dockerhub format is not implemented yet' }),
+  parse(body: unknown): ParseResult {
+    try {
+      if (!isRecord(body)) return { ok: false, reason: 'not a Docker Hub webhook: body is not an object' };
+      if (!isRecord(body.push_data) || !isRecord(body.repository)) {
+        return {
+          ok: false,
+          reason: 'not a Docker Hub webhook: push_data and repository must both be objects',
+        };
+      }
+      return { ok: true, items: [judgePush(body)] };
+    } catch (error) {
+      // Defensive: nothing above should throw, but a parser must never take the endpoint down.
+      return parserFailure('Docker Hub', error);
+    }
+  },
 };
+
+function judgePush(body: Record<string, unknown>): ItemOutcome {
+  const parsed = DockerHubPush.safeParse(body);
+  if (!parsed.success) return rejected(issuesReason(parsed.error));
+  const { push_data: push, repository: repo } = parsed.data;
+  // Official images are `library/<name>`; a bare name is one of them.
+  const repository = repo.repo_name.includes('/') ? repo.repo_name : `library/${repo.repo_name}`;
+  const tag = nonEmpty(push.tag);
+
+  const problem = identifierProblem(
+    { digest: null, repository, tag },
+    { digest: 'digest', repository: 'repository.repo_name', tag: 'push_data.tag' },
+  );
+  if (problem) return rejected(problem);
+  if (tag === null) return ignored('push without a tag (push_data.tag is empty) is not a tag event');
+
+  const timestamp = fromUnixSeconds(push.pushed_at);
+  if (timestamp === null) {
+    return rejected(`push_data.pushed_at ${push.pushed_at} is not a unix time in seconds`);
+  }
+  const actor = nonEmpty(push.pusher);
+
+  return validatedEvent({
+    // Two deliveries of the same push carry the same content, hence the same id.
+    id: contentId('dockerhub', [repo.repo_name, tag, push.pushed_at, actor]),
+    action: 'push',
+    registryHost: REGISTRY_HOST,
+    repository,
+    tag,
+    digest: null,
+    mediaType: null,
+    timestamp,
+    actor,
+  });
+}

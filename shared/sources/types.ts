@@ -24,4 +24,9 @@ export interface SourceParser {
   readonly name: string;
   /** Receives the JSON value, already authenticated and size- and depth-checked. Never throws. */
   parse(body: unknown, request?: SourceRequest): ParseResult;
+  /**
+   * Answers an HTTP OPTIONS handshake (CloudEvents webhook validation): the headers to send back,
+   * or null when the request is not a valid handshake. Sources without one answer 405 to OPTIONS.
+   */
+  preflight?(request: SourceRequest): Record<string, string> | null;
 }
