@@ -1,6 +1,202 @@
-import type { SourceParser } from './types';
+import { z } from 'zod';
+import { normalizeTimestamp, quote } from '../core';
+import {
+  identifierProblem,
+  ignored,
+  issuesReason,
+  nonEmpty,
+  optionalString,
+  parserFailure,
+  rejected,
+  splitImageReference,
+} from './common';
+import { jsonDepth, MAX_JSON_DEPTH } from './json-body';
+import type { ItemOutcome, ParseResult, SourceParser } from './types';
+import { isRecord, validatedEvent } from './validate';
+
+/**
+ * Google Artifact Registry notifications (topic `gcr`) delivered by a Pub/Sub push subscription:
+ * `{message: {data: <base64 of JSON>, messageId, message_id, publishTime, publish_time, attributes?},
+ * subscription}`. The decoded data is `{action: "INSERT"|"DELETE", digest: "<host>/<path>@sha256:…",
+ * tag?: "<host>/<path>:<tag>"}`. One event per message; the id is the Pub/Sub message id (Pub/Sub
+ * redelivers with the same id). An INSERT without a tag (digest only) and a DELETE without a tag (an
+ * image deleted by digest) are ignored.
+ */
+
+/** Decoded notification data larger than this is rejected without parsing. */
+export const MAX_GAR_DATA_BYTES = 64 * 1024;
+
+export const PubSubMessage = z.looseObject({
+  data: optionalString,
+  messageId: optionalString,
+  message_id: optionalString,
+  publishTime: optionalString,
+  publish_time: optionalString,
+});
+
+export const PubSubPushEnvelope = z.looseObject({
+  message: PubSubMessage,
+  subscription: optionalString,
+});
+
+export const GarNotification = z.looseObject({
+  action: z.string(),
+  digest: optionalString,
+  tag: optionalString,
+});
+
+const ACTIONS: ReadonlyMap<string, 'push' | 'delete'> = new Map([
+  ['INSERT', 'push'],
+  ['DELETE', 'delete'],
+]);
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 export const garParser: SourceParser = {
   name: 'gar',
-  parse: () => ({ ok: false, reason: 'the gar format is not implemented yet' }),
+  parse(body: unknown): ParseResult {
+    try {
+      const envelope = PubSubPushEnvelope.safeParse(body);
+      if (!envelope.success) {
+        return {
+          ok: false,
+          reason: `not a Pub/Sub push message: ${issuesReason(envelope.error)} (expected {"message": {"data", "messageId", "publishTime"}, "subscription"})`,
+        };
+      }
+      return { ok: true, items: [judgeMessage(envelope.data.message)] };
+    } catch (error) {
+      // Defensive: nothing above should throw, but a parser must never take the endpoint down.
+      return parserFailure('Pub/Sub', error);
+    }
+  },
 };
+
+function judgeMessage(message: z.infer<typeof PubSubMessage>): ItemOutcome {
+  const decoded = decodeData(message.data);
+  if (!decoded.ok) return rejected(decoded.reason);
+  const parsed = GarNotification.safeParse(decoded.value);
+  if (!parsed.success) {
+    return rejected(
+      `message.data is not an Artifact Registry notification: ${issuesReason(parsed.error)} (expected {"action", "digest", "tag"})`,
+    );
+  }
+  const notification = parsed.data;
+  const action = ACTIONS.get(notification.action);
+  if (action === undefined) {
+    return ignored(`action ${quote(notification.action)} ignored: not INSERT or DELETE`);
+  }
+
+  const digestRef = nonEmpty(notification.digest);
+  const tagRef = nonEmpty(notification.tag);
+  if (digestRef === null && tagRef === null)
+    return rejected('data.digest is missing (and there is no data.tag)');
+  if (digestRef === null && action === 'push') return rejected('data.digest is missing on an INSERT');
+
+  const fromDigest = digestRef === null ? null : splitImageReference(digestRef);
+  if (digestRef !== null) {
+    if (fromDigest === null) return rejected(`data.digest ${quote(digestRef)} names no registry host`);
+    if (fromDigest.digest === null) return rejected(`data.digest ${quote(digestRef)} has no @digest`);
+  }
+  const fromTag = tagRef === null ? null : splitImageReference(tagRef);
+  if (tagRef !== null) {
+    if (fromTag === null) return rejected(`data.tag ${quote(tagRef)} names no registry host`);
+    if (fromTag.digest !== null || !fromTag.tag) {
+      return rejected(`data.tag ${quote(tagRef)} is not a <host>/<repository>:<tag> reference`);
+    }
+  }
+  if (fromDigest !== null && fromTag !== null) {
+    if (fromDigest.host !== fromTag.host || fromDigest.path !== fromTag.path) {
+      return rejected(
+        `data.tag ${quote(tagRef ?? '')} and data.digest ${quote(digestRef ?? '')} name different repositories`,
+      );
+    }
+  }
+  // One of the two is present (checked above); they agree on host and path when both are.
+  const reference = (fromDigest ?? fromTag)!;
+  const digest = fromDigest?.digest ?? null;
+  const tag = nonEmpty(fromTag?.tag);
+  const repository = reference.path;
+
+  // Malformed identifiers are rejected even where the item would otherwise be ignored.
+  const problem = identifierProblem(
+    { digest, repository, tag },
+    {
+      digest: 'data.digest',
+      repository: fromDigest ? 'data.digest repository' : 'data.tag repository',
+      tag: 'data.tag',
+    },
+  );
+  if (problem) return rejected(problem);
+  if (tag === null) {
+    return action === 'push'
+      ? ignored('digest-only INSERT (no data.tag) is not a tag event')
+      : ignored('DELETE without data.tag (an image deleted by digest) is not a tag event');
+  }
+
+  const id = nonEmpty(message.messageId) ?? nonEmpty(message.message_id);
+  if (id === null) return rejected('message.messageId is missing');
+  const publishTime = nonEmpty(message.publishTime) ?? nonEmpty(message.publish_time);
+  if (publishTime === null) return rejected('message.publishTime is missing');
+  const timestamp = normalizeTimestamp(publishTime);
+  if (timestamp === null)
+    return rejected(`message.publishTime ${quote(publishTime)} is not an RFC 3339 time`);
+
+  return validatedEvent({
+    id,
+    action,
+    registryHost: reference.host,
+    repository,
+    tag,
+    digest,
+    mediaType: null,
+    timestamp,
+    actor: null,
+  });
+}
+
+type Decoded = { ok: true; value: unknown } | { ok: false; reason: string };
+
+/** message.data: base64 → UTF-8 → JSON, each step bounded; no node: APIs (atob and TextDecoder are global). */
+function decodeData(data: string | null | undefined): Decoded {
+  if (data === undefined || data === null || data === '') {
+    return {
+      ok: false,
+      reason: 'message.data is missing: an Artifact Registry notification carries its JSON there',
+    };
+  }
+  // 4 base64 characters carry 3 bytes: reject an oversized payload before decoding it.
+  if (data.length > Math.ceil(MAX_GAR_DATA_BYTES / 3) * 4) {
+    return { ok: false, reason: `message.data decodes to more than ${MAX_GAR_DATA_BYTES} bytes` };
+  }
+  if (!BASE64.test(data)) return { ok: false, reason: 'message.data is not valid base64' };
+  let binary: string;
+  try {
+    binary = atob(data);
+  } catch {
+    return { ok: false, reason: 'message.data is not valid base64' };
+  }
+  if (binary.length > MAX_GAR_DATA_BYTES) {
+    return { ok: false, reason: `message.data decodes to more than ${MAX_GAR_DATA_BYTES} bytes` };
+  }
+  const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return { ok: false, reason: 'message.data is not UTF-8 text' };
+  }
+  if (jsonDepth(text) > MAX_JSON_DEPTH) {
+    return { ok: false, reason: `message.data JSON nests deeper than ${MAX_JSON_DEPTH} levels` };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return {
+      ok: false,
+      reason: `message.data is not JSON (decoded text starts ${quote(text.slice(0, 40))})`,
+    };
+  }
+  if (!isRecord(value)) return { ok: false, reason: 'message.data is JSON but not an object' };
+  return { ok: true, value };
+}

@@ -1,6 +1,144 @@
-import type { SourceParser } from './types';
+import { z } from 'zod';
+import { normalizeTimestamp, quote } from '../core';
+import {
+  contentId,
+  identifierProblem,
+  ignored,
+  issuesReason,
+  nonEmpty,
+  optionalString,
+  parserFailure,
+  rejected,
+  splitImageReference,
+} from './common';
+import type { ItemOutcome, ParseResult, SourceParser, SourceRequest } from './types';
+import { isRecord, validatedEvent } from './validate';
+
+/**
+ * GitHub `package` webhook events (GitHub Container Registry, ghcr.io): one event per request,
+ * `{action: "published"|"updated", package: {package_type, updated_at, package_version: {version,
+ * package_url, container_metadata: {tag: {name}}}}, sender: {login}}`. For a container the version is the
+ * manifest digest and `package_url` is `ghcr.io/<owner>/<name>:<tag>`. GitHub `updated` counts as a push.
+ * Other package types (npm, maven, ...), a version published without a tag (digest only) and other
+ * GitHub events (`X-GitHub-Event` is not `package`, e.g. `ping` or the legacy `registry_package`
+ * duplicate) are ignored with a reason. The id is the `X-GitHub-Delivery` GUID when the header is
+ * there, else derived from the content.
+ */
+
+export const GhcrPackageVersion = z.looseObject({
+  version: z.string(),
+  package_url: z.string(),
+  container_metadata: z.looseObject({ tag: z.looseObject({ name: optionalString }).nullish() }).nullish(),
+});
+
+export const GhcrPackageEvent = z.looseObject({
+  action: z.string(),
+  package: z.looseObject({
+    package_type: z.string(),
+    updated_at: z.string(),
+    package_version: GhcrPackageVersion,
+  }),
+  sender: z.looseObject({ login: optionalString }).nullish(),
+});
+
+const CONTAINER_PACKAGE_TYPES: ReadonlySet<string> = new Set(['container', 'docker']);
+
+const PUSH_ACTIONS: ReadonlySet<string> = new Set(['published', 'updated']);
 
 export const ghcrParser: SourceParser = {
   name: 'ghcr',
-  parse: () => ({ ok: false, reason: 'the ghcr format is not implemented yet' }),
+  parse(body: unknown, request?: SourceRequest): ParseResult {
+    try {
+      const event = nonEmpty(request?.headers['x-github-event']);
+      if (event !== null && event !== 'package') {
+        return {
+          ok: true,
+          items: [
+            ignored(
+              `GitHub event ${quote(event)} ignored: only "package" events report container pushes${
+                event === 'registry_package' ? ' (registry_package is the legacy duplicate of package)' : ''
+              }`,
+            ),
+          ],
+        };
+      }
+      if (!isRecord(body)) return { ok: false, reason: 'not a GitHub package event: body is not an object' };
+      if (typeof body.action !== 'string' || !isRecord(body.package)) {
+        return {
+          ok: false,
+          reason:
+            'not a GitHub package event: action (a string) or package (an object) is missing (expected {"action", "package": {...}, "sender"})',
+        };
+      }
+      return {
+        ok: true,
+        items: [judgeEvent(body, body.action, body.package, nonEmpty(request?.headers['x-github-delivery']))],
+      };
+    } catch (error) {
+      // Defensive: nothing above should throw, but a parser must never take the endpoint down.
+      return parserFailure('GitHub package', error);
+    }
+  },
 };
+
+function judgeEvent(
+  item: Record<string, unknown>,
+  action: string,
+  pkg: Record<string, unknown>,
+  deliveryId: string | null,
+): ItemOutcome {
+  if (!PUSH_ACTIONS.has(action)) {
+    return ignored(`action ${quote(action)} ignored: only "published" and "updated" are pushes`);
+  }
+  const packageType = pkg.package_type;
+  if (packageType === undefined || packageType === null) return rejected('package.package_type is missing');
+  if (typeof packageType !== 'string') return rejected('package.package_type is not a string');
+  if (!CONTAINER_PACKAGE_TYPES.has(packageType.toLowerCase())) {
+    return ignored(`package.package_type ${quote(packageType)} is not a container package`);
+  }
+
+  const parsed = GhcrPackageEvent.safeParse(item);
+  if (!parsed.success) return rejected(issuesReason(parsed.error));
+  const { package: body, sender } = parsed.data;
+  const version = body.package_version;
+  const reference = splitImageReference(version.package_url);
+  if (reference === null) {
+    return rejected(
+      `package.package_version.package_url ${quote(version.package_url)} names no registry host`,
+    );
+  }
+  const digest = version.version;
+  const repository = reference.path.toLowerCase();
+  const tag = nonEmpty(version.container_metadata?.tag?.name);
+
+  // Malformed identifiers are rejected even where the item would otherwise be ignored.
+  const problem = identifierProblem(
+    { digest, repository, tag },
+    {
+      digest: 'package.package_version.version',
+      repository: 'package.package_version.package_url repository',
+      tag: 'package.package_version.container_metadata.tag.name',
+    },
+  );
+  if (problem) return rejected(problem);
+  if (tag === null) {
+    return ignored('digest-only push (container_metadata.tag.name is empty) is not a tag event');
+  }
+
+  const timestamp = normalizeTimestamp(body.updated_at);
+  if (timestamp === null) {
+    return rejected(`package.updated_at ${quote(body.updated_at)} is not an RFC 3339 time`);
+  }
+
+  return validatedEvent({
+    id: deliveryId ?? contentId('ghcr', [version.package_url, digest, tag, body.updated_at]),
+    action: 'push',
+    registryHost: reference.host,
+    repository,
+    tag,
+    digest,
+    mediaType: null,
+    timestamp,
+    actor: nonEmpty(sender?.login),
+  });
+}
