@@ -1,6 +1,161 @@
-import type { SourceParser } from './types';
+import { z } from 'zod';
+import { normalizeTimestamp, quote } from '../core';
+import {
+  identifierProblem,
+  ignored,
+  issuesReason,
+  nonEmpty,
+  optionalString,
+  parserFailure,
+  prefixed,
+  rejected,
+} from './common';
+import type { ItemOutcome, ParseResult, SourceParser, SourceRequest } from './types';
+import { isRecord, validatedEvent } from './validate';
+
+/**
+ * Azure Container Registry through Event Grid: `Microsoft.ContainerRegistry.ImagePushed` and
+ * `ImageDeleted`, in the Event Grid schema (`eventType`, `eventTime`) or CloudEvents 1.0 (`type`,
+ * `time`), one event or an array of them. The subscription-validation handshake is answered with
+ * `validationResponse`; the CloudEvents OPTIONS handshake by `preflight`.
+ */
+
+const PUSHED = 'Microsoft.ContainerRegistry.ImagePushed';
+const DELETED = 'Microsoft.ContainerRegistry.ImageDeleted';
+const VALIDATION = 'Microsoft.EventGrid.SubscriptionValidationEvent';
+const IGNORED_TYPES: Readonly<Record<string, string>> = {
+  'Microsoft.ContainerRegistry.ChartPushed': 'Helm chart events are not tracked',
+  'Microsoft.ContainerRegistry.ChartDeleted': 'Helm chart events are not tracked',
+  'Microsoft.EventGrid.SubscriptionDeletedEvent': 'the Event Grid subscription was deleted',
+};
+const MAX_BATCH = 5000;
+
+export const AcrEventGridData = z.looseObject({
+  id: optionalString,
+  timestamp: optionalString,
+  action: optionalString,
+  target: z.looseObject({
+    mediaType: optionalString,
+    digest: optionalString,
+    repository: optionalString,
+    tag: optionalString,
+  }),
+  request: z.looseObject({ host: optionalString }).nullish(),
+  actor: z.looseObject({ name: optionalString }).nullish(),
+});
+
+export const AcrEventGridEvent = z.looseObject({
+  id: z.string().min(1),
+  data: AcrEventGridData,
+});
 
 export const acrEventgridParser: SourceParser = {
   name: 'acr-eventgrid',
-  parse: () => ({ ok: false, reason: 'the acr-eventgrid format is not implemented yet' }),
+  parse(body: unknown): ParseResult {
+    try {
+      const batch = Array.isArray(body);
+      const events = batch ? body : [body];
+      if (events.length === 0) return { ok: false, reason: 'not an Event Grid delivery: the array is empty' };
+      if (events.length > MAX_BATCH)
+        return { ok: false, reason: `an Event Grid batch holds at most ${MAX_BATCH} events` };
+      if (!events.every(isRecord) || !events.every((e) => typeof typeOf(e) === 'string')) {
+        return {
+          ok: false,
+          reason:
+            'not an Event Grid delivery: expected events with eventType (Event Grid schema) or type (CloudEvents)',
+        };
+      }
+      const validation = events.find((e) => typeOf(e) === VALIDATION);
+      if (validation) return validationReply(validation);
+      const items = events.map((event, i) => {
+        const outcome = judge(event);
+        return batch ? prefixed(`[${i}]`, outcome) : outcome;
+      });
+      return { ok: true, items };
+    } catch (error) {
+      // Defensive: nothing above should throw, but a parser must never take the endpoint down.
+      return parserFailure('Event Grid', error);
+    }
+  },
+  preflight: cloudEventsValidationHeaders,
 };
+
+/** The CloudEvents webhook handshake (an HTTP OPTIONS): allow the origin that asked, if it is a host name. */
+export function cloudEventsValidationHeaders(request: SourceRequest): Record<string, string> | null {
+  const origin = request.headers['webhook-request-origin']?.trim();
+  if (!origin || origin.length > 253 || !/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(origin))
+    return null;
+  return { 'WebHook-Allowed-Origin': origin, 'WebHook-Allowed-Rate': '120' };
+}
+
+function typeOf(event: unknown): unknown {
+  return isRecord(event) ? (event.eventType ?? event.type) : undefined;
+}
+
+function validationReply(event: Record<string, unknown>): ParseResult {
+  const data = isRecord(event.data) ? event.data : {};
+  const code = data.validationCode;
+  if (typeof code !== 'string' || code.length === 0 || code.length > 128 || !/^[\x21-\x7e]+$/.test(code)) {
+    return {
+      ok: false,
+      reason: 'subscription validation: data.validationCode must be 1 to 128 printable ASCII characters',
+    };
+  }
+  return {
+    ok: true,
+    items: [ignored('Event Grid subscription validation handshake')],
+    reply: { status: 200, body: { validationResponse: code } },
+  };
+}
+
+function judge(item: Record<string, unknown>): ItemOutcome {
+  const type = String(typeOf(item));
+  if (type !== PUSHED && type !== DELETED) {
+    return ignored(
+      `event type ${quote(type)} ignored: ${IGNORED_TYPES[type] ?? 'not an image push or delete'}`,
+    );
+  }
+  const parsed = AcrEventGridEvent.safeParse(item);
+  if (!parsed.success) return rejected(issuesReason(parsed.error));
+  const { data } = parsed.data;
+  const tag = nonEmpty(data.target.tag);
+  const digest = nonEmpty(data.target.digest);
+  const repository = data.target.repository ?? '';
+  const problem = identifierProblem(
+    { digest, repository, tag },
+    { digest: 'data.target.digest', repository: 'data.target.repository', tag: 'data.target.tag' },
+  );
+  if (problem) return rejected(problem);
+  const push = type === PUSHED;
+  if (tag === null) {
+    return push
+      ? ignored('digest-only push (no data.target.tag), not a tag event')
+      : ignored('manifest delete without a tag (data.target.digest only) is not a tag event');
+  }
+  if (digest === null && push) return rejected('data.target.digest is missing on a push');
+
+  const time =
+    nonEmpty(data.timestamp) ?? nonEmpty(item.eventTime as string) ?? nonEmpty(item.time as string);
+  if (time === null) return rejected('data.timestamp is missing');
+  const timestamp = normalizeTimestamp(time);
+  if (timestamp === null) return rejected(`data.timestamp ${quote(time)} is not an RFC 3339 time`);
+
+  const registryHost = nonEmpty(data.request?.host);
+  if (registryHost === null) return rejected('data.request.host is missing');
+
+  return validatedEvent({
+    id: parsed.data.id,
+    action: push ? 'push' : 'delete',
+    registryHost: registryHost.toLowerCase(),
+    repository,
+    tag,
+    digest,
+    mediaType: nonEmpty(data.target.mediaType),
+    timestamp,
+    actor: nonEmpty(data.actor?.name),
+  });
+}
+
+function stringOrNull(value: unknown): string | null {
+  return typeof value === 'string' ? nonEmpty(value) : null;
+}

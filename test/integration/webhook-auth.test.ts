@@ -26,6 +26,7 @@ beforeAll(async () => {
       artifactory: { token: TOKEN },
       quay: { token: TOKEN },
       harbor: { token: TOKEN },
+      'acr-eventgrid': { token: TOKEN },
     },
   } as unknown as TagwardenConfig;
   server = createLocalServer({
@@ -96,5 +97,23 @@ describe('webhook authentication through the server, per source', () => {
       });
     expect((await options(`/webhooks/harbor`)).status).toBe(405);
     expect((await options('/webhooks/nope')).status).toBe(404);
+  });
+
+  test('answers the Event Grid handshakes: OPTIONS with WebHook-Allowed-Origin, and the validation event with its code', async () => {
+    const options = (query: string) =>
+      fetch(`${base}/webhooks/acr-eventgrid${query}`, {
+        method: 'OPTIONS',
+        headers: { 'webhook-request-origin': 'eventgrid.azure.net' },
+      });
+    const allowed = await options(`?token=${TOKEN}`);
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers.get('webhook-allowed-origin')).toBe('eventgrid.azure.net');
+    expect((await options('')).status).toBe(401);
+
+    const validation = fixture('acr-eventgrid/subscription-validation.json');
+    const answer = await post(`/webhooks/acr-eventgrid?token=${TOKEN}`, validation);
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toEqual({ validationResponse: '512d38b6-c7b8-40c8-89fe-f46f9e9622b6' });
+    expect((await post('/webhooks/acr-eventgrid', validation)).status).toBe(401);
   });
 });
