@@ -1,9 +1,9 @@
 import { authenticateSource, type SourceAuthConfig } from '../auth/source-auth';
-import { errorMessage, formatTagRef, type Policy, type RegistryEvent, resolveEffect, ruleFor } from '../core';
+import { errorMessage, formatTagRef, type Policy, type RegistryEvent } from '../core';
 import type { HistoryStore } from '../history';
 import type { Logger } from '../log';
 import { MAX_BODY_BYTES, parseJsonBody, parserFor, SOURCE_PARSERS } from '../sources';
-import { logFieldsOf, recordEvents } from './record';
+import { acceptEvents } from './record';
 
 export interface IngestDeps {
   store: HistoryStore;
@@ -27,19 +27,32 @@ export interface WebhookResponse {
   body: Record<string, unknown>;
 }
 
+/** A webhook that passed authentication, the limits and its parser; or the answer to give instead. */
+export type CheckedWebhook =
+  | {
+      ok: true;
+      source: string;
+      events: RegistryEvent[];
+      ignored: string[];
+      rejected: string[];
+      reply: WebhookResponse | null;
+    }
+  | { ok: false; response: WebhookResponse };
+
 /**
- * One webhook delivery, whatever the runtime: authenticate on raw headers, bound the body, parse,
- * record every event atomically with its effects, and answer. 2xx once the body is understood (some
- * items may be ignored or rejected: rejected ones are kept as failed records); 4xx only for a bad
- * request; 503 when the store cannot take it, so the registry retries and nothing is lost.
+ * Everything before recording, whatever the runtime: authenticate on raw bytes, bound the body,
+ * parse it. The AWS webhook function stops here and queues the events; `serve` records them.
  */
-export async function ingestWebhook(deps: IngestDeps, request: WebhookRequest): Promise<WebhookResponse> {
+export function checkWebhook(deps: Pick<IngestDeps, 'auth'>, request: WebhookRequest): CheckedWebhook {
   const parser = parserFor(request.source);
   if (!parser) {
     return {
-      status: 404,
-      body: {
-        error: `unknown source "${request.source.slice(0, 40)}"; known sources: ${[...SOURCE_PARSERS.keys()].join(', ')}`,
+      ok: false,
+      response: {
+        status: 404,
+        body: {
+          error: `unknown source "${request.source.slice(0, 40)}"; known sources: ${[...SOURCE_PARSERS.keys()].join(', ')}`,
+        },
       },
     };
   }
@@ -48,67 +61,58 @@ export async function ingestWebhook(deps: IngestDeps, request: WebhookRequest): 
     query: request.query,
     rawBody: request.body,
   });
-  if (!auth.ok) return { status: 401, body: { error: `unauthorized: ${auth.reason}` } };
+  if (!auth.ok)
+    return { ok: false, response: { status: 401, body: { error: `unauthorized: ${auth.reason}` } } };
   if (request.body.length > MAX_BODY_BYTES) {
     return {
-      status: 413,
-      body: { error: `body is ${request.body.length} bytes; the limit is ${MAX_BODY_BYTES}` },
+      ok: false,
+      response: {
+        status: 413,
+        body: { error: `body is ${request.body.length} bytes; the limit is ${MAX_BODY_BYTES}` },
+      },
     };
   }
   const json = parseJsonBody(request.body.toString('utf8'), request.body.length);
-  if (!json.ok) return { status: json.status, body: { error: json.reason } };
+  if (!json.ok) return { ok: false, response: { status: json.status, body: { error: json.reason } } };
   const parsed = parser.parse(json.value, { headers: singleValued(request.headers) });
-  if (!parsed.ok) return { status: 400, body: { error: parsed.reason } };
-
-  const receivedAt = (deps.now?.() ?? new Date()).toISOString();
+  if (!parsed.ok) return { ok: false, response: { status: 400, body: { error: parsed.reason } } };
   const events: RegistryEvent[] = [];
-  const unresolved: RegistryEvent[] = [];
   const ignored: string[] = [];
   const rejected: string[] = [];
   for (const item of parsed.items) {
-    if (item.kind === 'event')
-      (item.event.action === 'push' && item.event.digest === null ? unresolved : events).push(item.event);
+    if (item.kind === 'event') events.push(item.event);
     else if (item.kind === 'ignored') ignored.push(item.reason);
     else rejected.push(item.reason);
   }
+  const reply = parsed.reply
+    ? { status: parsed.reply.status, body: parsed.reply.body as Record<string, unknown> }
+    : null;
+  return { ok: true, source: parser.name, events, ignored, rejected, reply };
+}
+
+/**
+ * One webhook delivery in `serve`: check it, keep rejected items as failed records, record the
+ * events, and answer. 2xx once the body is understood (some items may be ignored or rejected); 4xx
+ * only for a bad request; 503 when the store cannot take it, so the registry retries and nothing is lost.
+ */
+export async function ingestWebhook(deps: IngestDeps, request: WebhookRequest): Promise<WebhookResponse> {
+  const checked = checkWebhook(deps, request);
+  if (!checked.ok) return checked.response;
+  const { source, events, ignored, rejected } = checked;
+  const receivedAt = (deps.now?.() ?? new Date()).toISOString();
   try {
     for (const reason of rejected) {
-      await deps.store.recordFailure({
-        source: parser.name,
-        reason,
-        payload: request.body.toString('utf8'),
-        receivedAt,
-      });
-      deps.log.warn('event rejected', { source: parser.name, reason });
+      await deps.store.recordFailure({ source, reason, payload: request.body.toString('utf8'), receivedAt });
+      deps.log.warn('event rejected', { source, reason });
     }
-    // A push without a digest is recorded once the registry says which digest the tag serves.
-    // Their bodies may not tell two pushes apart (Quay sends the same body for every push of a tag),
-    // so each delivery is resolved on its own and recorded as `<id>@<digest>`: a redelivery of one
-    // push collapses as a duplicate there, a new push of a new digest does not.
-    for (const event of unresolved) {
-      await deps.store.enqueueEffects(
-        `${event.id}@${receivedAt}`,
-        [resolveEffect(event, ruleFor(deps.policy, event), receivedAt)],
-        receivedAt,
-      );
-      deps.log.info('event waits for its digest', logFieldsOf(event));
-    }
-    const recorded = await recordEvents(deps.store, deps.policy, events, receivedAt);
-    for (const { event, result } of recorded) {
-      deps.log.info('event recorded', {
-        ...logFieldsOf(event),
-        transition: result.transition.kind,
-        effects: result.effects.map((e) => e.kind),
-      });
-    }
+    const { recorded, resolving } = await acceptEvents(deps, events, receivedAt);
     // A handshake (Event Grid subscription validation) answers with what the source expects.
-    if (parsed.reply)
-      return { status: parsed.reply.status, body: parsed.reply.body as Record<string, unknown> };
+    if (checked.reply) return checked.reply;
     return {
       status: 202,
       body: {
-        accepted: recorded.length + unresolved.length,
-        resolving: unresolved.map((event) => ({ id: event.id, tagRef: formatTagRef(event) })),
+        accepted: recorded.length + resolving.length,
+        resolving: resolving.map((event) => ({ id: event.id, tagRef: formatTagRef(event) })),
         transitions: recorded.map(({ event, result }) => ({
           id: event.id,
           tagRef: formatTagRef(event),
@@ -120,7 +124,7 @@ export async function ingestWebhook(deps: IngestDeps, request: WebhookRequest): 
     };
   } catch (error) {
     deps.log.error('could not record events; asking the sender to retry', {
-      source: parser.name,
+      source,
       error: errorMessage(error),
     });
     return { status: 503, body: { error: 'history store unavailable; retry later' } };

@@ -1,5 +1,6 @@
-import { decide, formatTagRef, type Policy, type RegistryEvent, ruleFor } from '../core';
+import { decide, formatTagRef, type Policy, type RegistryEvent, resolveEffect, ruleFor } from '../core';
 import type { ApplyResult, HistoryStore, Planner } from '../history';
+import type { Logger } from '../log';
 
 /** The planner every runtime uses: the policy rule for the tag, then decide(). */
 export function policyPlanner(policy: Policy): Planner {
@@ -32,4 +33,39 @@ export function logFieldsOf(event: RegistryEvent) {
     tag: event.tag,
     digest: event.digest,
   };
+}
+
+export interface AcceptedEvents {
+  recorded: RecordedEvent[];
+  /** Pushes without a digest, queued until the registry says which digest the tag serves. */
+  resolving: RegistryEvent[];
+}
+
+/**
+ * What every runtime does with normalized events: record those with a digest (atomically with their
+ * effects) and queue a digest lookup for pushes without one. The bodies of digestless sources may
+ * not tell two pushes apart (Quay sends the same body for every push of a tag), so each delivery is
+ * resolved on its own and recorded as `<id>@<digest>`: a redelivery collapses there, a new push not.
+ */
+export async function acceptEvents(
+  deps: { store: HistoryStore; policy: Policy; log: Logger },
+  events: RegistryEvent[],
+  receivedAt: string,
+): Promise<AcceptedEvents> {
+  const resolving = events.filter((e) => e.action === 'push' && e.digest === null);
+  for (const event of resolving) {
+    const effect = resolveEffect(event, ruleFor(deps.policy, event), receivedAt);
+    await deps.store.enqueueEffects(`${event.id}@${receivedAt}`, [effect], receivedAt);
+    deps.log.info('event waits for its digest', logFieldsOf(event));
+  }
+  const complete = events.filter((e) => !(e.action === 'push' && e.digest === null));
+  const recorded = await recordEvents(deps.store, deps.policy, complete, receivedAt);
+  for (const { event, result } of recorded) {
+    deps.log.info('event recorded', {
+      ...logFieldsOf(event),
+      transition: result.transition.kind,
+      effects: result.effects.map((e) => e.kind),
+    });
+  }
+  return { recorded, resolving };
 }
