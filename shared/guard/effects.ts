@@ -32,6 +32,8 @@ export interface EffectRunnerOptions {
   random?: () => number;
   /** The policy, for recording a push once its digest is resolved. */
   plan?: Planner;
+  /** Told of every settled attempt (for metrics): done, failed for good, or pending a retry. */
+  onSettled?: (row: OutboxEffect, status: 'done' | 'failed' | 'pending', detail: string) => void;
 }
 
 type Outcome = { status: 'done'; outcome: string } | { status: 'waiting'; until: string };
@@ -59,6 +61,7 @@ export class EffectRunner {
       plan: () => {
         throw new PermanentError('this runner has no policy to record resolved events with');
       },
+      onSettled: () => {},
       ...options,
     };
   }
@@ -129,12 +132,14 @@ export class EffectRunner {
       }
       await store.updateEffect(row.key, result, now());
       log.info('effect done', { ...fields, outcome: result.outcome });
+      this.o.onSettled(row, 'done', result.outcome);
     } catch (error) {
       const message = errorMessage(error);
       const attempts = row.attempts + 1;
       if (error instanceof PermanentError || attempts >= this.o.maxAttempts) {
         await store.updateEffect(row.key, { status: 'failed', error: message }, now());
         log.error('effect failed for good', { ...fields, error: message });
+        this.o.onSettled(row, 'failed', message);
         if (row.effect.kind === 'revert') {
           // No echo is coming: a later push of that digest must not pass as our restore.
           const target = row.effect.incident.restoreTo ?? row.effect.incident.from;
@@ -153,6 +158,7 @@ export class EffectRunner {
           now(),
         );
         log.warn('effect will be retried', { ...fields, error: message, retryInMs: delay });
+        this.o.onSettled(row, 'pending', message);
       }
     }
   }

@@ -4,7 +4,10 @@ import { isRecord, validatedEvent } from './validate';
 const STRING_OR_NULL = ['digest', 'mediaType', 'timestamp', 'actor'] as const;
 
 /** Reads one line of `tagwarden normalize` output back (for `replay`), validating it as strictly as a source. */
-export function parseNormalizedEvent(value: unknown): { event: RegistryEvent } | { problem: string } {
+export function parseNormalizedEvent(
+  value: unknown,
+  options: { allowMissingDigest?: boolean } = {},
+): { event: RegistryEvent } | { problem: string } {
   if (!isRecord(value))
     return { problem: 'expected a JSON object with the fields tagwarden normalize prints' };
   for (const field of ['id', 'registryHost', 'repository', 'tag'] as const) {
@@ -33,7 +36,10 @@ export function parseNormalizedEvent(value: unknown): { event: RegistryEvent } |
     timestamp,
     actor: (value.actor as string | null | undefined) ?? null,
   };
-  if (event.action === 'push' && event.digest === null) return { problem: 'a push needs a digest' };
+  // Replay needs digests; the AWS queue also carries Docker Hub and Quay pushes still to be resolved.
+  if (event.action === 'push' && event.digest === null && !options.allowMissingDigest) {
+    return { problem: 'a push needs a digest' };
+  }
   const outcome = validatedEvent(event);
   return outcome.kind === 'event'
     ? { event: outcome.event }

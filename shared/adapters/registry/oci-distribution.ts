@@ -120,6 +120,29 @@ export class OciDistributionRegistry implements RegistryClient {
     return header !== null ? checkServedDigest(header, 'PUT', path) : computed;
   }
 
+  /** Every tag of a repository (`/tags/list`, following `Link: …; rel="next"` pages). */
+  async listTags(repository: string): Promise<string[]> {
+    const tags: string[] = [];
+    let path: string | null = `/v2/${checkRepository(repository)
+      .split('/')
+      .map(encodeURIComponent)
+      .join('/')}/tags/list?n=1000`;
+    while (path) {
+      const response = await this.send({ method: 'GET', path, headers: { Accept: 'application/json' } });
+      if (response.status === 404) return tags;
+      await this.expectOk(response, 'GET', path);
+      const body = JSON.parse((await this.readBody(response, 'GET', path)).toString('utf8')) as {
+        tags?: unknown;
+      };
+      for (const tag of Array.isArray(body.tags) ? body.tags : [])
+        if (typeof tag === 'string' && tagProblem(tag) === null) tags.push(tag);
+      // Only a same-registry relative link is followed.
+      const next = /<(\/v2\/[^>]+)>;\s*rel="next"/.exec(response.headers.get('link') ?? '');
+      path = next ? next[1]! : null;
+    }
+    return tags;
+  }
+
   async lockTag(_repository: string, _tag: string, _digest: Digest): Promise<LockOutcome> {
     return {
       locked: false,
