@@ -1,4 +1,96 @@
-// Lambda entry point (issue 4): being built. Deploying this stub fails loudly instead of dropping events.
-export const handler = async (): Promise<never> => {
-  throw new Error('functions/aws/webhook is not implemented yet');
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { LambdaFunctionURLEvent } from 'aws-lambda';
+import { errorMessage } from '../../shared/core';
+import { checkWebhook, type IngestDeps, webhookPreflight } from '../../shared/guard/ingest';
+import type { Logger } from '../../shared/log';
+import { webhookMessages } from './queue-message';
+import { log, readSecrets, sqsClient } from './runtime';
+
+export interface WebhookDeps {
+  auth: IngestDeps['auth'];
+  sqs: SQSClient;
+  queueUrl: string;
+  log: Logger;
+  now?: () => Date;
+}
+
+/** A Function URL answer, always structured (never the bare-string form). */
+export interface UrlResult {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+function answer(status: number, body: unknown, headers: Record<string, string> = {}): UrlResult {
+  return {
+    statusCode: status,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+/**
+ * Third-party registry webhooks on a Function URL: authenticate on the raw bytes, bound and parse
+ * the body, answer handshakes, queue the normalized events, acknowledge. Recording happens in the
+ * queue consumer, so a slow DynamoDB never makes a registry time out and retry.
+ */
+export async function handleWebhook(deps: WebhookDeps, event: LambdaFunctionURLEvent): Promise<UrlResult> {
+  const match = /^\/webhooks\/([^/]+)$/.exec(event.rawPath);
+  if (!match) return answer(404, { error: 'no such route; webhooks are POST /webhooks/<source>' });
+  const source = decodeURIComponent(match[1]!);
+  const headers = Object.fromEntries(
+    Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
+  );
+  const query = new URLSearchParams(event.rawQueryString ?? '');
+  const method = event.requestContext.http.method;
+  if (method === 'OPTIONS') {
+    const preflight = webhookPreflight(deps, { source, headers, query });
+    return answer(preflight.status, preflight.body, preflight.headers);
+  }
+  if (method !== 'POST') return answer(405, { error: 'use POST' }, { allow: 'POST' });
+  const body = event.body
+    ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8')
+    : Buffer.alloc(0);
+  const checked = checkWebhook(deps, { source, headers, query, body });
+  if (!checked.ok) return answer(checked.response.status, checked.response.body);
+  if (checked.reply) return answer(checked.reply.status, checked.reply.body);
+  const receivedAt = (deps.now?.() ?? new Date()).toISOString();
+  try {
+    for (const message of webhookMessages(checked.source, receivedAt, checked.events, checked.rejected)) {
+      await deps.sqs.send(new SendMessageCommand({ QueueUrl: deps.queueUrl, MessageBody: message }));
+    }
+  } catch (error) {
+    deps.log.error('could not queue webhook events; asking the sender to retry', {
+      source,
+      error: errorMessage(error),
+    });
+    return answer(503, { error: 'queue unavailable; retry later' });
+  }
+  return answer(202, {
+    accepted: checked.events.length,
+    ignored: checked.ignored,
+    rejected: checked.rejected,
+  });
+}
+
+let cachedAuth: Promise<IngestDeps['auth']> | null = null;
+
+function authFromSecrets(): Promise<IngestDeps['auth']> {
+  cachedAuth ??= readSecrets(new SecretsManagerClient({}), process.env.SECRET_ARN)
+    .then((secrets) => (source: string) => {
+      const settings = secrets.sources?.[source];
+      return settings?.token || settings?.secret ? settings : null;
+    })
+    .catch((error) => {
+      cachedAuth = null;
+      throw error;
+    });
+  return cachedAuth;
+}
+
+export const handler = async (event: LambdaFunctionURLEvent): Promise<UrlResult> => {
+  const queueUrl = process.env.QUEUE_URL;
+  if (!queueUrl) return answer(500, { error: 'QUEUE_URL is not set' });
+  return handleWebhook({ auth: await authFromSecrets(), sqs: sqsClient, queueUrl, log }, event);
 };

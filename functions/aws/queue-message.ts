@@ -1,0 +1,107 @@
+import type { RegistryEvent } from '../../shared/core';
+import { parseJsonBody, parseNormalizedEvent } from '../../shared/sources';
+import { ecrParser } from '../../shared/sources/ecr';
+import { isRecord } from '../../shared/sources/validate';
+
+/**
+ * What the webhook function queues: the normalized events of one webhook body (small, whatever the
+ * body's size; SQS takes 256 KiB at most), with the items it rejected kept for the failure record.
+ * The same queue also receives EventBridge "ECR Image Action" events directly.
+ */
+export interface WebhookMessage {
+  kind: 'tagwarden-events';
+  source: string;
+  receivedAt: string;
+  events: RegistryEvent[];
+  rejected: string[];
+}
+
+export type DecodedRecord =
+  | {
+      ok: true;
+      source: string;
+      receivedAt: string | null;
+      events: RegistryEvent[];
+      rejected: string[];
+      ignored: string[];
+    }
+  | { ok: false; reason: string };
+
+const MAX_MESSAGE_BYTES = 256 * 1024;
+
+/** Splits a body's events into messages that each fit in SQS. */
+export function webhookMessages(
+  source: string,
+  receivedAt: string,
+  events: RegistryEvent[],
+  rejected: string[],
+): string[] {
+  const messages: string[] = [];
+  let batch: RegistryEvent[] = [];
+  let pendingRejected = rejected;
+  const flush = () => {
+    messages.push(
+      JSON.stringify({
+        kind: 'tagwarden-events',
+        source,
+        receivedAt,
+        events: batch,
+        rejected: pendingRejected,
+      } satisfies WebhookMessage),
+    );
+    batch = [];
+    pendingRejected = [];
+  };
+  for (const event of events) {
+    batch.push(event);
+    if (Buffer.byteLength(JSON.stringify(batch)) > MAX_MESSAGE_BYTES * 0.8) {
+      batch.pop();
+      flush();
+      batch.push(event);
+    }
+  }
+  if (batch.length > 0 || pendingRejected.length > 0 || messages.length === 0) flush();
+  return messages;
+}
+
+/** Reads one SQS record body: an EventBridge ECR event, or a message from the webhook function. */
+export function decodeRecord(body: string): DecodedRecord {
+  const json = parseJsonBody(body, Buffer.byteLength(body));
+  if (!json.ok) return { ok: false, reason: json.reason };
+  const value = json.value;
+  if (isRecord(value) && value.kind === 'tagwarden-events') {
+    if (
+      typeof value.source !== 'string' ||
+      typeof value.receivedAt !== 'string' ||
+      !Array.isArray(value.events)
+    ) {
+      return { ok: false, reason: 'a tagwarden-events message needs source, receivedAt and events' };
+    }
+    const events: RegistryEvent[] = [];
+    const rejected = Array.isArray(value.rejected)
+      ? value.rejected.filter((r): r is string => typeof r === 'string')
+      : [];
+    for (const [i, item] of value.events.entries()) {
+      const parsed = parseNormalizedEvent(item, { allowMissingDigest: true });
+      if ('problem' in parsed) rejected.push(`events[${i}]: ${parsed.problem}`);
+      else events.push(parsed.event);
+    }
+    return { ok: true, source: value.source, receivedAt: value.receivedAt, events, rejected, ignored: [] };
+  }
+  const parsed = ecrParser.parse(value);
+  if (!parsed.ok) return { ok: false, reason: parsed.reason };
+  const out = {
+    ok: true as const,
+    source: 'ecr',
+    receivedAt: null,
+    events: [] as RegistryEvent[],
+    rejected: [] as string[],
+    ignored: [] as string[],
+  };
+  for (const item of parsed.items) {
+    if (item.kind === 'event') out.events.push(item.event);
+    else if (item.kind === 'rejected') out.rejected.push(item.reason);
+    else out.ignored.push(item.reason);
+  }
+  return out;
+}

@@ -1,0 +1,180 @@
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { LambdaFunctionURLEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { decodeRecord } from '../../functions/aws/queue-message';
+import { handleWebhook, type WebhookDeps } from '../../functions/aws/webhook';
+import { silentLogger } from '../../shared/log';
+import { digestOf } from '../support/events';
+
+const TOKEN = 'lambda-token-0123456789ab';
+const sqs = mockClient(SQSClient);
+const deps: WebhookDeps = {
+  auth: (source) => (source === 'distribution' || source === 'acr-eventgrid' ? { token: TOKEN } : null),
+  sqs: new SQSClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
+  queueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/tagwarden',
+  log: silentLogger,
+  now: () => new Date('2026-11-22T10:00:05Z'),
+};
+
+function urlEvent(
+  path: string,
+  options: {
+    method?: string;
+    body?: string;
+    headers?: Record<string, string>;
+    query?: string;
+    base64?: boolean;
+  } = {},
+): LambdaFunctionURLEvent {
+  const body = options.body ?? '';
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: path,
+    rawQueryString: options.query ?? '',
+    headers: { 'content-type': 'application/json', ...options.headers },
+    requestContext: { http: { method: options.method ?? 'POST', path } },
+    body: options.base64 ? Buffer.from(body).toString('base64') : body,
+    isBase64Encoded: options.base64 ?? false,
+  } as unknown as LambdaFunctionURLEvent;
+}
+
+const envelope = JSON.stringify({
+  events: [
+    {
+      id: 'd-1',
+      timestamp: '2026-11-22T10:00:00Z',
+      action: 'push',
+      target: {
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        digest: digestOf(1),
+        repository: 'payments/api',
+        tag: 'v1',
+      },
+      request: { host: 'registry.example.com' },
+      actor: { name: 'alice' },
+    },
+    {
+      id: 'd-2',
+      timestamp: '2026-11-22T10:00:01Z',
+      action: 'pull',
+      target: { digest: digestOf(1), repository: 'payments/api' },
+    },
+  ],
+});
+
+beforeEach(() => {
+  sqs.reset();
+  sqs.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
+});
+
+describe('the AWS webhook function', () => {
+  test('authenticates, parses and queues the normalized events, then acknowledges with 202', async () => {
+    const result = await handleWebhook(
+      deps,
+      urlEvent('/webhooks/distribution', { body: envelope, headers: { authorization: `Bearer ${TOKEN}` } }),
+    );
+    expect(result.statusCode).toBe(202);
+    expect(JSON.parse(result.body as string)).toMatchObject({
+      accepted: 1,
+      ignored: [expect.stringContaining('pull')],
+    });
+    const sent = sqs.commandCalls(SendMessageCommand);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.args[0].input.QueueUrl).toBe(deps.queueUrl);
+    // The consumer reads back exactly the event the parser produced.
+    const decoded = decodeRecord(sent[0]!.args[0].input.MessageBody!);
+    expect(decoded).toMatchObject({
+      ok: true,
+      source: 'distribution',
+      receivedAt: '2026-11-22T10:00:05.000Z',
+      events: [{ id: 'd-1', tag: 'v1', digest: digestOf(1) }],
+    });
+  });
+
+  test('reads a base64-encoded body as the Function URL delivers binary content types', async () => {
+    const result = await handleWebhook(
+      deps,
+      urlEvent('/webhooks/distribution', {
+        body: envelope,
+        base64: true,
+        headers: { authorization: `Bearer ${TOKEN}` },
+      }),
+    );
+    expect(result.statusCode).toBe(202);
+  });
+
+  test('refuses a wrong or missing token with 401 and queues nothing', async () => {
+    expect(
+      (await handleWebhook(deps, urlEvent('/webhooks/distribution', { body: envelope }))).statusCode,
+    ).toBe(401);
+    expect(
+      (
+        await handleWebhook(
+          deps,
+          urlEvent('/webhooks/distribution', { body: envelope, headers: { authorization: 'Bearer nope' } }),
+        )
+      ).statusCode,
+    ).toBe(401);
+    expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
+  });
+
+  test('answers 400 with the reason to malformed JSON, 413 to an oversized body, 404 elsewhere, 405 to GET', async () => {
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const bad = await handleWebhook(
+      deps,
+      urlEvent('/webhooks/distribution', { body: '{"events": [', headers: auth }),
+    );
+    expect(bad.statusCode).toBe(400);
+    expect(JSON.parse(bad.body as string).error).toMatch(/not valid JSON/);
+    expect(
+      (
+        await handleWebhook(
+          deps,
+          urlEvent('/webhooks/distribution', { body: 'x'.repeat(1024 * 1024 + 1), headers: auth }),
+        )
+      ).statusCode,
+    ).toBe(413);
+    expect((await handleWebhook(deps, urlEvent('/elsewhere'))).statusCode).toBe(404);
+    expect(
+      (await handleWebhook(deps, urlEvent('/webhooks/distribution', { method: 'GET' }))).statusCode,
+    ).toBe(405);
+    expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
+  });
+
+  test('answers the Event Grid handshakes itself and queues nothing for them', async () => {
+    const validation = JSON.stringify([
+      {
+        id: 'v',
+        eventType: 'Microsoft.EventGrid.SubscriptionValidationEvent',
+        data: { validationCode: 'code-123' },
+      },
+    ]);
+    const answer = await handleWebhook(
+      deps,
+      urlEvent('/webhooks/acr-eventgrid', { body: validation, query: `token=${TOKEN}` }),
+    );
+    expect(answer.statusCode).toBe(200);
+    expect(JSON.parse(answer.body as string)).toEqual({ validationResponse: 'code-123' });
+    const options = await handleWebhook(
+      deps,
+      urlEvent('/webhooks/acr-eventgrid', {
+        method: 'OPTIONS',
+        query: `token=${TOKEN}`,
+        headers: { 'webhook-request-origin': 'eventgrid.azure.net' },
+      }),
+    );
+    expect(options.statusCode).toBe(200);
+    expect(options.headers).toMatchObject({ 'WebHook-Allowed-Origin': 'eventgrid.azure.net' });
+    expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
+  });
+
+  test('asks the registry to retry with 503 when the queue refuses the message', async () => {
+    sqs.on(SendMessageCommand).rejects(new Error('ServiceUnavailable'));
+    const result = await handleWebhook(
+      deps,
+      urlEvent('/webhooks/distribution', { body: envelope, headers: { authorization: `Bearer ${TOKEN}` } }),
+    );
+    expect(result.statusCode).toBe(503);
+  });
+});
