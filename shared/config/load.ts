@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { isMap, isScalar, LineCounter, type Node, parseDocument } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type TagwardenConfig, TagwardenConfigFile } from './schema';
 
 /** Config files are small; anything larger is a mistake (or an attack on the parser). */

@@ -1,5 +1,5 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} in strings is the config syntax, not a template slip.
-import { z } from 'zod';
+import * as z from 'zod';
 import { POLICY_ACTIONS, type Policy, type PolicyRule, type RuleMatch } from '../core/policy';
 
 /**

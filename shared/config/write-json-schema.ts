@@ -10,7 +10,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { TagwardenConfigFile } from './schema';
 
 export const JSON_SCHEMA_PATH = 'schema/tagwarden.schema.json';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { digestProblem, repositoryProblem, tagProblem } from '../core';
 import type { ItemOutcome } from './types';
 
