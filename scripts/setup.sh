@@ -23,14 +23,18 @@ fi
 node scripts/build.mjs
 
 if [[ ${1:-} == --test ]]; then
-  if ! command -v docker-registry >/dev/null 2>&1 || ! command -v skopeo >/dev/null 2>&1; then
+  packages=()
+  command -v docker-registry >/dev/null 2>&1 || packages+=(docker-registry)
+  command -v skopeo >/dev/null 2>&1 || packages+=(skopeo)
+  command -v java >/dev/null 2>&1 || packages+=(default-jre-headless) # DynamoDB Local (jar in npm amplify-dynamodb-simulator)
+  if ((${#packages[@]})); then
     sudo=""
     if [[ $(id -u) != 0 ]]; then
-      command -v sudo >/dev/null 2>&1 || { say "docker-registry is missing and this user cannot install it: run 'apt-get install -y docker-registry skopeo' as root"; exit 1; }
+      command -v sudo >/dev/null 2>&1 || { say "${packages[*]} missing and this user cannot install them: run 'apt-get install -y ${packages[*]}' as root"; exit 1; }
       sudo=sudo
     fi
-    say "installing Debian's docker-registry and skopeo for the end-to-end tests"
+    say "installing Debian's ${packages[*]} for the tests"
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq docker-registry skopeo >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
   fi
 fi

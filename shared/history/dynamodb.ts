@@ -1,0 +1,496 @@
+import {
+  type AttributeDefinition,
+  ConditionalCheckFailedException,
+  CreateTableCommand,
+  type DynamoDBClient,
+  type GlobalSecondaryIndex,
+  type KeySchemaElement,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  type Digest,
+  type Effect,
+  formatTagRef,
+  type PendingRestore,
+  type RegistryEvent,
+  type TagRef,
+  type TagState,
+} from '../core';
+import { duplicateResult, outboxRows, planEvent } from './apply';
+import type {
+  ApplyResult,
+  EffectUpdate,
+  FailedRecord,
+  HistoryEntry,
+  HistoryStore,
+  OutboxEffect,
+  Planner,
+} from './port';
+
+/** The table, shared with the CDK stack: one table, string keys `pk`/`sk`, one index for the outbox. */
+export const HISTORY_TABLE = {
+  attributeDefinitions: [
+    { AttributeName: 'pk', AttributeType: 'S' },
+    { AttributeName: 'sk', AttributeType: 'S' },
+    { AttributeName: 'gsi1pk', AttributeType: 'S' },
+    { AttributeName: 'gsi1sk', AttributeType: 'S' },
+  ] satisfies AttributeDefinition[],
+  keySchema: [
+    { AttributeName: 'pk', KeyType: 'HASH' },
+    { AttributeName: 'sk', KeyType: 'RANGE' },
+  ] satisfies KeySchemaElement[],
+  globalSecondaryIndexes: [
+    {
+      IndexName: 'gsi1',
+      KeySchema: [
+        { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+        { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    },
+  ] satisfies GlobalSecondaryIndex[],
+} as const;
+
+export async function createHistoryTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: HISTORY_TABLE.attributeDefinitions,
+      KeySchema: HISTORY_TABLE.keySchema,
+      GlobalSecondaryIndexes: HISTORY_TABLE.globalSecondaryIndexes,
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+}
+
+const MAX_CONFLICT_RETRIES = 25;
+
+interface StateItem {
+  digest: Digest | null;
+  lastDigest: Digest | null;
+  eventTime: string;
+  eventId: string;
+  pendingRestore: PendingRestore | null;
+  approvedDigest: Digest | null;
+  version: number;
+  /** History rows of the tag so far: the next row's sequence, and with `version` the compare-and-set token. */
+  rows: number;
+}
+
+interface OutboxItem extends OutboxEffect {
+  pk: string;
+  sk: string;
+  gsi1pk?: string;
+  gsi1sk?: string;
+  updatedAt: string;
+}
+
+const tagKey = (ref: TagRef) => `TAG#${formatTagRef(ref)}`;
+const effectsKey = (eventId: string) => `EFFECTS#${eventId}`;
+const rowKey = (seq: number) => `H#${String(seq).padStart(12, '0')}`;
+const orderKey = (at: string, eventId: string, position: number) =>
+  `${at}#${eventId}#${String(position).padStart(3, '0')}`;
+
+/**
+ * DynamoDB history, one table. `apply` is one TransactWriteItems: the event id (attribute_not_exists,
+ * so a duplicate fails there), the tag's state (compare-and-set on its row count and version, so a
+ * concurrent writer makes it fail and we re-read and re-decide), the history row and the outbox
+ * items. Correctness lives in those conditions, never in a read-then-write.
+ */
+export class DynamoDbHistoryStore implements HistoryStore {
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly table: string;
+
+  constructor(options: { client: DynamoDBClient; tableName: string }) {
+    this.doc = DynamoDBDocumentClient.from(options.client, {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+    this.table = options.tableName;
+  }
+
+  async apply(event: RegistryEvent, plan: Planner, receivedAt: string): Promise<ApplyResult> {
+    for (let attempt = 0; ; attempt++) {
+      const [stateItem, seen] = await Promise.all([
+        this.get<StateItem>(tagKey(event), 'STATE'),
+        this.get(`EVENT#${event.id}`, 'EVENT'),
+      ]);
+      const prev = stateItem ? toState(stateItem) : null;
+      if (seen) return duplicateResult(prev, event, receivedAt);
+      const { result, effects } = planEvent(prev, event, plan, receivedAt);
+      const rows = (stateItem?.rows ?? 0) + 1;
+      const next: StateItem | null = result.next ? { ...result.next, rows } : null;
+      const cas = stateItem
+        ? {
+            ConditionExpression: '#rows = :rows AND #version = :version',
+            ExpressionAttributeValues: { ':rows': stateItem.rows, ':version': stateItem.version },
+          }
+        : { ConditionExpression: 'attribute_not_exists(pk)' };
+      const stateWrite = next
+        ? {
+            Put: {
+              TableName: this.table,
+              Item: { pk: tagKey(event), sk: 'STATE', ...next },
+              ...cas,
+              ExpressionAttributeNames: stateItem ? { '#rows': 'rows', '#version': 'version' } : undefined,
+            },
+          }
+        : {
+            Update: {
+              TableName: this.table,
+              Key: { pk: tagKey(event), sk: 'STATE' },
+              UpdateExpression: 'SET #rows = :next',
+              ConditionExpression: '#rows = :rows AND #version = :version',
+              ExpressionAttributeNames: { '#rows': 'rows', '#version': 'version' },
+              ExpressionAttributeValues: {
+                ':next': rows,
+                ':rows': stateItem?.rows ?? 0,
+                ':version': stateItem?.version ?? 0,
+              },
+            },
+          };
+      const history: HistoryEntry = {
+        seq: rows,
+        eventId: event.id,
+        action: event.action,
+        registryHost: event.registryHost,
+        repository: event.repository,
+        tag: event.tag,
+        digest: event.digest,
+        previousDigest: result.previousDigest,
+        transition: result.transition.kind,
+        eventTime: result.eventTime,
+        receivedAt,
+        actor: event.actor,
+      };
+      try {
+        await this.doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Put: {
+                  TableName: this.table,
+                  Item: { pk: `EVENT#${event.id}`, sk: 'EVENT', tagRef: formatTagRef(event) },
+                  ConditionExpression: 'attribute_not_exists(pk)',
+                },
+              },
+              stateWrite,
+              { Put: { TableName: this.table, Item: { pk: tagKey(event), sk: rowKey(rows), ...history } } },
+              ...effects.map((effect) => ({
+                Put: {
+                  TableName: this.table,
+                  Item: outboxItem(effect, receivedAt),
+                  ConditionExpression: 'attribute_not_exists(pk)',
+                },
+              })),
+            ],
+          }),
+        );
+        return {
+          transition: result.transition,
+          previousDigest: result.previousDigest,
+          eventTime: result.eventTime,
+          effects,
+        };
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        const reasons = error.CancellationReasons ?? [];
+        if (reasons[0]?.Code === 'ConditionalCheckFailed') continue; // recorded meanwhile: the re-read says duplicate
+        if (
+          reasons[1]?.Code !== 'ConditionalCheckFailed' &&
+          !reasons.some((r) => r.Code === 'TransactionConflict')
+        )
+          throw error;
+        if (attempt >= MAX_CONFLICT_RETRIES)
+          throw new Error(`gave up on ${formatTagRef(event)} after ${attempt} conflicting writers`);
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * (attempt + 1)));
+      }
+    }
+  }
+
+  async applyAll(events: RegistryEvent[], plan: Planner, receivedAt: string): Promise<ApplyResult[]> {
+    const results: ApplyResult[] = [];
+    for (const event of events) results.push(await this.apply(event, plan, receivedAt));
+    return results;
+  }
+
+  async enqueueEffects(eventId: string, effects: Effect[], now: string): Promise<void> {
+    for (const row of outboxRows(eventId, effects, now)) {
+      try {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: outboxItem(row, now),
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    }
+  }
+
+  async tagState(ref: TagRef): Promise<TagState | null> {
+    const item = await this.get<StateItem>(tagKey(ref), 'STATE');
+    return item ? toState(item) : null;
+  }
+
+  async history(ref: TagRef): Promise<HistoryEntry[]> {
+    const items = await this.query<HistoryEntry & { pk: string; sk: string }>({
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :h)',
+      ExpressionAttributeValues: { ':pk': tagKey(ref), ':h': 'H#' },
+      ConsistentRead: true,
+    });
+    return items.map(({ pk: _pk, sk: _sk, ...entry }) => entry);
+  }
+
+  async markPendingRestore(ref: TagRef, restore: PendingRestore): Promise<boolean> {
+    return this.conditionalUpdate({
+      Key: { pk: tagKey(ref), sk: 'STATE' },
+      UpdateExpression: 'SET pendingRestore = :p, #version = #version + :one',
+      ConditionExpression: 'digest = :from',
+      ExpressionAttributeNames: { '#version': 'version' },
+      ExpressionAttributeValues: { ':p': restore, ':from': restore.from, ':one': 1 },
+    });
+  }
+
+  async clearPendingRestore(ref: TagRef, digest: Digest): Promise<void> {
+    await this.conditionalUpdate({
+      Key: { pk: tagKey(ref), sk: 'STATE' },
+      UpdateExpression: 'SET pendingRestore = :none, #version = #version + :one',
+      ConditionExpression: 'pendingRestore.digest = :digest',
+      ExpressionAttributeNames: { '#version': 'version' },
+      ExpressionAttributeValues: { ':none': null, ':digest': digest, ':one': 1 },
+    });
+  }
+
+  async claimDueEffects(now: string, leaseUntil: string, limit: number): Promise<OutboxEffect[]> {
+    const due = await this.query<OutboxItem>(
+      {
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pending AND gsi1sk <= :max',
+        ExpressionAttributeValues: { ':pending': 'OUTBOX#pending', ':max': `${now}#\uffff` },
+      },
+      limit,
+    );
+    const claimed: OutboxEffect[] = [];
+    for (const item of due) {
+      // Another worker may have claimed it since the index answered: the condition decides.
+      const won = await this.conditionalUpdate({
+        Key: { pk: item.pk, sk: item.sk },
+        UpdateExpression: 'SET nextAttemptAt = :lease, gsi1sk = :order',
+        ConditionExpression: 'nextAttemptAt = :seen AND #status = :pending',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':lease': leaseUntil,
+          ':order': orderKey(leaseUntil, item.eventId, item.position),
+          ':seen': item.nextAttemptAt,
+          ':pending': 'pending',
+        },
+      });
+      if (won) claimed.push(toEffect(item));
+    }
+    return claimed;
+  }
+
+  async effectsOf(eventId: string): Promise<OutboxEffect[]> {
+    const items = await this.query<OutboxItem>({
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': effectsKey(eventId) },
+      ConsistentRead: true,
+    });
+    return items.map(toEffect).sort((a, b) => a.position - b.position);
+  }
+
+  async updateEffect(key: string, update: EffectUpdate, now: string): Promise<void> {
+    const hash = key.lastIndexOf('#');
+    const [eventId, kind] = [key.slice(0, hash), key.slice(hash + 1)];
+    const current = await this.get<OutboxItem>(effectsKey(eventId), kind);
+    if (!current) throw new Error(`no effect ${key} in the outbox`);
+    // DynamoDB refuses attribute names an expression does not use, so `waiting` has none.
+    let names: Record<string, string> | undefined = { '#status': 'status' };
+    let expression: string;
+    let values: Record<string, unknown>;
+    switch (update.status) {
+      case 'waiting':
+        names = undefined;
+        expression = 'SET nextAttemptAt = :next, gsi1sk = :order, updatedAt = :now';
+        values = {
+          ':next': update.nextAttemptAt,
+          ':order': orderKey(update.nextAttemptAt, eventId, current.position),
+          ':now': now,
+        };
+        break;
+      case 'pending':
+        expression =
+          'SET #status = :s, attempts = attempts + :one, lastError = :error, nextAttemptAt = :next, gsi1pk = :index, gsi1sk = :order, updatedAt = :now';
+        values = {
+          ':s': 'pending',
+          ':one': 1,
+          ':error': update.error,
+          ':next': update.nextAttemptAt,
+          ':index': 'OUTBOX#pending',
+          ':order': orderKey(update.nextAttemptAt, eventId, current.position),
+          ':now': now,
+        };
+        break;
+      case 'done':
+        expression =
+          'SET #status = :s, attempts = attempts + :one, outcome = :outcome, updatedAt = :now REMOVE gsi1pk, gsi1sk';
+        values = { ':s': 'done', ':one': 1, ':outcome': update.outcome, ':now': now };
+        break;
+      case 'failed':
+        expression =
+          'SET #status = :s, attempts = attempts + :one, lastError = :error, gsi1pk = :index, gsi1sk = :order, updatedAt = :now';
+        values = {
+          ':s': 'failed',
+          ':one': 1,
+          ':error': update.error,
+          ':index': 'OUTBOX#failed',
+          ':order': orderKey(now, eventId, current.position),
+          ':now': now,
+        };
+        break;
+    }
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: current.pk, sk: current.sk },
+        UpdateExpression: expression,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
+  async failedEffects(limit: number): Promise<OutboxEffect[]> {
+    const items = await this.query<OutboxItem>(
+      {
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :failed',
+        ExpressionAttributeValues: { ':failed': 'OUTBOX#failed' },
+        ScanIndexForward: false,
+      },
+      limit,
+    );
+    return items.map(toEffect);
+  }
+
+  async recordFailure(record: Omit<FailedRecord, 'id'>): Promise<void> {
+    const id = Date.parse(record.receivedAt) * 1000 + Math.floor(Math.random() * 1000);
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: 'FAILURE', sk: `${record.receivedAt}#${id}`, id, ...record },
+      }),
+    );
+  }
+
+  async failures(limit: number): Promise<FailedRecord[]> {
+    const items = await this.query<FailedRecord & { pk: string; sk: string }>(
+      {
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': 'FAILURE' },
+        ScanIndexForward: false,
+        ConsistentRead: true,
+      },
+      limit,
+    );
+    return items.map(({ id, source, reason, payload, receivedAt }) => ({
+      id,
+      source,
+      reason,
+      payload,
+      receivedAt,
+    }));
+  }
+
+  /** The client belongs to the caller (one per Lambda container), so nothing is destroyed here. */
+  async close(): Promise<void> {}
+
+  private async get<T>(pk: string, sk: string): Promise<T | null> {
+    const answer = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: { pk, sk }, ConsistentRead: true }),
+    );
+    return (answer.Item as T | undefined) ?? null;
+  }
+
+  private async query<T>(
+    input: Omit<QueryCommandInput, 'TableName'>,
+    limit = Number.POSITIVE_INFINITY,
+  ): Promise<T[]> {
+    const items: T[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          ...input,
+          TableName: this.table,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+          ...(Number.isFinite(limit) ? { Limit: limit - items.length } : {}),
+        }),
+      );
+      items.push(...((page.Items ?? []) as T[]));
+      start = page.LastEvaluatedKey;
+    } while (start && items.length < limit);
+    return items;
+  }
+
+  private async conditionalUpdate(
+    input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>,
+  ): Promise<boolean> {
+    try {
+      await this.doc.send(new UpdateCommand({ ...input, TableName: this.table }));
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+}
+
+function toState(item: StateItem): TagState {
+  return {
+    digest: item.digest ?? null,
+    lastDigest: item.lastDigest ?? null,
+    eventTime: item.eventTime,
+    eventId: item.eventId,
+    pendingRestore: item.pendingRestore ?? null,
+    approvedDigest: item.approvedDigest ?? null,
+    version: item.version,
+  };
+}
+
+function outboxItem(effect: OutboxEffect, now: string): OutboxItem {
+  return {
+    ...effect,
+    pk: effectsKey(effect.eventId),
+    sk: effect.kind,
+    gsi1pk: `OUTBOX#${effect.status}`,
+    gsi1sk: orderKey(effect.nextAttemptAt, effect.eventId, effect.position),
+    updatedAt: now,
+  };
+}
+
+function toEffect(item: OutboxItem): OutboxEffect {
+  return {
+    key: item.key,
+    eventId: item.eventId,
+    kind: item.kind,
+    position: item.position,
+    effect: item.effect,
+    status: item.status,
+    attempts: item.attempts,
+    nextAttemptAt: item.nextAttemptAt,
+    lastError: item.lastError ?? null,
+    outcome: item.outcome ?? null,
+  };
+}
