@@ -1,4 +1,93 @@
-// Lambda entry point (issue 4): being built. Deploying this stub fails loudly instead of dropping events.
-export const handler = async (): Promise<never> => {
-  throw new Error('functions/aws/sweep is not implemented yet');
+import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import type { Context } from 'aws-lambda';
+import { tagProblem } from '../../shared/core';
+import { type ObservedTag, reconcile } from '../../shared/guard/sweep';
+import { type AwsDependencies, awsDependencies } from './dependencies';
+
+/** Every tag of an ECR repository with the digest it serves (DescribeImages, all pages). */
+export async function listEcrTags(
+  client: ECRClient,
+  registryId: string,
+  repository: string,
+): Promise<ObservedTag[]> {
+  const tags: ObservedTag[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await client.send(
+      new DescribeImagesCommand({
+        registryId,
+        repositoryName: repository,
+        filter: { tagStatus: 'TAGGED' },
+        maxResults: 1000,
+        ...(nextToken ? { nextToken } : {}),
+      }),
+    );
+    for (const image of page.imageDetails ?? []) {
+      if (!image.imageDigest) continue;
+      for (const tag of image.imageTags ?? []) {
+        if (tagProblem(tag) === null)
+          tags.push({ tag, digest: image.imageDigest, mediaType: image.imageManifestMediaType ?? null });
+      }
+    }
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return tags;
+}
+
+/** account and region of this function, from its own ARN. */
+export function registryOf(context: Pick<Context, 'invokedFunctionArn'>): {
+  registryId: string;
+  region: string;
+  host: string;
+} {
+  const [, , , region = 'us-east-1', account = ''] = context.invokedFunctionArn.split(':');
+  const suffix = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
+  return { registryId: account, region, host: `${account}.dkr.ecr.${region}.${suffix}` };
+}
+
+/**
+ * The scheduled run: `{ "task": "outbox" }` only runs due effects (retries); anything else sweeps
+ * the configured repositories for differences events missed, then runs due effects.
+ */
+export async function handleSweep(
+  deps: AwsDependencies,
+  input: { task?: string } | undefined,
+  ecr: ECRClient,
+  registry: { registryId: string; host: string },
+  repositories: string[],
+  now: () => Date = () => new Date(),
+): Promise<{ checked: number; differences: number }> {
+  let checked = 0;
+  let differences = 0;
+  if (input?.task !== 'outbox') {
+    for (const repository of repositories) {
+      const observed = await listEcrTags(ecr, registry.registryId, repository);
+      const report = await reconcile(
+        deps,
+        { registryHost: registry.host, repository },
+        observed,
+        now().toISOString(),
+      );
+      checked += report.checked;
+      differences += report.recorded.length;
+    }
+  }
+  await deps.runner.runDue();
+  deps.metrics.publishStoredMetrics();
+  return { checked, differences };
+}
+
+export const handler = async (input: { task?: string } | undefined, context: Context) => {
+  const registry = registryOf(context);
+  const repositories = (process.env.REPOSITORIES ?? '')
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
+  return handleSweep(
+    await awsDependencies(),
+    input,
+    new ECRClient({ region: registry.region }),
+    registry,
+    repositories,
+  );
 };

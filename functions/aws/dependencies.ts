@@ -1,0 +1,130 @@
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ConsoleNotifier } from '../../shared/adapters/notify/console';
+import type { Notifier } from '../../shared/adapters/notify/port';
+import { SlackNotifier } from '../../shared/adapters/notify/slack';
+import { EcrRegistry } from '../../shared/adapters/registry/ecr';
+import type { RegistryResolver } from '../../shared/adapters/registry/port';
+import { loadConfigText } from '../../shared/config/load';
+import { toPolicy } from '../../shared/config/schema';
+import { DEFAULT_POLICY, globMatches, KEEP_TAG_PREFIX, type Policy } from '../../shared/core';
+import { EffectRunner } from '../../shared/guard/effects';
+import { policyPlanner } from '../../shared/guard/record';
+import { DynamoDbHistoryStore } from '../../shared/history/dynamodb';
+import type { HistoryStore } from '../../shared/history/port';
+import type { Logger } from '../../shared/log';
+import { log, readSecrets, type TagwardenSecrets } from './runtime';
+
+export interface AwsDependencies {
+  store: HistoryStore;
+  policy: Policy;
+  registries: RegistryResolver;
+  notifier: Notifier;
+  log: Logger;
+  metrics: Metrics;
+  runner: EffectRunner;
+  secrets: TagwardenSecrets;
+}
+
+export interface AwsEnvironment {
+  TABLE_NAME?: string;
+  SECRET_ARN?: string;
+  POLICY?: string;
+  AWS_REGION?: string;
+}
+
+/** `<account>.dkr.ecr.<region>.amazonaws.com(.cn)`: the hosts this deployment can act on. */
+const ECR_HOST = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/;
+
+/** The policy is deployed as the config file's content (YAML or JSON) in POLICY; only its rules are read. */
+export function policyFrom(text: string | undefined): Policy {
+  if (!text || text.trim() === '') return DEFAULT_POLICY;
+  const loaded = loadConfigText(text, { file: 'POLICY', env: {}, policyOnly: true });
+  if (!loaded.ok) throw new Error(`the deployed policy is invalid: ${loaded.errors.join('; ')}`);
+  return toPolicy(loaded.config);
+}
+
+/** Tags ECR must keep mutable when a repository is locked: the policy's `allow` tags and our keep tags. */
+export function mutableTagPatterns(policy: Policy, repository: string): string[] {
+  const patterns = policy.rules
+    .filter(
+      (rule) =>
+        rule.action === 'allow' &&
+        rule.match.tag &&
+        (!rule.match.repository || globMatches(rule.match.repository, repository)),
+    )
+    .map((rule) => rule.match.tag!.replaceAll('**', '*').replaceAll('?', '*'));
+  return [...new Set([...patterns, `${KEEP_TAG_PREFIX}*`])];
+}
+
+export function registriesFor(policy: Policy, region: string | undefined): RegistryResolver {
+  const clients = new Map<string, EcrRegistry>();
+  return (host) => {
+    const match = ECR_HOST.exec(host);
+    if (!match) return null;
+    let registry = clients.get(host);
+    if (!registry) {
+      registry = new EcrRegistry({
+        client: new ECRClient({ region: match[2] ?? region ?? 'us-east-1' }),
+        registryId: match[1]!,
+        mutableTagPatterns: (repository) => mutableTagPatterns(policy, repository),
+      });
+      clients.set(host, registry);
+    }
+    return registry;
+  };
+}
+
+export interface Overrides {
+  dynamodb?: DynamoDBClient;
+  secretsManager?: SecretsManagerClient;
+  registries?: RegistryResolver;
+  env?: AwsEnvironment;
+}
+
+/** The composition root: built once per container (secrets read once), handlers receive it. */
+export async function buildAwsDependencies(overrides: Overrides = {}): Promise<AwsDependencies> {
+  const env = overrides.env ?? (process.env as AwsEnvironment);
+  if (!env.TABLE_NAME) throw new Error('TABLE_NAME is not set');
+  const policy = policyFrom(env.POLICY);
+  const secrets = await readSecrets(overrides.secretsManager ?? new SecretsManagerClient({}), env.SECRET_ARN);
+  const store = new DynamoDbHistoryStore({
+    client: overrides.dynamodb ?? new DynamoDBClient({}),
+    tableName: env.TABLE_NAME,
+  });
+  const notifier: Notifier = secrets.slackWebhookUrl
+    ? new SlackNotifier({
+        webhookUrl: secrets.slackWebhookUrl,
+        ...(secrets.slackRoutes ? { routes: secrets.slackRoutes } : {}),
+      })
+    : new ConsoleNotifier();
+  const registries = overrides.registries ?? registriesFor(policy, env.AWS_REGION);
+  const metrics = new Metrics({ namespace: 'Tagwarden', serviceName: 'tagwarden' });
+  const runner = new EffectRunner({
+    store,
+    registries,
+    notifier,
+    log,
+    plan: policyPlanner(policy),
+    onSettled: (row, status) => {
+      if (row.kind === 'revert' && status === 'done') metrics.addMetric('TagReverted', MetricUnit.Count, 1);
+      if (row.kind === 'revert' && status === 'failed')
+        metrics.addMetric('TagRevertFailed', MetricUnit.Count, 1);
+      if (status === 'failed') metrics.addMetric('EffectFailed', MetricUnit.Count, 1);
+    },
+  });
+  return { store, policy, registries, notifier, log, metrics, runner, secrets };
+}
+
+let cached: Promise<AwsDependencies> | null = null;
+
+/** Once per container; a failed build is not cached, so the next invocation tries again. */
+export function awsDependencies(): Promise<AwsDependencies> {
+  cached ??= buildAwsDependencies().catch((error) => {
+    cached = null;
+    throw error;
+  });
+  return cached;
+}
