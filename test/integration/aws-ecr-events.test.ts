@@ -1,0 +1,172 @@
+import { createHash } from 'node:crypto';
+import { BatchGetImageCommand, ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { type AwsDependencies, buildAwsDependencies } from '../../functions/aws/dependencies';
+import { handleBatch } from '../../functions/aws/ecr-events';
+import { EcrRegistry } from '../../shared/adapters/registry/ecr';
+import { createHistoryTable } from '../../shared/history/dynamodb';
+import pushFixture from '../fixtures/ecr/push-valid.json';
+import { type RunningDynamoDb, startDynamoDbLocal } from '../support/dynamodb-local';
+
+const HOST = '123456789012.dkr.ecr.us-west-2.amazonaws.com';
+const REPOSITORY = 'payments/api';
+const context = {
+  functionName: 'tagwarden-ecr-events',
+  awsRequestId: 'r',
+  invokedFunctionArn: 'arn:aws:lambda:us-west-2:123456789012:function:x',
+} as Context;
+const manifest = (seed: string) =>
+  JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { seed },
+  });
+const digestOf = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;
+const A = manifest('a');
+const B = manifest('b');
+
+let dynamo: RunningDynamoDb;
+let tables = 0;
+const ecr = mockClient(ECRClient);
+
+beforeAll(async () => {
+  dynamo = await startDynamoDbLocal();
+}, 60_000);
+afterAll(async () => {
+  await dynamo?.stop();
+});
+
+/** An EventBridge "ECR Image Action" as ECR sends it (the documented shape), inside an SQS record. */
+function record(id: string, text: string, time: string, tag = 'v1.0.0'): SQSRecord {
+  const event = {
+    ...pushFixture,
+    id,
+    time,
+    detail: {
+      ...pushFixture.detail,
+      'repository-name': REPOSITORY,
+      'image-digest': digestOf(text),
+      'image-tag': tag,
+    },
+  };
+  return {
+    messageId: `m-${id}`,
+    receiptHandle: 'h',
+    body: JSON.stringify(event),
+    attributes: {},
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-west-2:123456789012:q',
+    awsRegion: 'us-west-2',
+  } as unknown as SQSRecord;
+}
+const batch = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
+
+async function dependencies(): Promise<AwsDependencies> {
+  const tableName = `aws-${++tables}`;
+  await createHistoryTable(dynamo.client, tableName);
+  const client = new ECRClient({
+    region: 'us-west-2',
+    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+  });
+  const registry = new EcrRegistry({ client, registryId: '123456789012' });
+  return buildAwsDependencies({
+    dynamodb: dynamo.client,
+    registries: (host) => (host === HOST ? registry : null),
+    env: {
+      TABLE_NAME: tableName,
+      POLICY: 'rules:\n  - match: { repository: "payments/*" }\n    action: revert\n',
+    },
+  });
+}
+
+/** ECR as the mock serves it: the tag points at `serving`, and both manifests exist by digest. */
+function ecrServes(serving: string) {
+  ecr.reset();
+  ecr
+    .on(BatchGetImageCommand)
+    .callsFake((input: { imageIds: { imageTag?: string; imageDigest?: string }[] }) => {
+      const id = input.imageIds[0]!;
+      if (id.imageTag)
+        return { images: [{ imageId: { imageTag: id.imageTag, imageDigest: digestOf(serving) } }] };
+      const text = [A, B].find((m) => digestOf(m) === id.imageDigest);
+      return text
+        ? {
+            images: [
+              {
+                imageId: { imageDigest: id.imageDigest },
+                imageManifest: text,
+                imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+              },
+            ],
+          }
+        : { images: [], failures: [{ failureCode: 'ImageNotFound' }] };
+    });
+  ecr
+    .on(PutImageCommand)
+    .callsFake((input: { imageManifest: string }) => ({
+      image: { imageId: { imageDigest: digestOf(input.imageManifest) } },
+    }));
+}
+
+const putsUnder = (tag: string) =>
+  ecr.commandCalls(PutImageCommand).filter((c) => c.args[0].input.imageTag === tag);
+
+describe('the ECR events Lambda with DynamoDB Local and a mocked ECR', () => {
+  test('an overwrite of a revert-protected tag ends in PutImage of the old manifest text; redelivery and a late event change nothing', async () => {
+    const deps = await dependencies();
+    ecrServes(A);
+    expect(await handleBatch(deps, batch(record('e1', A, '2026-11-22T10:00:00Z')), context)).toEqual({
+      batchItemFailures: [],
+    });
+    ecrServes(B);
+    await handleBatch(deps, batch(record('e2', B, '2026-11-22T10:05:00Z')), context);
+    expect(putsUnder('v1.0.0').map((c) => c.args[0].input.imageManifest)).toEqual([A]);
+    expect(putsUnder('v1.0.0')[0]!.args[0].input.imageDigest).toBe(digestOf(A));
+
+    // The same EventBridge event again, and an older one arriving late: no second revert.
+    ecrServes(A);
+    await handleBatch(
+      deps,
+      batch(record('e2', B, '2026-11-22T10:05:00Z'), record('e0', B, '2026-11-22T09:00:00Z')),
+      context,
+    );
+    expect(putsUnder('v1.0.0')).toHaveLength(0);
+    const rows = await deps.store.history({ registryHost: HOST, repository: REPOSITORY, tag: 'v1.0.0' });
+    expect(rows.map((r) => r.transition)).toEqual(['first-seen', 'overwrite', 'stale']);
+  }, 60_000);
+
+  test('reports a record that fails on the way in batchItemFailures and loses nothing else of the batch', async () => {
+    const deps = await dependencies();
+    ecrServes(A);
+    const apply = deps.store.apply.bind(deps.store);
+    deps.store.apply = async (event, plan, receivedAt) => {
+      if (event.id === 'boom') throw new Error('ProvisionedThroughputExceededException');
+      return apply(event, plan, receivedAt);
+    };
+    const result = await handleBatch(
+      deps,
+      batch(
+        record('ok-1', A, '2026-11-22T10:00:00Z', 'v1'),
+        record('boom', A, '2026-11-22T10:00:00Z', 'v2'),
+        record('ok-2', A, '2026-11-22T10:00:00Z', 'v3'),
+      ),
+      context,
+    );
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-boom' }] });
+    for (const tag of ['v1', 'v3']) {
+      expect(await deps.store.history({ registryHost: HOST, repository: REPOSITORY, tag })).toHaveLength(1);
+    }
+  }, 60_000);
+
+  test('keeps a record that can never be processed as a failed record and acknowledges it', async () => {
+    const deps = await dependencies();
+    const bad = { ...record('x', A, '2026-11-22T10:00:00Z'), body: '{"not": "an event"}' } as SQSRecord;
+    expect(await handleBatch(deps, batch(bad), context)).toEqual({ batchItemFailures: [] });
+    const failures = await deps.store.failures(10);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]!.source).toBe('sqs');
+  }, 60_000);
+});
