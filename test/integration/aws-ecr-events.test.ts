@@ -104,11 +104,9 @@ function ecrServes(serving: string) {
           }
         : { images: [], failures: [{ failureCode: 'ImageNotFound' }] };
     });
-  ecr
-    .on(PutImageCommand)
-    .callsFake((input: { imageManifest: string }) => ({
-      image: { imageId: { imageDigest: digestOf(input.imageManifest) } },
-    }));
+  ecr.on(PutImageCommand).callsFake((input: { imageManifest: string }) => ({
+    image: { imageId: { imageDigest: digestOf(input.imageManifest) } },
+  }));
 }
 
 const putsUnder = (tag: string) =>

@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { freePort } from './tagwarden';
@@ -33,7 +35,8 @@ export async function startDynamoDbLocal(): Promise<RunningDynamoDb> {
       '-port',
       String(port),
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    // Its own folder: DynamoDB Local writes a metadata file into the working directory.
+    { stdio: ['ignore', 'pipe', 'pipe'], cwd: mkdtempSync(join(tmpdir(), 'tagwarden-dynamodb-')) },
   );
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => {
