@@ -1,6 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CfnElement, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import {
+  CfnElement,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
 import {
   Alarm,
   ComparisonOperator,
@@ -240,7 +248,10 @@ export class TagwardenStack extends Stack {
         ],
       ],
     });
-    void url;
+    new CfnOutput(this, 'WebhookUrl', {
+      value: url.url,
+      description: 'POST /webhooks/<source> for third-party registries',
+    });
   }
 
   /** cdk-nag findings acknowledged on each function, each with the evidence it names and a reason. */

@@ -96,6 +96,11 @@ describe('the CDK stack', () => {
     });
   });
 
+  test('outputs the webhook Function URL', () => {
+    template.hasOutput('WebhookUrl', { Value: Match.anyValue() });
+    template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE' });
+  });
+
   test('alarms on dead letters and on failed reverts', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ApproximateNumberOfMessagesVisible',
