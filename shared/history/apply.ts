@@ -7,7 +7,7 @@ import {
   type TagState,
   type TransitionResult,
 } from '../core';
-import type { ApplyResult, OutboxEffect, Planner } from './port';
+import type { ApplyResult, HistoryEntry, OutboxEffect, Planner } from './port';
 
 /** Builds the outbox rows for an event's effects; shared by every store. */
 export function outboxRows(eventId: string, effects: Effect[], now: string): OutboxEffect[] {
@@ -62,5 +62,28 @@ export function duplicateResult(
     previousDigest: prev?.digest ?? null,
     eventTime: event.timestamp ?? receivedAt,
     effects: [],
+  };
+}
+
+/** The history row every store writes for an event it recorded (SQLite numbers `seq` itself). */
+export function historyRow(
+  event: RegistryEvent,
+  result: TransitionResult,
+  receivedAt: string,
+  seq: number,
+): HistoryEntry {
+  return {
+    seq,
+    eventId: event.id,
+    action: event.action,
+    registryHost: event.registryHost,
+    repository: event.repository,
+    tag: event.tag,
+    digest: event.digest,
+    previousDigest: result.previousDigest,
+    transition: result.transition.kind,
+    eventTime: result.eventTime,
+    receivedAt,
+    actor: event.actor,
   };
 }

@@ -25,7 +25,7 @@ import {
   type TagRef,
   type TagState,
 } from '../core';
-import { duplicateResult, outboxRows, planEvent } from './apply';
+import { duplicateResult, historyRow, outboxRows, planEvent } from './apply';
 import type {
   ApplyResult,
   EffectUpdate,
@@ -157,20 +157,7 @@ export class DynamoDbHistoryStore implements HistoryStore {
               },
             },
           };
-      const history: HistoryEntry = {
-        seq: rows,
-        eventId: event.id,
-        action: event.action,
-        registryHost: event.registryHost,
-        repository: event.repository,
-        tag: event.tag,
-        digest: event.digest,
-        previousDigest: result.previousDigest,
-        transition: result.transition.kind,
-        eventTime: result.eventTime,
-        receivedAt,
-        actor: event.actor,
-      };
+      const history = historyRow(event, result, receivedAt, rows);
       try {
         await this.doc.send(
           new TransactWriteCommand({

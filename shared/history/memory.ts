@@ -8,7 +8,7 @@ import {
   type TagRef,
   type TagState,
 } from '../core';
-import { duplicateResult, outboxRows, planEvent } from './apply';
+import { duplicateResult, historyRow, outboxRows, planEvent } from './apply';
 import type {
   ApplyResult,
   EffectUpdate,
@@ -36,20 +36,7 @@ export class MemoryHistoryStore implements HistoryStore {
     this.seenEventIds.add(event.id);
     if (result.next) this.tags.set(key, result.next);
     const list = this.rows.get(key) ?? [];
-    list.push({
-      seq: ++this.seq,
-      eventId: event.id,
-      action: event.action,
-      registryHost: event.registryHost,
-      repository: event.repository,
-      tag: event.tag,
-      digest: event.digest,
-      previousDigest: result.previousDigest,
-      transition: result.transition.kind,
-      eventTime: result.eventTime,
-      receivedAt,
-      actor: event.actor,
-    });
+    list.push(historyRow(event, result, receivedAt, ++this.seq));
     this.rows.set(key, list);
     for (const effect of effects) this.outbox.set(effect.key, effect);
     return {

@@ -11,7 +11,7 @@ import {
   type TagRef,
   type TagState,
 } from '../core';
-import { duplicateResult, outboxRows, planEvent } from './apply';
+import { duplicateResult, historyRow, outboxRows, planEvent } from './apply';
 import type {
   ApplyResult,
   EffectUpdate,
@@ -222,19 +222,9 @@ export class SqliteHistoryStore implements HistoryStore {
         version: result.next.version,
       });
     }
-    this.statements.insertHistory.run({
-      eventId: event.id,
-      action: event.action,
-      registryHost: event.registryHost,
-      repository: event.repository,
-      tag: event.tag,
-      digest: event.digest,
-      previousDigest: result.previousDigest,
-      transition: result.transition.kind,
-      eventTime: result.eventTime,
-      receivedAt,
-      actor: event.actor,
-    });
+    // seq is SQLite's rowid, assigned on insert.
+    const { seq: _seq, ...row } = historyRow(event, result, receivedAt, 0);
+    this.statements.insertHistory.run(row);
     for (const effect of effects) {
       this.statements.insertEffect.run({ ...effect, effect: JSON.stringify(effect.effect) });
     }
