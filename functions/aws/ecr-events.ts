@@ -2,8 +2,8 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { acceptEvents } from '../../shared/guard/record';
+import { decodeRecord } from '../../shared/sources/queue-message';
 import { type AwsDependencies, awsDependencies } from './dependencies';
-import { decodeRecord } from './queue-message';
 
 const processor = new BatchProcessor(EventType.SQS);
 

@@ -4,7 +4,7 @@ import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { errorMessage } from '../../shared/core';
 import { checkWebhook, type IngestDeps, webhookPreflight } from '../../shared/guard/ingest';
 import type { Logger } from '../../shared/log';
-import { webhookMessages } from './queue-message';
+import { webhookMessages } from '../../shared/sources/queue-message';
 import { log, readSecrets, sqsClient } from './runtime';
 
 export interface WebhookDeps {

@@ -25,6 +25,7 @@ import {
   parserFor,
   SOURCE_PARSERS,
 } from '../../shared/sources';
+import { decodeRecord, queueExportBodies } from '../../shared/sources/queue-message';
 import { DEFAULT_DB_PATH, loadLocalConfig, notifierFor, registriesFor, sourceAuthFor } from './dependencies';
 import { readInput } from './read-input';
 import { createLocalServer } from './server';
@@ -82,7 +83,10 @@ export function buildProgram(): Command {
     )
     .requiredOption('--config <file>', 'policy to simulate')
     .option('--db <file>', 'start from this history (it is copied, never changed)')
-    .argument('<events>', 'JSON lines file, or - for standard input')
+    .argument(
+      '<events>',
+      'JSON lines of normalize output, or a dead-letter-queue export (aws sqs receive-message output); - for standard input',
+    )
     .action(replay);
 
   program
@@ -208,10 +212,30 @@ async function replay(file: string, options: { config: string; db?: string }): P
       })
     : new MemoryHistoryStore();
   const plan = policyPlanner(local.policy);
-  const lines = (await readBody(file)).toString('utf8').split('\n');
+  const text = (await readBody(file)).toString('utf8');
   const events: RegistryEvent[] = [];
   let bad = 0;
-  for (const [index, line] of lines.entries()) {
+  const dlq = queueExport(text);
+  if (dlq) {
+    // A dead-letter-queue export: each message is ECR's EventBridge event or events a webhook queued.
+    for (const [index, body] of dlq.entries()) {
+      const decoded = decodeRecord(body);
+      if (!decoded.ok) {
+        bad += 1;
+        err(`message ${index + 1}: ${decoded.reason}`);
+        continue;
+      }
+      for (const reason of decoded.rejected) err(`message ${index + 1}: rejected: ${reason}`);
+      for (const event of decoded.events) {
+        if (event.action === 'push' && event.digest === null)
+          err(
+            `message ${index + 1}: ${event.id} has no digest yet (Docker Hub, Quay); it is resolved when deployed, not in a dry run`,
+          );
+        else events.push(event);
+      }
+    }
+  }
+  for (const [index, line] of (dlq ? [] : text.split('\n')).entries()) {
     if (line.trim() === '') continue;
     const event = parseLine(line, index + 1);
     if (typeof event === 'string') {
@@ -239,7 +263,7 @@ async function replay(file: string, options: { config: string; db?: string }): P
     process.stdout.write(`${printed.join('\n')}\n`);
   }
   await store.close();
-  if (bad > 0) throw new CliError(`${bad} line(s) could not be replayed (see above)`);
+  if (bad > 0) throw new CliError(`${bad} item(s) could not be replayed (see above)`);
 }
 
 /**
@@ -257,6 +281,14 @@ function inMemoryImage(path: string): Buffer {
   } finally {
     source.close();
   }
+}
+
+/** The bodies of a DLQ export, when the whole input is one (a JSON lines file is not). */
+function queueExport(text: string): string[] | null {
+  const trimmed = text.trim();
+  if (!trimmed.startsWith('{') || trimmed.includes('\n{')) return null;
+  const json = parseJsonBody(trimmed, Buffer.byteLength(trimmed));
+  return json.ok ? queueExportBodies(json.value) : null;
 }
 
 function parseLine(line: string, number: number): RegistryEvent | string {

@@ -134,8 +134,7 @@ function judge(item: Record<string, unknown>): ItemOutcome {
   }
   if (digest === null && push) return rejected('data.target.digest is missing on a push');
 
-  const time =
-    nonEmpty(data.timestamp) ?? nonEmpty(item.eventTime as string) ?? nonEmpty(item.time as string);
+  const time = nonEmpty(data.timestamp) ?? stringOrNull(item.eventTime) ?? stringOrNull(item.time);
   if (time === null) return rejected('data.timestamp is missing');
   const timestamp = normalizeTimestamp(time);
   if (timestamp === null) return rejected(`data.timestamp ${quote(time)} is not an RFC 3339 time`);

@@ -19,17 +19,12 @@ import pushUppercaseHost from '../../test/fixtures/acr/push-uppercase-host.json'
 import pushUppercaseRepository from '../../test/fixtures/acr/push-uppercase-repository.json';
 import pushValid from '../../test/fixtures/acr/push-valid.json';
 import quarantine from '../../test/fixtures/acr/quarantine.json';
+import { onlyItem as onlyParsedItem } from '../../test/support/parsing';
 import { acrParser } from './acr';
-import type { ItemOutcome } from './types';
 
 const DIGEST = 'sha256:fea8895f450959fa676bcc1df0611ea93823a735a01205fd8622846041d0c7cf';
 
-function onlyItem(body: unknown): ItemOutcome {
-  const result = acrParser.parse(body);
-  if (!result.ok) throw new Error(`expected the body to be understood, got: ${result.reason}`);
-  expect(result.items).toHaveLength(1);
-  return result.items[0]!;
-}
+const onlyItem = (body: unknown) => onlyParsedItem(acrParser, body);
 
 const validPush = {
   id: 'cb8c3971-9adc-488b-9f3e-43cbb4974ff5',

@@ -12,22 +12,14 @@ import docsArtifactDeployed from '../../test/fixtures/artifactory/docs-sample-ar
 import docsDeletedPlaceholders from '../../test/fixtures/artifactory/docs-sample-docker-deleted-in-envelope-placeholders.json';
 import docsDeletedFlat from '../../test/fixtures/artifactory/docs-sample-docker-deleted-without-envelope.json';
 import docsPushedFlat from '../../test/fixtures/artifactory/docs-sample-docker-pushed-without-envelope.json';
+import { eventIdOf, parsedItems } from '../../test/support/parsing';
 import { artifactoryParser } from './artifactory';
-import type { ItemOutcome } from './types';
 
 const UBUNTU = 'sha256:35c4a2c15539c6c1e4e5fa4e554dac323ad0107d8eb5c582d6ff386b383b7dce';
 
-function itemsOf(body: unknown): ItemOutcome[] {
-  const result = artifactoryParser.parse(body);
-  if (!result.ok) throw new Error(`expected the body to be understood, got: ${result.reason}`);
-  return result.items;
-}
+const itemsOf = (body: unknown) => parsedItems(artifactoryParser, body);
 
-function idOf(body: unknown): string {
-  const [item] = itemsOf(body);
-  if (item?.kind !== 'event') throw new Error(`expected an event, got ${JSON.stringify(item)}`);
-  return item.event.id;
-}
+const idOf = (body: unknown) => eventIdOf(artifactoryParser, body);
 
 describe('artifactory parser', () => {
   it('is registered under the name "artifactory"', () => {

@@ -5,16 +5,12 @@ import docsPull from '../../test/fixtures/distribution/docs-sample-pull.json';
 import hostileBatch from '../../test/fixtures/distribution/hostile-batch.json';
 import mixedEnvelope from '../../test/fixtures/distribution/mixed-envelope.json';
 import pushHostFromUrl from '../../test/fixtures/distribution/push-host-from-url.json';
+import { parsedItems } from '../../test/support/parsing';
 import { distributionParser } from './distribution';
-import type { ItemOutcome } from './types';
 
 const D64C = 'sha256:d89e1bee20d9cb344674e213b581f14fbd8e70274ecf9d10c514bab78a307845';
 
-function itemsOf(body: unknown): ItemOutcome[] {
-  const result = distributionParser.parse(body);
-  if (!result.ok) throw new Error(`expected the body to be understood, got: ${result.reason}`);
-  return result.items;
-}
+const itemsOf = (body: unknown) => parsedItems(distributionParser, body);
 
 const taggedPush = {
   id: '0f9e4c1a-6b2d-4e8f-a1c3-5d7e9f0b2c4d',

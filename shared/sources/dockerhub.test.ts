@@ -11,20 +11,12 @@ import pusherControl from '../../test/fixtures/dockerhub/push-pusher-control-cha
 import tag129 from '../../test/fixtures/dockerhub/push-tag-129-chars.json';
 import uppercaseRepository from '../../test/fixtures/dockerhub/push-uppercase-repository.json';
 import pushValid from '../../test/fixtures/dockerhub/push-valid.json';
+import { eventIdOf, parsedItems } from '../../test/support/parsing';
 import { dockerhubParser } from './dockerhub';
-import type { ItemOutcome } from './types';
 
-function itemsOf(body: unknown): ItemOutcome[] {
-  const result = dockerhubParser.parse(body);
-  if (!result.ok) throw new Error(`expected the body to be understood, got: ${result.reason}`);
-  return result.items;
-}
+const itemsOf = (body: unknown) => parsedItems(dockerhubParser, body);
 
-function idOf(body: unknown): string {
-  const [item] = itemsOf(body);
-  if (item?.kind !== 'event') throw new Error(`expected an event, got ${JSON.stringify(item)}`);
-  return item.event.id;
-}
+const idOf = (body: unknown) => eventIdOf(dockerhubParser, body);
 
 describe('dockerhub parser', () => {
   it('is registered under the name "dockerhub"', () => {

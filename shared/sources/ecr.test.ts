@@ -13,16 +13,12 @@ import pushValid from '../../test/fixtures/ecr/push-valid.json';
 import pushValidWithMediaType from '../../test/fixtures/ecr/push-valid-with-media-type.json';
 import sqsBatch from '../../test/fixtures/ecr/sqs-batch-good-bad-unparseable.json';
 import sqsTooDeep from '../../test/fixtures/ecr/sqs-record-too-deep.json';
+import { parsedItems } from '../../test/support/parsing';
 import { ecrParser, MAX_SQS_BODY_BYTES } from './ecr';
-import type { ItemOutcome } from './types';
 
 const DIGEST = 'sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd12345678';
 
-function itemsOf(body: unknown): ItemOutcome[] {
-  const result = ecrParser.parse(body);
-  if (!result.ok) throw new Error(`expected the body to be understood, got: ${result.reason}`);
-  return result.items;
-}
+const itemsOf = (body: unknown) => parsedItems(ecrParser, body);
 
 const validPush = {
   id: '13cde686-328b-6117-af20-0e5566167482',

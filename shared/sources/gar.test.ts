@@ -18,17 +18,13 @@ import sha1Digest from '../../test/fixtures/gar/insert-sha1-digest.json';
 import insertTagValid from '../../test/fixtures/gar/insert-tag-valid.json';
 import uppercaseRepository from '../../test/fixtures/gar/insert-uppercase-repository.json';
 import unknownAction from '../../test/fixtures/gar/unknown-action.json';
+import { parsedItems } from '../../test/support/parsing';
 import { garParser, MAX_GAR_DATA_BYTES } from './gar';
-import type { ItemOutcome } from './types';
 
 const D2 = 'sha256:6ec128e26cd5b0e4a5f2d1c3b7a9e8f6d4c2b0a1e3f5d7c9b8a6e4f2d0c1b3a5';
 const IMAGE = 'us-east1-docker.pkg.dev/my-project/my-repo/hello-world';
 
-function itemsOf(body: unknown): ItemOutcome[] {
-  const result = garParser.parse(body);
-  if (!result.ok) throw new Error(`expected the body to be understood, got: ${result.reason}`);
-  return result.items;
-}
+const itemsOf = (body: unknown) => parsedItems(garParser, body);
 
 /** A Pub/Sub push body around `data`, encoded as Pub/Sub does (base64 of the UTF-8 bytes). */
 function pushOf(data: unknown, message: Record<string, unknown> = {}): unknown {

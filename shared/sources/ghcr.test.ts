@@ -10,8 +10,9 @@ import sha1Digest from '../../test/fixtures/ghcr/published-container-sha1-digest
 import publishedValid from '../../test/fixtures/ghcr/published-container-valid.json';
 import maven from '../../test/fixtures/ghcr/published-maven.json';
 import updatedWithScheme from '../../test/fixtures/ghcr/updated-container-with-scheme.json';
+import { parsedItems } from '../../test/support/parsing';
 import { ghcrParser } from './ghcr';
-import type { ItemOutcome, SourceRequest } from './types';
+import type { SourceRequest } from './types';
 
 const D1 = 'sha256:3da1996a8115d7616457760d9920b815241d0a03b34cf5f04e9a0e9d8de37498';
 const DELIVERY = '72d3162e-cc78-11e3-81ab-4c9367dc0958';
@@ -20,11 +21,7 @@ function packageRequest(delivery?: string): SourceRequest {
   return { headers: { 'x-github-event': 'package', 'x-github-delivery': delivery } };
 }
 
-function itemsOf(body: unknown, request?: SourceRequest): ItemOutcome[] {
-  const result = ghcrParser.parse(body, request);
-  if (!result.ok) throw new Error(`expected the body to be understood, got: ${result.reason}`);
-  return result.items;
-}
+const itemsOf = (body: unknown, request?: SourceRequest) => parsedItems(ghcrParser, body, request);
 
 const publishedEvent = {
   id: DELIVERY,

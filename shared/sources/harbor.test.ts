@@ -10,26 +10,17 @@ import wrongTypes from '../../test/fixtures/harbor/default-push-wrong-types.json
 import scanningCompleted from '../../test/fixtures/harbor/default-scanning-completed.json';
 import docsCloudEventsPull from '../../test/fixtures/harbor/docs-sample-cloudevents-pull-untagged.json';
 import docsDefaultPush from '../../test/fixtures/harbor/docs-sample-default-push.json';
+import { eventsOf as parsedEvents, parsedItems } from '../../test/support/parsing';
 import { contentId, fnv1a64Hex, hostOfReference } from './common';
 import { harborParser } from './harbor';
-import type { ItemOutcome } from './types';
 
 const D_DEBIAN = 'sha256:8a9e9863dbb6e10edb5adfe917c00da84e1700fa76e7ed02476aa6e6fb8ee0d8';
 const D_BUSYBOX = 'sha256:dde8e930c7b6a490f728e66292bc9bce42efc9bbb5278bae40e4f30f6e00fe8c';
 const HARBOR_ID = /^harbor:[0-9a-f]{16}$/;
 
-function itemsOf(body: unknown): ItemOutcome[] {
-  const result = harborParser.parse(body);
-  if (!result.ok) throw new Error(`expected the body to be understood, got: ${result.reason}`);
-  return result.items;
-}
+const itemsOf = (body: unknown) => parsedItems(harborParser, body);
 
-function eventsOf(body: unknown) {
-  return itemsOf(body).map((item) => {
-    if (item.kind !== 'event') throw new Error(`expected an event, got ${item.kind}: ${item.reason}`);
-    return item.event;
-  });
-}
+const eventsOf = (body: unknown) => parsedEvents(harborParser, body);
 
 describe('harbor parser', () => {
   it('is registered under the name "harbor"', () => {

@@ -9,23 +9,14 @@ import pathTraversal from '../../test/fixtures/quay/push-path-traversal.json';
 import severalTags from '../../test/fixtures/quay/push-several-tags-self-hosted.json';
 import uppercaseRepository from '../../test/fixtures/quay/push-uppercase-repository.json';
 import wrongTypes from '../../test/fixtures/quay/push-wrong-types.json';
+import { eventIdsOf, parsedItems } from '../../test/support/parsing';
 import { quayParser } from './quay';
-import type { ItemOutcome } from './types';
 
 const QUAY_ID = /^quay:[0-9a-f]{16}$/;
 
-function itemsOf(body: unknown): ItemOutcome[] {
-  const result = quayParser.parse(body);
-  if (!result.ok) throw new Error(`expected the body to be understood, got: ${result.reason}`);
-  return result.items;
-}
+const itemsOf = (body: unknown) => parsedItems(quayParser, body);
 
-function idsOf(body: unknown): string[] {
-  return itemsOf(body).map((item) => {
-    if (item.kind !== 'event') throw new Error(`expected an event, got ${item.kind}: ${item.reason}`);
-    return item.event.id;
-  });
-}
+const idsOf = (body: unknown) => eventIdsOf(quayParser, body);
 
 describe('quay parser', () => {
   it('is registered under the name "quay"', () => {

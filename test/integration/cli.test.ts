@@ -187,6 +187,51 @@ describe('tagwarden normalize', () => {
 });
 
 describe('tagwarden replay', () => {
+  test('replays a dead-letter-queue export: EventBridge events and webhook messages, one line per bad message', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tagwarden-dlq-'));
+    const ecrEvent = readFileSync(join(__dirname, '..', 'fixtures', 'ecr', 'push-valid.json'), 'utf8');
+    const queued = JSON.stringify({
+      kind: 'tagwarden-events',
+      source: 'distribution',
+      receivedAt: '2026-11-22T10:00:05.000Z',
+      events: [
+        {
+          id: 'q-1',
+          action: 'push',
+          registryHost: HOST,
+          repository: 'payments/api',
+          tag: 'v1',
+          digest: `sha256:${'c'.repeat(64)}`,
+          mediaType: null,
+          timestamp: '2026-11-22T10:00:00Z',
+          actor: null,
+        },
+      ],
+      rejected: [],
+    });
+    const file = join(dir, 'dlq.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        Messages: [
+          { MessageId: '1', Body: ecrEvent },
+          { MessageId: '2', Body: queued },
+          { MessageId: '3', Body: 'not json' },
+        ],
+      }),
+    );
+    const result = runCli(['replay', '--config', 'shared/config/example.tagwarden.yaml', file]);
+    rmSync(dir, { recursive: true, force: true });
+    expect(
+      result.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).id),
+    ).toEqual(['13cde686-328b-6117-af20-0e5566167482', 'q-1']);
+    expect(result.stderr).toMatch(/^message 3: body is not valid JSON/m);
+    expect(result.status).toBe(1);
+  });
+
   test('simulates the example config without its Slack URL or tokens in the environment', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tagwarden-replay-env-'));
     const events = join(dir, 'events.jsonl');
@@ -310,7 +355,7 @@ rules:
     ]);
     const errors = lines(result.stderr);
     expect(errors[0]).toMatch(/^line 2: .*digest/);
-    expect(errors.slice(1)).toEqual(['error: 1 line(s) could not be replayed (see above)']);
+    expect(errors.slice(1)).toEqual(['error: 1 item(s) could not be replayed (see above)']);
   });
 
   it("exits 1 with commander's message when --config is missing", () => {

@@ -1,9 +1,9 @@
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { decodeRecord } from '../../functions/aws/queue-message';
 import { handleWebhook, type WebhookDeps } from '../../functions/aws/webhook';
 import { silentLogger } from '../../shared/log';
+import { decodeRecord } from '../../shared/sources/queue-message';
 import { digestOf } from '../support/events';
 
 const TOKEN = 'lambda-token-0123456789ab';

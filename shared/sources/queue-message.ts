@@ -1,7 +1,8 @@
-import type { RegistryEvent } from '../../shared/core';
-import { parseJsonBody, parseNormalizedEvent } from '../../shared/sources';
-import { ecrParser } from '../../shared/sources/ecr';
-import { isRecord } from '../../shared/sources/validate';
+import type { RegistryEvent } from '../core';
+import { ecrParser } from './ecr';
+import { parseJsonBody } from './json-body';
+import { parseNormalizedEvent } from './normalized';
+import { isRecord } from './validate';
 
 /**
  * What the webhook function queues: the normalized events of one webhook body (small, whatever the
@@ -104,4 +105,21 @@ export function decodeRecord(body: string): DecodedRecord {
     else out.ignored.push(item.reason);
   }
   return out;
+}
+
+/**
+ * The messages of a dead-letter-queue export: `aws sqs receive-message` output (`{"Messages": [{"Body"}]}`)
+ * or an SQS event (`{"Records": [{"body"}]}`). Null when the text is neither.
+ */
+export function queueExportBodies(value: unknown): string[] | null {
+  if (!isRecord(value)) return null;
+  const list = Array.isArray(value.Messages)
+    ? value.Messages
+    : Array.isArray(value.Records)
+      ? value.Records
+      : null;
+  if (!list) return null;
+  return list.map((m) =>
+    isRecord(m) && typeof (m.Body ?? m.body) === 'string' ? String(m.Body ?? m.body) : '',
+  );
 }
