@@ -5,5 +5,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
 mkdir -p .test-state
 npx esbuild test/bench/bench.ts --bundle --platform=node --target=node20 --format=cjs --log-level=warning \
-  --external:better-sqlite3 --external:autocannon --external:esbuild --outfile=.test-state/bench.cjs
+  --external:better-sqlite3 --external:autocannon --external:esbuild --external:@aws-sdk/* --outfile=.test-state/bench.cjs
 node .test-state/bench.cjs "$@"
