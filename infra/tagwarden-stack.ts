@@ -33,6 +33,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { loadConfigText } from '../shared/config/load';
 import { TagwardenFunction } from './tagwarden-function';
 
 export interface TagwardenStackProps extends StackProps {
@@ -128,7 +129,7 @@ export class TagwardenStack extends Stack {
     const environment = {
       TABLE_NAME: this.table.tableName,
       SECRET_ARN: secret.secretArn,
-      POLICY: props.policy ?? '',
+      POLICY: props.policy ? policyJson(props.policy) : '',
       REPOSITORIES: repositories.join(','),
     };
     const consumer = new TagwardenFunction(this, 'EcrEvents', {
@@ -281,13 +282,25 @@ export class TagwardenStack extends Stack {
   }
 }
 
-/** The policy to deploy: the file named by context `policyFile`, else ./tagwarden.yaml if present. */
+/**
+ * The policy to deploy: the file named by context `policyFile`, else ./tagwarden.yaml if present,
+ * validated now (a mistake fails `cdk synth` with file, line and column) and deployed as JSON.
+ */
 export function readPolicyFile(path: string | undefined): string {
   const file = path ?? join(ROOT, 'tagwarden.yaml');
+  let text: string;
   try {
-    return readFileSync(file, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (error) {
     if (path) throw new Error(`policy file ${path} cannot be read: ${(error as Error).message}`);
     return '';
   }
+  return policyJson(text, file);
+}
+
+/** YAML policy text → the JSON the functions read (only `defaults` and `rules`; secrets stay out). */
+export function policyJson(text: string, file = 'policy'): string {
+  const loaded = loadConfigText(text, { file, env: {}, policyOnly: true });
+  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+  return JSON.stringify({ defaults: loaded.config.defaults, rules: loaded.config.rules });
 }

@@ -7,8 +7,7 @@ import type { Notifier } from '../../shared/adapters/notify/port';
 import { SlackNotifier } from '../../shared/adapters/notify/slack';
 import { EcrRegistry } from '../../shared/adapters/registry/ecr';
 import type { RegistryResolver } from '../../shared/adapters/registry/port';
-import { loadConfigText } from '../../shared/config/load';
-import { toPolicy } from '../../shared/config/schema';
+import { TagwardenConfigFile, toPolicy } from '../../shared/config/schema';
 import { DEFAULT_POLICY, globMatches, KEEP_TAG_PREFIX, type Policy } from '../../shared/core';
 import { EffectRunner } from '../../shared/guard/effects';
 import { policyPlanner } from '../../shared/guard/record';
@@ -38,12 +37,24 @@ export interface AwsEnvironment {
 /** `<account>.dkr.ecr.<region>.amazonaws.com(.cn)`: the hosts this deployment can act on. */
 const ECR_HOST = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/;
 
-/** The policy is deployed as the config file's content (YAML or JSON) in POLICY; only its rules are read. */
+/**
+ * The policy is deployed as JSON (the stack converts and validates the YAML file at synth time, with
+ * line and column errors), so the function carries no YAML parser. Validated again here.
+ */
 export function policyFrom(text: string | undefined): Policy {
   if (!text || text.trim() === '') return DEFAULT_POLICY;
-  const loaded = loadConfigText(text, { file: 'POLICY', env: {}, policyOnly: true });
-  if (!loaded.ok) throw new Error(`the deployed policy is invalid: ${loaded.errors.join('; ')}`);
-  return toPolicy(loaded.config);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new Error('POLICY is not JSON; deploy it with the CDK stack, which converts the YAML file');
+  }
+  const parsed = TagwardenConfigFile.safeParse(value);
+  if (!parsed.success)
+    throw new Error(
+      `the deployed policy is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  return toPolicy(parsed.data);
 }
 
 /** Tags ECR must keep mutable when a repository is locked: the policy's `allow` tags and our keep tags. */

@@ -1,6 +1,5 @@
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SourceAuthConfig } from '../../shared/auth/source-auth';
 import type { Logger } from '../../shared/log';
 
@@ -35,5 +34,3 @@ export async function readSecrets(
     throw new Error('the Tagwarden secret is not JSON; expected {"slackWebhookUrl", "sources": {...}}');
   }
 }
-
-export const sqsClient = new SQSClient({});

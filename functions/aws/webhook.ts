@@ -1,11 +1,11 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { errorMessage } from '../../shared/core';
 import { checkWebhook, type IngestDeps, webhookPreflight } from '../../shared/guard/ingest';
 import type { Logger } from '../../shared/log';
 import { webhookMessages } from '../../shared/sources/queue-message';
-import { log, readSecrets, sqsClient } from './runtime';
+import { log, readSecrets } from './runtime';
 
 export interface WebhookDeps {
   auth: IngestDeps['auth'];
@@ -73,6 +73,8 @@ export async function handleWebhook(deps: WebhookDeps, event: LambdaFunctionURLE
     rejected: checked.rejected,
   });
 }
+
+const sqsClient = new SQSClient({});
 
 let cachedAuth: Promise<IngestDeps['auth']> | null = null;
 

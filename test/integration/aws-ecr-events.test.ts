@@ -77,7 +77,7 @@ async function dependencies(): Promise<AwsDependencies> {
     registries: (host) => (host === HOST ? registry : null),
     env: {
       TABLE_NAME: tableName,
-      POLICY: 'rules:\n  - match: { repository: "payments/*" }\n    action: revert\n',
+      POLICY: JSON.stringify({ rules: [{ match: { repository: 'payments/*' }, action: 'revert' }] }),
     },
   });
 }

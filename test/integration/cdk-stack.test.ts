@@ -96,6 +96,21 @@ describe('the CDK stack', () => {
     });
   });
 
+  test('deploys the policy as validated JSON, and refuses a bad one at synth with its line and column', () => {
+    const fn = resourcesOf('AWS::Lambda::Function').find(
+      (f) => (f.Properties.Environment as { Variables: Record<string, string> }).Variables.POLICY,
+    );
+    const policy = JSON.parse(
+      (fn!.Properties.Environment as { Variables: Record<string, string> }).Variables.POLICY!,
+    );
+    expect(policy.rules).toEqual([
+      { match: { repository: 'payments/*' }, action: 'revert', owners: [], bump: false },
+    ]);
+    expect(
+      () => new TagwardenStack(new App(), 'Bad', { policy: 'rules:\n  - match: {}\n    action: revrt\n' }),
+    ).toThrow(/policy:3:13: rules\[0\]\.action/);
+  });
+
   test('outputs the webhook Function URL', () => {
     template.hasOutput('WebhookUrl', { Value: Match.anyValue() });
     template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE' });
