@@ -8,7 +8,7 @@ import { SlackNotifier } from '../../shared/adapters/notify/slack';
 import { EcrRegistry } from '../../shared/adapters/registry/ecr';
 import type { RegistryResolver } from '../../shared/adapters/registry/port';
 import { TagwardenConfigFile, toPolicy } from '../../shared/config/schema';
-import { DEFAULT_POLICY, globMatches, KEEP_TAG_PREFIX, type Policy } from '../../shared/core';
+import { DEFAULT_POLICY, globMatches, type Policy } from '../../shared/core';
 import { EffectRunner } from '../../shared/guard/effects';
 import { policyPlanner } from '../../shared/guard/record';
 import { DynamoDbHistoryStore } from '../../shared/history/dynamodb';
@@ -57,7 +57,10 @@ export function policyFrom(text: string | undefined): Policy {
   return toPolicy(parsed.data);
 }
 
-/** Tags ECR must keep mutable when a repository is locked: the policy's `allow` tags and our keep tags. */
+/**
+ * Tags ECR must keep mutable when a repository is locked: the policy's `allow` tags. Our keep tags
+ * need no slot: each is a new tag, and immutability only stops an existing tag from moving.
+ */
 export function mutableTagPatterns(policy: Policy, repository: string): string[] {
   const patterns = policy.rules
     .filter(
@@ -67,7 +70,7 @@ export function mutableTagPatterns(policy: Policy, repository: string): string[]
         (!rule.match.repository || globMatches(rule.match.repository, repository)),
     )
     .map((rule) => rule.match.tag!.replaceAll('**', '*').replaceAll('?', '*'));
-  return [...new Set([...patterns, `${KEEP_TAG_PREFIX}*`])];
+  return [...new Set(patterns)];
 }
 
 export function registriesFor(policy: Policy, region: string | undefined): RegistryResolver {

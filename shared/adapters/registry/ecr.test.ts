@@ -1,15 +1,23 @@
 import { createHash } from 'node:crypto';
 import {
   BatchGetImageCommand,
+  DescribeRepositoriesCommand,
   ECRClient,
   ImageAlreadyExistsException,
   ImageTagAlreadyExistsException,
+  InvalidParameterException,
   ListTagsForResourceCommand,
   PutImageCommand,
   PutImageTagMutabilityCommand,
+  RepositoryNotFoundException,
 } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
-import { PermanentError, TransientError } from '../../core';
+import { RecordingNotifier } from '../../../test/support/recording-notifier';
+import { PermanentError, type Policy, type RegistryEvent, TransientError } from '../../core';
+import { EffectRunner, keepTagFor } from '../../guard/effects';
+import { policyPlanner } from '../../guard/record';
+import { MemoryHistoryStore } from '../../history';
+import { silentLogger } from '../../log';
 import { EcrRegistry, ownersFromRepositoryTags } from './ecr';
 
 const ecr = mockClient(ECRClient);
@@ -17,15 +25,49 @@ const client = new ECRClient({
   region: 'us-east-1',
   credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
 });
-const manifestText = JSON.stringify({
-  schemaVersion: 2,
-  mediaType: 'application/vnd.oci.image.manifest.v1+json',
-  layers: [],
-});
-const DIGEST = `sha256:${createHash('sha256').update(manifestText).digest('hex')}`;
 const MEDIA = 'application/vnd.oci.image.manifest.v1+json';
-const awsError = (name: string, status: number) =>
-  Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
+/** Manifest text as a registry keeps it: not what JSON.stringify would write, so a re-serialization shows. */
+const manifest = (seed: string) =>
+  `{\n   "schemaVersion": 2,\n   "mediaType": "${MEDIA}",\n   "config": {"seed": "${seed}"},\n   "layers": []\n}`;
+const sha256 = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;
+const OLD = manifest('old');
+const NEW = manifest('new');
+const awsError = (name: string, status?: number) =>
+  Object.assign(new Error(`${name} message`), {
+    name,
+    $metadata: status === undefined ? {} : { httpStatusCode: status },
+  });
+const meta = { $metadata: { httpStatusCode: 400 } };
+
+/** ECR as the mock serves it: `tags` map to digests, and OLD and NEW exist by digest. */
+function ecrServes(tags: Record<string, string>) {
+  ecr
+    .on(BatchGetImageCommand)
+    .callsFake((input: { imageIds: { imageTag?: string; imageDigest?: string }[] }) => {
+      const id = input.imageIds[0]!;
+      if (id.imageTag) {
+        const digest = tags[id.imageTag];
+        return digest
+          ? { images: [{ imageId: { imageTag: id.imageTag, imageDigest: digest } }], failures: [] }
+          : { images: [], failures: [{ imageId: id, failureCode: 'ImageNotFound', failureReason: 'gone' }] };
+      }
+      const text = [OLD, NEW].find((m) => sha256(m) === id.imageDigest);
+      return text
+        ? {
+            images: [
+              {
+                imageId: { imageDigest: id.imageDigest },
+                imageManifest: text,
+                imageManifestMediaType: MEDIA,
+              },
+            ],
+          }
+        : { images: [], failures: [{ imageId: id, failureCode: 'ImageNotFound' }] };
+    });
+  ecr.on(PutImageCommand).callsFake((input: { imageManifest: string; imageTag: string }) => ({
+    image: { imageId: { imageTag: input.imageTag, imageDigest: sha256(input.imageManifest) } },
+  }));
+}
 
 beforeEach(() => ecr.reset());
 
@@ -36,96 +78,287 @@ describe('EcrRegistry', () => {
     mutableTagPatterns: () => ['latest', 'dev-*'],
   });
 
-  test('reads the digest a tag serves, and null for a tag ECR does not have', async () => {
-    ecr
-      .on(BatchGetImageCommand, { imageIds: [{ imageTag: 'v1' }] })
-      .resolves({ images: [{ imageId: { imageDigest: DIGEST, imageTag: 'v1' } }] });
-    ecr
-      .on(BatchGetImageCommand, { imageIds: [{ imageTag: 'gone' }] })
-      .resolves({ images: [], failures: [{ failureCode: 'ImageNotFound' }] });
-    expect(await registry.currentDigest('payments/api', 'v1')).toBe(DIGEST);
-    expect(await registry.currentDigest('payments/api', 'gone')).toBeNull();
-    expect(ecr.commandCalls(BatchGetImageCommand)[0]!.args[0].input).toMatchObject({
+  test('reads the digest a tag serves, asking for every manifest kind including indexes', async () => {
+    ecrServes({ v1: sha256(NEW) });
+    expect(await registry.currentDigest('payments/api', 'v1')).toBe(sha256(NEW));
+    expect(ecr.commandCalls(BatchGetImageCommand)[0]!.args[0].input).toEqual({
       registryId: '123456789012',
       repositoryName: 'payments/api',
-    });
-  });
-
-  test('returns the exact manifest text and refuses one whose sha256 is not the digest', async () => {
-    ecr
-      .on(BatchGetImageCommand)
-      .resolves({ images: [{ imageManifest: manifestText, imageManifestMediaType: MEDIA }] });
-    const manifest = await registry.getManifest('payments/api', DIGEST);
-    expect(manifest?.bytes.toString('utf8')).toBe(manifestText);
-    expect(manifest?.mediaType).toBe(MEDIA);
-    ecr
-      .on(BatchGetImageCommand)
-      .resolves({ images: [{ imageManifest: `${manifestText} `, imageManifestMediaType: MEDIA }] });
-    await expect(registry.getManifest('payments/api', DIGEST)).rejects.toBeInstanceOf(PermanentError);
-  });
-
-  test('puts the exact text, media type, tag and digest back, and treats "already exists" as done', async () => {
-    ecr.on(PutImageCommand).resolves({ image: { imageId: { imageDigest: DIGEST } } });
-    const manifest = { bytes: Buffer.from(manifestText), mediaType: MEDIA, digest: DIGEST };
-    expect(await registry.putManifest('payments/api', 'v1', manifest)).toBe(DIGEST);
-    expect(ecr.commandCalls(PutImageCommand)[0]!.args[0].input).toEqual({
-      registryId: '123456789012',
-      repositoryName: 'payments/api',
-      imageTag: 'v1',
-      imageManifest: manifestText,
-      imageManifestMediaType: MEDIA,
-      imageDigest: DIGEST,
-    });
-    ecr.on(PutImageCommand).rejects(new ImageAlreadyExistsException({ message: 'exists', $metadata: {} }));
-    expect(await registry.putManifest('payments/api', 'v1', manifest)).toBe(DIGEST);
-    ecr
-      .on(PutImageCommand)
-      .rejects(new ImageTagAlreadyExistsException({ message: 'immutable', $metadata: {} }));
-    await expect(registry.putManifest('payments/api', 'v1', manifest)).rejects.toThrow(/immutable/);
-  });
-
-  test('locks by making the repository immutable except the tags the policy lets float', async () => {
-    ecr.on(PutImageTagMutabilityCommand).resolves({});
-    expect(await registry.lockTag('payments/api', 'v1', DIGEST)).toEqual({ locked: true });
-    expect(ecr.commandCalls(PutImageTagMutabilityCommand)[0]!.args[0].input).toMatchObject({
-      imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
-      imageTagMutabilityExclusionFilters: [
-        { filterType: 'WILDCARD', filter: 'latest' },
-        { filterType: 'WILDCARD', filter: 'dev-*' },
+      imageIds: [{ imageTag: 'v1' }],
+      acceptedMediaTypes: [
+        'application/vnd.oci.image.index.v1+json',
+        'application/vnd.oci.image.manifest.v1+json',
+        'application/vnd.docker.distribution.manifest.list.v2+json',
+        'application/vnd.docker.distribution.manifest.v2+json',
       ],
     });
   });
 
-  test('says why it cannot lock when the policy needs more exclusion filters than ECR allows, and calls nothing', async () => {
-    const many = new EcrRegistry({ client, mutableTagPatterns: () => ['a', 'b', 'c', 'd', 'e', 'f'] });
-    const outcome = await many.lockTag('payments/api', 'v1', DIGEST);
-    expect(outcome).toEqual({
-      locked: false,
-      reason: expect.stringMatching(/at most 5 .* 6 tags .*a, b, c, d, e, f/),
-    });
-    expect(ecr.commandCalls(PutImageTagMutabilityCommand)).toHaveLength(0);
+  test('answers null for a tag ECR does not have and for a repository that does not exist', async () => {
+    ecrServes({});
+    expect(await registry.currentDigest('payments/api', 'gone')).toBeNull();
+    ecr
+      .on(BatchGetImageCommand)
+      .resolves({ images: [], failures: [{ failureCode: 'ImageTagDoesNotMatchDigest' }] });
+    expect(await registry.currentDigest('payments/api', 'gone')).toBeNull();
+    ecr
+      .on(BatchGetImageCommand)
+      .rejects(new RepositoryNotFoundException({ message: 'no repository', ...meta }));
+    expect(await registry.currentDigest('payments/api', 'v1')).toBeNull();
   });
 
-  test('classifies throttling as transient and access denied as permanent, naming the operation', async () => {
-    ecr.on(BatchGetImageCommand).rejects(awsError('ThrottlingException', 400));
+  test('treats a throttled upstream as transient and an invalid tag failure as permanent', async () => {
+    ecr.on(BatchGetImageCommand).resolves({ failures: [{ failureCode: 'UpstreamTooManyRequests' }] });
     await expect(registry.currentDigest('payments/api', 'v1')).rejects.toBeInstanceOf(TransientError);
-    ecr.on(BatchGetImageCommand).rejects(awsError('AccessDeniedException', 400));
-    const denied = registry.currentDigest('payments/api', 'v1');
-    await expect(denied).rejects.toBeInstanceOf(PermanentError);
-    await expect(denied).rejects.toThrow(/BatchGetImage payments\/api: AccessDeniedException/);
+    ecr.on(BatchGetImageCommand).resolves({ failures: [{ failureCode: 'InvalidImageTag' }] });
+    await expect(registry.currentDigest('payments/api', 'v1')).rejects.toBeInstanceOf(PermanentError);
   });
 
-  test('refuses a bad repository name before calling AWS', async () => {
-    await expect(registry.currentDigest('../etc', 'v1')).rejects.toBeInstanceOf(PermanentError);
+  test('returns the exact manifest bytes and media type for a digest, and null for a missing one', async () => {
+    ecrServes({});
+    const got = await registry.getManifest('payments/api', sha256(OLD));
+    expect(got).toEqual({ bytes: Buffer.from(OLD, 'utf8'), mediaType: MEDIA, digest: sha256(OLD) });
+    expect(await registry.getManifest('payments/api', sha256('other'))).toBeNull();
+  });
+
+  test('refuses a manifest whose sha256 is not the digest asked for', async () => {
+    ecr
+      .on(BatchGetImageCommand)
+      .resolves({ images: [{ imageManifest: `${OLD} `, imageManifestMediaType: MEDIA }] });
+    const read = registry.getManifest('payments/api', sha256(OLD));
+    await expect(read).rejects.toBeInstanceOf(PermanentError);
+    await expect(read).rejects.toThrow(/digest is sha256:/);
+  });
+
+  test('puts the exact text, media type, tag and digest, and returns the digest ECR computed', async () => {
+    ecrServes({});
+    const old = { bytes: Buffer.from(OLD, 'utf8'), mediaType: MEDIA, digest: sha256(OLD) };
+    expect(await registry.putManifest('payments/api', 'v1', old)).toBe(sha256(OLD));
+    expect(ecr.commandCalls(PutImageCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        registryId: '123456789012',
+        repositoryName: 'payments/api',
+        imageTag: 'v1',
+        imageManifest: OLD,
+        imageManifestMediaType: MEDIA,
+        imageDigest: sha256(OLD),
+      },
+    ]);
+  });
+
+  test('treats ImageAlreadyExistsException as done', async () => {
+    ecr.on(PutImageCommand).rejects(new ImageAlreadyExistsException({ message: 'exists', ...meta }));
+    const old = { bytes: Buffer.from(OLD, 'utf8'), mediaType: MEDIA, digest: sha256(OLD) };
+    expect(await registry.putManifest('payments/api', 'v1', old)).toBe(sha256(OLD));
+  });
+
+  test('fails permanently, saying the tag is immutable, on ImageTagAlreadyExistsException', async () => {
+    ecr.on(PutImageCommand).rejects(new ImageTagAlreadyExistsException({ message: 'immutable', ...meta }));
+    const old = { bytes: Buffer.from(OLD, 'utf8'), mediaType: MEDIA, digest: sha256(OLD) };
+    const put = registry.putManifest('payments/api', 'v1', old);
+    await expect(put).rejects.toBeInstanceOf(PermanentError);
+    await expect(put).rejects.toThrow(/PutImage payments\/api:v1: .*tag is immutable/);
+  });
+
+  test('refuses to put bytes whose digest is not the stated one, without calling ECR', async () => {
+    const wrong = { bytes: Buffer.from(NEW, 'utf8'), mediaType: MEDIA, digest: sha256(OLD) };
+    await expect(registry.putManifest('payments/api', 'v1', wrong)).rejects.toBeInstanceOf(PermanentError);
     expect(ecr.calls()).toHaveLength(0);
   });
 
-  test('reads owners from the tagwarden:owners resource tag', async () => {
+  test('locks by making the repository immutable except the patterns the policy lets float', async () => {
+    ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [{ imageTagMutability: 'MUTABLE' }] });
+    ecr.on(PutImageTagMutabilityCommand).resolves({});
+    expect(await registry.lockTag('payments/api', 'v1', sha256(OLD))).toEqual({ locked: true });
+    expect(ecr.commandCalls(PutImageTagMutabilityCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        registryId: '123456789012',
+        repositoryName: 'payments/api',
+        imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+        imageTagMutabilityExclusionFilters: [
+          { filterType: 'WILDCARD', filter: 'latest' },
+          { filterType: 'WILDCARD', filter: 'dev-*' },
+        ],
+      },
+    ]);
+  });
+
+  test('leaves a repository that is already fully immutable as it is', async () => {
+    ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [{ imageTagMutability: 'IMMUTABLE' }] });
+    expect(await registry.lockTag('payments/api', 'v1', sha256(OLD))).toEqual({ locked: true });
+    expect(ecr.commandCalls(PutImageTagMutabilityCommand)).toHaveLength(0);
+  });
+
+  test('keeps exclusion filters already set on the repository', async () => {
+    ecr.on(DescribeRepositoriesCommand).resolves({
+      repositories: [
+        {
+          imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+          imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD', filter: 'nightly-*' }],
+        },
+      ],
+    });
+    ecr.on(PutImageTagMutabilityCommand).resolves({});
+    expect(await registry.lockTag('payments/api', 'v1', sha256(OLD))).toEqual({ locked: true });
+    expect(
+      ecr.commandCalls(PutImageTagMutabilityCommand)[0]!.args[0].input.imageTagMutabilityExclusionFilters,
+    ).toEqual([
+      { filterType: 'WILDCARD', filter: 'latest' },
+      { filterType: 'WILDCARD', filter: 'dev-*' },
+      { filterType: 'WILDCARD', filter: 'nightly-*' },
+    ]);
+  });
+
+  test('says it cannot lock a tag that an exclusion filter keeps mutable', async () => {
+    ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [{ imageTagMutability: 'MUTABLE' }] });
+    const outcome = await registry.lockTag('payments/api', 'dev-7', sha256(OLD));
+    expect(outcome).toEqual({ locked: false, reason: expect.stringContaining('exclusion filter dev-*') });
+    expect(ecr.commandCalls(PutImageTagMutabilityCommand)).toHaveLength(0);
+  });
+
+  test('says why it cannot lock when the policy has more allow patterns than ECR allows filters, and calls nothing', async () => {
+    const many = new EcrRegistry({ client, mutableTagPatterns: () => ['a', 'b', 'c', 'd', 'e', 'f*'] });
+    expect(await many.lockTag('payments/api', 'v1', sha256(OLD))).toEqual({
+      locked: false,
+      reason:
+        'ECR allows at most 5 tag-mutability exclusion filters; the policy has 6 allow patterns for payments/api: a, b, c, d, e, f*',
+    });
+    expect(ecr.calls()).toHaveLength(0);
+  });
+
+  test('leaves the repository unchanged and says so when ECR rejects IMMUTABLE_WITH_EXCLUSION', async () => {
+    ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [{ imageTagMutability: 'MUTABLE' }] });
     ecr
-      .on(ListTagsForResourceCommand)
-      .resolves({ tags: [{ Key: 'tagwarden:owners', Value: '#payments, @alice' }] });
+      .on(PutImageTagMutabilityCommand)
+      .rejects(new InvalidParameterException({ message: 'Invalid parameter', ...meta }));
+    const outcome = await registry.lockTag('payments/api', 'v1', sha256(OLD));
+    expect(outcome).toEqual({
+      locked: false,
+      reason: expect.stringMatching(/rejected IMMUTABLE_WITH_EXCLUSION .*left as it was/),
+    });
+    expect(ecr.commandCalls(PutImageTagMutabilityCommand)).toHaveLength(1);
+  });
+
+  test('does not make a repository fully immutable when it was not told which tags float', async () => {
+    const bare = new EcrRegistry({ client });
+    expect(await bare.lockTag('payments/api', 'v1', sha256(OLD))).toMatchObject({ locked: false });
+    expect(ecr.calls()).toHaveLength(0);
+  });
+
+  test('classifies throttling, 5xx and network errors as transient', async () => {
+    ecr.on(BatchGetImageCommand).rejects(awsError('ThrottlingException', 400));
+    await expect(registry.currentDigest('payments/api', 'v1')).rejects.toBeInstanceOf(TransientError);
+    ecr.on(BatchGetImageCommand).rejects(awsError('ServerException', 500));
+    await expect(registry.currentDigest('payments/api', 'v1')).rejects.toBeInstanceOf(TransientError);
+    ecr.on(BatchGetImageCommand).rejects(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+    await expect(registry.currentDigest('payments/api', 'v1')).rejects.toBeInstanceOf(TransientError);
+  });
+
+  test('classifies AccessDenied as permanent, naming the operation, the repository and the AWS error', async () => {
+    ecr.on(PutImageCommand).rejects(awsError('AccessDeniedException', 400));
+    const old = { bytes: Buffer.from(OLD, 'utf8'), mediaType: MEDIA, digest: sha256(OLD) };
+    const put = registry.putManifest('payments/api', 'v1', old);
+    await expect(put).rejects.toBeInstanceOf(PermanentError);
+    await expect(put).rejects.toThrow(/^PutImage payments\/api:v1: AccessDeniedException \(HTTP 400\)/);
+  });
+
+  test('refuses a bad repository name, tag or digest before calling AWS', async () => {
+    await expect(registry.currentDigest('../etc', 'v1')).rejects.toBeInstanceOf(PermanentError);
+    await expect(registry.currentDigest('payments/api', '-v1')).rejects.toBeInstanceOf(PermanentError);
+    await expect(registry.getManifest('payments/api', 'sha256:nothex')).rejects.toBeInstanceOf(
+      PermanentError,
+    );
+    await expect(registry.lockTag('Payments', 'v1', sha256(OLD))).rejects.toBeInstanceOf(PermanentError);
+    expect(ecr.calls()).toHaveLength(0);
+  });
+});
+
+describe('ownersFromRepositoryTags', () => {
+  test('reads owners from the tagwarden:owners resource tag', async () => {
+    ecr.on(ListTagsForResourceCommand).resolves({
+      tags: [
+        { Key: 'team', Value: 'x' },
+        { Key: 'tagwarden:owners', Value: '#payments, @alice' },
+      ],
+    });
+    const arn = 'arn:aws:ecr:us-east-1:123456789012:repository/payments/api';
+    expect(await ownersFromRepositoryTags(client, arn)).toEqual(['#payments', '@alice']);
+    expect(ecr.commandCalls(ListTagsForResourceCommand)[0]!.args[0].input).toEqual({ resourceArn: arn });
+  });
+
+  test('answers no owners for a repository without the tag', async () => {
+    ecr.on(ListTagsForResourceCommand).resolves({ tags: [] });
     expect(
       await ownersFromRepositoryTags(client, 'arn:aws:ecr:us-east-1:123456789012:repository/payments/api'),
-    ).toEqual(['#payments', '@alice']);
+    ).toEqual([]);
+  });
+});
+
+describe('a revert through the effect runner with ECR', () => {
+  test('an overwrite of a revert tag ends in PutImage of the old manifest text under the tag, and the new one kept', async () => {
+    const HOST = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
+    const policy: Policy = {
+      defaults: { action: 'alert', owners: [], bump: false },
+      rules: [{ match: { repository: 'payments/*' }, action: 'revert', owners: ['#payments'], bump: false }],
+    };
+    const store = new MemoryHistoryStore();
+    const plan = policyPlanner(policy);
+    const push = (id: string, text: string, timestamp: string): RegistryEvent => ({
+      id,
+      action: 'push',
+      registryHost: HOST,
+      repository: 'payments/api',
+      tag: 'v1.4.2',
+      digest: sha256(text),
+      mediaType: MEDIA,
+      timestamp,
+      actor: 'ci',
+    });
+    await store.apply(push('e1', OLD, '2026-11-22T10:00:00.000Z'), plan, '2026-11-22T10:00:01.000Z');
+    const overwrite = await store.apply(
+      push('e2', NEW, '2026-11-22T10:05:00.000Z'),
+      plan,
+      '2026-11-22T10:05:01.000Z',
+    );
+    expect(overwrite.transition.kind).toBe('overwrite');
+
+    ecrServes({ 'v1.4.2': sha256(NEW) });
+    const registry = new EcrRegistry({
+      client,
+      registryId: '123456789012',
+      mutableTagPatterns: () => ['latest', 'tagwarden-keep-*'],
+    });
+    const notifier = new RecordingNotifier();
+    const runner = new EffectRunner({
+      store,
+      registries: (host) => (host === HOST ? registry : null),
+      notifier,
+      log: silentLogger,
+      plan,
+      now: () => new Date('2026-11-22T10:05:02.000Z'),
+    });
+    await runner.runDue();
+
+    const puts = ecr.commandCalls(PutImageCommand).map((c) => c.args[0].input);
+    expect(puts).toEqual([
+      {
+        registryId: '123456789012',
+        repositoryName: 'payments/api',
+        imageTag: keepTagFor(sha256(NEW)),
+        imageManifest: NEW,
+        imageManifestMediaType: MEDIA,
+        imageDigest: sha256(NEW),
+      },
+      {
+        registryId: '123456789012',
+        repositoryName: 'payments/api',
+        imageTag: 'v1.4.2',
+        imageManifest: OLD,
+        imageManifestMediaType: MEDIA,
+        imageDigest: sha256(OLD),
+      },
+    ]);
+    expect(notifier.alerts).toHaveLength(1);
+    expect(notifier.alerts[0]!.actionTaken).toMatch(/^reverted to sha256:/);
   });
 });

@@ -1,18 +1,19 @@
 import { createHash } from 'node:crypto';
 import {
   BatchGetImageCommand,
+  type BatchGetImageCommandOutput,
+  DescribeRepositoriesCommand,
   type ECRClient,
-  ImageAlreadyExistsException,
-  ImageTagAlreadyExistsException,
+  type ImageTagMutabilityExclusionFilter,
   ListTagsForResourceCommand,
+  type ListTagsForResourceCommandOutput,
+  ImageTagMutability as Mutability,
   PutImageCommand,
   PutImageTagMutabilityCommand,
-  RepositoryNotFoundException,
 } from '@aws-sdk/client-ecr';
 import {
   type Digest,
   digestProblem,
-  errorMessage,
   PermanentError,
   repositoryProblem,
   TransientError,
@@ -21,24 +22,63 @@ import {
 import { MANIFEST_ACCEPT } from './oci-distribution';
 import type { LockOutcome, Manifest, RegistryClient } from './port';
 
-/** PutImageTagMutability takes at most 5 exclusion filters, each `[0-9a-zA-Z._*-]{1,128}` (ECR API reference). */
+/**
+ * PutImageTagMutability takes 1 to 5 exclusion filters, each `{ filterType: 'WILDCARD', filter }`
+ * with `filter` matching `^[0-9a-zA-Z._*-]{1,128}$` (ECR API reference, PutImageTagMutability and
+ * ImageTagMutabilityExclusionFilter).
+ */
 export const MAX_EXCLUSION_FILTERS = 5;
 const FILTER = /^[0-9a-zA-Z._*-]{1,128}$/;
+/** The resource tag whose value names a repository's owners, e.g. `#payments, @alice`. */
+export const OWNERS_TAG = 'tagwarden:owners';
+
+/** Index types first: without them ECR would not serve a multi-arch tag's index. */
 const ACCEPTED = MANIFEST_ACCEPT.split(',').map((type) => type.trim());
+/** BatchGetImage `failures[].failureCode`s that mean "there is no such image". */
+const NOT_FOUND = new Set(['ImageNotFound', 'ImageTagDoesNotMatchDigest']);
+/** Failure codes worth retrying; anything else unknown is also retried (see errors.ts). */
+const PERMANENT_FAILURES = new Set([
+  'InvalidImageDigest',
+  'InvalidImageTag',
+  'MissingDigestAndTag',
+  'ImageInaccessible',
+  'UpstreamAccessDenied',
+]);
 const TRANSIENT = new Set([
   'ThrottlingException',
+  'ThrottledException',
   'ServerException',
   'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'TooManyRequests',
   'TooManyRequestsException',
   'InternalFailure',
+  'InternalServerError',
   'RequestTimeout',
+  'RequestTimeoutException',
+  'TimeoutError',
+]);
+const PERMANENT = new Set([
+  'AccessDeniedException',
+  'InvalidParameterException',
+  'LimitExceededException',
+  'ValidationException',
+  'RepositoryNotFoundException',
+  'ImageDigestDoesNotMatchException',
+  'LayersNotFoundException',
+  'ReferencedImagesNotFoundException',
+  'UnrecognizedClientException',
+  'InvalidSignatureException',
 ]);
 
 export interface EcrRegistryOptions {
   client: ECRClient;
-  /** The account of the registry; the client's own account when left out. */
+  /** The account of the registry (the 12 digits of the registry host); the caller's own when left out. */
   registryId?: string;
-  /** Tags that must stay mutable when a repository is locked (the policy's `allow` tags). */
+  /**
+   * Tags that must stay mutable when a repository is locked: the policy's `allow` tags as ECR
+   * wildcards (`latest`, `dev-*`). Without it, lockTag refuses rather than freeze every tag.
+   */
   mutableTagPatterns?: (repository: string) => string[];
 }
 
@@ -50,132 +90,241 @@ export interface EcrRegistryOptions {
 export class EcrRegistry implements RegistryClient {
   readonly kind = 'ecr';
 
-  constructor(private readonly options: EcrRegistryOptions) {}
+  constructor(private readonly options: EcrRegistryOptions) {
+    if (options.registryId !== undefined && !/^[0-9]{12}$/.test(options.registryId)) {
+      throw new PermanentError(
+        `ECR registryId ${JSON.stringify(options.registryId)} is not a 12-digit account`,
+      );
+    }
+  }
 
-  private get registry() {
+  private get registry(): { registryId?: string } {
     return this.options.registryId ? { registryId: this.options.registryId } : {};
   }
 
   async currentDigest(repository: string, tag: string): Promise<Digest | null> {
     check(repositoryProblem(repository), tagProblem(tag));
-    const answer = await this.call('BatchGetImage', repository, () =>
-      this.options.client.send(
-        new BatchGetImageCommand({
-          ...this.registry,
-          repositoryName: repository,
-          imageIds: [{ imageTag: tag }],
-          acceptedMediaTypes: ACCEPTED,
-        }),
-      ),
-    );
-    return answer?.images?.[0]?.imageId?.imageDigest ?? null;
+    const image = await this.batchGetImage(repository, { imageTag: tag }, `${repository}:${tag}`);
+    if (!image) return null;
+    const digest = image.imageId?.imageDigest;
+    if (!digest)
+      throw new PermanentError(`BatchGetImage ${repository}:${tag}: ECR answered without a digest`);
+    return servedDigest(digest, `BatchGetImage ${repository}:${tag}`);
   }
 
   async getManifest(repository: string, digest: Digest): Promise<Manifest | null> {
     check(repositoryProblem(repository), digestProblem(digest));
-    const answer = await this.call('BatchGetImage', repository, () =>
-      this.options.client.send(
-        new BatchGetImageCommand({
-          ...this.registry,
-          repositoryName: repository,
-          imageIds: [{ imageDigest: digest }],
-          acceptedMediaTypes: ACCEPTED,
-        }),
-      ),
-    );
-    const image = answer?.images?.[0];
-    if (!image?.imageManifest) return null;
-    // ECR returns the manifest's exact text: its sha256 is the digest, or something is wrong.
-    const bytes = Buffer.from(image.imageManifest, 'utf8');
-    const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-    if (digest.startsWith('sha256:') && actual !== digest) {
-      throw new PermanentError(
-        `BatchGetImage ${repository}: the manifest served for ${digest} has digest ${actual}`,
-      );
+    const what = `${repository}@${digest}`;
+    const image = await this.batchGetImage(repository, { imageDigest: digest }, what);
+    if (!image) return null;
+    if (typeof image.imageManifest !== 'string') {
+      throw new PermanentError(`BatchGetImage ${what}: ECR answered without the manifest`);
     }
-    const mediaType = image.imageManifestMediaType;
-    if (!mediaType) throw new PermanentError(`BatchGetImage ${repository}: no media type for ${digest}`);
+    // ECR returns the manifest's exact text: its digest is the one asked for, or something is wrong.
+    const bytes = Buffer.from(image.imageManifest, 'utf8');
+    const actual = digestOf(bytes, digest);
+    if (actual !== digest) {
+      throw new PermanentError(`BatchGetImage ${what}: ECR served a manifest whose digest is ${actual}`);
+    }
+    const mediaType = image.imageManifestMediaType || mediaTypeOf(bytes);
+    if (!mediaType)
+      throw new PermanentError(`BatchGetImage ${what}: ECR sent no media type for the manifest`);
     return { bytes, mediaType, digest };
   }
 
   async putManifest(repository: string, tag: string, manifest: Manifest): Promise<Digest> {
-    check(repositoryProblem(repository), tagProblem(tag));
+    check(repositoryProblem(repository), tagProblem(tag), digestProblem(manifest.digest));
+    const what = `${repository}:${tag}`;
+    const computed = digestOf(manifest.bytes, manifest.digest);
+    if (computed !== manifest.digest) {
+      throw new PermanentError(
+        `PutImage ${what}: manifest bytes have digest ${computed}, not the stated ${manifest.digest}; refusing to put`,
+      );
+    }
+    // PutImage takes the manifest as text; only bytes that are valid UTF-8 survive the trip unchanged.
+    const text = manifest.bytes.toString('utf8');
+    if (!Buffer.from(text, 'utf8').equals(manifest.bytes)) {
+      throw new PermanentError(
+        `PutImage ${what}: the manifest is not UTF-8 text, so ECR cannot store it as it is`,
+      );
+    }
     try {
       const answer = await this.options.client.send(
         new PutImageCommand({
           ...this.registry,
           repositoryName: repository,
           imageTag: tag,
-          imageManifest: manifest.bytes.toString('utf8'),
+          imageManifest: text,
           imageManifestMediaType: manifest.mediaType,
           imageDigest: manifest.digest,
         }),
       );
-      return answer.image?.imageId?.imageDigest ?? manifest.digest;
+      const digest = answer.image?.imageId?.imageDigest;
+      return digest ? servedDigest(digest, `PutImage ${what}`) : manifest.digest;
     } catch (error) {
-      // The tag already names exactly this manifest: the revert is done.
-      if (error instanceof ImageAlreadyExistsException) return manifest.digest;
-      if (error instanceof ImageTagAlreadyExistsException) {
+      const name = errorName(error);
+      // "No changes to the manifest or image tag after the last push": the tag already names it.
+      if (name === 'ImageAlreadyExistsException') return manifest.digest;
+      if (name === 'ImageTagAlreadyExistsException') {
         throw new PermanentError(
-          `PutImage ${repository}:${tag}: the tag is immutable in ECR, so it cannot be put back`,
+          `PutImage ${what}: ImageTagAlreadyExistsException: the tag is immutable in ECR (the repository's tag immutability), so it cannot be put back`,
         );
       }
-      throw classify('PutImage', repository, error);
+      throw classify('PutImage', what, error);
     }
   }
 
-  async lockTag(repository: string, _tag: string, _digest: Digest): Promise<LockOutcome> {
-    check(repositoryProblem(repository));
-    const patterns = [...new Set(this.options.mutableTagPatterns?.(repository) ?? [])];
-    const invalid = patterns.filter((p) => !FILTER.test(p));
+  /**
+   * ECR has no per-tag lock: the repository becomes IMMUTABLE_WITH_EXCLUSION, every tag immutable
+   * except the policy's floating ones. A repository that is already stricter is left as it is, and
+   * exclusion filters someone set by hand are kept.
+   */
+  async lockTag(repository: string, tag: string, digest: Digest): Promise<LockOutcome> {
+    check(repositoryProblem(repository), tagProblem(tag), digestProblem(digest));
+    if (!this.options.mutableTagPatterns) {
+      return {
+        locked: false,
+        reason: `ECR locks a whole repository; without the policy's floating tags Tagwarden will not make every tag of ${repository} immutable`,
+      };
+    }
+    if ((Mutability as Record<string, string>).IMMUTABLE_WITH_EXCLUSION !== 'IMMUTABLE_WITH_EXCLUSION') {
+      return {
+        locked: false,
+        reason: `the installed @aws-sdk/client-ecr has no IMMUTABLE_WITH_EXCLUSION; ${repository} left unchanged`,
+      };
+    }
+    const wanted = unique(this.options.mutableTagPatterns(repository));
+    const invalid = wanted.filter((p) => !FILTER.test(p));
     if (invalid.length > 0) {
       return {
         locked: false,
-        reason: `ECR exclusion filters allow only [0-9a-zA-Z._*-]; the policy's allow tags ${invalid.join(', ')} for ${repository} cannot be expressed`,
+        reason: `ECR exclusion filters allow only [0-9a-zA-Z._*-]{1,128}; the policy's allow patterns ${invalid.join(', ')} for ${repository} cannot be expressed`,
       };
     }
-    if (patterns.length > MAX_EXCLUSION_FILTERS) {
+    if (wanted.length > MAX_EXCLUSION_FILTERS) return tooMany(repository, wanted, 'the policy has');
+
+    const current = await this.describeRepository(repository);
+    if (!current) return { locked: false, reason: `ECR has no repository ${repository}` };
+    if (current.imageTagMutability === 'IMMUTABLE') return { locked: true };
+    const kept =
+      current.imageTagMutability === 'IMMUTABLE_WITH_EXCLUSION'
+        ? (current.imageTagMutabilityExclusionFilters ?? []).map((f) => f.filter ?? '').filter(Boolean)
+        : [];
+    const filters = unique([...wanted, ...kept]);
+    if (filters.length > MAX_EXCLUSION_FILTERS) {
+      return tooMany(repository, filters, 'the policy and the filters already set on the repository need');
+    }
+    const floating = filters.find((f) => wildcardMatches(f, tag));
+    if (floating) {
       return {
         locked: false,
-        reason: `ECR allows at most ${MAX_EXCLUSION_FILTERS} tag-mutability exclusion filters; the policy has ${patterns.length} tags that must stay mutable in ${repository}: ${patterns.join(', ')}`,
+        reason: `${repository}:${tag} matches the exclusion filter ${floating}, so ECR would keep it mutable`,
       };
     }
-    await this.call('PutImageTagMutability', repository, () =>
-      this.options.client.send(
-        new PutImageTagMutabilityCommand({
-          ...this.registry,
-          repositoryName: repository,
-          imageTagMutability: patterns.length > 0 ? 'IMMUTABLE_WITH_EXCLUSION' : 'IMMUTABLE',
-          ...(patterns.length > 0
-            ? {
-                imageTagMutabilityExclusionFilters: patterns.map((filter) => ({
-                  filterType: 'WILDCARD' as const,
-                  filter,
-                })),
-              }
-            : {}),
-        }),
-      ),
+    if (current.imageTagMutability === 'IMMUTABLE_WITH_EXCLUSION' && wanted.every((w) => kept.includes(w))) {
+      return { locked: true }; // already so
+    }
+    // Nothing may float in this repository: the plain setting says exactly that.
+    const rejected = await this.putMutability(
+      repository,
+      filters.length === 0
+        ? { imageTagMutability: 'IMMUTABLE' }
+        : {
+            imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+            imageTagMutabilityExclusionFilters: filters.map(
+              (filter): ImageTagMutabilityExclusionFilter => ({ filterType: 'WILDCARD', filter }),
+            ),
+          },
     );
-    return { locked: true };
+    return rejected ? { locked: false, reason: rejected } : { locked: true };
   }
 
-  /** A read whose missing repository means "nothing there", and whose errors are classified. */
-  private async call<T>(operation: string, repository: string, send: () => Promise<T>): Promise<T | null> {
+  /** The one image BatchGetImage answers for `id`, or null when ECR has no such image or repository. */
+  private async batchGetImage(
+    repository: string,
+    id: { imageTag: string } | { imageDigest: string },
+    what: string,
+  ): Promise<NonNullable<BatchGetImageCommandOutput['images']>[number] | null> {
+    let answer: BatchGetImageCommandOutput;
     try {
-      return await send();
+      answer = await this.options.client.send(
+        new BatchGetImageCommand({
+          ...this.registry,
+          repositoryName: repository,
+          imageIds: [id],
+          acceptedMediaTypes: ACCEPTED,
+        }),
+      );
     } catch (error) {
-      if (error instanceof RepositoryNotFoundException) return null;
-      throw classify(operation, repository, error);
+      if (errorName(error) === 'RepositoryNotFoundException') return null;
+      throw classify('BatchGetImage', what, error);
+    }
+    const image = answer?.images?.[0];
+    if (image) return image;
+    const failure = answer?.failures?.[0];
+    const code = failure?.failureCode;
+    if (!failure || (code && NOT_FOUND.has(code))) return null;
+    const detail = `BatchGetImage ${what}: ${code ?? 'failure'}${failure.failureReason ? `: ${clip(failure.failureReason)}` : ''}`;
+    throw code && PERMANENT_FAILURES.has(code) ? new PermanentError(detail) : new TransientError(detail);
+  }
+
+  private async describeRepository(repository: string) {
+    try {
+      const answer = await this.options.client.send(
+        new DescribeRepositoriesCommand({ ...this.registry, repositoryNames: [repository] }),
+      );
+      return answer?.repositories?.[0] ?? null;
+    } catch (error) {
+      if (errorName(error) === 'RepositoryNotFoundException') return null;
+      throw classify('DescribeRepositories', repository, error);
+    }
+  }
+
+  /**
+   * Sets the repository's tag mutability; null when done, or why ECR rejected the setting. An
+   * endpoint that does not know IMMUTABLE_WITH_EXCLUSION answers InvalidParameterException: the
+   * repository then stays as it was, never silently fully immutable.
+   */
+  private async putMutability(
+    repository: string,
+    setting: {
+      imageTagMutability: 'IMMUTABLE' | 'IMMUTABLE_WITH_EXCLUSION';
+      imageTagMutabilityExclusionFilters?: ImageTagMutabilityExclusionFilter[];
+    },
+  ): Promise<string | null> {
+    try {
+      await this.options.client.send(
+        new PutImageTagMutabilityCommand({ ...this.registry, repositoryName: repository, ...setting }),
+      );
+      return null;
+    } catch (error) {
+      const classified = classify('PutImageTagMutability', repository, error);
+      if (errorName(error) !== 'InvalidParameterException') throw classified;
+      return `ECR rejected ${setting.imageTagMutability} for ${repository} (${classified.message}); the repository was left as it was`;
     }
   }
 }
 
-/** The `tagwarden:owners` resource tag of a repository, e.g. "#payments, @alice". */
+/** The `tagwarden:owners` resource tag of a repository, e.g. `#payments, @alice` → ['#payments', '@alice']. */
 export async function ownersFromRepositoryTags(client: ECRClient, repositoryArn: string): Promise<string[]> {
-  const answer = await client.send(new ListTagsForResourceCommand({ resourceArn: repositoryArn }));
-  const value = answer.tags?.find((t) => t.Key === 'tagwarden:owners')?.Value ?? '';
-  return value.split(/[\s,]+/).filter(Boolean);
+  if (!/^arn:aws[a-z-]*:ecr:[a-z0-9-]+:[0-9]{12}:repository\/.+$/.test(repositoryArn)) {
+    throw new PermanentError(`${JSON.stringify(repositoryArn.slice(0, 200))} is not an ECR repository ARN`);
+  }
+  let answer: ListTagsForResourceCommandOutput;
+  try {
+    answer = await client.send(new ListTagsForResourceCommand({ resourceArn: repositoryArn }));
+  } catch (error) {
+    throw classify('ListTagsForResource', repositoryArn, error);
+  }
+  const value = answer?.tags?.find((t) => t.Key === OWNERS_TAG)?.Value ?? '';
+  return unique(value.split(/[\s,]+/).filter(Boolean));
+}
+
+function tooMany(repository: string, patterns: string[], who: string): LockOutcome {
+  return {
+    locked: false,
+    reason: `ECR allows at most ${MAX_EXCLUSION_FILTERS} tag-mutability exclusion filters; ${who} ${patterns.length} allow patterns for ${repository}: ${patterns.join(', ')}`,
+  };
 }
 
 /** Arguments are validated before any call: a bad name never reaches AWS. */
@@ -184,11 +333,59 @@ function check(...problems: (string | null)[]): void {
   if (problem) throw new PermanentError(problem);
 }
 
-function classify(operation: string, repository: string, error: unknown): Error {
-  const name = (error as { name?: string }).name ?? 'Error';
-  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  if (TRANSIENT.has(name) || status === undefined || status >= 500 || status === 429) {
-    return new TransientError(`${operation} ${repository}: ${name}: ${errorMessage(error)}`);
+function servedDigest(digest: string, what: string): Digest {
+  const problem = digestProblem(digest);
+  if (problem) throw new PermanentError(`${what}: ECR answered with ${problem}`);
+  return digest;
+}
+
+function errorName(error: unknown): string {
+  const name = typeof error === 'object' && error !== null ? (error as { name?: unknown }).name : undefined;
+  return typeof name === 'string' && name.length > 0 ? name : 'Error';
+}
+
+/** Throttling, 5xx, 429 and network failures are retried; other 4xx fail at once. */
+export function classify(operation: string, what: string, error: unknown): Error {
+  if (error instanceof TransientError || error instanceof PermanentError) return error;
+  const name = errorName(error);
+  const meta =
+    typeof error === 'object' && error !== null
+      ? (error as { $metadata?: { httpStatusCode?: number } }).$metadata
+      : undefined;
+  const status = meta?.httpStatusCode;
+  const message = error instanceof Error ? clip(error.message) : '';
+  const detail = `${operation} ${what}: ${name}${status ? ` (HTTP ${status})` : ''}${message && message !== name ? `: ${message}` : ''}`;
+  if (TRANSIENT.has(name)) return new TransientError(detail);
+  if (PERMANENT.has(name)) return new PermanentError(detail);
+  if (status === undefined || status >= 500 || status === 429) return new TransientError(detail);
+  return new PermanentError(detail);
+}
+
+/** ECR wildcards: `*` is any run of characters, everything else is literal. */
+function wildcardMatches(filter: string, tag: string): boolean {
+  const pattern = filter.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&'));
+  return new RegExp(`^${pattern.join('.*')}$`).test(tag);
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
+
+function clip(text: string): string {
+  return text.length > 300 ? `${text.slice(0, 297)}...` : text;
+}
+
+function digestOf(bytes: Buffer, expected: Digest): Digest {
+  const algorithm = expected.startsWith('sha512:') ? 'sha512' : 'sha256';
+  return `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
+}
+
+/** Falls back to the manifest's own `mediaType` field when ECR sends none. */
+function mediaTypeOf(bytes: Buffer): string | null {
+  try {
+    const parsed = JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown };
+    return typeof parsed.mediaType === 'string' ? parsed.mediaType : null;
+  } catch {
+    return null;
   }
-  return new PermanentError(`${operation} ${repository}: ${name}: ${errorMessage(error)}`);
 }
