@@ -1,30 +1,45 @@
 import { Duration } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 
-export interface TagwardenFunctionProps extends Omit<NodejsFunctionProps, 'entry'> {
-  /** The handler file under functions/aws/. */
+export interface TagwardenFunctionProps extends Omit<NodejsFunctionProps, 'entry' | 'logGroup'> {
+  /** The handler file (functions/aws/<name>.ts); it exports `handler`. */
   entry: string;
 }
 
+/** ESM bundles have no `require`; some CommonJS dependencies inside the bundle still call it. */
+const ESM_REQUIRE_BANNER =
+  "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
+
 /**
- * Every Tagwarden Lambda with the same defaults: arm64, Node 24, 256 MB, ESM minified with source
- * maps, the AWS SDK bundled from its ES modules (smaller and faster to load than the runtime's copy,
- * measured by `npm run bench -- lambda`), a log group kept a month, always bundled locally.
+ * Every Tagwarden Lambda with the same defaults: arm64, Node 24 (the newest Lambda Node runtime this
+ * CDK knows, which is what cdk-nag's AwsSolutions-L1 asks for), 256 MB, 30 s, one ESM file minified
+ * with source maps, a log group kept one month, always bundled with the local esbuild (never Docker).
+ *
+ * `externalModules: []` bundles everything, the AWS SDK v3 included, although the runtime ships one:
+ * the SDK version is then the one in package-lock.json (tested) rather than whatever the runtime
+ * carries that week, and esbuild keeps only the clients we import, from their ES modules.
+ *
+ * The role is our own rather than CDK's default with AWSLambdaBasicExecutionRole (which may create
+ * any log group and write to all of them): it may write to this function's log group only.
  */
 export class TagwardenFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: TagwardenFunctionProps) {
     const logGroup = new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.ONE_MONTH });
+    const role =
+      props.role ?? new Role(scope, `${id}Role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
     super(scope, id, {
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: 256,
       timeout: Duration.seconds(30),
       handler: 'handler',
-      logGroup,
       ...props,
+      role,
+      logGroup,
       environment: {
         POWERTOOLS_SERVICE_NAME: 'tagwarden',
         NODE_OPTIONS: '--enable-source-maps',
@@ -32,15 +47,17 @@ export class TagwardenFunction extends NodejsFunction {
       },
       bundling: {
         format: OutputFormat.ESM,
+        target: 'node24',
         minify: true,
         sourceMap: true,
-        target: 'node24',
+        // ES modules first: smaller bundles and tree-shaking for the SDK clients.
         mainFields: ['module', 'main'],
         externalModules: [],
+        banner: ESM_REQUIRE_BANNER,
         forceDockerBundling: false,
-        banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
         ...props.bundling,
       },
     });
+    logGroup.grantWrite(role);
   }
 }
