@@ -4,15 +4,12 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { ESM_REQUIRE_BANNER, LAMBDA_ALIASES, LAMBDA_NODE_TARGET, MAIN_FIELDS } from './lambda-bundling';
 
 export interface TagwardenFunctionProps extends Omit<NodejsFunctionProps, 'entry' | 'logGroup'> {
   /** The handler file (functions/aws/<name>.ts); it exports `handler`. */
   entry: string;
 }
-
-/** ESM bundles have no `require`; some CommonJS dependencies inside the bundle still call it. */
-const ESM_REQUIRE_BANNER =
-  "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
 
 /**
  * Every Tagwarden Lambda with the same defaults: arm64, Node 24 (the newest Lambda Node runtime this
@@ -21,7 +18,8 @@ const ESM_REQUIRE_BANNER =
  *
  * `externalModules: []` bundles everything, the AWS SDK v3 included, although the runtime ships one:
  * the SDK version is then the one in package-lock.json (tested) rather than whatever the runtime
- * carries that week, and esbuild keeps only the clients we import, from their ES modules.
+ * carries that week, and esbuild keeps only the clients we import, from their ES modules. The default
+ * credential chain is replaced by the environment provider (see functions/aws/lambda-credentials.ts).
  *
  * The role is our own rather than CDK's default with AWSLambdaBasicExecutionRole (which may create
  * any log group and write to all of them): it may write to this function's log group only.
@@ -47,13 +45,13 @@ export class TagwardenFunction extends NodejsFunction {
       },
       bundling: {
         format: OutputFormat.ESM,
-        target: 'node24',
+        target: LAMBDA_NODE_TARGET,
         minify: true,
         sourceMap: true,
-        // ES modules first: smaller bundles and tree-shaking for the SDK clients.
-        mainFields: ['module', 'main'],
+        mainFields: MAIN_FIELDS,
         externalModules: [],
         banner: ESM_REQUIRE_BANNER,
+        esbuildArgs: { '--alias': Object.entries(LAMBDA_ALIASES).map(([from, to]) => `${from}=${to}`) },
         forceDockerBundling: false,
         ...props.bundling,
       },

@@ -9,6 +9,7 @@ import {
   Metric,
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import {
   AttributeType,
   BillingMode,
@@ -19,10 +20,13 @@ import {
 } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction, SqsQueue } from 'aws-cdk-lib/aws-events-targets';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import { FunctionUrlAuthType, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct, Node } from 'constructs';
 import { loadConfigText } from '../shared/config/load';
@@ -46,6 +50,15 @@ export interface TagwardenStackProps extends StackProps {
   existingQueue?: IQueue;
   /** Name of the Secrets Manager secret holding the Slack webhook URL and source tokens. */
   secretName?: string;
+  /** Where alarms go: an existing SNS topic. Left out, the stack creates an encrypted topic. */
+  alarmTopicArn?: string;
+  /** An e-mail address subscribed to the alarm topic the stack creates (confirmed by a link). */
+  alarmEmail?: string;
+  /**
+   * Reserved concurrency of the public webhook function, so a flood of requests cannot take all of
+   * the account's concurrency. Left out: none reserved (a new account's limit of 10 leaves no room).
+   */
+  webhookReservedConcurrency?: number;
 }
 
 /** The ECR actions Tagwarden uses: read digests and manifests, put a manifest back, lock tags, read owners. */
@@ -166,6 +179,9 @@ export class TagwardenStack extends Stack {
       description: 'Tagwarden: third-party registry webhooks → queue',
       timeout: Duration.seconds(10),
       environment: { QUEUE_URL: this.queue.queueUrl, SECRET_ARN: secret.secretArn },
+      ...(props.webhookReservedConcurrency !== undefined
+        ? { reservedConcurrentExecutions: props.webhookReservedConcurrency }
+        : {}),
     });
     // Auth NONE on purpose: registries send a Bearer token or an HMAC signature, not SigV4. The
     // handler authenticates every request on its raw bytes (constant-time comparison) before
@@ -219,7 +235,7 @@ export class TagwardenStack extends Stack {
     }
     for (const fn of [this.consumer, this.webhook, this.sweep]) secret.grantRead(fn);
 
-    this.observability();
+    this.observability(this.alarmTopic(props));
 
     new CfnOutput(this, 'WebhookUrl', {
       value: url.url,
@@ -251,8 +267,32 @@ export class TagwardenStack extends Stack {
     return table as unknown as ITable;
   }
 
-  /** Alarms on dead letters and failed reverts; one dashboard. Metrics are Powertools' (dimension service). */
-  private observability(): void {
+  /**
+   * Where alarms go. A topic of the stack's own is encrypted with a key of its own: CloudWatch cannot
+   * publish to a topic under the AWS-managed SNS key, whose policy does not let it use the key.
+   */
+  private alarmTopic(props: TagwardenStackProps): ITopic {
+    if (props.alarmTopicArn) return Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn);
+    const key = new Key(this, 'AlarmTopicKey', {
+      description: 'Encrypts the Tagwarden alarm topic',
+      enableKeyRotation: true,
+    });
+    key.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    const topic = new Topic(this, 'AlarmTopic', {
+      displayName: 'Tagwarden alarms',
+      masterKey: key,
+      enforceSSL: true,
+    });
+    if (props.alarmEmail) topic.addSubscription(new EmailSubscription(props.alarmEmail));
+    return topic;
+  }
+
+  /**
+   * Alarms on dead letters, failed reverts and effects that failed for good (an alert nobody got),
+   * sent to the alarm topic; one dashboard. Metrics are Powertools' (dimension service).
+   */
+  private observability(topic: ITopic): void {
+    const notify = new SnsAction(topic);
     const metric = (metricName: string, statistic = 'Sum') =>
       new Metric({
         namespace: 'Tagwarden',
@@ -272,7 +312,7 @@ export class TagwardenStack extends Stack {
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
         treatMissingData: TreatMissingData.NOT_BREACHING,
-      });
+      }).addAlarmAction(notify);
     }
     new Alarm(this, 'RevertFailed', {
       alarmDescription: 'A revert failed for good: the tag serves an unapproved digest',
@@ -281,7 +321,16 @@ export class TagwardenStack extends Stack {
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
       treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
+    }).addAlarmAction(notify);
+    new Alarm(this, 'EffectFailed', {
+      alarmDescription:
+        'An effect (revert, lock, alert) failed for good; if it was an alert, nobody was told in Slack. See the consumer logs.',
+      metric: metric('EffectFailed'),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    }).addAlarmAction(notify);
     const functions: IFunction[] = [this.consumer, this.webhook, this.sweep];
     new Dashboard(this, 'Dashboard', {
       widgets: [
@@ -322,7 +371,24 @@ export function propsFromContext(node: Node): TagwardenStackProps {
     return value === undefined || value === null || value === '' ? undefined : String(value);
   };
   const secretName = context('secretName');
+  const alarmTopicArn = context('alarmTopicArn');
+  const alarmEmail = context('alarmEmail');
+  const concurrency = context('webhookReservedConcurrency');
+  if (concurrency !== undefined && !/^\d+$/.test(concurrency))
+    throw new Error(
+      `context webhookReservedConcurrency must be a whole number, not ${JSON.stringify(concurrency)}`,
+    );
+  if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail))
+    throw new Error(`context alarmEmail must be an e-mail address, not ${JSON.stringify(alarmEmail)}`);
+  if (
+    alarmTopicArn !== undefined &&
+    !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+$/.test(alarmTopicArn)
+  )
+    throw new Error(`context alarmTopicArn must be an SNS topic ARN, not ${JSON.stringify(alarmTopicArn)}`);
   return {
+    ...(alarmTopicArn ? { alarmTopicArn } : {}),
+    ...(alarmEmail ? { alarmEmail } : {}),
+    ...(concurrency !== undefined ? { webhookReservedConcurrency: Number(concurrency) } : {}),
     policy: readPolicyFile(context('policyFile')),
     repositories: (context('repositories') ?? '')
       .split(',')

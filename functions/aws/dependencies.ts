@@ -4,10 +4,15 @@ import { ECRClient } from '@aws-sdk/client-ecr';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConsoleNotifier } from '../../shared/adapters/notify/console';
 import type { Notifier } from '../../shared/adapters/notify/port';
+import {
+  cachedRepositoryOwners,
+  type RepositoryOwners,
+  RepositoryOwnersNotifier,
+} from '../../shared/adapters/notify/repository-owners';
 import { SlackNotifier } from '../../shared/adapters/notify/slack';
-import { EcrRegistry } from '../../shared/adapters/registry/ecr';
+import { EcrRegistry, ownersFromRepositoryTags } from '../../shared/adapters/registry/ecr';
 import type { RegistryResolver } from '../../shared/adapters/registry/port';
-import { TagwardenConfigFile, toPolicy } from '../../shared/config/schema';
+import { PolicyDocument, toPolicy } from '../../shared/config/policy-schema';
 import { DEFAULT_POLICY, globMatches, type Policy } from '../../shared/core';
 import { EffectRunner } from '../../shared/guard/effects';
 import { policyPlanner } from '../../shared/guard/record';
@@ -49,7 +54,7 @@ export function policyFrom(text: string | undefined): Policy {
   } catch {
     throw new Error('POLICY is not JSON; deploy it with the CDK stack, which converts the YAML file');
   }
-  const parsed = TagwardenConfigFile.safeParse(value);
+  const parsed = PolicyDocument.safeParse(value);
   if (!parsed.success)
     throw new Error(
       `the deployed policy is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
@@ -73,21 +78,50 @@ export function mutableTagPatterns(policy: Policy, repository: string): string[]
   return [...new Set(patterns)];
 }
 
-export function registriesFor(policy: Policy, region: string | undefined): RegistryResolver {
-  const clients = new Map<string, EcrRegistry>();
+/** One ECR client per region, shared by the registry adapters and the owners lookup. */
+export function ecrClients(): (region: string) => ECRClient {
+  const clients = new Map<string, ECRClient>();
+  return (region) => {
+    let client = clients.get(region);
+    if (!client) {
+      client = new ECRClient({ region });
+      clients.set(region, client);
+    }
+    return client;
+  };
+}
+
+export function registriesFor(
+  policy: Policy,
+  region: string | undefined,
+  clientFor: (region: string) => ECRClient = ecrClients(),
+): RegistryResolver {
+  const registries = new Map<string, EcrRegistry>();
   return (host) => {
     const match = ECR_HOST.exec(host);
     if (!match) return null;
-    let registry = clients.get(host);
+    let registry = registries.get(host);
     if (!registry) {
       registry = new EcrRegistry({
-        client: new ECRClient({ region: match[2] ?? region ?? 'us-east-1' }),
+        client: clientFor(match[2] ?? region ?? 'us-east-1'),
         registryId: match[1]!,
         mutableTagPatterns: (repository) => mutableTagPatterns(policy, repository),
       });
-      clients.set(host, registry);
+      registries.set(host, registry);
     }
     return registry;
+  };
+}
+
+/** Owners from the repository's `tagwarden:owners` resource tag, for ECR hosts; [] for any other host. */
+export function ecrRepositoryOwners(clientFor: (region: string) => ECRClient): RepositoryOwners {
+  return async (ref) => {
+    const match = ECR_HOST.exec(ref.registryHost);
+    if (!match) return [];
+    const [, account, region] = match as unknown as [string, string, string];
+    const partition = ref.registryHost.endsWith('.cn') ? 'aws-cn' : 'aws';
+    const arn = `arn:${partition}:ecr:${region}:${account}:repository/${ref.repository}`;
+    return ownersFromRepositoryTags(clientFor(region), arn);
   };
 }
 
@@ -95,6 +129,10 @@ export interface Overrides {
   dynamodb?: DynamoDBClient;
   secretsManager?: SecretsManagerClient;
   registries?: RegistryResolver;
+  /** Where alerts go instead of Slack or the console (tests record them). */
+  notifier?: Notifier;
+  /** Where alerts' extra owners come from; by default ECR's `tagwarden:owners` repository tags. */
+  repositoryOwners?: RepositoryOwners;
   env?: AwsEnvironment;
 }
 
@@ -108,13 +146,21 @@ export async function buildAwsDependencies(overrides: Overrides = {}): Promise<A
     client: overrides.dynamodb ?? new DynamoDBClient({}),
     tableName: env.TABLE_NAME,
   });
-  const notifier: Notifier = secrets.slackWebhookUrl
-    ? new SlackNotifier({
-        webhookUrl: secrets.slackWebhookUrl,
-        ...(secrets.slackRoutes ? { routes: secrets.slackRoutes } : {}),
-      })
-    : new ConsoleNotifier();
-  const registries = overrides.registries ?? registriesFor(policy, env.AWS_REGION);
+  const channel: Notifier =
+    overrides.notifier ??
+    (secrets.slackWebhookUrl
+      ? new SlackNotifier({
+          webhookUrl: secrets.slackWebhookUrl,
+          ...(secrets.slackRoutes ? { routes: secrets.slackRoutes } : {}),
+        })
+      : new ConsoleNotifier());
+  const clientFor = ecrClients();
+  const notifier = new RepositoryOwnersNotifier(
+    channel,
+    cachedRepositoryOwners(overrides.repositoryOwners ?? ecrRepositoryOwners(clientFor)),
+    log,
+  );
+  const registries = overrides.registries ?? registriesFor(policy, env.AWS_REGION, clientFor);
   const metrics = new Metrics({ namespace: 'Tagwarden', serviceName: 'tagwarden' });
   const runner = new EffectRunner({
     store,

@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { isMap, isScalar, LineCounter, type Node, parseDocument } from 'yaml';
-import * as z from 'zod';
+import type * as z from 'zod';
 import { type TagwardenConfig, TagwardenConfigFile } from './schema';
 
 /** Config files are small; anything larger is a mistake (or an attack on the parser). */
@@ -303,18 +303,25 @@ function keyOffsetOf(doc: ReturnType<typeof parseDocument>, path: Path, key: str
   return offsetOf(doc, path);
 }
 
-/** The keys the schema allows in the object at `path` (for "did you mean" hints). */
+/**
+ * The keys the schema allows in the object at `path` (for "did you mean" hints). Walks the core
+ * definitions, which classic and mini schemas share (the policy part is written with zod/mini).
+ */
 function knownKeysAt(path: Path): string[] {
   let schema: z.core.$ZodType | undefined = TagwardenConfigFile;
   for (const key of [...path, null]) {
-    while (schema instanceof z.ZodDefault || schema instanceof z.ZodOptional) schema = schema.unwrap();
-    if (key === null) break;
-    if (schema instanceof z.ZodObject) schema = schema.shape[key as string];
-    else if (schema instanceof z.ZodArray) schema = schema.element;
-    else if (schema instanceof z.ZodRecord) schema = schema.valueType;
+    while (schema && (schema._zod.def.type === 'default' || schema._zod.def.type === 'optional'))
+      schema = (schema._zod.def as z.core.$ZodOptionalDef).innerType;
+    if (!schema || key === null) break;
+    const def: z.core.$ZodTypeDef = schema._zod.def;
+    if (def.type === 'object') schema = (def as z.core.$ZodObjectDef).shape[key as string];
+    else if (def.type === 'array') schema = (def as z.core.$ZodArrayDef).element;
+    else if (def.type === 'record') schema = (def as z.core.$ZodRecordDef).valueType;
     else return [];
   }
-  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+  return schema?._zod.def.type === 'object'
+    ? Object.keys((schema._zod.def as z.core.$ZodObjectDef).shape)
+    : [];
 }
 
 function closest(word: string, candidates: string[]): string | undefined {

@@ -1,35 +1,14 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} in strings is the config syntax, not a template slip.
 import * as z from 'zod';
-import { POLICY_ACTIONS, type Policy, type PolicyRule, type RuleMatch } from '../core/policy';
+import { DefaultsSchema, RulesSchema } from './policy-schema';
+
+export { toPolicy } from './policy-schema';
 
 /**
  * The Tagwarden config file (`tagwarden.yaml`). Objects are strict: an unknown key (a typo such as
  * `acton:`) is an error, never silently ignored. `schema/tagwarden.schema.json` is generated from this
  * file (`shared/config/write-json-schema.ts`); editors use it for completion and checking.
  */
-
-const ACTIONS_TEXT = POLICY_ACTIONS.join('|');
-
-const action = z.enum(POLICY_ACTIONS, { error: `expected one of ${ACTIONS_TEXT}` });
-
-const owner = z
-  .string()
-  .min(1, 'an owner must not be empty')
-  .describe(
-    'Who is told: a Slack channel (`#platform`) or user (`@alice`), or any name routed in notify.slack.routes.',
-  );
-
-const owners = z
-  .array(owner)
-  .default([])
-  .describe('Owners alerted when this policy fires (e.g. ["#payments", "@alice"]).');
-
-const bump = z
-  .boolean()
-  .default(false)
-  .describe(
-    'When the tag moves (an allowed overwrite or a revert), tell the cluster endpoints so pinned workloads follow.',
-  );
 
 /** An http:// or https:// URL. */
 function httpUrl(description: string) {
@@ -38,50 +17,6 @@ function httpUrl(description: string) {
     .regex(/^https?:\/\//, 'expected an http:// or https:// URL')
     .describe(description);
 }
-
-function glob(what: string, example: string) {
-  return z
-    .string()
-    .min(1, `a ${what} glob must not be empty (leave the key out to match any ${what})`)
-    .optional()
-    .describe(
-      `Glob on the ${what} (e.g. ${example}). \`*\` matches within one path segment, \`**\` across segments, \`?\` one character. Left out: any ${what}.`,
-    );
-}
-
-const RuleMatchSchema = z
-  .strictObject({
-    registry: glob('registry', '"*.dkr.ecr.*.amazonaws.com" or "127.0.0.1:5000"'),
-    repository: glob('repository', '"payments/*"'),
-    tag: glob('tag', '"v*" or "latest"'),
-  })
-  .describe(
-    'Which tags the rule applies to; every given key must match. An empty match `{}` matches every tag (a catch-all rule).',
-  );
-
-const RuleSchema = z
-  .strictObject({
-    match: RuleMatchSchema,
-    action: action.describe(
-      'What to do when a tag matching this rule is overwritten: allow (record only), alert (tell the owners), lock (lock the tag at the registry), revert (restore the previous digest).',
-    ),
-    owners,
-    bump,
-  })
-  .describe('One policy rule. Rules are tried in order; the first match wins.');
-
-const DEFAULT_DEFAULTS = { action: 'alert', owners: [], bump: false } as const;
-
-const DefaultsSchema = z
-  .strictObject({
-    action: action
-      .default('alert')
-      .describe('Action for tags no rule matches: allow | alert | lock | revert (default alert).'),
-    owners,
-    bump,
-  })
-  .default({ ...DEFAULT_DEFAULTS, owners: [] })
-  .describe('The policy for tags that no rule matches. Left out: alert, with no owners.');
 
 const SlackSchema = z
   .strictObject({
@@ -178,12 +113,7 @@ const RegistriesSchema = z
 export const TagwardenConfigFile = z
   .strictObject({
     defaults: DefaultsSchema,
-    rules: z
-      .array(RuleSchema)
-      .default([])
-      .describe(
-        'Policy rules, tried in order: the first rule whose match fits the tag decides. Left out: no rules, only defaults.',
-      ),
+    rules: RulesSchema,
     notify: NotifySchema.optional(),
     sources: SourcesSchema.optional(),
     registries: RegistriesSchema.optional(),
@@ -193,34 +123,3 @@ export const TagwardenConfigFile = z
   );
 
 export type TagwardenConfig = z.output<typeof TagwardenConfigFile>;
-
-/**
- * The policy a config file describes. Only the file's rules apply: the built-in `latest` rule of
- * DEFAULT_POLICY (shared/core/policy.ts) is used only when no config file is given at all, so a file
- * that wants `latest` to float must say so (`- match: { tag: latest }` / `action: allow`).
- */
-export function toPolicy(config: TagwardenConfig): Policy {
-  return {
-    defaults: {
-      action: config.defaults.action,
-      owners: [...config.defaults.owners],
-      bump: config.defaults.bump,
-    },
-    rules: config.rules.map(
-      (rule): PolicyRule => ({
-        match: toRuleMatch(rule.match),
-        action: rule.action,
-        owners: [...rule.owners],
-        bump: rule.bump,
-      }),
-    ),
-  };
-}
-
-function toRuleMatch(match: TagwardenConfig['rules'][number]['match']): RuleMatch {
-  const result: RuleMatch = {};
-  if (match.registry !== undefined) result.registry = match.registry;
-  if (match.repository !== undefined) result.repository = match.repository;
-  if (match.tag !== undefined) result.tag = match.tag;
-  return result;
-}

@@ -1,5 +1,6 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { digestProblem, repositoryProblem, tagProblem } from '../core';
+import '../zod-english';
 import type { ItemOutcome } from './types';
 
 /**
@@ -8,7 +9,7 @@ import type { ItemOutcome } from './types';
  */
 
 /** A wire string field that may be absent or null. */
-export const optionalString = z.string().nullish();
+export const optionalString = z.nullish(z.string());
 
 /** Absent, null and empty strings all read as "not given". */
 export function nonEmpty(value: string | null | undefined): string | null {
@@ -27,7 +28,7 @@ export function renamed(problem: string | null, modelName: string, wireName: str
 }
 
 /** The first three zod issues as `path: message` (or `path is missing`), joined by `; `. */
-export function issuesReason(error: z.ZodError): string {
+export function issuesReason(error: z.core.$ZodError): string {
   return error.issues
     .slice(0, 3)
     .map((issue) => {

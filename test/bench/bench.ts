@@ -1,4 +1,5 @@
 // `npm run bench`: prints the figures issue 2 asks for. Speed goals live here, never in tests.
+
 import { execFileSync } from 'node:child_process';
 import {
   copyFileSync,
@@ -15,6 +16,12 @@ import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import { buildSync } from 'esbuild';
+import {
+  ESM_REQUIRE_BANNER,
+  LAMBDA_ALIASES,
+  LAMBDA_NODE_TARGET,
+  MAIN_FIELDS,
+} from '../../infra/lambda-bundling';
 import { OciDistributionRegistry } from '../../shared/adapters/registry/oci-distribution';
 import { DEFAULT_POLICY, type RegistryEvent } from '../../shared/core';
 import { policyPlanner } from '../../shared/guard/record';
@@ -342,7 +349,7 @@ async function benchRevert(): Promise<void> {
 }
 
 /**
- * Each Lambda bundled with esbuild (ESM, minified, Node 22, the AWS SDK v3 bundled from its ES
+ * Each Lambda bundled with esbuild as deployed (ESM, minified, the AWS SDK v3 bundled from its ES
  * module builds, which tree-shake: smaller and faster to load than the runtime's copy resolved file by
  * file): its size, and how long `import()` of it takes next to a bare `node` start in the same run.
  */
@@ -366,18 +373,18 @@ function benchBundles(): void {
   for (const file of handlers) {
     const outfile = join(dir, `${file.replace('.ts', '')}.mjs`);
     try {
+      // The settings TagwardenFunction deploys with (infra/lambda-bundling.ts).
       buildSync({
         entryPoints: [join('functions/aws', file)],
         bundle: true,
         platform: 'node',
-        target: 'node22',
+        target: LAMBDA_NODE_TARGET,
         format: 'esm',
         minify: true,
         outfile,
-        mainFields: ['module', 'main'],
-        banner: {
-          js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
-        },
+        mainFields: MAIN_FIELDS,
+        alias: LAMBDA_ALIASES,
+        banner: { js: ESM_REQUIRE_BANNER },
         logLevel: 'error',
       });
     } catch (error) {

@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
-import { BatchGetImageCommand, ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
+import {
+  BatchGetImageCommand,
+  ECRClient,
+  ListTagsForResourceCommand,
+  PutImageCommand,
+} from '@aws-sdk/client-ecr';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { type AwsDependencies, buildAwsDependencies } from '../../functions/aws/dependencies';
@@ -8,6 +13,7 @@ import { EcrRegistry } from '../../shared/adapters/registry/ecr';
 import { createHistoryTable } from '../../shared/history/dynamodb';
 import pushFixture from '../fixtures/ecr/push-valid.json';
 import { type RunningDynamoDb, startDynamoDbLocal } from '../support/dynamodb-local';
+import { RecordingNotifier } from '../support/recording-notifier';
 
 const HOST = '123456789012.dkr.ecr.us-west-2.amazonaws.com';
 const REPOSITORY = 'payments/api';
@@ -64,7 +70,7 @@ function record(id: string, text: string, time: string, tag = 'v1.0.0'): SQSReco
 }
 const batch = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
 
-async function dependencies(): Promise<AwsDependencies> {
+async function dependencies(notifier?: RecordingNotifier): Promise<AwsDependencies> {
   const tableName = `aws-${++tables}`;
   await createHistoryTable(dynamo.client, tableName);
   const client = new ECRClient({
@@ -75,9 +81,12 @@ async function dependencies(): Promise<AwsDependencies> {
   return buildAwsDependencies({
     dynamodb: dynamo.client,
     registries: (host) => (host === HOST ? registry : null),
+    ...(notifier ? { notifier } : {}),
     env: {
       TABLE_NAME: tableName,
-      POLICY: JSON.stringify({ rules: [{ match: { repository: 'payments/*' }, action: 'revert' }] }),
+      POLICY: JSON.stringify({
+        rules: [{ match: { repository: 'payments/*' }, action: 'revert', owners: ['#platform'] }],
+      }),
     },
   });
 }
@@ -166,5 +175,44 @@ describe('the ECR events Lambda with DynamoDB Local and a mocked ECR', () => {
     const failures = await deps.store.failures(10);
     expect(failures).toHaveLength(1);
     expect(failures[0]!.source).toBe('sqs');
+  }, 60_000);
+
+  test("alerts go to the policy's owners and to those in the repository's tagwarden:owners tag", async () => {
+    const notifier = new RecordingNotifier();
+    const deps = await dependencies(notifier);
+    ecrServes(A);
+    ecr.on(ListTagsForResourceCommand).resolves({
+      tags: [
+        { Key: 'team', Value: 'payments' },
+        { Key: 'tagwarden:owners', Value: '#payments, @alice #platform' },
+      ],
+    });
+    await handleBatch(deps, batch(record('o1', A, '2026-11-22T10:00:00Z')), context);
+    ecrServes(B);
+    ecr
+      .on(ListTagsForResourceCommand)
+      .resolves({ tags: [{ Key: 'tagwarden:owners', Value: '#payments, @alice #platform' }] });
+    await handleBatch(deps, batch(record('o2', B, '2026-11-22T10:05:00Z')), context);
+    expect(notifier.alerts).toHaveLength(1);
+    expect(notifier.alerts[0]!.incident.owners).toEqual(['#platform', '#payments', '@alice']);
+    const asked = ecr.commandCalls(ListTagsForResourceCommand).map((c) => c.args[0].input.resourceArn);
+    expect(asked).toEqual([`arn:aws:ecr:us-west-2:123456789012:repository/${REPOSITORY}`]);
+  }, 60_000);
+
+  test('an alert whose repository owners cannot be read still reaches the policy owners, saying why', async () => {
+    const notifier = new RecordingNotifier();
+    const deps = await dependencies(notifier);
+    ecrServes(A);
+    await handleBatch(deps, batch(record('d1', A, '2026-11-22T10:00:00Z')), context);
+    ecrServes(B);
+    ecr
+      .on(ListTagsForResourceCommand)
+      .rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }));
+    await handleBatch(deps, batch(record('d2', B, '2026-11-22T10:05:00Z')), context);
+    expect(notifier.alerts).toHaveLength(1);
+    expect(notifier.alerts[0]!.incident.owners).toEqual(['#platform']);
+    expect(notifier.alerts[0]!.notes.join(' ')).toMatch(
+      /Owners from the repository's tags could not be read/,
+    );
   }, 60_000);
 });

@@ -297,7 +297,7 @@ describe('the CDK stack', () => {
     template.hasOutput('WebhookUrl', { Value: Match.anyValue() });
   });
 
-  test('alarms on any dead letter and on any failed revert', () => {
+  test('alarms on any dead letter, any failed revert and any effect that failed for good', () => {
     const dlq = only(resources(template, 'AWS::SQS::Queue').filter((q) => !q.Properties.RedrivePolicy));
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/SQS',
@@ -312,6 +312,65 @@ describe('the CDK stack', () => {
       ComparisonOperator: 'GreaterThanThreshold',
       Threshold: 0,
     });
+  });
+
+  test('sends every alarm to an SNS topic encrypted with a rotated key CloudWatch may use', () => {
+    const topic = only(resources(template, 'AWS::SNS::Topic'));
+    const alarms = resources(template, 'AWS::CloudWatch::Alarm');
+    expect(alarms.map((a) => a.Properties.MetricName).sort()).toEqual([
+      'ApproximateNumberOfMessagesVisible',
+      'EffectFailed',
+      'TagRevertFailed',
+    ]);
+    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topic.id }]);
+    const key = only(resources(template, 'AWS::KMS::Key'));
+    expect(topic.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [key.id, 'Arn'] });
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    const keyStatements = (
+      key.Properties.KeyPolicy as { Statement: Array<Statement & { Principal: unknown }> }
+    ).Statement;
+    expect(
+      keyStatements.some(
+        (st) =>
+          JSON.stringify(st.Principal).includes('cloudwatch.amazonaws.com') &&
+          actions(st).includes('kms:GenerateDataKey*') &&
+          actions(st).includes('kms:Decrypt'),
+      ),
+    ).toBe(true);
+    // No e-mail given: no subscription, and no reserved concurrency on the webhook either.
+    expect(resources(template, 'AWS::SNS::Subscription')).toHaveLength(0);
+    const webhook = only(
+      resources(template, 'AWS::Lambda::Function').filter((f) => f.id.startsWith('Webhook')),
+    );
+    expect(webhook.Properties.ReservedConcurrentExecutions).toBeUndefined();
+  });
+
+  test('takes an alarm e-mail, an existing alarm topic and the webhook concurrency from context, and rejects bad values', () => {
+    const withEmail = Template.fromStack(
+      build({ alarmEmail: 'oncall@example.com', webhookReservedConcurrency: '20' }).stack,
+    );
+    withEmail.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'oncall@example.com',
+    });
+    const webhook = only(
+      resources(withEmail, 'AWS::Lambda::Function').filter((f) => f.id.startsWith('Webhook')),
+    );
+    expect(webhook.Properties.ReservedConcurrentExecutions).toBe(20);
+
+    const arn = 'arn:aws:sns:eu-west-1:123456789012:oncall';
+    const existing = Template.fromStack(build({ alarmTopicArn: arn }).stack);
+    expect(resources(existing, 'AWS::SNS::Topic')).toHaveLength(0);
+    for (const alarm of resources(existing, 'AWS::CloudWatch::Alarm'))
+      expect(alarm.Properties.AlarmActions).toEqual([arn]);
+
+    expect(() => build({ webhookReservedConcurrency: 'ten' })).toThrow(
+      'context webhookReservedConcurrency must be a whole number, not "ten"',
+    );
+    expect(() => build({ alarmEmail: 'oncall' })).toThrow('context alarmEmail must be an e-mail address');
+    expect(() => build({ alarmTopicArn: 'oncall' })).toThrow(
+      'context alarmTopicArn must be an SNS topic ARN',
+    );
   });
 
   test('shows queue depth, dead letters, errors, overwrites, reverts and detection latency on a dashboard', () => {

@@ -1,0 +1,23 @@
+/**
+ * How every Tagwarden Lambda is bundled, in one place: `TagwardenFunction` hands these to CDK's
+ * NodejsFunction (esbuild), and `npm run bench` builds with the same settings to report the sizes
+ * and load times of what is deployed.
+ */
+
+/** The newest Lambda Node runtime this CDK knows; cdk-nag's AwsSolutions-L1 asks for it. */
+export const LAMBDA_NODE_TARGET = 'node24';
+
+/** ESM bundles have no `require`; some CommonJS dependencies inside the bundle still call it. */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
+
+/** ES modules first: smaller bundles, and tree-shaking for the SDK clients. */
+export const MAIN_FIELDS = ['module', 'main'];
+
+/**
+ * Module replacements, relative to the project root (esbuild resolves an alias in its working
+ * directory, which for NodejsFunction is the project root). See functions/aws/lambda-credentials.ts.
+ */
+export const LAMBDA_ALIASES: Record<string, string> = {
+  '@aws-sdk/credential-provider-node': './functions/aws/lambda-credentials.ts',
+};

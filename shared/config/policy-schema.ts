@@ -1,0 +1,131 @@
+import * as z from 'zod/mini';
+import { POLICY_ACTIONS, type Policy, type PolicyRule, type RuleMatch } from '../core/policy';
+import '../zod-english';
+
+/**
+ * The policy part of the config file (`defaults` and `rules`), written with zod/mini: the Lambdas
+ * validate the deployed policy with it, and mini is tree-shaken to about a quarter of classic zod's
+ * size in their bundles. `schema.ts` builds the whole file (and its JSON Schema) on these pieces.
+ */
+
+const ACTIONS_TEXT = POLICY_ACTIONS.join('|');
+
+export const action = z.enum(POLICY_ACTIONS, { error: `expected one of ${ACTIONS_TEXT}` });
+
+const owner = z
+  .string()
+  .check(
+    z.minLength(1, 'an owner must not be empty'),
+    z.describe(
+      'Who is told: a Slack channel (`#platform`) or user (`@alice`), or any name routed in notify.slack.routes.',
+    ),
+  );
+
+const owners = z
+  ._default(z.array(owner), [])
+  .check(z.describe('Owners alerted when this policy fires (e.g. ["#payments", "@alice"]).'));
+
+const bump = z
+  ._default(z.boolean(), false)
+  .check(
+    z.describe(
+      'When the tag moves (an allowed overwrite or a revert), tell the cluster endpoints so pinned workloads follow.',
+    ),
+  );
+
+function glob(what: string, example: string) {
+  return z
+    .optional(
+      z
+        .string()
+        .check(z.minLength(1, `a ${what} glob must not be empty (leave the key out to match any ${what})`)),
+    )
+    .check(
+      z.describe(
+        `Glob on the ${what} (e.g. ${example}). \`*\` matches within one path segment, \`**\` across segments, \`?\` one character. Left out: any ${what}.`,
+      ),
+    );
+}
+
+const RuleMatchSchema = z
+  .strictObject({
+    registry: glob('registry', '"*.dkr.ecr.*.amazonaws.com" or "127.0.0.1:5000"'),
+    repository: glob('repository', '"payments/*"'),
+    tag: glob('tag', '"v*" or "latest"'),
+  })
+  .check(
+    z.describe(
+      'Which tags the rule applies to; every given key must match. An empty match `{}` matches every tag (a catch-all rule).',
+    ),
+  );
+
+export const RuleSchema = z
+  .strictObject({
+    match: RuleMatchSchema,
+    action: action.check(
+      z.describe(
+        'What to do when a tag matching this rule is overwritten: allow (record only), alert (tell the owners), lock (lock the tag at the registry), revert (restore the previous digest).',
+      ),
+    ),
+    owners,
+    bump,
+  })
+  .check(z.describe('One policy rule. Rules are tried in order; the first match wins.'));
+
+const DEFAULT_DEFAULTS = { action: 'alert', owners: [], bump: false } as const;
+
+export const DefaultsSchema = z
+  ._default(
+    z.strictObject({
+      action: z
+        ._default(action, 'alert')
+        .check(z.describe('Action for tags no rule matches: allow | alert | lock | revert (default alert).')),
+      owners,
+      bump,
+    }),
+    { ...DEFAULT_DEFAULTS, owners: [] },
+  )
+  .check(z.describe('The policy for tags that no rule matches. Left out: alert, with no owners.'));
+
+export const RulesSchema = z
+  ._default(z.array(RuleSchema), [])
+  .check(
+    z.describe(
+      'Policy rules, tried in order: the first rule whose match fits the tag decides. Left out: no rules, only defaults.',
+    ),
+  );
+
+/** What the stack deploys to the Lambdas (`POLICY`): the policy keys of the config file, as JSON. */
+export const PolicyDocument = z.strictObject({ defaults: DefaultsSchema, rules: RulesSchema });
+export type PolicyDocument = z.output<typeof PolicyDocument>;
+
+/**
+ * The policy a config file describes. Only the file's rules apply: the built-in `latest` rule of
+ * DEFAULT_POLICY (shared/core/policy.ts) is used only when no config file is given at all, so a file
+ * that wants `latest` to float must say so (`- match: { tag: latest }` / `action: allow`).
+ */
+export function toPolicy(config: PolicyDocument): Policy {
+  return {
+    defaults: {
+      action: config.defaults.action,
+      owners: [...config.defaults.owners],
+      bump: config.defaults.bump,
+    },
+    rules: config.rules.map(
+      (rule): PolicyRule => ({
+        match: toRuleMatch(rule.match),
+        action: rule.action,
+        owners: [...rule.owners],
+        bump: rule.bump,
+      }),
+    ),
+  };
+}
+
+function toRuleMatch(match: PolicyDocument['rules'][number]['match']): RuleMatch {
+  const result: RuleMatch = {};
+  if (match.registry !== undefined) result.registry = match.registry;
+  if (match.repository !== undefined) result.repository = match.repository;
+  if (match.tag !== undefined) result.tag = match.tag;
+  return result;
+}
