@@ -253,8 +253,17 @@ export class EffectRunner {
       if (put !== target)
         throw new PermanentError(`the registry stored the restored manifest as ${put}, not ${target}`);
     } catch (error) {
-      if (error instanceof PermanentError) await this.o.store.clearPendingRestore(ref, target);
-      throw error;
+      if (!(error instanceof PermanentError)) throw error;
+      await this.o.store.clearPendingRestore(ref, target);
+      // The tag still serves the offending digest and no tag references the approved one: keep it
+      // referenced, so a retention rule for untagged images cannot take what a person will restore.
+      const keptTarget = keepTagFor(target);
+      try {
+        await registry.putManifest(ref.repository, keptTarget, previous);
+      } catch {
+        throw error;
+      }
+      throw new PermanentError(`${error.message}; ${target} kept as tag ${keptTarget} for a manual restore`);
     }
     return {
       status: 'done',

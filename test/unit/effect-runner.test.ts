@@ -292,9 +292,9 @@ describe('EffectRunner: revert', () => {
     expect((await h.store.failedEffects(10)).map((e) => e.key)).toEqual([`${event.id}#revert`]);
   });
 
-  test('clears the pending restore when the put itself fails permanently', async () => {
+  test('clears the pending restore when the put itself fails permanently, and keeps the digest to restore under a keep tag', async () => {
     const h = harness({ action: 'revert' });
-    const { event } = await h.overwrite();
+    const { old, event } = await h.overwrite();
     h.registry.failNext('putManifest', new PermanentError('manifest invalid'), {
       when: (_repo, tag) => tag === TAG,
     });
@@ -303,10 +303,31 @@ describe('EffectRunner: revert', () => {
 
     expect(await h.effect(event.id, 'revert')).toMatchObject({
       status: 'failed',
-      lastError: 'manifest invalid',
+      lastError: `manifest invalid; ${old.digest} kept as tag ${keepTagFor(old.digest)} for a manual restore`,
     });
+    // A retention rule for untagged images can no longer take the approved digest.
+    expect(h.registry.tagOf(REPO, keepTagFor(old.digest))).toBe(old.digest);
     expect((await h.store.tagState(REF))?.pendingRestore).toBeNull();
     expect(h.notifier.alerts.map((a) => a.severity)).toEqual(['critical']);
+  });
+
+  test('reports the revert failure as it was when the keep tag cannot be put either', async () => {
+    const h = harness({ action: 'revert' });
+    const { old, event } = await h.overwrite();
+    h.registry.failNext('putManifest', new PermanentError('tag is immutable'), {
+      when: (_repo, tag) => tag === TAG,
+    });
+    h.registry.failNext('putManifest', new PermanentError('denied'), {
+      when: (_repo, tag) => tag === keepTagFor(old.digest),
+    });
+
+    await h.runner.runDue();
+
+    expect(await h.effect(event.id, 'revert')).toMatchObject({
+      status: 'failed',
+      lastError: 'tag is immutable',
+    });
+    expect(h.registry.tagOf(REPO, keepTagFor(old.digest))).toBeUndefined();
   });
 
   test('fails permanently, telling how to configure the registry, when no registry is configured for the host', async () => {
