@@ -48,7 +48,24 @@ export async function guardRecord(
   }
 }
 
-/** SQS batch → history, with partial batch failures; then the effects this batch planned. */
+/**
+ * The batch's records in the order they were sent (SQS `SentTimestamp`, then their place in the
+ * batch). A standard queue may hand them over in another order, and two pushes of one tag in one
+ * batch must be recorded oldest first: recorded the other way round, the older is `stale` and the
+ * overwrite between them is never seen.
+ */
+export function inSendOrder(event: SQSEvent): SQSEvent {
+  const sent = (record: SQSRecord) => Number(record.attributes?.SentTimestamp) || 0;
+  const ordered = event.Records.map((record, index) => ({ record, index }))
+    .sort((a, b) => sent(a.record) - sent(b.record) || a.index - b.index)
+    .map(({ record }) => record);
+  return { ...event, Records: ordered };
+}
+
+/**
+ * SQS batch → history, one record after another in send order (see inSendOrder), with partial batch
+ * failures; then the effects this batch planned.
+ */
 export async function handleBatch(
   deps: AwsDependencies,
   event: SQSEvent,
@@ -56,12 +73,14 @@ export async function handleBatch(
 ): Promise<SQSBatchResponse> {
   try {
     const response = await processPartialResponse(
-      event,
+      inSendOrder(event),
       (record: SQSRecord) => guardRecord(deps, record),
       processor,
       {
         context,
         throwOnFullBatchFailure: false,
+        // In parallel, two pushes of one tag race, and the newer may commit first (see above).
+        processInParallel: false,
       },
     );
     await deps.runner.runDue();

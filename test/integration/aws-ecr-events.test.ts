@@ -215,4 +215,22 @@ describe('the ECR events Lambda with DynamoDB Local and a mocked ECR', () => {
       /Owners from the repository's tags could not be read/,
     );
   }, 60_000);
+
+  test('two pushes of one tag in one batch are recorded in the order they were sent, whatever order SQS hands them over', async () => {
+    const notifier = new RecordingNotifier();
+    const deps = await dependencies(notifier);
+    ecrServes(B);
+    const sentAt = (record: SQSRecord, ms: number) =>
+      ({ ...record, attributes: { ...record.attributes, SentTimestamp: String(ms) } }) as SQSRecord;
+    const older = sentAt(record('s1', A, '2026-11-22T10:00:00Z'), 1_000);
+    const newer = sentAt(record('s2', B, '2026-11-22T10:00:01Z'), 1_001);
+    // Handed over newer first, as a standard queue may.
+    expect(await handleBatch(deps, batch(newer, older), context)).toEqual({ batchItemFailures: [] });
+    const rows = await deps.store.history({ registryHost: HOST, repository: REPOSITORY, tag: 'v1.0.0' });
+    expect(rows.map((r) => [r.eventId, r.transition])).toEqual([
+      ['s1', 'first-seen'],
+      ['s2', 'overwrite'],
+    ]);
+    expect(putsUnder('v1.0.0').map((c) => c.args[0].input.imageManifest)).toEqual([A]);
+  }, 60_000);
 });
