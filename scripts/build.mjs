@@ -12,7 +12,8 @@ const result = await build({
   target: 'node20',
   format: 'cjs',
   sourcemap: true,
-  external: ['better-sqlite3', 'autocannon'],
+  // The Kubernetes client (15 MB, ESM) is loaded by `tagwarden agent` alone, from node_modules.
+  external: ['better-sqlite3', 'autocannon', '@kubernetes/client-node'],
   logLevel: 'warning',
   write: false,
 });

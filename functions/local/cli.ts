@@ -26,9 +26,19 @@ import {
   SOURCE_PARSERS,
 } from '../../shared/sources';
 import { decodeRecord, queueExportBodies } from '../../shared/sources/queue-message';
-import { DEFAULT_DB_PATH, loadLocalConfig, notifierFor, registriesFor, sourceAuthFor } from './dependencies';
+import { registerAgentCommand } from './agent-command';
+import {
+  DEFAULT_DB_PATH,
+  loadLocalConfig,
+  notifierFor,
+  registriesFor,
+  runnerSettingsFor,
+  sourceAuthFor,
+} from './dependencies';
 import { readInput } from './read-input';
+import { registerRetryCommand } from './retry-command';
 import { createLocalServer } from './server';
+import { effectsOfTag, effectsTable } from './tag-effects';
 
 /** A failure the user can fix: printed as one `error: …` line, exit 1, no stack trace. */
 class CliError extends Error {}
@@ -125,6 +135,10 @@ export function buildProgram(): Command {
     .option('--limit <n>', 'how many of each', (v) => Number.parseInt(v, 10), 50)
     .action(failed);
 
+  registerRetryCommand(program);
+
+  registerAgentCommand(program);
+
   return program;
 }
 
@@ -139,6 +153,7 @@ async function serve(options: { port: number; host: string; db: string; config?:
     notifier,
     log,
     plan: policyPlanner(local.policy),
+    ...runnerSettingsFor(local.config),
   });
   const auth = sourceAuthFor(local.config);
   const server = createLocalServer({
@@ -303,11 +318,16 @@ async function history(text: string, options: { db: string; json?: boolean }): P
   if ('problem' in ref) throw new CliError(ref.problem);
   const store = openExisting(options.db);
   const [state, rows] = [await store.tagState(ref), await store.history(ref)];
+  const effects = await effectsOfTag(store, ref, rows);
   await store.close();
   if (rows.length === 0) throw new CliError(`no history for ${formatTagRef(ref)} in ${options.db}`);
   if (options.json) {
     out(
-      JSON.stringify({ tagRef: formatTagRef(ref), current: state?.digest ?? null, history: rows }, null, 2),
+      JSON.stringify(
+        { tagRef: formatTagRef(ref), current: state?.digest ?? null, history: rows, effects },
+        null,
+        2,
+      ),
     );
     return;
   }
@@ -315,6 +335,8 @@ async function history(text: string, options: { db: string; json?: boolean }): P
     `${formatTagRef(ref)}  serves ${state?.digest ?? '(deleted)'}${state?.pendingRestore ? `  (restoring ${state.pendingRestore.digest})` : ''}`,
   );
   out(table(rows));
+  if (effects.length > 0)
+    out(`Effects (failed ones are retried with tagwarden retry --key <KEY>):\n${effectsTable(effects)}`);
 }
 
 function table(rows: HistoryEntry[]): string {
@@ -371,6 +393,7 @@ async function sweep(
     notifier: notifierFor(local.config),
     log,
     plan: policyPlanner(local.policy),
+    ...runnerSettingsFor(local.config),
   });
   try {
     for (const { registryHost, repository, registry } of parsed) {

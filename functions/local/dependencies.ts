@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { ClusterSender } from '../../shared/adapters/cluster/sender';
 import { ConsoleNotifier } from '../../shared/adapters/notify/console';
 import type { Notifier } from '../../shared/adapters/notify/port';
 import { SlackNotifier } from '../../shared/adapters/notify/slack';
@@ -8,6 +9,7 @@ import type { SourceAuthConfig } from '../../shared/auth/source-auth';
 import { DEFAULT_CONFIG_NOTICE, loadConfigFile } from '../../shared/config/load';
 import { type TagwardenConfig, toPolicy } from '../../shared/config/schema';
 import { DEFAULT_POLICY, type Policy } from '../../shared/core';
+import type { EffectRunnerOptions } from '../../shared/guard/effects';
 
 export const DEFAULT_CONFIG_PATH = 'tagwarden.yaml';
 export const DEFAULT_DB_PATH = '.tagwarden/history.db';
@@ -61,5 +63,22 @@ export function sourceAuthFor(config: TagwardenConfig | null): (source: string) 
   return (source) => {
     const settings = config?.sources?.[source];
     return settings?.token || settings?.secret ? settings : null;
+  };
+}
+
+/** The cluster endpoints and retry settings of the config, for every EffectRunner the CLI builds. */
+export function runnerSettingsFor(
+  config: TagwardenConfig | null,
+): Pick<EffectRunnerOptions, 'clusters' | 'maxAttempts' | 'backoffBaseMs' | 'backoffMaxMs'> {
+  const effects = config?.effects;
+  return {
+    clusters: new ClusterSender(config?.clusters ?? []),
+    ...(effects
+      ? {
+          maxAttempts: effects.maxAttempts,
+          backoffBaseMs: effects.backoffBaseMs,
+          backoffMaxMs: effects.backoffMaxMs,
+        }
+      : {}),
   };
 }

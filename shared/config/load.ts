@@ -27,7 +27,7 @@ export interface LoadOptions {
 }
 
 /** The top-level keys that are not policy; `policyOnly` skips them (a typo elsewhere is still an error). */
-const NON_POLICY_KEYS = ['notify', 'sources', 'registries'];
+const NON_POLICY_KEYS = ['notify', 'sources', 'registries', 'clusters', 'effects'];
 
 type Path = (string | number)[];
 

@@ -25,8 +25,11 @@ export type Effect =
   | { kind: 'lock'; incident: Incident }
   /** Tell the owners. `after` names an effect of the same event whose outcome the alert reports. */
   | { kind: 'alert'; incident: Incident; after: 'revert' | null }
-  /** Tell cluster endpoints the digest the tag serves changed. */
-  | { kind: 'bump'; incident: Incident; reason: 'moved' | 'reverted' }
+  /**
+   * Tell cluster endpoints the digest the tag serves changed. Planned without `cluster`; the runner
+   * turns it into one bump per endpoint (with `cluster`), so each endpoint is retried on its own.
+   */
+  | { kind: 'bump'; incident: Incident; reason: 'moved' | 'reverted'; cluster?: string }
   /**
    * Find the digest of a push that did not carry one (Docker Hub, Quay) by reading the tag from the
    * registry, then record the event with it. Until then the push is in no tag's history, so it can
@@ -121,6 +124,15 @@ export function resolveEffect(event: RegistryEvent, rule: ResolvedRule, received
       owners: rule.owners,
     },
   };
+}
+
+/**
+ * The event id under which the bump to one cluster endpoint is enqueued (its key is
+ * `<eventId>:cluster=<name>#bump`): one outbox row per (event, cluster), so a failing endpoint is
+ * retried alone and never re-sends to the others.
+ */
+export function clusterBumpEventId(eventId: string, cluster: string): string {
+  return `${eventId}:cluster=${cluster}`;
 }
 
 /** The idempotency key of an effect: one per event and effect kind. */

@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
+import type { DigestBump } from '../adapters/cluster/contract';
+import type { ClusterEndpoints } from '../adapters/cluster/port';
 import type { Notifier } from '../adapters/notify/port';
 import type { RegistryResolver } from '../adapters/registry/port';
 import {
   type Alert,
+  clusterBumpEventId,
   type Effect,
   errorMessage,
   formatTagRef,
@@ -20,6 +23,8 @@ export interface EffectRunnerOptions {
   registries: RegistryResolver;
   notifier: Notifier;
   log: Logger;
+  /** Cluster endpoints told when a tag's digest changes; left out: bumps are recorded and skipped. */
+  clusters?: ClusterEndpoints | null;
   now?: () => Date;
   /** How long a claimed effect is held before another worker may retry it. */
   leaseMs?: number;
@@ -62,6 +67,7 @@ export class EffectRunner {
         throw new PermanentError('this runner has no policy to record resolved events with');
       },
       onSettled: () => {},
+      clusters: null,
       ...options,
     };
   }
@@ -125,7 +131,7 @@ export class EffectRunner {
     };
     const now = () => this.o.now().toISOString();
     try {
-      const result = await this.execute(row.effect, row.attempts);
+      const result = await this.execute(row);
       if (result.status === 'waiting') {
         await store.updateEffect(row.key, { status: 'waiting', nextAttemptAt: result.until }, now());
         return;
@@ -169,20 +175,74 @@ export class EffectRunner {
     return Math.round(ceiling / 2 + (this.o.random() * ceiling) / 2); // "equal jitter"
   }
 
-  private execute(effect: Effect, attempt: number): Promise<Outcome> {
+  private execute(row: OutboxEffect): Promise<Outcome> {
+    const effect = row.effect;
     switch (effect.kind) {
       case 'revert':
-        return this.revert(effect.incident, attempt);
+        return this.revert(effect.incident, row.attempts);
       case 'lock':
         return this.lock(effect.incident);
       case 'alert':
         return this.alert(effect.incident, effect.after);
       case 'bump':
-        // Cluster endpoints arrive with the cluster issue; until then a bump is recorded and skipped.
-        return Promise.resolve({ status: 'done', outcome: 'skipped: no cluster endpoints configured' });
+        return effect.cluster === undefined
+          ? this.fanOutBump(effect)
+          : this.bumpCluster(effect.cluster, effect, row.key);
       case 'resolve':
         return this.resolve(effect.event);
     }
+  }
+
+  /**
+   * A planned bump becomes one effect per matching endpoint, enqueued under its own event id: each
+   * has its own attempts, backoff and dead letter, so one endpoint down never re-sends to the others.
+   * Enqueuing is idempotent, so a crash between here and `done` enqueues nothing twice.
+   */
+  private async fanOutBump(effect: Extract<Effect, { kind: 'bump' }>): Promise<Outcome> {
+    const clusters = this.o.clusters;
+    if (!clusters || clusters.count === 0)
+      return { status: 'done', outcome: 'skipped: no cluster endpoints configured' };
+    const { incident } = effect;
+    const names = clusters.namesFor(incident.ref);
+    if (names.length === 0)
+      return {
+        status: 'done',
+        outcome: `skipped: no cluster endpoint runs ${incident.ref.repository} (clusters[].repositories)`,
+      };
+    const now = this.o.now().toISOString();
+    for (const name of names)
+      await this.o.store.enqueueEffects(
+        clusterBumpEventId(incident.eventId, name),
+        [{ ...effect, cluster: name }],
+        now,
+      );
+    // The per-cluster effects are due now; runDue's loop picks them up.
+    return { status: 'done', outcome: bumpFanOutOutcome(names) };
+  }
+
+  /** One endpoint, one call: signed at send time, so a retry after an outage is not refused as old. */
+  private async bumpCluster(
+    name: string,
+    effect: Extract<Effect, { kind: 'bump' }>,
+    key: string,
+  ): Promise<Outcome> {
+    const { incident } = effect;
+    if (!incident.to) throw new PermanentError('a bump needs the digest the tag serves now');
+    if (!this.o.clusters)
+      throw new PermanentError(
+        `no cluster endpoints are configured here; cannot tell cluster "${name}" (run it where clusters are configured)`,
+      );
+    const bump: DigestBump = {
+      id: bumpIdOf(key),
+      registryHost: incident.ref.registryHost,
+      repository: incident.ref.repository,
+      tag: incident.ref.tag,
+      previousDigest: incident.from,
+      digest: incident.to,
+      reason: effect.reason,
+      timestamp: this.o.now().toISOString(),
+    };
+    return { status: 'done', outcome: await this.o.clusters.send(name, bump) };
   }
 
   /** Reads the digest a tag serves now and records the push with it (Docker Hub and Quay send none). */
@@ -322,12 +382,35 @@ export class EffectRunner {
         incident: row.effect.incident,
         actionTaken: `${row.kind} FAILED after ${row.attempts + 1} attempt(s): ${message}`,
         severity: 'critical',
-        notes: [`Effect ${row.key} is listed by \`tagwarden failed\`.`],
+        notes: [
+          `Effect ${row.key} is listed by \`tagwarden failed\`; \`tagwarden retry --key ${row.key}\` runs it again.`,
+        ],
       });
     } catch (error) {
       this.o.log.error('could not alert about a failed effect', { key: row.key, error: errorMessage(error) });
     }
   }
+}
+
+const FAN_OUT_PREFIX = 'queued for cluster(s): ';
+
+/** The outcome of a planned bump, listing the endpoints it was queued for. */
+export function bumpFanOutOutcome(names: string[]): string {
+  return `${FAN_OUT_PREFIX}${names.join(', ')}`;
+}
+
+/** The endpoints a planned bump was queued for, read back from its outcome (for `tagwarden history`). */
+export function bumpFanOutNames(outcome: string | null): string[] {
+  if (!outcome?.startsWith(FAN_OUT_PREFIX)) return [];
+  return outcome
+    .slice(FAN_OUT_PREFIX.length)
+    .split(', ')
+    .filter((name) => name !== '');
+}
+
+/** The contract's `id` (at most 512 characters): the effect key, or its hash when an event id is very long. */
+function bumpIdOf(key: string): string {
+  return key.length <= 512 ? key : `sha256:${createHash('sha256').update(key).digest('hex')}`;
 }
 
 /** A tag that keeps a replaced manifest referenced, so retention or GC of untagged manifests spares it. */

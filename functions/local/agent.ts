@@ -1,0 +1,183 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  DigestBump,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+  verifyBodySignature,
+} from '../../shared/adapters/cluster/contract';
+import { type AgentOptions, applyBump, type WorkloadClient } from '../../shared/agent/apply';
+import { errorMessage } from '../../shared/core';
+import type { Logger } from '../../shared/log';
+import { parseJsonBody } from '../../shared/sources/json-body';
+
+/** A bump is a few hundred bytes; anything near this limit is not one. */
+export const MAX_AGENT_BODY_BYTES = 64 * 1024;
+export const DEFAULT_WINDOW_SECONDS = 300;
+/** Ids remembered at most; past it, new bumps are refused (503) rather than replays let through. */
+export const DEFAULT_REPLAY_CAPACITY = 10_000;
+
+export interface AgentServerDeps extends AgentOptions {
+  secret: string;
+  client: WorkloadClient;
+  log: Logger;
+  /** How far X-Tagwarden-Timestamp may be from now, either way. */
+  windowSeconds?: number;
+  replayCapacity?: number;
+  now?: () => number;
+}
+
+/**
+ * `tagwarden agent`: receives signed digest bumps (DESIGN.md, "Cluster endpoint contract") and pins the
+ * workloads that follow the tag. Answers:
+ * 200 `{ patched, unchanged, dryRun, mode }` · 400 bad body (with the reason) · 401 missing or wrong
+ * signature, or a timestamp header missing, different from the signed body's, or outside the window · 405 · 409 an id already accepted (a replay: the bump
+ * was already applied, so the sender must not count it as a failure to retry) · 413 · 502 the
+ * Kubernetes API refused a list or patch (the id is forgotten, so the sender's retry is applied) ·
+ * 503 replay memory full.
+ */
+export function createAgentServer(deps: AgentServerDeps): Server {
+  const replays = new ReplayGuard(deps.replayCapacity ?? DEFAULT_REPLAY_CAPACITY);
+  const server = createServer((req, res) => {
+    route(deps, replays, req, res).catch((error: unknown) => {
+      deps.log.error('agent request failed', { error: errorMessage(error) });
+      if (!res.headersSent) send(res, 500, { error: 'internal error' });
+    });
+  });
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  return server;
+}
+
+async function route(
+  deps: AgentServerDeps,
+  replays: ReplayGuard,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  if (path === '/healthz') {
+    return req.method === 'GET' || req.method === 'HEAD'
+      ? send(res, 200, { status: 'ok' })
+      : send(res, 405, { error: 'use GET' });
+  }
+  if (path !== '/' && path !== '/bump')
+    return send(res, 404, { error: `no route for ${path.slice(0, 100)}; POST bumps to /bump` });
+  if (req.method !== 'POST') {
+    res.setHeader('Allow', 'POST');
+    return send(res, 405, { error: 'use POST' });
+  }
+  const body = await readBody(req, res);
+  if (!body) return;
+  // Authentication runs on the raw bytes, before any parsing.
+  const signature = verifyBodySignature(deps.secret, body, header(req, SIGNATURE_HEADER));
+  if (!signature.ok) return send(res, 401, { error: signature.reason });
+  const json = parseJsonBody(body.toString('utf8'), body.length);
+  if (!json.ok) return send(res, json.status, { error: json.reason });
+  const parsed = DigestBump.safeParse(json.value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return send(res, 400, {
+      error: `bad bump: ${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`,
+    });
+  }
+  const bump = parsed.data;
+  const stamp = header(req, TIMESTAMP_HEADER);
+  if (stamp === undefined) return send(res, 401, { error: `missing ${TIMESTAMP_HEADER} header` });
+  if (stamp !== bump.timestamp)
+    return send(res, 401, { error: `${TIMESTAMP_HEADER} does not equal the signed body's timestamp` });
+  const signedAt = Date.parse(bump.timestamp);
+  if (Number.isNaN(signedAt))
+    return send(res, 400, { error: `timestamp ${JSON.stringify(bump.timestamp)} is not an RFC 3339 time` });
+  const now = deps.now?.() ?? Date.now();
+  const windowMs = (deps.windowSeconds ?? DEFAULT_WINDOW_SECONDS) * 1000;
+  if (Math.abs(now - signedAt) > windowMs)
+    return send(res, 401, {
+      error: `timestamp ${bump.timestamp} is outside the accepted window of ${windowMs / 1000} s (check the clocks)`,
+    });
+  const claim = replays.claim(bump.id, signedAt + windowMs, now);
+  if (claim === 'seen')
+    return send(res, 409, { error: `bump ${bump.id} was already received (replay refused)` });
+  if (claim === 'full') return send(res, 503, { error: 'too many bumps in the replay window; retry later' });
+  let report: Awaited<ReturnType<typeof applyBump>>;
+  try {
+    report = await applyBump(deps.client, bump, deps, deps.log);
+  } catch (error) {
+    replays.forget(bump.id);
+    deps.log.error('bump failed', { eventId: bump.id, error: errorMessage(error) });
+    return send(res, 502, { error: errorMessage(error) });
+  }
+  if (report.failed.length > 0) {
+    replays.forget(bump.id);
+    return send(res, 502, { error: `${report.failed.length} patch(es) failed`, ...report });
+  }
+  send(res, 200, report);
+}
+
+/**
+ * Remembers accepted ids until their timestamp leaves the window (after that the timestamp check
+ * refuses the body anyway), so memory is bounded by the rate of bumps times the window.
+ */
+export class ReplayGuard {
+  private readonly expiries = new Map<string, number>();
+  constructor(private readonly capacity: number) {}
+
+  claim(id: string, expiresAt: number, now: number): 'new' | 'seen' | 'full' {
+    const known = this.expiries.get(id);
+    if (known !== undefined && known >= now) return 'seen';
+    if (this.expiries.size >= this.capacity) {
+      for (const [key, expiry] of this.expiries) if (expiry < now) this.expiries.delete(key);
+      if (this.expiries.size >= this.capacity) return 'full';
+    }
+    this.expiries.set(id, expiresAt);
+    return 'new';
+  }
+
+  forget(id: string): void {
+    this.expiries.delete(id);
+  }
+
+  get size(): number {
+    return this.expiries.size;
+  }
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Reads at most MAX_AGENT_BODY_BYTES; answers 413 (and returns null) as soon as a body is larger. */
+function readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | null> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > MAX_AGENT_BODY_BYTES) {
+    tooLarge(req, res, `body is ${declared} bytes; the limit is ${MAX_AGENT_BODY_BYTES}`);
+    return Promise.resolve(null);
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_AGENT_BODY_BYTES) {
+        tooLarge(req, res, `body is larger than the limit of ${MAX_AGENT_BODY_BYTES} bytes`);
+        resolve(null);
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(size > MAX_AGENT_BODY_BYTES ? null : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function tooLarge(req: IncomingMessage, res: ServerResponse, reason: string): void {
+  if (res.headersSent) return;
+  res.setHeader('Connection', 'close');
+  send(res, 413, { error: reason });
+  req.removeAllListeners('data');
+  req.resume();
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = `${JSON.stringify(body)}\n`;
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}

@@ -1,0 +1,80 @@
+import { clusterBumpEventId, formatTagRef, type TagRef } from '../../shared/core';
+import { bumpFanOutNames } from '../../shared/guard/effects';
+import type { HistoryEntry, HistoryStore, OutboxEffect } from '../../shared/history';
+
+/** How many dead letters `history` looks through for ones no event row leads to (resolve effects). */
+const FAILED_SCAN = 1000;
+
+/** One effect as `tagwarden history` shows it. */
+export interface TagEffectView {
+  key: string;
+  eventId: string;
+  kind: OutboxEffect['kind'];
+  cluster: string | null;
+  status: OutboxEffect['status'];
+  attempts: number;
+  nextAttemptAt: string;
+  outcome: string | null;
+  lastError: string | null;
+}
+
+/**
+ * The outbox effects of a tag's events, in history order: each event's own effects, the per-cluster
+ * bumps a planned bump was queued as, and any other dead letter of the tag (a push whose digest
+ * could not be resolved), so a failed effect is never missing from `tagwarden history`.
+ */
+export async function effectsOfTag(
+  store: HistoryStore,
+  ref: TagRef,
+  rows: HistoryEntry[],
+): Promise<TagEffectView[]> {
+  const found: OutboxEffect[] = [];
+  for (const row of rows) {
+    const own = await store.effectsOf(row.eventId);
+    found.push(...own);
+    for (const bump of own.filter((e) => e.kind === 'bump'))
+      for (const name of bumpFanOutNames(bump.outcome))
+        found.push(...(await store.effectsOf(clusterBumpEventId(row.eventId, name))));
+  }
+  const seen = new Set(found.map((e) => e.key));
+  const tagRef = formatTagRef(ref);
+  const failed = (await store.failedEffects(FAILED_SCAN))
+    .filter((e) => !seen.has(e.key) && formatTagRef(e.effect.incident.ref) === tagRef)
+    .reverse();
+  return [...found, ...failed].map(view);
+}
+
+function view(e: OutboxEffect): TagEffectView {
+  return {
+    key: e.key,
+    eventId: e.eventId,
+    kind: e.kind,
+    cluster: e.effect.kind === 'bump' ? (e.effect.cluster ?? null) : null,
+    status: e.status,
+    attempts: e.attempts,
+    nextAttemptAt: e.nextAttemptAt,
+    outcome: e.outcome,
+    lastError: e.lastError,
+  };
+}
+
+/** The effects as an aligned table, one line each: a dead letter shows its last error. */
+export function effectsTable(effects: TagEffectView[]): string {
+  const header = ['STATUS', 'EFFECT', 'ATTEMPTS', 'RESULT', 'KEY'];
+  const body = effects.map((e) => [
+    e.status,
+    e.cluster ? `${e.kind} ${e.cluster}` : e.kind,
+    String(e.attempts),
+    (e.status === 'done' ? e.outcome : e.lastError) ?? '-',
+    e.key,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
+  return [header, ...body]
+    .map((row) =>
+      row
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}

@@ -1,0 +1,87 @@
+import type { DigestBump } from '../adapters/cluster/contract';
+import { errorMessage } from '../core/errors';
+import type { Logger } from '../log';
+import {
+  type ContainerChange,
+  type PlanOptions,
+  planBump,
+  type Workload,
+  type WorkloadKind,
+} from './planner';
+
+/** The cluster port of the agent: list the four workload kinds, apply a strategic-merge patch to one. */
+export interface WorkloadClient {
+  /** Every Deployment, StatefulSet, DaemonSet and CronJob in these namespaces (null: all namespaces). */
+  list(namespaces: readonly string[] | null): Promise<Workload[]>;
+  patch(
+    target: { kind: WorkloadKind; namespace: string; name: string },
+    patch: Record<string, unknown>,
+  ): Promise<void>;
+}
+
+export interface AgentOptions extends PlanOptions {
+  dryRun: boolean;
+}
+
+export interface PatchedWorkload {
+  kind: WorkloadKind;
+  namespace: string;
+  name: string;
+  changes: ContainerChange[];
+}
+
+export interface BumpReport {
+  /** In a dry run: what would be patched. */
+  patched: PatchedWorkload[];
+  unchanged: number;
+  dryRun: boolean;
+  mode: PlanOptions['mode'];
+  /** Patches the API refused (the caller answers 502 so the sender retries; a retry re-plans). */
+  failed: (PatchedWorkload & { error: string })[];
+  unparsable: { kind: WorkloadKind; namespace: string; name: string; container: string; problem: string }[];
+}
+
+/** Lists, plans and (unless a dry run) applies one bump; logs one line per workload patched. */
+export async function applyBump(
+  client: WorkloadClient,
+  bump: DigestBump,
+  options: AgentOptions,
+  log: Logger,
+): Promise<BumpReport> {
+  const workloads = await client.list(options.namespaces);
+  const plan = planBump(bump, workloads, options);
+  const report: BumpReport = {
+    patched: [],
+    unchanged: plan.unchanged,
+    dryRun: options.dryRun,
+    mode: options.mode,
+    failed: [],
+    unparsable: plan.unparsable,
+  };
+  const fields = {
+    eventId: bump.id,
+    registryHost: bump.registryHost,
+    repository: bump.repository,
+    tag: bump.tag,
+    digest: bump.digest,
+    previousDigest: bump.previousDigest,
+  };
+  for (const item of plan.unparsable)
+    log.warn('image reference not understood; container left alone', { ...fields, ...item });
+  for (const { patch, ...workload } of plan.patches) {
+    if (options.dryRun) {
+      report.patched.push(workload);
+      log.info('would patch workload (dry run)', { ...fields, ...workload, mode: options.mode });
+      continue;
+    }
+    try {
+      await client.patch(workload, patch);
+      report.patched.push(workload);
+      log.info('patched workload', { ...fields, ...workload, mode: options.mode });
+    } catch (error) {
+      report.failed.push({ ...workload, error: errorMessage(error) });
+      log.error('patching workload failed', { ...fields, ...workload, error: errorMessage(error) });
+    }
+  }
+  return report;
+}

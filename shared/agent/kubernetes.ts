@@ -1,0 +1,160 @@
+import type * as K8s from '@kubernetes/client-node';
+import type { WorkloadClient } from './apply';
+import type { Workload, WorkloadKind } from './planner';
+
+/**
+ * The agent's WorkloadClient over `@kubernetes/client-node` 1.x (AppsV1Api, BatchV1Api).
+ *
+ * The module is passed in rather than imported, so only `tagwarden agent` loads the 15 MB ESM-only
+ * client (it is external to the CLI bundle) and every other command starts without it.
+ */
+export type KubernetesModule = Pick<
+  typeof K8s,
+  'KubeConfig' | 'AppsV1Api' | 'BatchV1Api' | 'PatchStrategy' | 'setHeaderOptions' | 'ApiException'
+>;
+
+const PAGE_SIZE = 500;
+
+/**
+ * In a pod: the service account (`loadFromCluster`). Elsewhere: the kubeconfig file given; there is no
+ * silent fallback to ~/.kube/config, so an agent never patches a cluster nobody named.
+ */
+export function loadKubeConfig(
+  k8s: KubernetesModule,
+  options: { kubeconfig?: string | undefined; env?: NodeJS.ProcessEnv },
+): K8s.KubeConfig {
+  const config = new k8s.KubeConfig();
+  if (options.kubeconfig) {
+    try {
+      config.loadFromFile(options.kubeconfig);
+    } catch (error) {
+      throw new Error(
+        `cannot read kubeconfig ${options.kubeconfig}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  } else if ((options.env ?? process.env).KUBERNETES_SERVICE_HOST) config.loadFromCluster();
+  else throw new Error('not running in a Kubernetes pod; pass --kubeconfig <file> to name the cluster');
+  if (!config.getCurrentCluster())
+    throw new Error(`kubeconfig ${options.kubeconfig ?? '(in-cluster)'} has no current cluster`);
+  return config;
+}
+
+interface Page<T> {
+  items: T[];
+  metadata?: { _continue?: string | undefined } | undefined;
+}
+type Lister<T> = (page: { namespace: string | null; _continue: string | undefined }) => Promise<Page<T>>;
+
+export function kubernetesWorkloadClient(k8s: KubernetesModule, config: K8s.KubeConfig): WorkloadClient {
+  const apps = config.makeApiClient(k8s.AppsV1Api);
+  const batch = config.makeApiClient(k8s.BatchV1Api);
+  // 1.x sends application/json-patch+json by default; a strategic merge patch must say so.
+  const strategicMerge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch);
+  const page = (namespace: string | null, _continue: string | undefined) => ({
+    limit: PAGE_SIZE,
+    ...(_continue ? { _continue } : {}),
+    ...(namespace === null ? {} : { namespace }),
+  });
+
+  const listers: Record<WorkloadKind, Lister<WorkloadLike>> = {
+    Deployment: ({ namespace, _continue }) =>
+      namespace === null
+        ? apps.listDeploymentForAllNamespaces(page(null, _continue))
+        : apps.listNamespacedDeployment({ namespace, ...page(namespace, _continue) }),
+    StatefulSet: ({ namespace, _continue }) =>
+      namespace === null
+        ? apps.listStatefulSetForAllNamespaces(page(null, _continue))
+        : apps.listNamespacedStatefulSet({ namespace, ...page(namespace, _continue) }),
+    DaemonSet: ({ namespace, _continue }) =>
+      namespace === null
+        ? apps.listDaemonSetForAllNamespaces(page(null, _continue))
+        : apps.listNamespacedDaemonSet({ namespace, ...page(namespace, _continue) }),
+    CronJob: ({ namespace, _continue }) =>
+      namespace === null
+        ? batch.listCronJobForAllNamespaces(page(null, _continue))
+        : batch.listNamespacedCronJob({ namespace, ...page(namespace, _continue) }),
+  };
+
+  const patchers: Record<
+    WorkloadKind,
+    (p: { name: string; namespace: string; body: object }) => Promise<unknown>
+  > = {
+    Deployment: (p) => apps.patchNamespacedDeployment(p, strategicMerge),
+    StatefulSet: (p) => apps.patchNamespacedStatefulSet(p, strategicMerge),
+    DaemonSet: (p) => apps.patchNamespacedDaemonSet(p, strategicMerge),
+    CronJob: (p) => batch.patchNamespacedCronJob(p, strategicMerge),
+  };
+
+  const describe = (error: unknown, what: string): Error => {
+    if (error instanceof k8s.ApiException)
+      return new Error(`${what}: Kubernetes API answered ${error.code}${apiReason(error.body)}`);
+    return new Error(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+  };
+
+  return {
+    async list(namespaces) {
+      const workloads: Workload[] = [];
+      for (const kind of Object.keys(listers) as WorkloadKind[]) {
+        for (const namespace of namespaces ?? [null]) {
+          let _continue: string | undefined;
+          do {
+            let result: Page<WorkloadLike>;
+            try {
+              result = await listers[kind]({ namespace, _continue });
+            } catch (error) {
+              throw describe(error, `listing ${kind}s${namespace === null ? '' : ` in ${namespace}`}`);
+            }
+            for (const item of result.items) {
+              const workload = toWorkload(kind, item);
+              if (workload) workloads.push(workload);
+            }
+            _continue = result.metadata?._continue || undefined;
+          } while (_continue);
+        }
+      }
+      return workloads;
+    },
+    async patch(target, body) {
+      try {
+        await patchers[target.kind]({ name: target.name, namespace: target.namespace, body });
+      } catch (error) {
+        throw describe(error, `patching ${target.kind} ${target.namespace}/${target.name}`);
+      }
+    },
+  };
+}
+
+/** The fields of V1Deployment/V1StatefulSet/V1DaemonSet/V1CronJob the planner reads. */
+interface WorkloadLike {
+  metadata?:
+    | {
+        name?: string | undefined;
+        namespace?: string | undefined;
+        annotations?: Record<string, string> | undefined;
+      }
+    | undefined;
+  // biome-ignore lint/suspicious/noExplicitAny: the four kinds differ in spec shape; toWorkload picks by kind
+  spec?: any;
+}
+
+function toWorkload(kind: WorkloadKind, item: WorkloadLike): Workload | null {
+  const name = item.metadata?.name;
+  const namespace = item.metadata?.namespace;
+  if (!name || !namespace) return null;
+  const metadata = { name, namespace, annotations: item.metadata?.annotations };
+  return kind === 'CronJob' ? { kind, metadata, spec: item.spec } : { kind, metadata, spec: item.spec };
+}
+
+/** The `message` of a Kubernetes Status body, short; bodies may arrive as text or parsed. */
+function apiReason(body: unknown): string {
+  let value = body;
+  if (typeof body === 'string') {
+    try {
+      value = JSON.parse(body);
+    } catch {
+      return body ? `: ${body.slice(0, 200)}` : '';
+    }
+  }
+  const message = (value as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? `: ${message.slice(0, 300)}` : '';
+}

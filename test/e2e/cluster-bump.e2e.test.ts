@@ -1,0 +1,220 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  DigestBump,
+  SIGNATURE_HEADER,
+  signBody,
+  TIMESTAMP_HEADER,
+  verifyBodySignature,
+} from '../../shared/adapters/cluster/contract';
+import { SqliteHistoryStore } from '../../shared/history';
+import { type RunningAgent, startAgentWithFakeKubernetes, workloadObject } from '../support/agent';
+import { pushImage } from '../support/images';
+import { type RunningRegistry, startRegistry } from '../support/registry';
+import { type SlackStub, startSlackStub } from '../support/slack-stub';
+import { buildCli, eventually, freePort, type RunningTagwarden, startTagwarden } from '../support/tagwarden';
+
+/**
+ * Loopback, end to end: a real docker-registry notifies `tagwarden serve`, whose `latest` rule allows
+ * the move and bumps; the bump goes to the real `tagwarden agent` (a process, on a fake Kubernetes API)
+ * through a recording relay, so the test can replay the exact call Tagwarden signed.
+ */
+const TOKEN = 'e2e-cluster-token-0123456789';
+const SECRET = 'e2e-cluster-secret-0123456789abcdef';
+const dir = mkdtempSync(join(tmpdir(), 'tagwarden-e2e-cluster-'));
+const dbPath = join(dir, 'history.db');
+let registry: RunningRegistry;
+let tagwarden: RunningTagwarden;
+let slack: SlackStub;
+let agent: RunningAgent;
+let relay: Relay;
+
+interface RelayedCall {
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  status: number;
+}
+
+interface Relay {
+  url: string;
+  calls: RelayedCall[];
+  close(): Promise<void>;
+}
+
+/** Forwards POSTs to the agent unchanged and records each call with the agent's answer. */
+async function startRelay(target: string): Promise<Relay> {
+  const calls: RelayedCall[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', async () => {
+      const body = Buffer.concat(chunks);
+      const forwarded = await fetch(target, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          [SIGNATURE_HEADER]: String(req.headers[SIGNATURE_HEADER.toLowerCase()] ?? ''),
+          [TIMESTAMP_HEADER]: String(req.headers[TIMESTAMP_HEADER.toLowerCase()] ?? ''),
+        },
+        body,
+      });
+      const answer = await forwarded.text();
+      calls.push({ headers: req.headers, body, status: forwarded.status });
+      res.writeHead(forwarded.status, { 'content-type': 'application/json' }).end(answer);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/bump`,
+    calls,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function post(body: string, headers: Record<string, string>): Promise<string> {
+  const response = await fetch(`${agent.url}/bump`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
+  const answer = (await response.json()) as { error?: string };
+  return `${response.status} ${answer.error ?? ''}`;
+}
+
+/** Waits until the outbox holds nothing pending: every effect has settled. */
+async function outboxSettled(): Promise<void> {
+  await eventually(async () => {
+    const store = new SqliteHistoryStore({ path: dbPath });
+    try {
+      const row = store.db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'").get() as {
+        n: number;
+      };
+      return row.n === 0 ? true : undefined;
+    } finally {
+      await store.close();
+    }
+  }, 'the outbox to settle');
+}
+
+beforeAll(async () => {
+  buildCli();
+  slack = await startSlackStub();
+  agent = await startAgentWithFakeKubernetes({ process: true, namespaces: ['shop'], secret: SECRET });
+  relay = await startRelay(`${agent.url}/bump`);
+  const port = await freePort();
+  registry = await startRegistry({
+    notifications: {
+      url: `http://127.0.0.1:${port}/webhooks/distribution`,
+      headers: { Authorization: [`Bearer ${TOKEN}`] },
+    },
+  });
+  const config = join(dir, 'tagwarden.yaml');
+  writeFileSync(
+    config,
+    `defaults: { action: alert }
+rules:
+  - match: { tag: latest }
+    action: allow
+    bump: true
+notify:
+  slack: { webhookUrl: "\${SLACK_WEBHOOK_URL}" }
+sources:
+  distribution: { token: "\${TAGWARDEN_DISTRIBUTION_TOKEN}" }
+clusters:
+  - name: e2e
+    url: "${relay.url}"
+    secret: "\${E2E_CLUSTER_SECRET}"
+`,
+  );
+  tagwarden = await startTagwarden(['--port', String(port), '--db', dbPath, '--config', config], {
+    SLACK_WEBHOOK_URL: slack.url,
+    TAGWARDEN_DISTRIBUTION_TOKEN: TOKEN,
+    E2E_CLUSTER_SECRET: SECRET,
+  });
+}, 90_000);
+
+afterAll(async () => {
+  await tagwarden?.stop();
+  await registry?.stop();
+  await relay?.close();
+  await agent?.stop();
+  await slack?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('clusters follow the digest (loopback e2e)', () => {
+  let call: RelayedCall;
+  let bump: DigestBump;
+  let first: string;
+  let second: string;
+
+  test('two pushes moving latest produce exactly one signed call, naming the previous and new digest, and the agent pins the workload', async () => {
+    const image = `${registry.host}/shop/api`;
+    agent.kube.put('deployments', workloadObject('shop', 'web', [{ name: 'app', image: `${image}:latest` }]));
+
+    first = (await pushImage(registry.url, 'shop/api', 'latest', 'cluster-e2e-1')).digest;
+    await eventually(async () => {
+      const res = await fetch(`${tagwarden.url}/api/tags/${registry.host}/shop/api:latest`);
+      return res.status === 200 ? true : undefined;
+    }, 'the first push to be recorded');
+    second = (await pushImage(registry.url, 'shop/api', 'latest', 'cluster-e2e-2')).digest;
+
+    await eventually(async () => (relay.calls.length > 0 ? true : undefined), 'the bump to reach the agent');
+    await outboxSettled();
+
+    expect(relay.calls).toHaveLength(1);
+    call = relay.calls[0]!;
+    expect(call.status).toBe(200);
+    const signature = call.headers[SIGNATURE_HEADER.toLowerCase()] as string;
+    expect(verifyBodySignature(SECRET, call.body, signature)).toEqual({ ok: true });
+    bump = DigestBump.parse(JSON.parse(call.body.toString()));
+    expect(bump).toMatchObject({
+      registryHost: registry.host,
+      repository: 'shop/api',
+      tag: 'latest',
+      previousDigest: first,
+      digest: second,
+      reason: 'moved',
+    });
+    expect(call.headers[TIMESTAMP_HEADER.toLowerCase()]).toBe(bump.timestamp);
+    expect(bump.id).toMatch(/:cluster=e2e#bump$/);
+
+    const deployment = agent.kube.get('deployments', 'shop', 'web');
+    expect(deployment?.spec.template.spec.containers[0].image).toBe(`${image}:latest@${second}`);
+    expect(agent.kube.patches()).toHaveLength(1);
+    expect(slack.messages).toHaveLength(0);
+  }, 60_000);
+
+  test('the agent refuses the same call replayed, a wrong signature and an old timestamp', async () => {
+    expect(bump).toBeDefined();
+    const signed = {
+      [SIGNATURE_HEADER]: call.headers[SIGNATURE_HEADER.toLowerCase()] as string,
+      [TIMESTAMP_HEADER]: bump.timestamp,
+    };
+    expect(await post(call.body.toString(), signed)).toMatch(/^409 .*replay refused/);
+
+    const fresh = JSON.stringify({ ...bump, id: `${bump.id}-other`, timestamp: new Date().toISOString() });
+    const freshHeaders = { [TIMESTAMP_HEADER]: JSON.parse(fresh).timestamp as string };
+    expect(
+      await post(fresh, {
+        ...freshHeaders,
+        [SIGNATURE_HEADER]: signBody('not-the-secret-0123456789', fresh),
+      }),
+    ).toMatch(/^401 invalid signature/);
+
+    const oldTime = new Date(Date.now() - 60 * 60_000).toISOString();
+    const old = JSON.stringify({ ...bump, id: `${bump.id}-old`, timestamp: oldTime });
+    expect(
+      await post(old, { [TIMESTAMP_HEADER]: oldTime, [SIGNATURE_HEADER]: signBody(SECRET, old) }),
+    ).toMatch(/^401 .*(window|old|timestamp)/i);
+
+    expect(agent.kube.patches()).toHaveLength(1);
+  });
+});
