@@ -12,8 +12,10 @@ const result = await build({
   target: 'node20',
   format: 'cjs',
   sourcemap: true,
-  // The Kubernetes client (15 MB, ESM) is loaded by `tagwarden agent` alone, from node_modules.
-  external: ['better-sqlite3', 'autocannon', '@kubernetes/client-node'],
+  // Loaded from node_modules, not bundled: the Kubernetes client (15 MB, ESM) by `tagwarden agent`
+  // alone; the Azure SDKs by the `azure` commands (their ESM builds read import.meta, which a CommonJS
+  // bundle does not have).
+  external: ['better-sqlite3', 'autocannon', '@kubernetes/client-node', '@azure/*'],
   logLevel: 'warning',
   write: false,
 });

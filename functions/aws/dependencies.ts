@@ -12,8 +12,8 @@ import {
 import { SlackNotifier } from '../../shared/adapters/notify/slack';
 import { EcrRegistry, ownersFromRepositoryTags } from '../../shared/adapters/registry/ecr';
 import type { RegistryResolver } from '../../shared/adapters/registry/port';
-import { PolicyDocument, toPolicy } from '../../shared/config/policy-schema';
-import { DEFAULT_POLICY, globMatches, type Policy } from '../../shared/core';
+import { policyFromJson } from '../../shared/config/policy-schema';
+import { globMatches, type Policy } from '../../shared/core';
 import { EffectRunner } from '../../shared/guard/effects';
 import { policyPlanner } from '../../shared/guard/record';
 import { DynamoDbHistoryStore } from '../../shared/history/dynamodb';
@@ -47,19 +47,7 @@ const ECR_HOST = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/;
  * line and column errors), so the function carries no YAML parser. Validated again here.
  */
 export function policyFrom(text: string | undefined): Policy {
-  if (!text || text.trim() === '') return DEFAULT_POLICY;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new Error('POLICY is not JSON; deploy it with the CDK stack, which converts the YAML file');
-  }
-  const parsed = PolicyDocument.safeParse(value);
-  if (!parsed.success)
-    throw new Error(
-      `the deployed policy is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
-  return toPolicy(parsed.data);
+  return policyFromJson(text, 'deploy it with the CDK stack, which converts the YAML file');
 }
 
 /**

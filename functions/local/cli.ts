@@ -27,6 +27,7 @@ import {
 } from '../../shared/sources';
 import { decodeRecord, queueExportBodies } from '../../shared/sources/queue-message';
 import { registerAgentCommand } from './agent-command';
+import { registerAzureCommands } from './azure-setup-command';
 import {
   DEFAULT_DB_PATH,
   loadLocalConfig,
@@ -138,6 +139,8 @@ export function buildProgram(): Command {
   registerRetryCommand(program);
 
   registerAgentCommand(program);
+
+  registerAzureCommands(program);
 
   return program;
 }

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { POLICY_ACTIONS, type Policy, type PolicyRule, type RuleMatch } from '../core/policy';
+import { DEFAULT_POLICY, POLICY_ACTIONS, type Policy, type PolicyRule, type RuleMatch } from '../core/policy';
 import '../zod-english';
 
 /**
@@ -98,6 +98,27 @@ export const RulesSchema = z
 /** What the stack deploys to the Lambdas (`POLICY`): the policy keys of the config file, as JSON. */
 export const PolicyDocument = z.strictObject({ defaults: DefaultsSchema, rules: RulesSchema });
 export type PolicyDocument = z.output<typeof PolicyDocument>;
+
+/**
+ * The policy a cloud function runs, from the JSON its deployment holds (`POLICY`); the deployment
+ * converted and checked the YAML file. Empty means the built-in defaults. `howToDeploy` finishes the
+ * error for text that is not JSON: where the user converts their file.
+ */
+export function policyFromJson(text: string | undefined, howToDeploy: string): Policy {
+  if (!text || text.trim() === '') return DEFAULT_POLICY;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new Error(`POLICY is not JSON; ${howToDeploy}`);
+  }
+  const parsed = PolicyDocument.safeParse(value);
+  if (!parsed.success)
+    throw new Error(
+      `the deployed policy is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  return toPolicy(parsed.data);
+}
 
 /**
  * The policy a config file describes. Only the file's rules apply: the built-in `latest` rule of

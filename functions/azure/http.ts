@@ -1,0 +1,82 @@
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { errorMessage } from '../../shared/core';
+import { ingestWebhook, webhookPreflight } from '../../shared/guard/ingest';
+import { MAX_BODY_BYTES } from '../../shared/sources';
+import type { AzureDependencies } from './dependencies';
+import { runDueEffects } from './effects';
+
+export type DependenciesProvider = () => Promise<AzureDependencies>;
+
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit {
+  return { status, jsonBody: body, headers: { 'content-type': 'application/json', ...headers } };
+}
+
+/**
+ * One webhook delivery for `source`: authenticate on the raw bytes, bound and parse the body, record
+ * (shared/guard/ingest). When the store cannot take it, the body goes to the poison queue and the
+ * sender gets a 202, so neither the event nor a retry storm is lost; only if the poison queue fails
+ * too does the sender get a 503 and retry.
+ */
+export async function handleWebhook(
+  deps: AzureDependencies,
+  source: 'acr' | 'acr-eventgrid',
+  request: HttpRequest,
+  context: InvocationContext,
+): Promise<HttpResponseInit> {
+  const headers: Record<string, string> = {};
+  request.headers.forEach((value, name) => {
+    headers[name.toLowerCase()] = value;
+  });
+  if (request.method === 'OPTIONS') {
+    const preflight = webhookPreflight(deps, { source, headers, query: request.query });
+    return json(preflight.status, preflight.body, preflight.headers);
+  }
+  if (request.method !== 'POST') return json(405, { error: 'use POST' }, { allow: 'POST' });
+  // Refuse an announced oversize body before reading it into memory.
+  const announced = Number(headers['content-length'] ?? '0');
+  if (announced > MAX_BODY_BYTES)
+    return json(413, { error: `body is ${announced} bytes; the limit is ${MAX_BODY_BYTES}` });
+  const body = Buffer.from(await request.arrayBuffer());
+  const receivedAt = (deps.now?.() ?? new Date()).toISOString();
+  const response = await ingestWebhook(deps, { source, headers, query: request.query, body });
+  if (response.status === 503) return poisoned(deps, source, body, receivedAt, String(response.body.error));
+  if (response.status < 300) await runDueEffects(deps, context);
+  return json(response.status, response.body);
+}
+
+async function poisoned(
+  deps: AzureDependencies,
+  source: string,
+  body: Buffer,
+  receivedAt: string,
+  reason: string,
+): Promise<HttpResponseInit> {
+  try {
+    await deps.poison.add({ source, reason, receivedAt, body });
+    deps.log.warn('body kept in the poison queue for replay', { source, reason, queue: deps.poison.name });
+    return json(202, { accepted: 0, poisoned: true, reason, queue: deps.poison.name });
+  } catch (error) {
+    deps.log.error('could not keep the body in the poison queue; asking the sender to retry', {
+      source,
+      error: errorMessage(error),
+    });
+    return json(503, { error: 'history store unavailable; retry later' });
+  }
+}
+
+/** A handler with its dependencies resolved per call; a settings error answers 500 with one line. */
+export function httpHandler(
+  getDeps: DependenciesProvider,
+  source: 'acr' | 'acr-eventgrid',
+): (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit> {
+  return async (request, context) => {
+    let deps: AzureDependencies;
+    try {
+      deps = await getDeps();
+    } catch (error) {
+      context.error(`Tagwarden is misconfigured: ${errorMessage(error)}`);
+      return json(500, { error: 'Tagwarden is misconfigured; see the function logs' });
+    }
+    return handleWebhook(deps, source, request, context);
+  };
+}

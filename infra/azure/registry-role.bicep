@@ -1,0 +1,46 @@
+// The Function App's identity on the registry: the least built-in role that can both lock a tag and
+// put a previous manifest back.
+//
+// "Container Registry Repository Writer" grants the data actions
+//   registries/repositories/metadata/read, metadata/write  (read tag properties; lock: writeEnabled/deleteEnabled)
+//   registries/repositories/content/read, content/write    (read a manifest; re-put it under the tag)
+// and nothing else: no delete, no catalog listing, no control plane. AcrPush (pull/read + push/write)
+// does not list metadata/write, which locking needs; Contributor/Owner would be far more than needed.
+// Source: Azure built-in roles for Containers (learn.microsoft.com, role-based-access-control/built-in-roles/containers).
+
+@description('Name of the registry (in this deployment\'s resource group).')
+param registryName string
+
+@description('Principal id of the Function App\'s system-assigned identity.')
+param principalId string
+
+var containerRegistryRepositoryWriter = '2a1e307c-b015-4ebd-883e-5b7698a07328'
+// Reader: the registry resource itself (registries/read), for its `tagwarden:owners` tag, which names
+// the owners alerts go to. Control-plane read only: it reads no image.
+var reader = 'acdd72a7-3385-48ef-bd42-f606fba81ae7'
+
+resource registry 'Microsoft.ContainerRegistry/registries@2023-07-01' existing = {
+  name: registryName
+}
+
+resource repositoryWriter 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(registry.id, principalId, containerRegistryRepositoryWriter)
+  scope: registry
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', containerRegistryRepositoryWriter)
+  }
+}
+
+resource ownersReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(registry.id, principalId, reader)
+  scope: registry
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', reader)
+  }
+}
+
+output roleDefinitionId string = containerRegistryRepositoryWriter
