@@ -12,6 +12,7 @@ import {
 import { SlackNotifier } from '../../shared/adapters/notify/slack';
 import { EcrRegistry, ownersFromRepositoryTags } from '../../shared/adapters/registry/ecr';
 import type { RegistryResolver } from '../../shared/adapters/registry/port';
+import { builtOnce } from '../../shared/built-once';
 import { policyFromJson } from '../../shared/config/policy-schema';
 import { globMatches, type Policy } from '../../shared/core';
 import { EffectRunner } from '../../shared/guard/effects';
@@ -166,13 +167,5 @@ export async function buildAwsDependencies(overrides: Overrides = {}): Promise<A
   return { store, policy, registries, notifier, log, metrics, runner, secrets };
 }
 
-let cached: Promise<AwsDependencies> | null = null;
-
-/** Once per container; a failed build is not cached, so the next invocation tries again. */
-export function awsDependencies(): Promise<AwsDependencies> {
-  cached ??= buildAwsDependencies().catch((error) => {
-    cached = null;
-    throw error;
-  });
-  return cached;
-}
+/** Once per container; a failed build is tried again on the next invocation. */
+export const awsDependencies = builtOnce(() => buildAwsDependencies());

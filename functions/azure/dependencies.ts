@@ -12,6 +12,7 @@ import {
 import { SlackNotifier } from '../../shared/adapters/notify/slack';
 import { AcrRegistry } from '../../shared/adapters/registry/acr';
 import type { RegistryResolver } from '../../shared/adapters/registry/port';
+import { builtOnce } from '../../shared/built-once';
 import { errorMessage, type Policy } from '../../shared/core';
 import { EffectRunner } from '../../shared/guard/effects';
 import type { IngestDeps } from '../../shared/guard/ingest';
@@ -253,13 +254,5 @@ export async function buildAzureDependencies(overrides: AzureOverrides = {}): Pr
   };
 }
 
-let cached: Promise<AzureDependencies> | null = null;
-
-/** Once per worker; a failed build is not cached, so the next invocation tries again. */
-export function azureDependencies(): Promise<AzureDependencies> {
-  cached ??= buildAzureDependencies().catch((error) => {
-    cached = null;
-    throw error;
-  });
-  return cached;
-}
+/** Once per worker; a failed build is tried again on the next invocation. */
+export const azureDependencies = builtOnce(() => buildAzureDependencies());

@@ -9,6 +9,7 @@ import { type AgentOptions, applyBump, type WorkloadClient } from '../../shared/
 import { errorMessage } from '../../shared/core';
 import type { Logger } from '../../shared/log';
 import { parseJsonBody } from '../../shared/sources/json-body';
+import { readBody, send } from './http-json';
 
 /** A bump is a few hundred bytes; anything near this limit is not one. */
 export const MAX_AGENT_BODY_BYTES = 64 * 1024;
@@ -66,7 +67,7 @@ async function route(
     res.setHeader('Allow', 'POST');
     return send(res, 405, { error: 'use POST' });
   }
-  const body = await readBody(req, res);
+  const body = await readBody(req, res, MAX_AGENT_BODY_BYTES);
   if (!body) return;
   // Authentication runs on the raw bytes, before any parsing.
   const signature = verifyBodySignature(deps.secret, body, header(req, SIGNATURE_HEADER));
@@ -144,40 +145,4 @@ export class ReplayGuard {
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name.toLowerCase()];
   return Array.isArray(value) ? value[0] : value;
-}
-
-/** Reads at most MAX_AGENT_BODY_BYTES; answers 413 (and returns null) as soon as a body is larger. */
-function readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | null> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > MAX_AGENT_BODY_BYTES) {
-    tooLarge(req, res, `body is ${declared} bytes; the limit is ${MAX_AGENT_BODY_BYTES}`);
-    return Promise.resolve(null);
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_AGENT_BODY_BYTES) {
-        tooLarge(req, res, `body is larger than the limit of ${MAX_AGENT_BODY_BYTES} bytes`);
-        resolve(null);
-      } else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(size > MAX_AGENT_BODY_BYTES ? null : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function tooLarge(req: IncomingMessage, res: ServerResponse, reason: string): void {
-  if (res.headersSent) return;
-  res.setHeader('Connection', 'close');
-  send(res, 413, { error: reason });
-  req.removeAllListeners('data');
-  req.resume();
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = `${JSON.stringify(body)}\n`;
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
 }

@@ -40,6 +40,7 @@ import { readInput } from './read-input';
 import { registerRetryCommand } from './retry-command';
 import { createLocalServer } from './server';
 import { effectsOfTag, effectsTable } from './tag-effects';
+import { alignedTable } from './text-table';
 
 /** A failure the user can fix: printed as one `error: …` line, exit 1, no stack trace. */
 class CliError extends Error {}
@@ -353,15 +354,7 @@ function table(rows: HistoryEntry[]): string {
     r.actor ?? '-',
     r.eventId,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
-  return [header, ...body]
-    .map((row) =>
-      row
-        .map((cell, i) => cell.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return alignedTable(header, body);
 }
 
 async function sweep(

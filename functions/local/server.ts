@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { formatTagRef, parseTagRef } from '../../shared/core';
 import { type IngestDeps, ingestWebhook, webhookPreflight } from '../../shared/guard/ingest';
 import { MAX_BODY_BYTES } from '../../shared/sources';
+import { readBody, send } from './http-json';
 
 export interface LocalServerDeps extends IngestDeps {
   /** Called after events were recorded, so the outbox runs at once instead of at the next poll. */
@@ -41,7 +42,7 @@ async function route(deps: LocalServerDeps, req: IncomingMessage, res: ServerRes
       return send(res, answer.status, answer.body);
     }
     if (req.method !== 'POST') return send(res, 405, { error: 'use POST' });
-    const body = await readBody(req, res);
+    const body = await readBody(req, res, MAX_BODY_BYTES);
     if (!body) return;
     const result = await ingestWebhook(deps, {
       source: decodeURIComponent(webhook[1]!),
@@ -71,41 +72,4 @@ async function route(deps: LocalServerDeps, req: IncomingMessage, res: ServerRes
     });
   }
   send(res, 404, { error: `no route for ${req.method} ${path.slice(0, 100)}` });
-}
-
-/** Reads at most MAX_BODY_BYTES; answers 413 (and returns null) as soon as a body is larger. */
-function readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | null> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) {
-    tooLarge(req, res, `body is ${declared} bytes; the limit is ${MAX_BODY_BYTES}`);
-    return Promise.resolve(null);
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        tooLarge(req, res, `body is larger than the limit of ${MAX_BODY_BYTES} bytes`);
-        resolve(null);
-      } else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(size > MAX_BODY_BYTES ? null : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function tooLarge(req: IncomingMessage, res: ServerResponse, reason: string): void {
-  if (res.headersSent) return;
-  res.setHeader('Connection', 'close');
-  send(res, 413, { error: reason });
-  // Stop reading what is left; the connection closes after the answer.
-  req.removeAllListeners('data');
-  req.resume();
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = `${JSON.stringify(body)}\n`;
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
 }

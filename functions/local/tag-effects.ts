@@ -1,6 +1,7 @@
 import { clusterBumpEventId, formatTagRef, type TagRef } from '../../shared/core';
 import { bumpFanOutNames } from '../../shared/guard/effects';
 import type { HistoryEntry, HistoryStore, OutboxEffect } from '../../shared/history';
+import { alignedTable } from './text-table';
 
 /** How many dead letters `history` looks through for ones no event row leads to (resolve effects). */
 const FAILED_SCAN = 1000;
@@ -68,13 +69,5 @@ export function effectsTable(effects: TagEffectView[]): string {
     (e.status === 'done' ? e.outcome : e.lastError) ?? '-',
     e.key,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
-  return [header, ...body]
-    .map((row) =>
-      row
-        .map((cell, i) => cell.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return alignedTable(header, body);
 }

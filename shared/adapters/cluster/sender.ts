@@ -1,4 +1,5 @@
 import { globMatches, PermanentError, type TagRef, TransientError } from '../../core';
+import { describeNetworkError } from '../network-error';
 import { type DigestBump, SIGNATURE_HEADER, signBody, TIMESTAMP_HEADER } from './contract';
 import type { ClusterEndpoints } from './port';
 
@@ -188,16 +189,4 @@ function excerpt(text: string, endpoint: ClusterEndpoint): string {
       .trim()
       .slice(0, EXCERPT_MAX)
   );
-}
-
-/** Names the failure without the error's own message, which may carry the URL. */
-function describeNetworkError(error: unknown, timeoutMs: number): string {
-  // Duck-typed: an abort is a DOMException, which is not `instanceof Error` across realms (jest, vm).
-  const { name, cause } = (typeof error === 'object' && error !== null ? error : {}) as {
-    name?: unknown;
-    cause?: { code?: unknown } | null;
-  };
-  if (name === 'TimeoutError' || name === 'AbortError') return `timed out after ${timeoutMs} ms`;
-  const code = typeof cause?.code === 'string' ? cause.code : null;
-  return code === null ? 'network error' : `network error (${code})`;
 }

@@ -1,4 +1,5 @@
 import { type Alert, formatTagRef, PermanentError, TransientError } from '../../core';
+import { describeNetworkError } from '../network-error';
 import type { Notifier } from './port';
 
 export interface SlackNotifierOptions {
@@ -225,16 +226,4 @@ function sanitize(text: string, url: string): string {
       .trim()
       .slice(0, 200)
   );
-}
-
-/** Names the failure without the error's own message, which may carry the URL. */
-function describeNetworkError(error: unknown, timeoutMs: number): string {
-  // Duck-typed: an abort is a DOMException, which is not `instanceof Error` across realms (jest, vm).
-  const { name, cause } = (typeof error === 'object' && error !== null ? error : {}) as {
-    name?: unknown;
-    cause?: { code?: unknown } | null;
-  };
-  if (name === 'TimeoutError' || name === 'AbortError') return `timed out after ${timeoutMs} ms`;
-  const code = typeof cause?.code === 'string' ? cause.code : null;
-  return code === null ? 'network error' : `network error (${code})`;
 }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   ContainerRegistryClient,
   ContainerRegistryContentClient,
@@ -8,6 +7,7 @@ import type { TokenCredential } from '@azure/identity';
 import { type Digest, digestProblem, PermanentError, repositoryProblem, tagProblem } from '../../core';
 import { classifyAzureError, statusOf } from '../azure/errors';
 import { azureEndpoint } from '../azure/loopback';
+import { checkArguments, digestOfBytes, mediaTypeOf, servedDigest } from './manifest-bytes';
 import type { LockOutcome, Manifest, RegistryClient } from './port';
 
 export interface AcrRegistryOptions {
@@ -55,14 +55,14 @@ export class AcrRegistry implements RegistryClient {
   }
 
   async currentDigest(repository: string, tag: string): Promise<Digest | null> {
-    check(repositoryProblem(repository), tagProblem(tag));
+    checkArguments(repositoryProblem(repository), tagProblem(tag));
     const what = `${repository}:${tag}`;
     const properties = await this.tagProperties(repository, tag);
-    return properties ? servedDigest(properties.digest, `GET tag ${what}`) : null;
+    return properties ? servedDigest(properties.digest, `GET tag ${what}`, 'ACR') : null;
   }
 
   async getManifest(repository: string, digest: Digest): Promise<Manifest | null> {
-    check(repositoryProblem(repository), digestProblem(digest));
+    checkArguments(repositoryProblem(repository), digestProblem(digest));
     const what = `${repository}@${digest}`;
     if (!digest.startsWith('sha256:')) {
       throw new PermanentError(`GET manifest ${what}: ACR addresses manifests by sha256 digests only`);
@@ -76,7 +76,7 @@ export class AcrRegistry implements RegistryClient {
     }
     // The SDK checks the digest too; checking here keeps the promise whatever the SDK version.
     const bytes = Buffer.from(answer.content);
-    const actual = sha256(bytes);
+    const actual = digestOfBytes(bytes, digest);
     if (actual !== digest) {
       throw new PermanentError(`GET manifest ${what}: ACR served bytes with digest ${actual}`);
     }
@@ -91,9 +91,9 @@ export class AcrRegistry implements RegistryClient {
    * put worked or not, so a revert never leaves a tag less protected than it found it.
    */
   async putManifest(repository: string, tag: string, manifest: Manifest): Promise<Digest> {
-    check(repositoryProblem(repository), tagProblem(tag), digestProblem(manifest.digest));
+    checkArguments(repositoryProblem(repository), tagProblem(tag), digestProblem(manifest.digest));
     const what = `${repository}:${tag}`;
-    const computed = sha256(manifest.bytes);
+    const computed = digestOfBytes(manifest.bytes, manifest.digest);
     if (computed !== manifest.digest) {
       throw new PermanentError(
         `PUT manifest ${what}: manifest bytes have digest ${computed}, not the stated ${manifest.digest}; refusing to put`,
@@ -114,7 +114,7 @@ export class AcrRegistry implements RegistryClient {
       } catch (error) {
         throw this.classify('PUT manifest', what, error);
       }
-      const digest = servedDigest(stored, `PUT manifest ${what}`);
+      const digest = servedDigest(stored, `PUT manifest ${what}`, 'ACR');
       if (digest !== computed) {
         throw new PermanentError(
           `PUT manifest ${what}: ACR stored the manifest as ${digest}, not ${computed}`,
@@ -134,7 +134,7 @@ export class AcrRegistry implements RegistryClient {
    * so the image can still be tagged, e.g. with a `tagwarden-keep-…` tag.
    */
   async lockTag(repository: string, tag: string, digest: Digest): Promise<LockOutcome> {
-    check(repositoryProblem(repository), tagProblem(tag), digestProblem(digest));
+    checkArguments(repositoryProblem(repository), tagProblem(tag), digestProblem(digest));
     const what = `${repository}:${tag}`;
     const before = await this.tagProperties(repository, tag);
     if (!before) return { locked: false, reason: `ACR has no tag ${what}` };
@@ -220,29 +220,5 @@ export class AcrRegistry implements RegistryClient {
 
   private classify(operation: string, what: string, error: unknown): Error {
     return classifyAzureError(`${operation} ${what} at ACR ${this.options.loginServer}`, error);
-  }
-}
-
-function check(...problems: (string | null)[]): void {
-  const problem = problems.find((p) => p !== null);
-  if (problem) throw new PermanentError(problem);
-}
-
-function servedDigest(digest: string, what: string): Digest {
-  const problem = digestProblem(digest);
-  if (problem) throw new PermanentError(`${what}: ACR answered with ${problem}`);
-  return digest;
-}
-
-function sha256(bytes: Buffer): Digest {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-}
-
-function mediaTypeOf(bytes: Buffer): string | null {
-  try {
-    const parsed = JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown };
-    return typeof parsed.mediaType === 'string' ? parsed.mediaType : null;
-  } catch {
-    return null;
   }
 }

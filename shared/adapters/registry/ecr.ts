@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   BatchGetImageCommand,
   type BatchGetImageCommandOutput,
@@ -19,6 +18,7 @@ import {
   TransientError,
   tagProblem,
 } from '../../core';
+import { checkArguments, digestOfBytes, mediaTypeOf, servedDigest } from './manifest-bytes';
 import { MANIFEST_ACCEPT } from './oci-distribution';
 import type { LockOutcome, Manifest, RegistryClient } from './port';
 
@@ -103,17 +103,17 @@ export class EcrRegistry implements RegistryClient {
   }
 
   async currentDigest(repository: string, tag: string): Promise<Digest | null> {
-    check(repositoryProblem(repository), tagProblem(tag));
+    checkArguments(repositoryProblem(repository), tagProblem(tag));
     const image = await this.batchGetImage(repository, { imageTag: tag }, `${repository}:${tag}`);
     if (!image) return null;
     const digest = image.imageId?.imageDigest;
     if (!digest)
       throw new PermanentError(`BatchGetImage ${repository}:${tag}: ECR answered without a digest`);
-    return servedDigest(digest, `BatchGetImage ${repository}:${tag}`);
+    return servedDigest(digest, `BatchGetImage ${repository}:${tag}`, 'ECR');
   }
 
   async getManifest(repository: string, digest: Digest): Promise<Manifest | null> {
-    check(repositoryProblem(repository), digestProblem(digest));
+    checkArguments(repositoryProblem(repository), digestProblem(digest));
     const what = `${repository}@${digest}`;
     const image = await this.batchGetImage(repository, { imageDigest: digest }, what);
     if (!image) return null;
@@ -122,7 +122,7 @@ export class EcrRegistry implements RegistryClient {
     }
     // ECR returns the manifest's exact text: its digest is the one asked for, or something is wrong.
     const bytes = Buffer.from(image.imageManifest, 'utf8');
-    const actual = digestOf(bytes, digest);
+    const actual = digestOfBytes(bytes, digest);
     if (actual !== digest) {
       throw new PermanentError(`BatchGetImage ${what}: ECR served a manifest whose digest is ${actual}`);
     }
@@ -133,9 +133,9 @@ export class EcrRegistry implements RegistryClient {
   }
 
   async putManifest(repository: string, tag: string, manifest: Manifest): Promise<Digest> {
-    check(repositoryProblem(repository), tagProblem(tag), digestProblem(manifest.digest));
+    checkArguments(repositoryProblem(repository), tagProblem(tag), digestProblem(manifest.digest));
     const what = `${repository}:${tag}`;
-    const computed = digestOf(manifest.bytes, manifest.digest);
+    const computed = digestOfBytes(manifest.bytes, manifest.digest);
     if (computed !== manifest.digest) {
       throw new PermanentError(
         `PutImage ${what}: manifest bytes have digest ${computed}, not the stated ${manifest.digest}; refusing to put`,
@@ -160,7 +160,7 @@ export class EcrRegistry implements RegistryClient {
         }),
       );
       const digest = answer.image?.imageId?.imageDigest;
-      return digest ? servedDigest(digest, `PutImage ${what}`) : manifest.digest;
+      return digest ? servedDigest(digest, `PutImage ${what}`, 'ECR') : manifest.digest;
     } catch (error) {
       const name = errorName(error);
       // "No changes to the manifest or image tag after the last push": the tag already names it.
@@ -180,7 +180,7 @@ export class EcrRegistry implements RegistryClient {
    * exclusion filters someone set by hand are kept.
    */
   async lockTag(repository: string, tag: string, digest: Digest): Promise<LockOutcome> {
-    check(repositoryProblem(repository), tagProblem(tag), digestProblem(digest));
+    checkArguments(repositoryProblem(repository), tagProblem(tag), digestProblem(digest));
     if (!this.options.mutableTagPatterns) {
       return {
         locked: false,
@@ -327,18 +327,6 @@ function tooMany(repository: string, patterns: string[], who: string): LockOutco
   };
 }
 
-/** Arguments are validated before any call: a bad name never reaches AWS. */
-function check(...problems: (string | null)[]): void {
-  const problem = problems.find((p) => p !== null);
-  if (problem) throw new PermanentError(problem);
-}
-
-function servedDigest(digest: string, what: string): Digest {
-  const problem = digestProblem(digest);
-  if (problem) throw new PermanentError(`${what}: ECR answered with ${problem}`);
-  return digest;
-}
-
 function errorName(error: unknown): string {
   const name = typeof error === 'object' && error !== null ? (error as { name?: unknown }).name : undefined;
   return typeof name === 'string' && name.length > 0 ? name : 'Error';
@@ -373,19 +361,4 @@ function unique(values: string[]): string[] {
 
 function clip(text: string): string {
   return text.length > 300 ? `${text.slice(0, 297)}...` : text;
-}
-
-function digestOf(bytes: Buffer, expected: Digest): Digest {
-  const algorithm = expected.startsWith('sha512:') ? 'sha512' : 'sha256';
-  return `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
-}
-
-/** Falls back to the manifest's own `mediaType` field when ECR sends none. */
-function mediaTypeOf(bytes: Buffer): string | null {
-  try {
-    const parsed = JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown };
-    return typeof parsed.mediaType === 'string' ? parsed.mediaType : null;
-  } catch {
-    return null;
-  }
 }

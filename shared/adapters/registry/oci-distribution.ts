@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { errorMessage, PermanentError, TransientError } from '../../core/errors';
 import { digestProblem, quote, repositoryProblem, tagProblem } from '../../core/grammar';
 import type { Digest } from '../../core/model';
+import { digestOfBytes, mediaTypeOf } from './manifest-bytes';
 import type { LockOutcome, Manifest, RegistryClient } from './port';
 
 /** Every manifest kind a tag may point at; without the index types, distribution hides multi-arch tags. */
@@ -80,7 +80,7 @@ export class OciDistributionRegistry implements RegistryClient {
     const get = await this.send({ method: 'GET', path, headers: { Accept: MANIFEST_ACCEPT } });
     if (get.status === 404) return null;
     await this.expectOk(get, 'GET', path);
-    return sha256(await this.readBody(get, 'GET', path));
+    return digestOfBytes(await this.readBody(get, 'GET', path));
   }
 
   async getManifest(repository: string, digest: Digest): Promise<Manifest | null> {
@@ -89,7 +89,7 @@ export class OciDistributionRegistry implements RegistryClient {
     if (response.status === 404) return null;
     await this.expectOk(response, 'GET', path);
     const bytes = await this.readBody(response, 'GET', path);
-    const actual = digestOf(bytes, digest);
+    const actual = digestOfBytes(bytes, digest);
     if (actual !== digest) {
       throw new PermanentError(`GET ${path}: the registry served bytes with digest ${actual}, not ${digest}`);
     }
@@ -102,7 +102,7 @@ export class OciDistributionRegistry implements RegistryClient {
   async putManifest(repository: string, tag: string, manifest: Manifest): Promise<Digest> {
     const path = manifestPath(checkRepository(repository), checkTag(tag));
     checkDigest(manifest.digest);
-    const computed = digestOf(manifest.bytes, manifest.digest);
+    const computed = digestOfBytes(manifest.bytes, manifest.digest);
     if (computed !== manifest.digest) {
       throw new PermanentError(
         `PUT ${path}: manifest bytes have digest ${computed}, not the stated ${manifest.digest}; refusing to put`,
@@ -347,24 +347,4 @@ function checkServedDigest(digest: string, method: string, path: string): Digest
 
 function manifestPath(repository: string, reference: string): string {
   return `/v2/${repository}/manifests/${reference}`;
-}
-
-function sha256(bytes: Buffer): Digest {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-}
-
-/** The digest of the bytes with the algorithm the expected digest names. */
-function digestOf(bytes: Buffer, expected: Digest): Digest {
-  if (expected.startsWith('sha512:')) return `sha512:${createHash('sha512').update(bytes).digest('hex')}`;
-  return sha256(bytes);
-}
-
-/** Falls back to the manifest's own `mediaType` field when the registry sends no Content-Type. */
-function mediaTypeOf(bytes: Buffer): string | null {
-  try {
-    const parsed = JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown };
-    return typeof parsed.mediaType === 'string' ? parsed.mediaType : null;
-  } catch {
-    return null;
-  }
 }
