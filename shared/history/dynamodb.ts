@@ -24,6 +24,7 @@ import {
   type RegistryEvent,
   type TagRef,
   type TagState,
+  TransientError,
 } from '../core';
 import { duplicateResult, historyRow, outboxRows, planEvent } from './apply';
 import type {
@@ -197,7 +198,7 @@ export class DynamoDbHistoryStore implements HistoryStore {
         )
           throw error;
         if (attempt >= MAX_CONFLICT_RETRIES)
-          throw new Error(`gave up on ${formatTagRef(event)} after ${attempt} conflicting writers`);
+          throw new TransientError(`gave up on ${formatTagRef(event)} after ${attempt} conflicting writers`);
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * (attempt + 1)));
       }
     }
