@@ -232,6 +232,14 @@ export class EffectRunner {
       throw new PermanentError(
         `no cluster endpoints are configured here; cannot tell cluster "${name}" (run it where clusters are configured)`,
       );
+    // A bump retried late (a receiver was down, `tagwarden retry`) must not pin workloads to a digest
+    // the tag no longer serves: the move that replaced it planned its own bump.
+    const state = await this.o.store.tagState(incident.ref);
+    if (state && state.digest !== incident.to)
+      return {
+        status: 'done',
+        outcome: `skipped: the tag now serves ${state.digest ?? 'nothing'}, not ${incident.to}; a later bump tells cluster "${name}"`,
+      };
     const bump: DigestBump = {
       id: bumpIdOf(key),
       registryHost: incident.ref.registryHost,

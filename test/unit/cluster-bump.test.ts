@@ -177,6 +177,33 @@ describe('cluster bumps', () => {
     expect(alert!.notes.join(' ')).toContain(`tagwarden retry --key ${dead.key}`);
   });
 
+  test('a bump retried after the tag moved on is not sent: clusters are never pinned to a digest the tag left', async () => {
+    const h = harness(['prod'], { maxAttempts: 2 });
+    h.clusters.failNext('prod', new TransientError('HTTP 503'), 2);
+    const event = await h.move();
+    await h.drain();
+    const dead = await h.clusterEffect(event.id, 'prod');
+    expect(dead.status).toBe('failed');
+    // latest moves again while prod is down; then someone retries the old bump.
+    const third = pushEvent({
+      repository: 'payments/api',
+      tag: 'latest',
+      digest: digestOf('bump-third'),
+      timestamp: at(5),
+    });
+    await h.store.apply(third, policyPlanner(POLICY), at(6));
+    const now = h.clock.current.toISOString();
+    await h.store.updateEffect(dead.key, { status: 'pending', error: 'retry', nextAttemptAt: now }, now);
+    await h.drain();
+
+    expect(await h.clusterEffect(event.id, 'prod')).toMatchObject({
+      status: 'done',
+      outcome: expect.stringMatching(/^skipped: the tag now serves sha256:/),
+    });
+    // prod got the newer move's bump, never the stale one again.
+    expect(h.clusters.callsTo('prod').map((b) => b.digest)).toEqual([NEW, NEW, digestOf('bump-third')]);
+  });
+
   test('a refused bump (4xx) fails at once, without retries', async () => {
     const h = harness(['prod'], { maxAttempts: 5 });
     h.clusters.failNext('prod', new PermanentError('cluster "prod" refused the bump with HTTP 401'));
