@@ -37,7 +37,7 @@ export async function guardRecord(
   const { recorded } = await acceptEvents(deps, decoded.events, decoded.receivedAt ?? receivedAt);
   for (const { result } of recorded) {
     deps.metrics.addMetric('EventProcessed', MetricUnit.Count, 1);
-    if (result.transition.kind === 'overwrite') {
+    if (result.transition.kind === 'overwrite' || result.transition.kind === 'overwritten') {
       deps.metrics.addMetric('TagOverwriteDetected', MetricUnit.Count, 1);
       deps.metrics.addMetric(
         'DetectionLatencyMs',

@@ -66,32 +66,20 @@ export function decide(
   switch (transition.kind) {
     case 'first-seen':
       return rule.action === 'lock' ? [{ kind: 'lock', incident: incident(null, transition.digest) }] : [];
-    case 'overwrite': {
-      const restoreTo = approvedDigest ?? transition.from;
-      const it = incident(transition.from, transition.to, restoreTo);
-      // Moving back to the approved digest (say, by hand while a revert was pending) needs no revert.
-      if ((rule.action === 'revert' || rule.action === 'lock') && restoreTo === transition.to) return [];
-      switch (rule.action) {
-        case 'allow':
-          return rule.bump ? [{ kind: 'bump', incident: it, reason: 'moved' }] : [];
-        case 'alert':
-          return [{ kind: 'alert', incident: it, after: null }];
-        case 'lock':
-          // The lock did not hold (or the registry cannot lock): put the old digest back, lock again, tell.
-          return [
-            { kind: 'revert', incident: it },
-            { kind: 'lock', incident: it },
-            { kind: 'alert', incident: it, after: 'revert' },
-          ];
-        case 'revert':
-          return [
-            { kind: 'revert', incident: it },
-            { kind: 'alert', incident: it, after: 'revert' },
-          ];
-        default:
-          return assertNever(rule.action);
-      }
-    }
+    case 'overwrite':
+      return overwriteEffects(
+        rule,
+        incident(transition.from, transition.to, approvedDigest ?? transition.from),
+      );
+    case 'overwritten':
+      // Recorded late: the push recorded before it overwrote it. The late one was the tag's first
+      // digest, so it is what a revert restores.
+      // Who pushed `by` is not known here (only the late event's actor is): say nobody rather than
+      // name the wrong person.
+      return overwriteEffects(rule, {
+        ...incident(transition.digest, transition.by, transition.digest),
+        actor: null,
+      });
     case 'restored':
       return rule.bump
         ? [{ kind: 'bump', incident: incident(transition.replaced, transition.digest), reason: 'reverted' }]
@@ -103,6 +91,32 @@ export function decide(
       return [];
     default:
       return assertNever(transition);
+  }
+}
+
+/** What an overwrite of the tag (`it.from` → `it.to`) calls for under the rule, in the order to run. */
+function overwriteEffects(rule: ResolvedRule, it: Incident): Effect[] {
+  // Moving back to the approved digest (say, by hand while a revert was pending) needs no revert.
+  if ((rule.action === 'revert' || rule.action === 'lock') && it.restoreTo === it.to) return [];
+  switch (rule.action) {
+    case 'allow':
+      return rule.bump ? [{ kind: 'bump', incident: it, reason: 'moved' }] : [];
+    case 'alert':
+      return [{ kind: 'alert', incident: it, after: null }];
+    case 'lock':
+      // The lock did not hold (or the registry cannot lock): put the old digest back, lock again, tell.
+      return [
+        { kind: 'revert', incident: it },
+        { kind: 'lock', incident: it },
+        { kind: 'alert', incident: it, after: 'revert' },
+      ];
+    case 'revert':
+      return [
+        { kind: 'revert', incident: it },
+        { kind: 'alert', incident: it, after: 'revert' },
+      ];
+    default:
+      return assertNever(rule.action);
   }
 }
 

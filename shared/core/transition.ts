@@ -6,6 +6,13 @@ export type Transition =
   | { kind: 'first-seen'; digest: Digest }
   | { kind: 'unchanged'; digest: Digest }
   | { kind: 'overwrite'; from: Digest; to: Digest }
+  /**
+   * A push that arrived after a newer push of another digest, when that newer push is the only one
+   * recorded for the tag: it was the tag's first digest, and the recorded push overwrote it. Without
+   * this, two pushes of a new tag delivered in reverse order would be `first-seen` + `stale`, and the
+   * overwrite between them would never be seen.
+   */
+  | { kind: 'overwritten'; digest: Digest; by: Digest }
   | { kind: 'stale'; digest: Digest | null; current: Digest | null }
   | { kind: 'duplicate' }
   | { kind: 'deleted'; digest: Digest | null }
@@ -57,7 +64,8 @@ export interface TransitionResult {
  * Table Storage, memory) shares the same semantics and only supplies atomicity. Duplicate detection
  * is the store's job (it needs the set of seen ids); everything else is here.
  *
- * - An event older than the newest one applied is `stale`: kept in history, never moves the tag.
+ * - An event older than the newest one applied is `stale`: kept in history, never moves the tag;
+ *   except a push older than the tag's only recorded push, with another digest: `overwritten`.
  * - Equal times count as newer: with second-resolution clocks we cannot order them, and missing an
  *   overwrite is worse than reporting one.
  * - A tag deleted and pushed again with another digest is an overwrite of what it served before:
@@ -74,6 +82,21 @@ export function nextTagState(
   const version = (prev?.version ?? 0) + 1;
 
   if (prev && compareEventTimes(eventTime, prev.eventTime) < 0) {
+    if (
+      event.action === 'push' &&
+      event.digest !== null &&
+      isOnlyPush(prev) &&
+      event.digest !== prev.digest
+    ) {
+      // The tag still serves the newer push; the late one was approved by being first, until the
+      // effects planned for this overwrite settle it (approvalAfter).
+      return {
+        transition: { kind: 'overwritten', digest: event.digest, by: prev.digest! },
+        next: { ...prev, approvedDigest: event.digest, version },
+        previousDigest,
+        eventTime,
+      };
+    }
     return {
       transition: { kind: 'stale', digest: event.digest, current: prev.digest },
       next: null,
@@ -154,6 +177,14 @@ export function nextTagState(
 }
 
 /**
+ * The tag's state was written once, by its first push, and nothing has happened since (no second
+ * event, no delete, no restore in flight): the state every store creates for a first-seen push.
+ */
+function isOnlyPush(state: TagState): boolean {
+  return state.version === 1 && state.digest !== null && state.pendingRestore === null;
+}
+
+/**
  * Settles the approved digest once the effects of a transition are known (stores call it in the
  * same atomic write): an overwrite that is not being reverted is approved, one being reverted is not.
  */
@@ -162,8 +193,10 @@ export function approvalAfter(
   transition: Transition,
   plannedEffectKinds: readonly string[],
 ): TagState {
-  if (transition.kind !== 'overwrite' || plannedEffectKinds.includes('revert')) return next;
-  return { ...next, approvedDigest: transition.to };
+  if (plannedEffectKinds.includes('revert')) return next;
+  if (transition.kind === 'overwrite') return { ...next, approvedDigest: transition.to };
+  if (transition.kind === 'overwritten') return { ...next, approvedDigest: transition.by };
+  return next;
 }
 
 export function assertNever(value: never): never {

@@ -97,6 +97,7 @@ export function describeHistoryStore(
 
     it('keeps a late, older event in history as stale without moving the tag back', async () => {
       await store.apply(pushEvent({ digest: B, timestamp: at(2) }), noEffects, RECEIVED);
+      await store.apply(pushEvent({ digest: B, timestamp: at(3) }), noEffects, RECEIVED);
       const late = await store.apply(
         pushEvent({ digest: A, timestamp: at(1) }),
         policyPlanner(revertPolicy),
@@ -105,7 +106,37 @@ export function describeHistoryStore(
       expect(late.transition).toEqual({ kind: 'stale', digest: A, current: B });
       expect(late.effects).toEqual([]);
       expect((await store.tagState(ref))?.digest).toBe(B);
-      expect((await store.history(ref)).map((r) => r.transition)).toEqual(['first-seen', 'stale']);
+      expect((await store.history(ref)).map((r) => r.transition)).toEqual([
+        'first-seen',
+        'unchanged',
+        'stale',
+      ]);
+    });
+
+    it("records a push delivered after a newer one, when that is the tag's only push, as overwritten: the late digest was first, and a revert puts it back", async () => {
+      const revert = policyPlanner(revertPolicy);
+      await store.apply(pushEvent({ digest: B, timestamp: at(2) }), revert, RECEIVED);
+      const late = await store.apply(pushEvent({ digest: A, timestamp: at(1) }), revert, RECEIVED);
+      expect(late.transition).toEqual({ kind: 'overwritten', digest: A, by: B });
+      expect(late.effects.map((e) => e.kind)).toEqual(['revert', 'alert']);
+      expect(late.effects[0]?.effect).toMatchObject({ incident: { from: A, to: B, restoreTo: A } });
+      // The tag still serves B until the revert; A, the first digest, is the approved one.
+      expect(await store.tagState(ref)).toMatchObject({ digest: B, approvedDigest: A });
+      expect((await store.history(ref)).map((r) => [r.digest, r.transition])).toEqual([
+        [B, 'first-seen'],
+        [A, 'overwritten'],
+      ]);
+      // Under a rule that lets it stand, B is approved; a further late push is only stale.
+      const other = tagRefOf(pushEvent({ repository: 'web/site' }));
+      await store.apply(pushEvent({ repository: 'web/site', digest: B, timestamp: at(2) }), revert, RECEIVED);
+      await store.apply(pushEvent({ repository: 'web/site', digest: A, timestamp: at(1) }), revert, RECEIVED);
+      expect(await store.tagState(other)).toMatchObject({ digest: B, approvedDigest: B });
+      const later = await store.apply(
+        pushEvent({ repository: 'web/site', digest: C, timestamp: at(0) }),
+        revert,
+        RECEIVED,
+      );
+      expect(later.transition.kind).toBe('stale');
     });
 
     it('orders sub-millisecond timestamps as the registry sent them', async () => {
@@ -119,7 +150,7 @@ export function describeHistoryStore(
         noEffects,
         RECEIVED,
       );
-      expect(late.transition.kind).toBe('stale');
+      expect(late.transition.kind).toBe('overwritten');
     });
 
     it('keeps the approved digest through an overwrite being reverted, and approves one that is not', async () => {
@@ -274,7 +305,7 @@ export function describeHistoryStore(
       expect(failures[1]).toMatchObject({ reason: 'events[0]: bad digest', payload: '{"a":1}' });
     });
 
-    it('serializes concurrent applies on one tag: one first-seen, the other decided against it, both digests kept', async () => {
+    it('serializes concurrent applies on one tag: one first-seen, the change between them seen either way, both digests kept', async () => {
       const first = pushEvent({ digest: A, timestamp: at(1) });
       const second = pushEvent({ digest: B, timestamp: at(2) });
       const [one, two] = await Promise.all([
@@ -286,8 +317,9 @@ export function describeHistoryStore(
       if (one!.transition.kind === 'first-seen')
         expect(two!.transition).toEqual({ kind: 'overwrite', from: A, to: B });
       else {
+        // The newer committed first: the older is found to have been overwritten by it.
         expect(two!.transition).toEqual({ kind: 'first-seen', digest: B });
-        expect(one!.transition).toEqual({ kind: 'stale', digest: A, current: B });
+        expect(one!.transition).toEqual({ kind: 'overwritten', digest: A, by: B });
       }
       expect((await store.history(ref)).map((r) => r.digest).sort()).toEqual([A, B].sort());
       expect((await store.tagState(ref))?.digest).toBe(B);
@@ -330,7 +362,9 @@ export function describeHistoryStore(
                 kind: result.transition.kind,
                 ...(result.transition.kind === 'overwrite'
                   ? { from: result.transition.from, to: result.transition.to }
-                  : {}),
+                  : result.transition.kind === 'overwritten'
+                    ? { from: result.transition.digest, to: result.transition.by }
+                    : {}),
               });
             }
             // Every event gets exactly one real transition; every redelivery is a duplicate.
@@ -340,8 +374,12 @@ export function describeHistoryStore(
             // Each overwrite is a real digest change between the tag's current digest and a newer push.
             const realChanges = picks.filter((p, i) => i > 0 && p !== picks[i - 1]).length;
             const overwrites = applied.filter((a) => a.kind === 'overwrite');
-            for (const o of overwrites) expect(o.from).not.toBe(o.to);
-            expect(overwrites.length).toBeLessThanOrEqual(realChanges);
+            // A late push found overwritten by the tag's only recorded push is a change seen late.
+            const detected = applied.filter((a) => a.kind === 'overwrite' || a.kind === 'overwritten');
+            for (const o of detected) expect(o.from).not.toBe(o.to);
+            expect(detected.length).toBeLessThanOrEqual(realChanges);
+            // A new tag pushed twice with different digests has its change seen in either order.
+            if (picks.length === 2 && picks[0] !== picks[1]) expect(detected).toHaveLength(1);
             // Delivered in time order (with duplicates anywhere), exactly one overwrite per real change.
             if (inOrder) expect(overwrites).toHaveLength(realChanges);
             // The tag follows the newest event; history holds every digest pushed, once per event.
@@ -350,7 +388,7 @@ export function describeHistoryStore(
             expect(rows).toHaveLength(picks.length);
             expect(new Set(rows.map((r) => r.digest))).toEqual(new Set(picks.map((p) => digests[p])));
             // Non-stale rows, in the order recorded, form a chain whose changes are exactly the overwrites.
-            const moving = rows.filter((r) => r.transition !== 'stale');
+            const moving = rows.filter((r) => r.transition !== 'stale' && r.transition !== 'overwritten');
             const chainChanges = moving.filter((r, i) => i > 0 && r.digest !== moving[i - 1]!.digest).length;
             expect(overwrites).toHaveLength(chainChanges);
           } finally {

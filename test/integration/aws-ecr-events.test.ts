@@ -233,4 +233,20 @@ describe('the ECR events Lambda with DynamoDB Local and a mocked ECR', () => {
     ]);
     expect(putsUnder('v1.0.0').map((c) => c.args[0].input.imageManifest)).toEqual([A]);
   }, 60_000);
+
+  test('two pushes of a new tag handled by different invocations, newer first: the older is found overwritten and put back', async () => {
+    const notifier = new RecordingNotifier();
+    const deps = await dependencies(notifier);
+    ecrServes(B);
+    await handleBatch(deps, batch(record('n2', B, '2026-11-22T11:00:01Z', 'v2.0.0')), context);
+    await handleBatch(deps, batch(record('n1', A, '2026-11-22T11:00:00Z', 'v2.0.0')), context);
+    const rows = await deps.store.history({ registryHost: HOST, repository: REPOSITORY, tag: 'v2.0.0' });
+    expect(rows.map((r) => [r.eventId, r.transition])).toEqual([
+      ['n2', 'first-seen'],
+      ['n1', 'overwritten'],
+    ]);
+    expect(putsUnder('v2.0.0').map((c) => c.args[0].input.imageManifest)).toEqual([A]);
+    expect(notifier.alerts).toHaveLength(1);
+    expect(notifier.alerts[0]!.incident).toMatchObject({ from: digestOf(A), to: digestOf(B), actor: null });
+  }, 60_000);
 });

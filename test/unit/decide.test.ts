@@ -18,6 +18,8 @@ const transitions: Record<TransitionKind, Transition> = {
   'first-seen': { kind: 'first-seen', digest: NEW },
   unchanged: { kind: 'unchanged', digest: NEW },
   overwrite: { kind: 'overwrite', from: OLD, to: NEW },
+  // A late push of OLD, the tag's first digest, found overwritten by NEW, the only push recorded.
+  overwritten: { kind: 'overwritten', digest: OLD, by: NEW },
   stale: { kind: 'stale', digest: NEW, current: OLD },
   duplicate: { kind: 'duplicate' },
   deleted: { kind: 'deleted', digest: OLD },
@@ -42,6 +44,7 @@ const table: Array<[PolicyAction, boolean, TransitionKind, string[]]> = [
   ['allow', false, 'first-seen', []],
   ['allow', false, 'unchanged', []],
   ['allow', false, 'overwrite', []],
+  ['allow', false, 'overwritten', []],
   ['allow', false, 'stale', []],
   ['allow', false, 'duplicate', []],
   ['allow', false, 'deleted', []],
@@ -49,6 +52,7 @@ const table: Array<[PolicyAction, boolean, TransitionKind, string[]]> = [
   ['alert', false, 'first-seen', []],
   ['alert', false, 'unchanged', []],
   ['alert', false, 'overwrite', ['alert:after=null']],
+  ['alert', false, 'overwritten', ['alert:after=null']],
   ['alert', false, 'stale', []],
   ['alert', false, 'duplicate', []],
   ['alert', false, 'deleted', []],
@@ -56,6 +60,7 @@ const table: Array<[PolicyAction, boolean, TransitionKind, string[]]> = [
   ['lock', false, 'first-seen', ['lock']],
   ['lock', false, 'unchanged', []],
   ['lock', false, 'overwrite', ['revert', 'lock', 'alert:after=revert']],
+  ['lock', false, 'overwritten', ['revert', 'lock', 'alert:after=revert']],
   ['lock', false, 'stale', []],
   ['lock', false, 'duplicate', []],
   ['lock', false, 'deleted', []],
@@ -63,6 +68,7 @@ const table: Array<[PolicyAction, boolean, TransitionKind, string[]]> = [
   ['revert', false, 'first-seen', []],
   ['revert', false, 'unchanged', []],
   ['revert', false, 'overwrite', ['revert', 'alert:after=revert']],
+  ['revert', false, 'overwritten', ['revert', 'alert:after=revert']],
   ['revert', false, 'stale', []],
   ['revert', false, 'duplicate', []],
   ['revert', false, 'deleted', []],
@@ -71,6 +77,7 @@ const table: Array<[PolicyAction, boolean, TransitionKind, string[]]> = [
   ['allow', true, 'first-seen', []],
   ['allow', true, 'unchanged', []],
   ['allow', true, 'overwrite', ['bump:moved']],
+  ['allow', true, 'overwritten', ['bump:moved']],
   ['allow', true, 'stale', []],
   ['allow', true, 'duplicate', []],
   ['allow', true, 'deleted', []],
@@ -115,6 +122,16 @@ describe('decide', () => {
           owners: ['#payments', '@bob'],
         });
       }
+    },
+  );
+
+  test.each(['revert', 'lock', 'alert'] as const)(
+    'a %s rule treats a push found overwritten as an overwrite from it to the recorded push, naming no actor',
+    (action) => {
+      const effects = decide(transitions.overwritten, rule(action), event, EVENT_TIME, NEW);
+      expect(effects.length).toBeGreaterThan(0);
+      for (const effect of effects)
+        expect(effect.incident).toMatchObject({ from: OLD, to: NEW, restoreTo: OLD, actor: null });
     },
   );
 
