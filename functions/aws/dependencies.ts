@@ -2,6 +2,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ClusterSender } from '../../shared/adapters/cluster/sender';
 import { ConsoleNotifier } from '../../shared/adapters/notify/console';
 import type { Notifier } from '../../shared/adapters/notify/port';
 import {
@@ -13,6 +14,7 @@ import { SlackNotifier } from '../../shared/adapters/notify/slack';
 import { EcrRegistry, ownersFromRepositoryTags } from '../../shared/adapters/registry/ecr';
 import type { RegistryResolver } from '../../shared/adapters/registry/port';
 import { builtOnce } from '../../shared/built-once';
+import { clustersFrom } from '../../shared/config/cluster-schema';
 import { policyFromJson } from '../../shared/config/policy-schema';
 import { globMatches, type Policy } from '../../shared/core';
 import { EffectRunner } from '../../shared/guard/effects';
@@ -131,6 +133,9 @@ export async function buildAwsDependencies(overrides: Overrides = {}): Promise<A
   if (!env.TABLE_NAME) throw new Error('TABLE_NAME is not set');
   const policy = policyFrom(env.POLICY);
   const secrets = await readSecrets(overrides.secretsManager ?? new SecretsManagerClient({}), env.SECRET_ARN);
+  const clusters = new ClusterSender(
+    clustersFrom(secrets.clusters, "the Tagwarden secret's clusters are invalid"),
+  );
   const store = new DynamoDbHistoryStore({
     client: overrides.dynamodb ?? new DynamoDBClient({}),
     tableName: env.TABLE_NAME,
@@ -157,6 +162,7 @@ export async function buildAwsDependencies(overrides: Overrides = {}): Promise<A
     notifier,
     log,
     plan: policyPlanner(policy),
+    clusters,
     onSettled: (row, status) => {
       if (row.kind === 'revert' && status === 'done') metrics.addMetric('TagReverted', MetricUnit.Count, 1);
       if (row.kind === 'revert' && status === 'failed')

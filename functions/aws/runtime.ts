@@ -10,6 +10,11 @@ export interface TagwardenSecrets {
   slackWebhookUrl?: string;
   slackRoutes?: Record<string, string>;
   sources?: Record<string, SourceAuthConfig>;
+  /**
+   * Cluster endpoints for digest bumps, as in the config file's `clusters` (they hold HMAC keys and
+   * passwords). Validated by the functions that send bumps (not the webhook, which only enqueues).
+   */
+  clusters?: unknown;
 }
 
 export const powertoolsLogger = new PowertoolsLogger({ serviceName: 'tagwarden' });
@@ -31,6 +36,8 @@ export async function readSecrets(
   try {
     return JSON.parse(answer.SecretString) as TagwardenSecrets;
   } catch {
-    throw new Error('the Tagwarden secret is not JSON; expected {"slackWebhookUrl", "sources": {...}}');
+    throw new Error(
+      'the Tagwarden secret is not JSON; expected {"slackWebhookUrl", "sources": {...}, "clusters": [...]}',
+    );
   }
 }

@@ -3,6 +3,7 @@ import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 import { containerRegistryManagement } from '../../shared/adapters/azure/arm';
 import { type ArmRegistryReader, registryOwners } from '../../shared/adapters/azure/owners';
+import { type ClusterEndpoint, ClusterSender } from '../../shared/adapters/cluster/sender';
 import { ConsoleNotifier } from '../../shared/adapters/notify/console';
 import type { Notifier } from '../../shared/adapters/notify/port';
 import {
@@ -13,6 +14,7 @@ import { SlackNotifier } from '../../shared/adapters/notify/slack';
 import { AcrRegistry } from '../../shared/adapters/registry/acr';
 import type { RegistryResolver } from '../../shared/adapters/registry/port';
 import { builtOnce } from '../../shared/built-once';
+import { clustersFrom } from '../../shared/config/cluster-schema';
 import { errorMessage, type Policy } from '../../shared/core';
 import { EffectRunner } from '../../shared/guard/effects';
 import type { IngestDeps } from '../../shared/guard/ingest';
@@ -47,6 +49,11 @@ export interface AzureEnvironment {
   TAGWARDEN_REGISTRIES?: string;
   /** Comma-separated ARM ids of the registries whose `tagwarden:owners` resource tag names alert owners. */
   TAGWARDEN_REGISTRY_IDS?: string;
+  /**
+   * Cluster endpoints for digest bumps: a JSON list like the config file's `clusters` (a Key Vault
+   * reference in Azure: the entries hold HMAC keys and passwords). Left out: bumps are not sent.
+   */
+  TAGWARDEN_CLUSTERS?: string;
 }
 
 export { DEFAULT_HISTORY_TABLE };
@@ -68,7 +75,7 @@ const ACR_HOST = /^[a-z0-9]{5,50}\.azurecr\.(?:io|cn|us)$/;
 /** A setting that still reads `@Microsoft.KeyVault(...)` was not resolved: the platform could not read the secret. */
 function setting(
   env: AzureEnvironment,
-  name: 'SLACK_WEBHOOK_URL' | 'ACR_WEBHOOK_SECRET',
+  name: 'SLACK_WEBHOOK_URL' | 'ACR_WEBHOOK_SECRET' | 'TAGWARDEN_CLUSTERS',
 ): string | undefined {
   const value = env[name]?.trim();
   if (!value) return undefined;
@@ -77,6 +84,22 @@ function setting(
       `${name} is an unresolved Key Vault reference; give the Function App's identity "Key Vault Secrets User" on the vault and check the secret exists`,
     );
   return value;
+}
+
+/** The cluster endpoints of TAGWARDEN_CLUSTERS, validated like the config file's `clusters`. */
+export function azureClusters(env: AzureEnvironment): ClusterEndpoint[] {
+  const text = setting(env, 'TAGWARDEN_CLUSTERS');
+  if (text === undefined) return [];
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    // Never the text itself: it holds the cluster secrets.
+    throw new Error(
+      'TAGWARDEN_CLUSTERS is not JSON; expected a list like [{"name": "prod", "url": "https://…", "secret": "…"}]',
+    );
+  }
+  return clustersFrom(value, 'TAGWARDEN_CLUSTERS is invalid');
 }
 
 /**
@@ -203,6 +226,7 @@ export async function buildAzureDependencies(overrides: AzureOverrides = {}): Pr
       `ACR_WEBHOOK_SECRET must be set to at least ${MIN_SECRET_LENGTH} characters (a Key Vault reference in Azure)`,
     );
   const slackWebhookUrl = setting(env, 'SLACK_WEBHOOK_URL');
+  const clusters = new ClusterSender(azureClusters(env));
   let credential = overrides.credential;
   const identity = () => {
     credential ??= new DefaultAzureCredential();
@@ -238,6 +262,7 @@ export async function buildAzureDependencies(overrides: AzureOverrides = {}): Pr
     notifier,
     log,
     plan: policyPlanner(policy),
+    clusters,
     ...(overrides.now ? { now: overrides.now } : {}),
   });
   return {

@@ -18,6 +18,12 @@ param slackSecretName string = 'tagwarden-slack-webhook-url'
 @description('Key Vault secret holding the shared secret ACR sends (Authorization: Bearer …) and Event Grid sends (?token=…).')
 param webhookSecretName string = 'tagwarden-acr-webhook-secret'
 
+@description('Whether the app tells cluster endpoints of digest bumps: adds the TAGWARDEN_CLUSTERS setting, a Key Vault reference to clustersSecretName. Set it once that secret exists (an unresolved reference stops the functions).')
+param clusterBumps bool = false
+
+@description('Key Vault secret holding the cluster endpoints (a JSON list like the config file\'s clusters; they carry HMAC keys and passwords).')
+param clustersSecretName string = 'tagwarden-clusters'
+
 @description('Region of every resource this template creates.')
 param location string = resourceGroup().location
 
@@ -37,7 +43,7 @@ var roles = {
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   // The history table: read and write entities (and create the table if missing).
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
-  // Read the two secrets the Key Vault references name.
+  // Read the secrets the Key Vault references name.
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
 }
 
@@ -140,6 +146,11 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   properties: { reserved: true }
 }
 
+// Optional: without it the functions record bump effects as skipped (no cluster endpoints configured).
+var clusterSettings = clusterBumps ? [
+  { name: 'TAGWARDEN_CLUSTERS', value: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${clustersSecretName}/)' }
+] : []
+
 resource app 'Microsoft.Web/sites@2024-04-01' = {
   name: '${namePrefix}-${suffix}'
   location: location
@@ -164,7 +175,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
-      appSettings: [
+      appSettings: concat([
         // The host's own storage, by identity (Flex Consumption sets the worker runtime itself).
         { name: 'AzureWebJobsStorage__accountName', value: storage.name }
         { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insights.properties.ConnectionString }
@@ -176,7 +187,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'POLICY', value: policyJson }
         { name: 'SLACK_WEBHOOK_URL', value: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${slackSecretName}/)' }
         { name: 'ACR_WEBHOOK_SECRET', value: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${webhookSecretName}/)' }
-      ]
+      ], clusterSettings)
     }
   }
 }

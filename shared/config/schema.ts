@@ -1,5 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} in strings is the config syntax, not a template slip.
 import * as z from 'zod';
+import { ClustersSchema } from './cluster-schema';
 import { DefaultsSchema, RulesSchema } from './policy-schema';
 
 export { toPolicy } from './policy-schema';
@@ -110,95 +111,6 @@ const RegistriesSchema = z
     'Registries by host[:port] as it appears in events (e.g. "127.0.0.1:5000"), with how to reach each one.',
   );
 
-const CLUSTER_FORMATS = ['tagwarden', 'flux', 'keel'] as const;
-
-const ClusterSchema = z
-  .strictObject({
-    name: z
-      .string()
-      .regex(
-        /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
-        'expected a cluster name of lowercase letters, digits and - (at most 63), such as prod-eu',
-      )
-      .describe('Name of the endpoint, used in logs, alerts and `tagwarden retry` keys.'),
-    url: httpUrl(
-      'Where bumps are POSTed: the agent (`tagwarden agent`), a Flux Receiver URL (`http://notification-controller/hook/…`) or Keel (`http://keel:9300/v1/webhooks/native`). Redirects are never followed.',
-    ),
-    format: z
-      .enum(CLUSTER_FORMATS, { error: `expected one of ${CLUSTER_FORMATS.join('|')}` })
-      .default('tagwarden')
-      .describe(
-        "tagwarden: the signed contract body (X-Tagwarden-Signature, X-Tagwarden-Timestamp). flux: a notification-controller generic-hmac Receiver (X-Signature). keel: Keel's native webhook {name, tag}.",
-      ),
-    secret: z
-      .string()
-      .min(16, 'a cluster secret must be at least 16 characters: a short secret is guessable')
-      .optional()
-      .describe(
-        'HMAC-SHA256 key shared with the receiver (tagwarden: the agent\'s secret; flux: the Receiver\'s token); for keel, the basic-auth password. Use "${VAR}" to read it from the environment.',
-      ),
-    username: z
-      .string()
-      .min(1)
-      .optional()
-      .describe("keel only: basic-auth user (Keel's BASIC_AUTH_USER); the password is `secret`."),
-    repositories: z
-      .array(z.string().min(1, 'a repository glob must not be empty'))
-      .min(1, 'list at least one repository glob, or leave the key out to send every bump')
-      .optional()
-      .describe(
-        'Repository globs this cluster runs (e.g. ["payments/*"]); only their bumps are sent. Left out: every bump.',
-      ),
-    timeoutMs: z
-      .number()
-      .int()
-      .min(100, 'expected at least 100 ms')
-      .max(60_000, 'expected at most 60000 ms')
-      .default(5000)
-      .describe('How long one call may take before it counts as failed and is retried (default 5000).'),
-  })
-  .superRefine((cluster, context) => {
-    if (cluster.format !== 'keel' && cluster.secret === undefined)
-      context.addIssue({
-        code: 'custom',
-        path: ['secret'],
-        message: `format ${cluster.format} signs every call: set secret (e.g. "\${${cluster.name.toUpperCase().replace(/-/g, '_')}_CLUSTER_SECRET}")`,
-      });
-    if (cluster.format !== 'keel' && cluster.username !== undefined)
-      context.addIssue({ code: 'custom', path: ['username'], message: 'username is for format keel only' });
-    if (cluster.format === 'keel' && (cluster.username === undefined) !== (cluster.secret === undefined))
-      context.addIssue({
-        code: 'custom',
-        path: [cluster.username === undefined ? 'username' : 'secret'],
-        message: 'keel basic auth needs both username and secret (or neither)',
-      });
-  })
-  .describe('One cluster endpoint told when the digest a tag serves changes (rules with bump: true).');
-
-const ClustersSchema = z
-  .array(ClusterSchema)
-  .superRefine(
-    (clusters, context) => {
-      const seen = new Set<string>();
-      clusters.forEach((cluster: { name?: unknown } | undefined, index) => {
-        const name = cluster?.name;
-        if (typeof name !== 'string') return;
-        if (seen.has(name))
-          context.addIssue({
-            code: 'custom',
-            path: [index, 'name'],
-            message: `cluster name "${name}" is used twice; names must be unique`,
-          });
-        seen.add(name);
-      });
-    },
-    // Also when another entry has a mistake, so every error is reported in one go.
-    { when: (payload) => Array.isArray(payload.value) },
-  )
-  .describe(
-    'Cluster endpoints told when a tag with bump: true moves or is reverted, each on its own with retries.',
-  );
-
 const EffectsSchema = z
   .strictObject({
     maxAttempts: z
@@ -236,7 +148,7 @@ export const TagwardenConfigFile = z
     notify: NotifySchema.optional(),
     sources: SourcesSchema.optional(),
     registries: RegistriesSchema.optional(),
-    clusters: ClustersSchema.optional(),
+    clusters: z.optional(ClustersSchema),
     effects: EffectsSchema.optional(),
   })
   .describe(

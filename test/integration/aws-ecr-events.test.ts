@@ -5,13 +5,17 @@ import {
   ListTagsForResourceCommand,
   PutImageCommand,
 } from '@aws-sdk/client-ecr';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { type AwsDependencies, buildAwsDependencies } from '../../functions/aws/dependencies';
 import { handleBatch } from '../../functions/aws/ecr-events';
+import { DigestBump, TIMESTAMP_HEADER } from '../../shared/adapters/cluster/contract';
 import { EcrRegistry } from '../../shared/adapters/registry/ecr';
+import { bumpFanOutOutcome } from '../../shared/guard/effects';
 import { createHistoryTable } from '../../shared/history/dynamodb';
 import pushFixture from '../fixtures/ecr/push-valid.json';
+import { type ClusterReceiver, startClusterReceiver } from '../support/cluster-receiver';
 import { type RunningDynamoDb, startDynamoDbLocal } from '../support/dynamodb-local';
 import { RecordingNotifier } from '../support/recording-notifier';
 
@@ -70,7 +74,10 @@ function record(id: string, text: string, time: string, tag = 'v1.0.0'): SQSReco
 }
 const batch = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
 
-async function dependencies(notifier?: RecordingNotifier): Promise<AwsDependencies> {
+async function dependencies(
+  notifier?: RecordingNotifier,
+  options: { policy?: unknown; secretsManager?: SecretsManagerClient } = {},
+): Promise<AwsDependencies> {
   const tableName = `aws-${++tables}`;
   await createHistoryTable(dynamo.client, tableName);
   const client = new ECRClient({
@@ -82,13 +89,32 @@ async function dependencies(notifier?: RecordingNotifier): Promise<AwsDependenci
     dynamodb: dynamo.client,
     registries: (host) => (host === HOST ? registry : null),
     ...(notifier ? { notifier } : {}),
+    ...(options.secretsManager ? { secretsManager: options.secretsManager } : {}),
     env: {
       TABLE_NAME: tableName,
-      POLICY: JSON.stringify({
-        rules: [{ match: { repository: 'payments/*' }, action: 'revert', owners: ['#platform'] }],
-      }),
+      POLICY: JSON.stringify(
+        options.policy ?? {
+          rules: [{ match: { repository: 'payments/*' }, action: 'revert', owners: ['#platform'] }],
+        },
+      ),
+      ...(options.secretsManager ? { SECRET_ARN } : {}),
     },
   });
+}
+
+const SECRET_ARN = 'arn:aws:secretsmanager:us-west-2:123456789012:secret:tagwarden-AbCdEf';
+const CLUSTER_SECRET = 'aws-cluster-hmac-key-0123456789';
+
+/** Secrets Manager (mocked) serving the Tagwarden secret with this JSON, as the stack's secret holds it. */
+function secretHolding(secret: unknown): SecretsManagerClient {
+  const client = new SecretsManagerClient({
+    region: 'us-west-2',
+    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+  });
+  mockClient(client)
+    .on(GetSecretValueCommand, { SecretId: SECRET_ARN })
+    .resolves({ SecretString: JSON.stringify(secret) });
+  return client;
 }
 
 /** ECR as the mock serves it: the tag points at `serving`, and both manifests exist by digest. */
@@ -248,5 +274,68 @@ describe('the ECR events Lambda with DynamoDB Local and a mocked ECR', () => {
     expect(putsUnder('v2.0.0').map((c) => c.args[0].input.imageManifest)).toEqual([A]);
     expect(notifier.alerts).toHaveLength(1);
     expect(notifier.alerts[0]!.incident).toMatchObject({ from: digestOf(A), to: digestOf(B), actor: null });
+  }, 60_000);
+});
+
+describe('cluster bumps from the ECR events Lambda (clusters in the Tagwarden secret)', () => {
+  let receiver: ClusterReceiver;
+  beforeAll(async () => {
+    receiver = await startClusterReceiver(CLUSTER_SECRET);
+  });
+  afterAll(async () => {
+    await receiver?.close();
+  });
+
+  test('an allowed move of a bump: true tag ends in one signed call to the cluster endpoint of the secret', async () => {
+    const deps = await dependencies(new RecordingNotifier(), {
+      policy: { rules: [{ match: { tag: 'latest' }, action: 'allow', bump: true }] },
+      secretsManager: secretHolding({
+        clusters: [{ name: 'prod-eu', url: receiver.url, secret: CLUSTER_SECRET }],
+      }),
+    });
+    ecrServes(A);
+    await handleBatch(deps, batch(record('b1', A, '2026-11-22T12:00:00Z', 'latest')), context);
+    expect(receiver.calls).toHaveLength(0);
+    ecrServes(B);
+    await handleBatch(deps, batch(record('b2', B, '2026-11-22T12:05:00Z', 'latest')), context);
+
+    expect(receiver.refused).toEqual([]);
+    expect(receiver.calls).toHaveLength(1);
+    const call = receiver.calls[0]!;
+    const bump = DigestBump.parse(JSON.parse(call.body.toString()));
+    expect(bump).toMatchObject({
+      registryHost: HOST,
+      repository: REPOSITORY,
+      tag: 'latest',
+      previousDigest: digestOf(A),
+      digest: digestOf(B),
+      reason: 'moved',
+    });
+    expect(call.headers[TIMESTAMP_HEADER.toLowerCase()]).toBe(bump.timestamp);
+    // Allowed: the tag is left on the new digest, and the bump is recorded as sent.
+    expect(putsUnder('latest')).toHaveLength(0);
+    const planned = (await deps.store.effectsOf('b2')).find((e) => e.kind === 'bump');
+    expect(planned).toMatchObject({ status: 'done', outcome: bumpFanOutOutcome(['prod-eu']) });
+  }, 60_000);
+
+  test('a cluster list in the secret that does not validate stops the function from starting, naming the field', async () => {
+    const start = dependencies(undefined, {
+      secretsManager: secretHolding({
+        clusters: [{ name: 'prod-eu', url: 'ftp://cluster.example.com/bump', secret: CLUSTER_SECRET }],
+      }),
+    });
+    await expect(start).rejects.toThrow(
+      "the Tagwarden secret's clusters are invalid: clusters[0].url: expected an http:// or https:// URL",
+    );
+    // One line, and the secret's values stay out of it.
+    const message = await start.catch((error: Error) => error.message);
+    expect(message).not.toContain('\n');
+    expect(message).not.toContain(CLUSTER_SECRET);
+
+    await expect(
+      dependencies(undefined, {
+        secretsManager: secretHolding({ clusters: [{ name: 'prod-eu', url: receiver.url }] }),
+      }),
+    ).rejects.toThrow(/clusters\[0\]\.secret: format tagwarden signs every call: set secret/);
   }, 60_000);
 });

@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { acrWebhookHandler } from '../../functions/azure/acr-webhook';
 import {
   type AzureDependencies,
+  type AzureEnvironment,
   type AzureOverrides,
   buildAzureDependencies,
   openTableStore,
@@ -13,9 +14,11 @@ import { effectsTimerHandler } from '../../functions/azure/effects';
 import { eventGridTriggerHandler, eventGridWebhookHandler } from '../../functions/azure/event-grid';
 import { listPoison, replayPoison } from '../../functions/azure/poison';
 import { registerPoisonCommands } from '../../functions/azure/poison-command';
+import { DigestBump } from '../../shared/adapters/cluster/contract';
 import type { HistoryStore } from '../../shared/history/port';
 import { silentLogger } from '../../shared/log';
 import { AZURITE_ACCOUNT, AZURITE_KEY, type RunningAzurite, startAzurite } from '../support/azurite';
+import { type ClusterReceiver, startClusterReceiver } from '../support/cluster-receiver';
 import { type FakeAcr, startFakeAcr, staticCredential } from '../support/fake-acr';
 import { manifestFor } from '../support/fake-registry';
 import { type SlackStub, startSlackStub } from '../support/slack-stub';
@@ -30,21 +33,25 @@ const POLICY = {
     { match: { repository: 'payments-api' }, action: 'lock' },
     { match: { repository: 'orders' }, action: 'revert' },
     { match: { repository: 'web' }, action: 'alert' },
+    { match: { repository: 'frontend', tag: 'latest' }, action: 'allow', bump: true },
   ],
 };
+const CLUSTER_SECRET = 'azure-cluster-hmac-key-0123456789';
 
 let azurite: RunningAzurite;
 let slack: SlackStub;
 let acr: FakeAcr;
 let unavailable: Server;
 let unavailableUrl: string;
+let receiver: ClusterReceiver;
 let counter = 0;
 
 beforeAll(async () => {
-  [azurite, slack, acr] = await Promise.all([
+  [azurite, slack, acr, receiver] = await Promise.all([
     startAzurite(),
     startSlackStub(),
     startFakeAcr({ loginServer: HOST }),
+    startClusterReceiver(CLUSTER_SECRET),
   ]);
   // Stands in for a Table service that is down: every request gets a 503.
   unavailable = createServer((_req, res) => {
@@ -59,7 +66,7 @@ afterAll(async () => {
     unavailable.close(() => resolve());
     unavailable.closeAllConnections();
   });
-  await Promise.all([slack.close(), azurite.stop(), acr.stop()]);
+  await Promise.all([slack.close(), azurite.stop(), acr.stop(), receiver.close()]);
 });
 
 beforeEach(() => {
@@ -86,6 +93,8 @@ async function harness(
     tableUnavailable?: boolean;
     registryIds?: string;
     armFor?: AzureOverrides['armFor'];
+    /** More app settings (e.g. TAGWARDEN_CLUSTERS). */
+    env?: AzureEnvironment;
   } = {},
 ): Promise<Harness> {
   counter += 1;
@@ -101,6 +110,7 @@ async function harness(
       ACR_WEBHOOK_SECRET: SECRET,
       TAGWARDEN_REGISTRIES: HOST,
       ...(options.registryIds ? { TAGWARDEN_REGISTRY_IDS: options.registryIds } : {}),
+      ...options.env,
     },
     ...(options.armFor ? { armFor: options.armFor } : {}),
     credential: staticCredential(),
@@ -328,6 +338,63 @@ describe('ACR webhook (HTTP trigger)', () => {
     expect(asked).toEqual([`${subscription}/registry-rg/tagwardentest`]);
   });
 
+  it('tells the cluster endpoint of TAGWARDEN_CLUSTERS, with one signed call, when frontend:latest (bump: true) moves', async () => {
+    const clusters = [{ name: 'prod-weu', url: receiver.url, secret: CLUSTER_SECRET }];
+    const h = await harness({ env: { TAGWARDEN_CLUSTERS: JSON.stringify(clusters) } });
+    const before = receiver.calls.length;
+    const a = push('frontend', 'latest', 'frontend-a');
+    await h.webhook(
+      acrRequest(acrBody('evt-bump-1', 'frontend', 'latest', a.digest, '2026-12-01T04:00:00Z')),
+    );
+    expect(receiver.calls.length).toBe(before);
+    const b = push('frontend', 'latest', 'frontend-b');
+    const moved = await h.webhook(
+      acrRequest(acrBody('evt-bump-2', 'frontend', 'latest', b.digest, '2026-12-01T04:03:00Z')),
+    );
+    expect(moved.status).toBe(202);
+    expect(moved.jsonBody).toMatchObject({ transitions: [{ transition: 'overwrite' }] });
+    const calls = await eventually(
+      async () => (receiver.calls.length > before ? receiver.calls.slice(before) : undefined),
+      'the signed bump',
+    );
+    expect(receiver.refused).toEqual([]);
+    expect(calls).toHaveLength(1);
+    expect(DigestBump.parse(JSON.parse(calls[0]!.body.toString()))).toMatchObject({
+      registryHost: HOST,
+      repository: 'frontend',
+      tag: 'latest',
+      previousDigest: a.digest,
+      digest: b.digest,
+      reason: 'moved',
+    });
+    // Allowed: the tag keeps the new digest; running the outbox again sends nothing more.
+    expect(acr.tagOf('frontend', 'latest')?.digest).toBe(b.digest);
+    await h.timer();
+    expect(receiver.calls.length).toBe(before + 1);
+  });
+
+  it('refuses a TAGWARDEN_CLUSTERS that is not a valid cluster list, at start, naming the field', async () => {
+    await expect(
+      harness({
+        env: {
+          TAGWARDEN_CLUSTERS: JSON.stringify([
+            { name: 'prod-weu', url: 'ftp://cluster.example.com', secret: CLUSTER_SECRET },
+          ]),
+        },
+      }),
+    ).rejects.toThrow('TAGWARDEN_CLUSTERS is invalid: clusters[0].url: expected an http:// or https:// URL');
+    await expect(
+      harness({
+        env: {
+          TAGWARDEN_CLUSTERS: JSON.stringify([{ name: 'prod-weu', url: receiver.url, format: 'flux' }]),
+        },
+      }),
+    ).rejects.toThrow(/^TAGWARDEN_CLUSTERS is invalid: clusters\[0\]\.secret: format flux signs every call/);
+    const notJson = harness({ env: { TAGWARDEN_CLUSTERS: `[{"secret": "${CLUSTER_SECRET}"` } });
+    await expect(notJson).rejects.toThrow(/^TAGWARDEN_CLUSTERS is not JSON/);
+    await expect(notJson).rejects.not.toThrow(CLUSTER_SECRET);
+  });
+
   it('refuses a TAGWARDEN_REGISTRY_IDS entry that is not a registry id, at start', async () => {
     await expect(harness({ registryIds: '/subscriptions/x/registries/tagwardentest' })).rejects.toThrow(
       'TAGWARDEN_REGISTRY_IDS: "/subscriptions/x/registries/tagwardentest" is not a registry resource id',
@@ -503,6 +570,17 @@ describe('composition root', () => {
         log: silentLogger,
       }),
     ).rejects.toThrow(/ACR_WEBHOOK_SECRET is an unresolved Key Vault reference/);
+    await expect(
+      buildAzureDependencies({
+        env: {
+          TAGWARDEN_STORAGE: azurite.connectionString,
+          ACR_WEBHOOK_SECRET: SECRET,
+          TAGWARDEN_CLUSTERS:
+            '@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/tagwarden-clusters/)',
+        },
+        log: silentLogger,
+      }),
+    ).rejects.toThrow(/^TAGWARDEN_CLUSTERS is an unresolved Key Vault reference/);
     const answer = await acrWebhookHandler(async () => {
       throw new Error('ACR_WEBHOOK_SECRET must be set');
     })(acrRequest('{}'), context());

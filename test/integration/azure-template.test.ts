@@ -95,6 +95,19 @@ describe('infra/azure/main.bicep', () => {
       // biome-ignore lint/suspicious/noTemplateCurlyInString: Bicep interpolation, compared as text
       "'@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${webhookSecretName}/)'",
     );
+    // The cluster endpoints carry HMAC keys and passwords: a reference too, deployed only when asked for.
+    expect(settings.get('TAGWARDEN_CLUSTERS')).toBe(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Bicep interpolation, compared as text
+      "'@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${clustersSecretName}/)'",
+    );
+    expect(main).toContain("param clustersSecretName string = 'tagwarden-clusters'");
+    expect(main).toContain('param clusterBumps bool = false');
+    expect(code_(main)).toMatch(
+      /var clusterSettings = clusterBumps \? \[[^\]]*TAGWARDEN_CLUSTERS[^\]]*\] : \[\]/,
+    );
+    expect(code_(main)).toMatch(/appSettings: concat\(\[[\s\S]*\], clusterSettings\)/);
+    expect(code).toContain('TAGWARDEN_CLUSTERS?:');
+    expect(code).toMatch(/setting\(env, 'TAGWARDEN_CLUSTERS'\)/);
     expect(main).toMatch(/enableRbacAuthorization:\s*true/);
     expect(main).not.toMatch(/@secure\(\)/); // the template takes no secret: they are set in the vault
     expect(main).not.toMatch(/listKeys\(|AccountKey=/); // and it hands out no storage key

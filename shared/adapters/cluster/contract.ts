@@ -1,16 +1,15 @@
-import { createHmac } from 'node:crypto';
 import * as z from 'zod';
 import { type AuthResult, constantTimeEqual } from '../../auth/webhook-auth';
 import { digestProblem, hostProblem, repositoryProblem, tagProblem } from '../../core';
+import { SIGNATURE_HEADER, signBody } from './signature';
+
+export { SIGNATURE_HEADER, signBody, TIMESTAMP_HEADER } from './signature';
 
 /**
  * The cluster endpoint contract of DESIGN.md ("digest bump"): what Tagwarden POSTs to a cluster when
  * the digest a tag serves changes, and how the receiver proves it came from us. The sender
  * (`shared/adapters/cluster`) and the in-cluster agent both use this one module.
  */
-export const SIGNATURE_HEADER = 'X-Tagwarden-Signature';
-export const TIMESTAMP_HEADER = 'X-Tagwarden-Timestamp';
-
 export const DigestBump = z
   .object({
     /** Unique per bump (the effect key): receivers use it to refuse replays. */
@@ -32,11 +31,6 @@ function grammar(problem: (value: string) => string | null) {
     const reason = problem(value);
     if (reason) context.addIssue({ code: 'custom', message: reason });
   });
-}
-
-/** `sha256=<hex HMAC-SHA256 of the raw body>`: our header, and Flux's generic-hmac `X-Signature`. */
-export function signBody(secret: string, body: string | Buffer): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
 /** Checks a `sha256=<hex>` signature over the exact bytes received, in constant time. */

@@ -1,7 +1,8 @@
 import { globMatches, PermanentError, type TagRef, TransientError } from '../../core';
 import { describeNetworkError } from '../network-error';
-import { type DigestBump, SIGNATURE_HEADER, signBody, TIMESTAMP_HEADER } from './contract';
+import type { DigestBump } from './contract';
 import type { ClusterEndpoints } from './port';
+import { SIGNATURE_HEADER, signBody, TIMESTAMP_HEADER } from './signature';
 
 export const CLUSTER_FORMATS = ['tagwarden', 'flux', 'keel'] as const;
 export type ClusterFormat = (typeof CLUSTER_FORMATS)[number];
