@@ -6,6 +6,13 @@ export interface Alert {
   /** One line on what Tagwarden did: "reverted to sha256:…", "revert failed: …", "alerted only". */
   actionTaken: string;
   severity: 'warning' | 'critical';
+  /** What happened, for the headline; left out: "Tag overwritten". */
+  title?: string;
   /** Further facts worth a line each, e.g. that the registry cannot lock tags. */
   notes: string[];
+}
+
+/** The headline of an alert: its title, or what most alerts are about. */
+export function alertTitle(alert: Alert): string {
+  return alert.title ?? 'Tag overwritten';
 }

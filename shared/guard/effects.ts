@@ -7,6 +7,7 @@ import {
   type Alert,
   clusterBumpEventId,
   type Effect,
+  type EffectKind,
   errorMessage,
   formatTagRef,
   type Incident,
@@ -390,6 +391,7 @@ export class EffectRunner {
         incident: row.effect.incident,
         actionTaken: `${row.kind} FAILED after ${row.attempts + 1} attempt(s): ${message}`,
         severity: 'critical',
+        title: FAILURE_TITLES[row.kind],
         notes: [
           `Effect ${row.key} is listed by \`tagwarden failed\`; \`tagwarden retry --key ${row.key}\` runs it again.`,
         ],
@@ -399,6 +401,15 @@ export class EffectRunner {
     }
   }
 }
+
+/** The headline of the alert for an effect that failed for good, by kind. */
+const FAILURE_TITLES: Record<EffectKind, string> = {
+  revert: 'Revert failed',
+  lock: 'Tag not locked',
+  alert: 'Alert failed',
+  bump: 'Cluster not told',
+  resolve: 'Push not recorded',
+};
 
 const FAN_OUT_PREFIX = 'queued for cluster(s): ';
 

@@ -166,6 +166,7 @@ describe('cluster bumps', () => {
     expect(h.notifier.alerts).toHaveLength(1);
     const [alert] = h.notifier.alerts;
     expect(alert!.severity).toBe('critical');
+    expect(alert!.title).toBe('Cluster not told');
     expect(alert!.actionTaken).toBe(
       'bump FAILED after 3 attempt(s): cluster "prod" (10.0.0.1:8443): network error (ECONNREFUSED)',
     );

@@ -1,4 +1,4 @@
-import { type Alert, formatTagRef } from '../../core';
+import { type Alert, alertTitle, formatTagRef } from '../../core';
 import type { Notifier } from './port';
 
 export interface ConsoleNotifierOptions {
@@ -45,5 +45,5 @@ export function renderConsoleLine(alert: Alert): string {
   const rule = `rule ${clean(incident.ruleAction)}, ${clean(incident.ruleSource)}`;
   const owners = incident.owners.length === 0 ? 'none' : incident.owners.map(clean).join(', ');
   const notes = alert.notes.map((note) => `; note: ${clean(note)}`).join('');
-  return `${label} tag overwritten: ${ref} ${from} → ${to} by ${actor}; ${clean(alert.actionTaken)} (${rule}); owners ${owners}${notes}`;
+  return `${label} ${alertTitle(alert).toLowerCase()}: ${ref} ${from} → ${to} by ${actor}; ${clean(alert.actionTaken)} (${rule}); owners ${owners}${notes}`;
 }

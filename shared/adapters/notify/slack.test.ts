@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { alertOf, FROM, TO } from '../../../test/support/alerts';
-import { type Alert, PermanentError, TransientError } from '../../core';
+import { PermanentError, TransientError } from '../../core';
 import { escapeSlack, renderSlackMessage, SlackNotifier } from './slack';
 
 interface Received {
@@ -85,6 +85,12 @@ afterEach(async () => {
 });
 
 describe('renderSlackMessage', () => {
+  it('heads an alert with its title when it has one (a failed cluster bump is not an overwrite)', () => {
+    const message = renderSlackMessage(alertOf({ title: 'Cluster not told' }));
+    expect(headerText(message)).toBe(':rotating_light: Cluster not told: 127.0.0.1:5000/payments/api:v1');
+    expect(message.text).toMatch(/^:rotating_light: Cluster not told: /);
+  });
+
   it('names the registry, repository, tag, both digests, the actor and the action taken', () => {
     const message = renderSlackMessage(alertOf());
     const text = allText(message);

@@ -1,4 +1,4 @@
-import { type Alert, formatTagRef, PermanentError, TransientError } from '../../core';
+import { type Alert, alertTitle, formatTagRef, PermanentError, TransientError } from '../../core';
 import { describeNetworkError } from '../network-error';
 import type { Notifier } from './port';
 
@@ -66,7 +66,7 @@ export function renderSlackMessage(alert: Alert): { text: string; blocks: unknow
       type: 'header',
       text: {
         type: 'plain_text',
-        text: truncate(`${emoji} Tag overwritten: ${ref}`, HEADER_MAX),
+        text: truncate(`${emoji} ${alertTitle(alert)}: ${ref}`, HEADER_MAX),
         emoji: true,
       },
     },
@@ -92,7 +92,7 @@ export function renderSlackMessage(alert: Alert): { text: string; blocks: unknow
   ];
   const from = incident.from === null ? 'none' : escapeSlack(incident.from);
   const to = incident.to === null ? 'none' : escapeSlack(incident.to);
-  const text = `${emoji} Tag overwritten: ${ref} ${from} → ${to} by ${actor}; ${action}`;
+  const text = `${emoji} ${alertTitle(alert)}: ${ref} ${from} → ${to} by ${actor}; ${action}`;
   return { text: truncate(text, 3000), blocks };
 }
 
