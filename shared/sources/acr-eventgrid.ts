@@ -1,5 +1,6 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { normalizeTimestamp, quote } from '../core';
+import '../zod-english';
 import {
   identifierProblem,
   ignored,
@@ -40,12 +41,12 @@ export const AcrEventGridData = z.looseObject({
     repository: optionalString,
     tag: optionalString,
   }),
-  request: z.looseObject({ host: optionalString }).nullish(),
-  actor: z.looseObject({ name: optionalString }).nullish(),
+  request: z.nullish(z.looseObject({ host: optionalString })),
+  actor: z.nullish(z.looseObject({ name: optionalString })),
 });
 
 export const AcrEventGridEvent = z.looseObject({
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   data: AcrEventGridData,
 });
 

@@ -1,5 +1,6 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { normalizeTimestamp, quote } from '../core';
+import '../zod-english';
 import {
   identifierProblem,
   ignored,
@@ -30,7 +31,7 @@ export const AcrWebhookEvent = z.looseObject({
   timestamp: z.string(),
   action: z.string(),
   target: AcrTarget,
-  request: z.looseObject({ host: optionalString }).nullish(),
+  request: z.nullish(z.looseObject({ host: optionalString })),
 });
 
 const IGNORED_ACTIONS: Readonly<Record<string, string>> = {

@@ -1,5 +1,6 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { normalizeTimestamp, quote } from '../core';
+import '../zod-english';
 import {
   identifierProblem,
   ignored,
@@ -33,8 +34,8 @@ export const DistributionEvent = z.looseObject({
   timestamp: z.string(),
   action: z.string(),
   target: DistributionTarget,
-  request: z.looseObject({ host: optionalString }).nullish(),
-  actor: z.looseObject({ name: optionalString }).nullish(),
+  request: z.nullish(z.looseObject({ host: optionalString })),
+  actor: z.nullish(z.looseObject({ name: optionalString })),
 });
 
 /** The envelope only: each event is checked against DistributionEvent on its own. */

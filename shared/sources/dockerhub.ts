@@ -1,5 +1,6 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { fromUnixSeconds } from '../core';
+import '../zod-english';
 import {
   contentId,
   identifierProblem,

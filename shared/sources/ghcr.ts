@@ -1,5 +1,6 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { normalizeTimestamp, quote } from '../core';
+import '../zod-english';
 import {
   contentId,
   identifierProblem,
@@ -28,7 +29,7 @@ import { isRecord, validatedEvent } from './validate';
 export const GhcrPackageVersion = z.looseObject({
   version: z.string(),
   package_url: z.string(),
-  container_metadata: z.looseObject({ tag: z.looseObject({ name: optionalString }).nullish() }).nullish(),
+  container_metadata: z.nullish(z.looseObject({ tag: z.nullish(z.looseObject({ name: optionalString })) })),
 });
 
 export const GhcrPackageEvent = z.looseObject({
@@ -38,7 +39,7 @@ export const GhcrPackageEvent = z.looseObject({
     updated_at: z.string(),
     package_version: GhcrPackageVersion,
   }),
-  sender: z.looseObject({ login: optionalString }).nullish(),
+  sender: z.nullish(z.looseObject({ login: optionalString })),
 });
 
 const CONTAINER_PACKAGE_TYPES: ReadonlySet<string> = new Set(['container', 'docker']);

@@ -1,5 +1,6 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { fromUnixSeconds, normalizeTimestamp, quote } from '../core';
+import '../zod-english';
 import {
   contentId,
   hostOfReference,
@@ -50,7 +51,7 @@ export const HarborCloudEvent = z.looseObject({
   type: z.string(),
   time: z.string(),
   operator: optionalString,
-  data: HarborEventData.extend({ operator: optionalString }),
+  data: z.extend(HarborEventData, { operator: optionalString }),
 });
 
 const ACTIONS: ReadonlyMap<string, 'push' | 'delete'> = new Map([

@@ -1,5 +1,6 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { quote } from '../core';
+import '../zod-english';
 import {
   contentId,
   hostOfReference,
@@ -24,7 +25,7 @@ import { validatedEvent } from './validate';
 export const QuayNotification = z.looseObject({
   repository: z.string(),
   docker_url: z.string(),
-  updated_tags: z.array(z.unknown()).optional(),
+  updated_tags: z.optional(z.array(z.unknown())),
 });
 
 export const quayParser: SourceParser = {
