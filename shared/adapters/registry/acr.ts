@@ -7,7 +7,7 @@ import type { TokenCredential } from '@azure/identity';
 import { type Digest, digestProblem, PermanentError, repositoryProblem, tagProblem } from '../../core';
 import { classifyAzureError, statusOf } from '../azure/errors';
 import { azureEndpoint } from '../azure/loopback';
-import { checkArguments, digestOfBytes, mediaTypeOf, servedDigest } from './manifest-bytes';
+import { checkArguments, checkManifestToPut, servedDigest, servedManifest } from './manifest-bytes';
 import type { LockOutcome, Manifest, RegistryClient } from './port';
 
 export interface AcrRegistryOptions {
@@ -76,13 +76,7 @@ export class AcrRegistry implements RegistryClient {
     }
     // The SDK checks the digest too; checking here keeps the promise whatever the SDK version.
     const bytes = Buffer.from(answer.content);
-    const actual = digestOfBytes(bytes, digest);
-    if (actual !== digest) {
-      throw new PermanentError(`GET manifest ${what}: ACR served bytes with digest ${actual}`);
-    }
-    const mediaType = answer.mediaType?.split(';')[0]?.trim() || mediaTypeOf(bytes);
-    if (!mediaType) throw new PermanentError(`GET manifest ${what}: ACR sent no media type`);
-    return { bytes, mediaType, digest };
+    return servedManifest(bytes, digest, answer.mediaType, `GET manifest ${what}`, 'ACR');
   }
 
   /**
@@ -93,12 +87,7 @@ export class AcrRegistry implements RegistryClient {
   async putManifest(repository: string, tag: string, manifest: Manifest): Promise<Digest> {
     checkArguments(repositoryProblem(repository), tagProblem(tag), digestProblem(manifest.digest));
     const what = `${repository}:${tag}`;
-    const computed = digestOfBytes(manifest.bytes, manifest.digest);
-    if (computed !== manifest.digest) {
-      throw new PermanentError(
-        `PUT manifest ${what}: manifest bytes have digest ${computed}, not the stated ${manifest.digest}; refusing to put`,
-      );
-    }
+    checkManifestToPut(manifest, `PUT manifest ${what}`);
     const before = await this.tagProperties(repository, tag);
     const relock = before?.canWrite === false;
     if (relock) await this.setTagWritable(repository, tag, true);
@@ -115,9 +104,9 @@ export class AcrRegistry implements RegistryClient {
         throw this.classify('PUT manifest', what, error);
       }
       const digest = servedDigest(stored, `PUT manifest ${what}`, 'ACR');
-      if (digest !== computed) {
+      if (digest !== manifest.digest) {
         throw new PermanentError(
-          `PUT manifest ${what}: ACR stored the manifest as ${digest}, not ${computed}`,
+          `PUT manifest ${what}: ACR stored the manifest as ${digest}, not ${manifest.digest}`,
         );
       }
       return digest;

@@ -18,7 +18,7 @@ import {
   TransientError,
   tagProblem,
 } from '../../core';
-import { checkArguments, digestOfBytes, mediaTypeOf, servedDigest } from './manifest-bytes';
+import { checkArguments, checkManifestToPut, servedDigest, servedManifest } from './manifest-bytes';
 import { MANIFEST_ACCEPT } from './oci-distribution';
 import type { LockOutcome, Manifest, RegistryClient } from './port';
 
@@ -122,25 +122,13 @@ export class EcrRegistry implements RegistryClient {
     }
     // ECR returns the manifest's exact text: its digest is the one asked for, or something is wrong.
     const bytes = Buffer.from(image.imageManifest, 'utf8');
-    const actual = digestOfBytes(bytes, digest);
-    if (actual !== digest) {
-      throw new PermanentError(`BatchGetImage ${what}: ECR served a manifest whose digest is ${actual}`);
-    }
-    const mediaType = image.imageManifestMediaType || mediaTypeOf(bytes);
-    if (!mediaType)
-      throw new PermanentError(`BatchGetImage ${what}: ECR sent no media type for the manifest`);
-    return { bytes, mediaType, digest };
+    return servedManifest(bytes, digest, image.imageManifestMediaType, `BatchGetImage ${what}`, 'ECR');
   }
 
   async putManifest(repository: string, tag: string, manifest: Manifest): Promise<Digest> {
     checkArguments(repositoryProblem(repository), tagProblem(tag), digestProblem(manifest.digest));
     const what = `${repository}:${tag}`;
-    const computed = digestOfBytes(manifest.bytes, manifest.digest);
-    if (computed !== manifest.digest) {
-      throw new PermanentError(
-        `PutImage ${what}: manifest bytes have digest ${computed}, not the stated ${manifest.digest}; refusing to put`,
-      );
-    }
+    checkManifestToPut(manifest, `PutImage ${what}`);
     // PutImage takes the manifest as text; only bytes that are valid UTF-8 survive the trip unchanged.
     const text = manifest.bytes.toString('utf8');
     if (!Buffer.from(text, 'utf8').equals(manifest.bytes)) {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type Digest, digestProblem, PermanentError } from '../../core';
+import type { Manifest } from './port';
 
 // What every registry adapter does with manifest bytes and the names it is given, in one place.
 
@@ -30,4 +31,35 @@ export function servedDigest(digest: string, what: string, registry: string): Di
   const problem = digestProblem(digest);
   if (problem) throw new PermanentError(`${what}: ${registry} answered with ${problem}`);
   return digest;
+}
+
+/**
+ * A manifest as a registry served it, held to the digest asked for: bytes with another digest are
+ * refused, and the media type is the one the registry named (parameters dropped) or the manifest's own.
+ * `what` names the call, `registry` the service.
+ */
+export function servedManifest(
+  bytes: Buffer,
+  digest: Digest,
+  servedMediaType: string | null | undefined,
+  what: string,
+  registry: string,
+): Manifest {
+  const actual = digestOfBytes(bytes, digest);
+  if (actual !== digest)
+    throw new PermanentError(
+      `${what}: ${registry} served a manifest whose digest is ${actual}, not ${digest}`,
+    );
+  const mediaType = servedMediaType?.split(';')[0]?.trim() || mediaTypeOf(bytes);
+  if (!mediaType) throw new PermanentError(`${what}: ${registry} sent no media type for the manifest`);
+  return { bytes, mediaType, digest };
+}
+
+/** Refuses, before any call, to put bytes that are not the manifest they claim to be. */
+export function checkManifestToPut(manifest: Manifest, what: string): void {
+  const computed = digestOfBytes(manifest.bytes, manifest.digest);
+  if (computed !== manifest.digest)
+    throw new PermanentError(
+      `${what}: manifest bytes have digest ${computed}, not the stated ${manifest.digest}; refusing to put`,
+    );
 }

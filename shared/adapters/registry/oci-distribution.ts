@@ -1,7 +1,7 @@
 import { errorMessage, PermanentError, TransientError } from '../../core/errors';
 import { digestProblem, quote, repositoryProblem, tagProblem } from '../../core/grammar';
 import type { Digest } from '../../core/model';
-import { digestOfBytes, mediaTypeOf } from './manifest-bytes';
+import { checkManifestToPut, digestOfBytes, servedManifest } from './manifest-bytes';
 import type { LockOutcome, Manifest, RegistryClient } from './port';
 
 /** Every manifest kind a tag may point at; without the index types, distribution hides multi-arch tags. */
@@ -89,25 +89,13 @@ export class OciDistributionRegistry implements RegistryClient {
     if (response.status === 404) return null;
     await this.expectOk(response, 'GET', path);
     const bytes = await this.readBody(response, 'GET', path);
-    const actual = digestOfBytes(bytes, digest);
-    if (actual !== digest) {
-      throw new PermanentError(`GET ${path}: the registry served bytes with digest ${actual}, not ${digest}`);
-    }
-    const mediaType = response.headers.get('content-type')?.split(';')[0]?.trim() || mediaTypeOf(bytes);
-    if (!mediaType)
-      throw new PermanentError(`GET ${path}: the registry sent no Content-Type for the manifest`);
-    return { bytes, mediaType, digest };
+    return servedManifest(bytes, digest, response.headers.get('content-type'), `GET ${path}`, 'the registry');
   }
 
   async putManifest(repository: string, tag: string, manifest: Manifest): Promise<Digest> {
     const path = manifestPath(checkRepository(repository), checkTag(tag));
     checkDigest(manifest.digest);
-    const computed = digestOfBytes(manifest.bytes, manifest.digest);
-    if (computed !== manifest.digest) {
-      throw new PermanentError(
-        `PUT ${path}: manifest bytes have digest ${computed}, not the stated ${manifest.digest}; refusing to put`,
-      );
-    }
+    checkManifestToPut(manifest, `PUT ${path}`);
     const response = await this.send({
       method: 'PUT',
       path,
@@ -117,7 +105,7 @@ export class OciDistributionRegistry implements RegistryClient {
     await this.expectOk(response, 'PUT', path);
     await response.body?.cancel().catch(() => undefined);
     const header = response.headers.get('docker-content-digest');
-    return header !== null ? checkServedDigest(header, 'PUT', path) : computed;
+    return header !== null ? checkServedDigest(header, 'PUT', path) : manifest.digest;
   }
 
   /** Every tag of a repository (`/tags/list`, following `Link: …; rel="next"` pages). */
