@@ -94,7 +94,16 @@ function harness(names: string[], options: { maxAttempts?: number; only?: Record
       clock.current = new Date(clock.current.getTime() + 60_000);
     }
   };
-  return { clock, store, notifier, clusters, runner, move, clusterEffect, drain };
+  /** `latest` moves while cluster `name` is down for every attempt (maxAttempts 2): its bump dead-letters. */
+  const deadLetteredMove = async (name: string) => {
+    clusters.failNext(name, new TransientError('HTTP 503'), 2);
+    const event = await move();
+    await drain();
+    const dead = await clusterEffect(event.id, name);
+    expect(dead.status).toBe('failed');
+    return { event, dead };
+  };
+  return { clock, store, notifier, clusters, runner, move, clusterEffect, drain, deadLetteredMove };
 }
 
 describe('cluster bumps', () => {
@@ -180,11 +189,7 @@ describe('cluster bumps', () => {
 
   test('a bump retried after the tag moved on is not sent: clusters are never pinned to a digest the tag left', async () => {
     const h = harness(['prod'], { maxAttempts: 2 });
-    h.clusters.failNext('prod', new TransientError('HTTP 503'), 2);
-    const event = await h.move();
-    await h.drain();
-    const dead = await h.clusterEffect(event.id, 'prod');
-    expect(dead.status).toBe('failed');
+    const { event, dead } = await h.deadLetteredMove('prod');
     // latest moves again while prod is down; then someone retries the old bump.
     const third = pushEvent({
       repository: 'payments/api',
@@ -219,11 +224,7 @@ describe('cluster bumps', () => {
 
   test('a dead letter set back to pending (tagwarden retry) is delivered, once, with no new alert', async () => {
     const h = harness(['prod'], { maxAttempts: 2 });
-    h.clusters.failNext('prod', new TransientError('HTTP 503'), 2);
-    const event = await h.move();
-    await h.drain();
-    const dead = await h.clusterEffect(event.id, 'prod');
-    expect(dead.status).toBe('failed');
+    const { event, dead } = await h.deadLetteredMove('prod');
     const now = h.clock.current.toISOString();
 
     await h.store.updateEffect(
