@@ -6,6 +6,7 @@ import { DigestBump, SIGNATURE_HEADER, verifyBodySignature } from '../../shared/
 import { SqliteHistoryStore } from '../../shared/history';
 import { ROOT } from '../support/cli-process';
 import { digestOf } from '../support/events';
+import { stopProcess } from '../support/processes';
 import { type SlackStub, startSlackStub } from '../support/slack-stub';
 import { buildCli, collectOutput, eventually, freePort } from '../support/tagwarden';
 import { distributionBody } from '../support/webhook-bodies';
@@ -90,12 +91,7 @@ function serve(args: string[]): { child: ChildProcess; output: () => string; sto
   return {
     child,
     output,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
+    stop: () => stopProcess(child),
   };
 }
 

@@ -30,6 +30,7 @@ import { type KubernetesModule, kubernetesWorkloadClient } from '../../shared/ag
 import type { AgentMode } from '../../shared/agent/planner';
 import { type Logger, silentLogger } from '../../shared/log';
 import { type FakeKubernetes, type KubeObject, startFakeKubernetes } from './fake-kubernetes';
+import { stopProcess } from './processes';
 import { collectOutput, freePort } from './tagwarden';
 
 export const AGENT_SECRET = 'agent-test-secret-0123456789abcdef';
@@ -181,16 +182,10 @@ async function startProcess(kube: FakeKubernetes, secret: string, options: Start
   return {
     url,
     output,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        const done = () => {
-          rmSync(dir, { recursive: true, force: true });
-          resolve();
-        };
-        if (child.exitCode !== null || child.signalCode !== null) return done();
-        child.once('exit', done);
-        child.kill('SIGTERM');
-      }),
+    stop: async () => {
+      await stopProcess(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { stopProcess } from './processes';
 import { freePort } from './tagwarden';
 
 /** Azurite's well-known development account (public, documented by Microsoft; not a secret). */
@@ -52,16 +53,7 @@ export async function startAzurite(): Promise<RunningAzurite> {
   ]);
   const children = [table, queue];
   const stop = async () => {
-    await Promise.all(
-      children.map(
-        ({ child }) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            child.once('exit', () => resolve());
-            child.kill('SIGTERM');
-          }),
-      ),
-    );
+    await Promise.all(children.map(({ child }) => stopProcess(child)));
   };
   try {
     await Promise.all([waitForPort(tablePort, table), waitForPort(queuePort, queue)]);

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { stopProcess } from './processes';
 import { freePort } from './tagwarden';
 
 export interface RunningDynamoDb {
@@ -68,12 +69,9 @@ export async function startDynamoDbLocal(): Promise<RunningDynamoDb> {
   return {
     endpoint,
     client,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        client.destroy();
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
+    stop: () => {
+      client.destroy();
+      return stopProcess(child);
+    },
   };
 }

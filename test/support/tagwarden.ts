@@ -2,6 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { dirname, join } from 'node:path';
+import { stopProcess } from './processes';
 
 /** The project root: the nearest folder up from here with Tagwarden's package.json (also when bundled for the bench). */
 const ROOT = (() => {
@@ -81,12 +82,7 @@ export async function startTagwarden(
     url,
     process: child,
     output,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
+    stop: () => stopProcess(child),
   };
 }
 
