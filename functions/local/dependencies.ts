@@ -53,6 +53,7 @@ export function registriesFor(config: TagwardenConfig | null): RegistryResolver 
         ...(registry.username !== undefined ? { username: registry.username } : {}),
         ...(registry.password !== undefined ? { password: registry.password } : {}),
         ...(registry.token !== undefined ? { token: registry.token } : {}),
+        ...(registry.tokenRealms !== undefined ? { tokenRealms: registry.tokenRealms } : {}),
       }),
     );
   }

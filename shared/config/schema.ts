@@ -99,6 +99,12 @@ const RegistrySchema = z
       .min(1)
       .optional()
       .describe('Bearer token for the registry API. Use "${VAR}" to read it from the environment.'),
+    tokenRealms: z
+      .array(z.string().regex(HOST_PORT, 'expected a host such as auth.docker.io or 127.0.0.1:5001'))
+      .optional()
+      .describe(
+        "Hosts of the registry's token server when it is not the registry's own host (e.g. auth.docker.io). Credentials are sent to no other token realm, and never from an https registry to an http realm.",
+      ),
   })
   .describe('How Tagwarden reaches one registry (to read digests, lock and revert tags).');
 

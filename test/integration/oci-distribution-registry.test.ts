@@ -293,6 +293,147 @@ describe('OciDistributionRegistry error classification and auth (fake servers)',
   });
 });
 
+describe('OciDistributionRegistry: credentials and answers a registry cannot steer', () => {
+  const body = Buffer.from('{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}');
+  const digest = sha256(body);
+  const servers: Server[] = [];
+  async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<number> {
+    const server = createServer(handler);
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return (server.address() as AddressInfo).port;
+  }
+  afterEach(async () => {
+    for (const server of servers.splice(0)) {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  /** A token server that counts who asked it, and a registry whose challenge points at `realmHost`. */
+  async function registryChallengingTo(realmHost: (tokenPort: number) => string) {
+    const tokenRequests: Array<string | undefined> = [];
+    const tokenPort = await serve((req, res) => {
+      tokenRequests.push(req.headers.authorization);
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"token":"stolen"}');
+    });
+    const registryPort = await serve((req, res) => {
+      if (req.headers.authorization === 'Bearer stolen') {
+        res.writeHead(200, { 'Docker-Content-Digest': digest }).end();
+        return;
+      }
+      res.writeHead(401, { 'WWW-Authenticate': `Bearer realm="http://${realmHost(tokenPort)}/token"` }).end();
+    });
+    return { tokenRequests, tokenPort, url: `http://127.0.0.1:${registryPort}` };
+  }
+
+  it('refuses a token realm on another host and sends it no credentials, naming the realm', async () => {
+    const { tokenRequests, tokenPort, url } = await registryChallengingTo((port) => `localhost:${port}`);
+    const registry = new OciDistributionRegistry({ url, username: 'robot', password: 's3cret' });
+    const failure = registry.currentDigest('team/app', 'v1');
+    await expect(failure).rejects.toBeInstanceOf(PermanentError);
+    await expect(failure).rejects.toThrow(`token realm localhost:${tokenPort}`);
+    expect(tokenRequests).toEqual([]);
+  });
+
+  it('sends credentials to another realm host only when the registry lists it under tokenRealms', async () => {
+    const { tokenRequests, tokenPort, url } = await registryChallengingTo((port) => `localhost:${port}`);
+    const registry = new OciDistributionRegistry({
+      url,
+      username: 'robot',
+      password: 's3cret',
+      tokenRealms: [`localhost:${tokenPort}`],
+    });
+    expect(await registry.currentDigest('team/app', 'v1')).toBe(digest);
+    expect(tokenRequests).toEqual([`Basic ${Buffer.from('robot:s3cret').toString('base64')}`]);
+  });
+
+  it('never sends the credentials of an https registry to an http realm, even on its own host', async () => {
+    const asked: string[] = [];
+    const fakeFetch = (async (input: string | URL | Request) => {
+      const target = String(input);
+      asked.push(target);
+      if (target.startsWith('https://registry.test/v2/')) {
+        return new Response(null, {
+          status: 401,
+          headers: { 'WWW-Authenticate': 'Bearer realm="http://registry.test/token"' },
+        });
+      }
+      return new Response('{"token":"leaked"}', { status: 200 });
+    }) as typeof fetch;
+    const registry = new OciDistributionRegistry({
+      url: 'https://registry.test',
+      username: 'robot',
+      password: 's3cret',
+      fetch: fakeFetch,
+    });
+    await expect(registry.currentDigest('team/app', 'v1')).rejects.toThrow(
+      'refusing to send credentials to the http token realm registry.test of an https registry',
+    );
+    expect(asked).toEqual(['https://registry.test/v2/team/app/manifests/v1']);
+  });
+
+  /** Streams `total` bytes in 64 KiB chunks (no Content-Length) and counts what it could write. */
+  async function streamingServer(status: number, total: number, headers: Record<string, string> = {}) {
+    const sent = { bytes: 0 };
+    const port = await serve((_req, res) => {
+      res.writeHead(status, headers);
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      const pump = () => {
+        while (sent.bytes < total) {
+          sent.bytes += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      res.on('close', () => res.removeAllListeners('drain'));
+      pump();
+    });
+    return { sent, url: `http://127.0.0.1:${port}` };
+  }
+
+  it('stops reading a manifest past 4 MiB while it streams, instead of holding it all', async () => {
+    const { sent, url } = await streamingServer(200, 256 * 1024 * 1024, { 'Content-Type': OCI_MANIFEST });
+    const failure = new OciDistributionRegistry({ url }).getManifest('team/app', MISSING);
+    await expect(failure).rejects.toBeInstanceOf(PermanentError);
+    await expect(failure).rejects.toThrow('larger than 4096 KiB');
+    // The server could not push much past the cap before the reader hung up.
+    expect(sent.bytes).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('refuses a manifest whose Content-Length is over 4 MiB without reading it', async () => {
+    const port = await serve((_req, res) => {
+      res.writeHead(200, { 'Content-Type': OCI_MANIFEST, 'Content-Length': String(5 * 1024 * 1024) });
+      res.write(Buffer.alloc(1024));
+    });
+    await expect(
+      new OciDistributionRegistry({ url: `http://127.0.0.1:${port}` }).getManifest('team/app', MISSING),
+    ).rejects.toThrow('larger than 4096 KiB');
+  });
+
+  it('caps a token answer at 64 KiB', async () => {
+    const token = await streamingServer(200, 8 * 1024 * 1024, { 'Content-Type': 'application/json' });
+    const tokenHost = new URL(token.url).host;
+    const registryPort = await serve((_req, res) => {
+      res.writeHead(401, { 'WWW-Authenticate': `Bearer realm="http://${tokenHost}/token"` }).end();
+    });
+    await expect(
+      new OciDistributionRegistry({ url: `http://127.0.0.1:${registryPort}` }).currentDigest(
+        'team/app',
+        'v1',
+      ),
+    ).rejects.toThrow('larger than 64 KiB');
+  });
+
+  it('classifies an error with a huge body by its status, without reading past 64 KiB', async () => {
+    const { sent, url } = await streamingServer(503, 64 * 1024 * 1024);
+    await expect(
+      new OciDistributionRegistry({ url }).getManifest('team/app', MISSING),
+    ).rejects.toBeInstanceOf(TransientError);
+    expect(sent.bytes).toBeLessThan(32 * 1024 * 1024);
+  });
+});
+
 describe('startRegistry notifications', () => {
   it('delivers a push event to the configured endpoint with its headers', async () => {
     const envelopes: Array<{

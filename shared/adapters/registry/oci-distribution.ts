@@ -1,6 +1,7 @@
 import { errorMessage, PermanentError, TransientError } from '../../core/errors';
 import { digestProblem, quote, repositoryProblem, tagProblem } from '../../core/grammar';
 import type { Digest } from '../../core/model';
+import { MAX_MANIFEST_BYTES, MAX_SMALL_BODY_BYTES, readCappedBody } from './capped-body';
 import { checkManifestToPut, digestOfBytes, servedManifest } from './manifest-bytes';
 import type { LockOutcome, Manifest, RegistryClient } from './port';
 
@@ -19,13 +20,17 @@ export interface OciDistributionOptions {
   password?: string;
   /** A static bearer token; takes precedence over username/password for registry requests. */
   token?: string;
+  /**
+   * Hosts (`host` or `host:port`) besides the registry's own that may receive its credentials as a
+   * bearer token realm, e.g. `auth.docker.io`. A challenge naming any other realm is refused.
+   */
+  tokenRealms?: string[];
   /** Per request, including the body; default 10 s. */
   timeoutMs?: number;
   fetch?: typeof fetch;
 }
 
 const MAX_REDIRECTS = 3;
-const MAX_ERROR_BODY = 64 * 1024;
 
 interface Call {
   method: 'GET' | 'HEAD' | 'PUT';
@@ -43,6 +48,8 @@ export class OciDistributionRegistry implements RegistryClient {
   /** Origin and path prefix without a trailing slash, e.g. `https://registry.example.com`. */
   private readonly base: string;
   private readonly host: string;
+  private readonly baseUrl: URL;
+  private readonly tokenRealms: string[];
   private readonly timeoutMs: number;
   private readonly fetchImpl: typeof fetch;
   private readonly basic: string | null;
@@ -60,6 +67,8 @@ export class OciDistributionRegistry implements RegistryClient {
     }
     this.base = base.origin + base.pathname.replace(/\/+$/, '');
     this.host = base.host;
+    this.baseUrl = base;
+    this.tokenRealms = (options.tokenRealms ?? []).map((host) => host.toLowerCase());
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.fetchImpl = options.fetch ?? fetch;
     this.basic =
@@ -80,7 +89,7 @@ export class OciDistributionRegistry implements RegistryClient {
     const get = await this.send({ method: 'GET', path, headers: { Accept: MANIFEST_ACCEPT } });
     if (get.status === 404) return null;
     await this.expectOk(get, 'GET', path);
-    return digestOfBytes(await this.readBody(get, 'GET', path));
+    return digestOfBytes(await this.readBody(get, 'GET', path, MAX_MANIFEST_BYTES));
   }
 
   async getManifest(repository: string, digest: Digest): Promise<Manifest | null> {
@@ -88,7 +97,7 @@ export class OciDistributionRegistry implements RegistryClient {
     const response = await this.send({ method: 'GET', path, headers: { Accept: MANIFEST_ACCEPT } });
     if (response.status === 404) return null;
     await this.expectOk(response, 'GET', path);
-    const bytes = await this.readBody(response, 'GET', path);
+    const bytes = await this.readBody(response, 'GET', path, MAX_MANIFEST_BYTES);
     return servedManifest(bytes, digest, response.headers.get('content-type'), `GET ${path}`, 'the registry');
   }
 
@@ -119,7 +128,8 @@ export class OciDistributionRegistry implements RegistryClient {
       const response = await this.send({ method: 'GET', path, headers: { Accept: 'application/json' } });
       if (response.status === 404) return tags;
       await this.expectOk(response, 'GET', path);
-      const body = JSON.parse((await this.readBody(response, 'GET', path)).toString('utf8')) as {
+      const page = await this.readBody(response, 'GET', path, MAX_MANIFEST_BYTES);
+      const body = JSON.parse(page.toString('utf8')) as {
         tags?: unknown;
       };
       for (const tag of Array.isArray(body.tags) ? body.tags : [])
@@ -206,6 +216,8 @@ export class OciDistributionRegistry implements RegistryClient {
     if (realm.protocol !== 'https:' && realm.protocol !== 'http:') {
       throw new PermanentError(`${call.method} ${path}: bearer challenge realm must be http or https`);
     }
+    const refusal = this.realmRefusal(realm);
+    if (refusal) throw new PermanentError(`${call.method} ${path}: ${refusal}`);
     if (challenge.service) realm.searchParams.set('service', challenge.service);
     if (challenge.scope) realm.searchParams.set('scope', challenge.scope);
     const what = `token request to ${realm.origin}${realm.pathname}`;
@@ -221,9 +233,10 @@ export class OciDistributionRegistry implements RegistryClient {
       throw transportError(error, 'GET', what, this.timeoutMs);
     }
     await this.expectOk(response, 'GET', what);
+    const text = (await this.readBody(response, 'GET', what, MAX_SMALL_BODY_BYTES)).toString('utf8');
     let body: { token?: unknown; access_token?: unknown };
     try {
-      body = JSON.parse((await this.readBody(response, 'GET', what)).toString('utf8'));
+      body = JSON.parse(text);
     } catch {
       throw new PermanentError(`GET ${what}: the answer is not JSON`);
     }
@@ -234,9 +247,24 @@ export class OciDistributionRegistry implements RegistryClient {
     return token;
   }
 
-  private async readBody(response: Response, method: string, path: string): Promise<Buffer> {
+  /**
+   * The registry's credentials go only to a realm on its own host name or one listed in
+   * `tokenRealms`, and never from https down to http: a registry (or a man in the middle of one)
+   * cannot steer them anywhere else.
+   */
+  private realmRefusal(realm: URL): string | null {
+    if (this.baseUrl.protocol === 'https:' && realm.protocol !== 'https:') {
+      return `refusing to send credentials to the http token realm ${realm.host} of an https registry`;
+    }
+    const host = realm.host.toLowerCase();
+    const listed = this.tokenRealms.some((allowed) => allowed === host || allowed === realm.hostname);
+    if (realm.hostname.toLowerCase() === this.baseUrl.hostname.toLowerCase() || listed) return null;
+    return `refusing to send credentials to the token realm ${realm.host}, which is not the registry's host ${this.baseUrl.hostname}; list it under tokenRealms for this registry if it is its token server`;
+  }
+
+  private async readBody(response: Response, method: string, path: string, limit: number): Promise<Buffer> {
     try {
-      return Buffer.from(await response.arrayBuffer());
+      return await readCappedBody(response, limit, `${method} ${path}`);
     } catch (error) {
       throw transportError(error, method, path, this.timeoutMs);
     }
@@ -297,8 +325,8 @@ function transportError(error: unknown, method: string, path: string, timeoutMs:
 /** The first `errors[].code` of a distribution error body, if the body is one. */
 async function errorCode(response: Response): Promise<string | null> {
   try {
-    const text = await response.text();
-    if (text.length === 0 || text.length > MAX_ERROR_BODY) return null;
+    const text = (await readCappedBody(response, MAX_SMALL_BODY_BYTES, 'error body')).toString('utf8');
+    if (text.length === 0) return null;
     const body = JSON.parse(text) as { errors?: Array<{ code?: unknown }> };
     const code = body.errors?.[0]?.code;
     return typeof code === 'string' && /^[A-Z0-9_]{1,64}$/.test(code) ? code : null;
