@@ -111,6 +111,10 @@ async function route(
     replays.forget(bump.id);
     return send(res, 502, { error: `${report.failed.length} patch(es) failed`, ...report });
   }
+  if (report.refused.length > 0 && report.patched.length === 0) {
+    // Every workload it would move already took it or a newer bump: a replay that outlived our memory.
+    return send(res, 409, { error: `bump ${bump.id} refused: ${report.refused[0]!.reason}`, ...report });
+  }
   send(res, 200, report);
 }
 

@@ -39,6 +39,8 @@ export interface BumpReport {
   /** Patches the API refused (the caller answers 502 so the sender retries; a retry re-plans). */
   failed: (PatchedWorkload & { error: string })[];
   unparsable: { kind: WorkloadKind; namespace: string; name: string; container: string; problem: string }[];
+  /** Workloads that already took this bump or a newer one of the tag: a replay, left alone. */
+  refused: { kind: WorkloadKind; namespace: string; name: string; reason: string }[];
 }
 
 /** Lists, plans and (unless a dry run) applies one bump; logs one line per workload patched. */
@@ -57,6 +59,7 @@ export async function applyBump(
     mode: options.mode,
     failed: [],
     unparsable: plan.unparsable,
+    refused: plan.refused,
   };
   const fields = {
     eventId: bump.id,
@@ -68,6 +71,7 @@ export async function applyBump(
   };
   for (const item of plan.unparsable)
     log.warn('image reference not understood; container left alone', { ...fields, ...item });
+  for (const item of plan.refused) log.warn('bump refused by workload', { ...fields, ...item });
   for (const { patch, ...workload } of plan.patches) {
     if (options.dryRun) {
       report.patched.push(workload);

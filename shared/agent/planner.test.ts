@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import { strategicMerge } from '../../test/support/fake-kubernetes';
 import type { DigestBump } from '../adapters/cluster/contract';
 import {
+  APPLIED_BUMPS_ANNOTATION,
+  FOLLOW_DIGEST_ANNOTATION,
   PINNED_IMAGES_ANNOTATION,
   type PlanOptions,
   planBump,
@@ -25,6 +27,13 @@ const bump = (fields: Partial<DigestBump> = {}): DigestBump => ({
   reason: 'moved',
   timestamp: '2026-12-01T04:00:00.000Z',
   ...fields,
+});
+
+/** The annotation every patch writes: the bump the workload took, per tag. */
+const applied = (b: DigestBump = bump()) => ({
+  [APPLIED_BUMPS_ANNOTATION]: JSON.stringify({
+    [`${b.registryHost}/${b.repository}:${b.tag}`]: { id: b.id, timestamp: b.timestamp },
+  }),
 });
 
 type C = { name: string; image?: string };
@@ -52,7 +61,8 @@ describe('planBump: which containers follow the bumped tag', () => {
     ['registry.example/shop/api:1.4.2', {}, `registry.example/shop/api:1.4.2@${NEW}`],
     [`registry.example/shop/api:1.4.2@${OLD}`, {}, `registry.example/shop/api:1.4.2@${NEW}`],
     [`registry.example/shop/api:1.4.2@${OLDER}`, {}, `registry.example/shop/api:1.4.2@${NEW}`],
-    [`registry.example/shop/api@${OLD}`, {}, `registry.example/shop/api:1.4.2@${NEW}`],
+    // Pinned by digest alone: never moved unless the workload opts in (FOLLOW_DIGEST_ANNOTATION).
+    [`registry.example/shop/api@${OLD}`, {}, null],
     [
       `registry.example/shop/api:1.4.2@sha512:${'f'.repeat(128)}`,
       {},
@@ -119,7 +129,7 @@ describe('planBump: which containers follow the bumped tag', () => {
     'leaves %s alone: it already pins the new digest',
     (image) => {
       const plan = planBump(bump(), [deployment(image)], PATCH);
-      expect(plan).toEqual({ patches: [], unchanged: 1, unparsable: [] });
+      expect(plan).toEqual({ patches: [], unchanged: 1, unparsable: [], refused: [] });
     },
   );
 
@@ -140,7 +150,7 @@ describe('planBump: which containers follow the bumped tag', () => {
   it('skips containers without an image and workloads without a pod spec', () => {
     const bare: Workload = { kind: 'Deployment', metadata: { name: 'x', namespace: 'shop' } };
     const plan = planBump(bump(), [bare, workload('StatefulSet', [{ name: 'app' }])], PATCH);
-    expect(plan).toEqual({ patches: [], unchanged: 0, unparsable: [] });
+    expect(plan).toEqual({ patches: [], unchanged: 0, unparsable: [], refused: [] });
   });
 });
 
@@ -167,7 +177,10 @@ describe('planBump: the exact patches', () => {
           namespace: 'shop',
           name: 'web',
           changes: [{ container: 'app', initContainer: false, from: image, to: pinned }],
-          patch: { spec: { template: { spec: { containers: [{ name: 'app', image: pinned }] } } } },
+          patch: {
+            spec: { template: { spec: { containers: [{ name: 'app', image: pinned }] } } },
+            metadata: { annotations: applied() },
+          },
         },
       ]);
     },
@@ -179,24 +192,21 @@ describe('planBump: the exact patches', () => {
       spec: {
         jobTemplate: { spec: { template: { spec: { containers: [{ name: 'job', image: pinned }] } } } },
       },
+      metadata: { annotations: applied() },
     });
   });
 
   it('patches init containers and containers of one workload in one patch', () => {
-    const plan = planBump(
-      bump(),
+    const followsDigest = workload(
+      'Deployment',
       [
-        workload(
-          'Deployment',
-          [
-            { name: 'app', image },
-            { name: 'other', image: 'nginx' },
-          ],
-          [{ name: 'migrate', image: `registry.example/shop/api@${OLD}` }],
-        ),
+        { name: 'app', image },
+        { name: 'other', image: 'nginx' },
       ],
-      PATCH,
+      [{ name: 'migrate', image: `registry.example/shop/api@${OLD}` }],
     );
+    followsDigest.metadata.annotations = { [FOLLOW_DIGEST_ANNOTATION]: 'true' };
+    const plan = planBump(bump(), [followsDigest], PATCH);
     expect(plan.patches).toHaveLength(1);
     expect(plan.patches[0]?.changes.map((c) => [c.container, c.initContainer])).toEqual([
       ['migrate', true],
@@ -211,6 +221,7 @@ describe('planBump: the exact patches', () => {
           },
         },
       },
+      metadata: { annotations: applied() },
     });
   });
 
@@ -224,6 +235,7 @@ describe('planBump: the exact patches', () => {
       spec: {
         jobTemplate: { spec: { template: { spec: { initContainers: [{ name: 'init', image: pinned }] } } } },
       },
+      metadata: { annotations: applied() },
     });
   });
 
@@ -242,6 +254,7 @@ describe('planBump: the exact patches', () => {
       patches: [],
       unchanged: 0,
       unparsable: [],
+      refused: [],
     });
     expect(planBump(bump(), workloads, { mode: 'patch', namespaces: [] }).patches).toEqual([]);
   });
@@ -270,6 +283,7 @@ describe('planBump: the exact patches', () => {
                 app: pinned,
                 worker: 'registry.example/w:1@sha256:x',
               }),
+              ...applied(),
             },
           },
         },
@@ -284,7 +298,9 @@ describe('planBump: the exact patches', () => {
       spec: { template: { spec: { containers: [{ name: 'app', image }] } } },
     };
     expect(planBump(bump(), [broken], ANNOTATE).patches[0]?.patch).toEqual({
-      metadata: { annotations: { [PINNED_IMAGES_ANNOTATION]: JSON.stringify({ app: pinned }) } },
+      metadata: {
+        annotations: { [PINNED_IMAGES_ANNOTATION]: JSON.stringify({ app: pinned }), ...applied() },
+      },
     });
   });
 
@@ -294,7 +310,12 @@ describe('planBump: the exact patches', () => {
       const first = planBump(bump(), workloads, options);
       expect(first.patches).toHaveLength(1);
       const after = applyPlan(workloads, first.patches);
-      expect(planBump(bump(), after, options)).toEqual({ patches: [], unchanged: 2, unparsable: [] });
+      expect(planBump(bump(), after, options)).toEqual({
+        patches: [],
+        unchanged: 2,
+        unparsable: [],
+        refused: [],
+      });
     }
   });
 });
@@ -386,5 +407,93 @@ describe('planBump: property', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('planBump: digest pins and replays', () => {
+  const image = 'registry.example/shop/api:1.4.2';
+  const withAnnotations = (annotations: Record<string, string>, img = image): Workload => ({
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: 'shop', annotations },
+    spec: { template: { spec: { containers: [{ name: 'app', image: img }] } } },
+  });
+
+  it('moves a reference pinned by digest alone only when its workload opts in', () => {
+    const pinnedOnly = `registry.example/shop/api@${OLD}`;
+    expect(planBump(bump(), [withAnnotations({}, pinnedOnly)], PATCH).patches).toEqual([]);
+    expect(
+      planBump(bump(), [withAnnotations({ [FOLLOW_DIGEST_ANNOTATION]: 'yes' }, pinnedOnly)], PATCH).patches,
+    ).toEqual([]);
+    const optedIn = planBump(
+      bump(),
+      [withAnnotations({ [FOLLOW_DIGEST_ANNOTATION]: 'true' }, pinnedOnly)],
+      PATCH,
+    );
+    expect(optedIn.patches[0]?.changes[0]?.to).toBe(`registry.example/shop/api:1.4.2@${NEW}`);
+  });
+
+  it('refuses the bump a workload already took, and any older one of the same tag', () => {
+    const took = (id: string, timestamp: string) =>
+      withAnnotations({
+        [APPLIED_BUMPS_ANNOTATION]: JSON.stringify({ 'registry.example/shop/api:1.4.2': { id, timestamp } }),
+      });
+    const same = planBump(bump(), [took('bump-1', '2026-12-01T03:00:00.000Z')], PATCH);
+    expect(same.patches).toEqual([]);
+    expect(same.refused).toEqual([
+      {
+        kind: 'Deployment',
+        namespace: 'shop',
+        name: 'web',
+        reason: 'bump bump-1 was already applied (replay refused)',
+      },
+    ]);
+    const newer = planBump(bump(), [took('bump-0', '2026-12-01T04:00:00.000Z')], PATCH);
+    expect(newer.patches).toEqual([]);
+    expect(newer.refused[0]?.reason).toContain('is not newer than bump bump-0');
+    const older = planBump(bump(), [took('bump-0', '2026-12-01T03:59:59.999Z')], PATCH);
+    expect(older.refused).toEqual([]);
+    expect(older.patches).toHaveLength(1);
+    // Another tag's entry does not stand in the way, and is kept.
+    const otherTag = withAnnotations({
+      [APPLIED_BUMPS_ANNOTATION]: JSON.stringify({
+        'registry.example/shop/api:9.9': { id: 'x', timestamp: '2027-01-01T00:00:00Z' },
+      }),
+    });
+    const plan = planBump(bump(), [otherTag], PATCH);
+    expect(plan.patches).toHaveLength(1);
+    const written = JSON.parse(
+      (plan.patches[0]?.patch as { metadata: { annotations: Record<string, string> } }).metadata.annotations[
+        APPLIED_BUMPS_ANNOTATION
+      ]!,
+    );
+    expect(Object.keys(written)).toEqual([
+      'registry.example/shop/api:1.4.2',
+      'registry.example/shop/api:9.9',
+    ]);
+  });
+
+  it('ignores an unreadable record of applied bumps and keeps at most 32 tags', () => {
+    expect(
+      planBump(bump(), [withAnnotations({ [APPLIED_BUMPS_ANNOTATION]: 'not json' })], PATCH).patches,
+    ).toHaveLength(1);
+    const many = Object.fromEntries(
+      Array.from({ length: 40 }, (_, i) => [
+        `registry.example/shop/api:t${i}`,
+        { id: `b${i}`, timestamp: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString() },
+      ]),
+    );
+    const plan = planBump(
+      bump(),
+      [withAnnotations({ [APPLIED_BUMPS_ANNOTATION]: JSON.stringify(many) })],
+      PATCH,
+    );
+    const written = JSON.parse(
+      (plan.patches[0]?.patch as { metadata: { annotations: Record<string, string> } }).metadata.annotations[
+        APPLIED_BUMPS_ANNOTATION
+      ]!,
+    );
+    expect(Object.keys(written)).toHaveLength(32);
+    expect(written['registry.example/shop/api:1.4.2']).toEqual({ id: 'bump-1', timestamp: bump().timestamp });
+    expect(written['registry.example/shop/api:t0']).toBeUndefined();
   });
 });

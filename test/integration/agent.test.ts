@@ -1,6 +1,12 @@
 import { ReplayGuard } from '../../functions/local/agent';
 import { type DigestBump, signBody } from '../../shared/adapters/cluster/contract';
-import { planBump, type Workload, type WorkloadKind } from '../../shared/agent/planner';
+import {
+  APPLIED_BUMPS_ANNOTATION,
+  FOLLOW_DIGEST_ANNOTATION,
+  planBump,
+  type Workload,
+  type WorkloadKind,
+} from '../../shared/agent/planner';
 import {
   bump,
   cronJobObject,
@@ -50,15 +56,15 @@ function seed(kube: FakeKubernetes): void {
       { name: 'proxy', image: 'envoyproxy/envoy:v1.30' },
     ]),
   );
-  kube.put(
-    'statefulsets',
-    workloadObject(
-      'shop',
-      'db',
-      [{ name: 'db', image: 'postgres:16' }],
-      [{ name: 'migrate', image: `${IMAGE}@${OLD}` }],
-    ),
+  const db = workloadObject(
+    'shop',
+    'db',
+    [{ name: 'db', image: 'postgres:16' }],
+    [{ name: 'migrate', image: `${IMAGE}@${OLD}` }],
   );
+  // Pinned by digest alone: it follows the tag only because it opts in.
+  db.metadata.annotations = { [FOLLOW_DIGEST_ANNOTATION]: 'true' };
+  kube.put('statefulsets', db);
   kube.put(
     'daemonsets',
     workloadObject('shop', 'logs', [{ name: 'agent', image: 'registry.example/shop/other:1.4.2' }]),
@@ -204,6 +210,65 @@ describe('tagwarden agent (in process, real @kubernetes/client-node against a fa
     expect(agent.kube.calls).toEqual([]);
   });
 
+  it('leaves a workload pinned by digest alone unless it opts in, whoever pushed the tag', async () => {
+    agent.kube.reset();
+    const pinned = workloadObject('shop', 'pinned', [{ name: 'app', image: `${IMAGE}@${OLD}` }]);
+    agent.kube.put('deployments', pinned);
+    const answer = await agent.send(bumpOf());
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ patched: [], unchanged: 0 });
+    expect(agent.kube.patches()).toEqual([]);
+    expect(agent.kube.get('deployments', 'shop', 'pinned')!.spec.template.spec.containers[0].image).toBe(
+      `${IMAGE}@${OLD}`,
+    );
+  });
+
+  it('refuses a captured bump replayed after a restart: the workload remembers the newer bump it took', async () => {
+    const first = bumpOf({ id: 'bump-a-to-b', timestamp: new Date(Date.now() - 60_000).toISOString() });
+    const second = bumpOf({
+      id: 'bump-b-to-c',
+      previousDigest: NEW,
+      digest: `sha256:${'c'.repeat(64)}`,
+      timestamp: new Date(Date.now() - 30_000).toISOString(),
+    });
+    expect((await agent.send(first)).status).toBe(200);
+    expect((await agent.send(second)).status).toBe(200);
+    const web = agent.kube.get('deployments', 'shop', 'web')!;
+    expect(JSON.parse(web.metadata.annotations[APPLIED_BUMPS_ANNOTATION])).toEqual({
+      'registry.example/shop/api:1.4.2': { id: 'bump-b-to-c', timestamp: second.timestamp },
+    });
+    // A new agent (a restart, or a second replica) has no replay memory; the workloads do.
+    const restarted = await startAgentWithFakeKubernetes({ namespaces: ['shop', 'batch'], kube: agent.kube });
+    try {
+      const patchesBefore = agent.kube.patches().length;
+      const older = await restarted.send(first);
+      expect(older.status).toBe(409);
+      expect(older.body.error).toContain('is not newer than bump bump-b-to-c');
+      // The latest one finds every workload already at its digest: nothing to do, nothing done.
+      const latest = await restarted.send(second);
+      expect(latest.status).toBe(200);
+      expect(latest.body).toMatchObject({ patched: [], unchanged: 3 });
+      // Moved back by hand, a workload still refuses the bump it already took.
+      const movedBack = agent.kube.get('deployments', 'shop', 'web')!;
+      movedBack.spec.template.spec.containers[0].image = `${IMAGE}:1.4.2@${NEW}`;
+      agent.kube.put('deployments', movedBack);
+      const again = await startAgentWithFakeKubernetes({ namespaces: ['shop', 'batch'], kube: agent.kube });
+      try {
+        const replay = await again.send(second);
+        expect(replay.status).toBe(409);
+        expect(replay.body.error).toContain(`bump bump-b-to-c was already applied (replay refused)`);
+      } finally {
+        await again.stop();
+      }
+      expect(agent.kube.patches()).toHaveLength(patchesBefore);
+      expect(agent.kube.get('deployments', 'shop', 'web')!.spec.template.spec.containers[0].image).toBe(
+        `${IMAGE}:1.4.2@${NEW}`,
+      );
+    } finally {
+      await restarted.stop();
+    }
+  });
+
   it('answers 400 with the reason for a signed body that is not a bump', async () => {
     const bad = await agent.send({ ...bumpOf(), digest: 'sha256:nope' });
     expect(bad.status).toBe(400);
@@ -300,6 +365,7 @@ describe('tagwarden agent modes', () => {
       const web = kube.get('deployments', 'shop', 'web')!;
       expect(web.metadata.annotations).toEqual({
         'tagwarden.io/pinned-images': JSON.stringify({ app: `${IMAGE}:1.4.2@${NEW}` }),
+        [APPLIED_BUMPS_ANNOTATION]: expect.any(String),
       });
       expect(web.spec.template.spec.containers[0].image).toBe(`${IMAGE}:1.4.2`);
       const again = await agent.send(bumpOf());
