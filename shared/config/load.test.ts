@@ -179,11 +179,39 @@ describe('environment variables in values', () => {
   });
 
   test('$${ is a literal ${ and the expanded value is not expanded again', () => {
-    const config = ok('defaults: { owners: ["$${NOT_A_VAR}", "${NESTED}"] }\n', {
-      NESTED: '${SECRET}',
-      SECRET: 'x',
-    });
-    expect(config.defaults.owners).toEqual(['${NOT_A_VAR}', '${SECRET}']);
+    const config = ok(
+      'defaults: { owners: ["$${NOT_A_VAR}"] }\nsources: { distribution: { token: "${NESTED}" } }\n',
+      { NESTED: '${SECRET}-0123456789abcdef', SECRET: 'x' },
+    );
+    expect(config.defaults.owners).toEqual(['${NOT_A_VAR}']);
+    expect(config.sources?.distribution?.token).toBe('${SECRET}-0123456789abcdef');
+  });
+
+  test('${VAR} expands only in secrets, tokens and URLs: an owner cannot print the environment', () => {
+    const env = { AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI', SLACK: 'https://hooks.slack.example/T/B/x' };
+    expect(errors('defaults: { owners: ["${AWS_SECRET_ACCESS_KEY}"] }\n', env)).toEqual([
+      expect.stringMatching(
+        /^tagwarden\.yaml:1:\d+: defaults\.owners\[0\]: "\$\{…\}" is expanded only in token, secret, password, username, url, webhookUrl fields/,
+      ),
+    ]);
+    expect(errors('rules:\n  - match: { tag: "${TAG}" }\n    action: revert\n', { TAG: 'v1' })).toEqual([
+      expect.stringContaining('rules[0].match.tag: "${…}" is expanded only in'),
+    ]);
+    const config = ok(
+      [
+        'notify:',
+        '  slack:',
+        '    webhookUrl: "${SLACK}"',
+        '    routes: { "#payments": "${SLACK}" }',
+        'registries:',
+        '  "r.example.com": { url: "https://r.example.com", username: "${U}", password: "${P}" }',
+        '',
+      ].join('\n'),
+      { ...env, U: 'robot', P: 'pw' },
+    );
+    expect(config.notify?.slack?.webhookUrl).toBe(env.SLACK);
+    expect(config.notify?.slack?.routes?.['#payments']).toBe(env.SLACK);
+    expect(config.registries?.['r.example.com']).toMatchObject({ username: 'robot', password: 'pw' });
   });
 
   test('an unset variable is an error naming the variable and the field, with its line and column', () => {

@@ -137,13 +137,29 @@ export function loadConfigFile(
 // ---------------------------------------------------------------------------------------------
 // ${VAR} expansion
 
+/**
+ * Fields that hold a secret, a token or a URL: the only ones `${VAR}` expands in. Anywhere else (an
+ * owner, a glob) an expansion could carry a secret of the environment into an alert or a log.
+ */
+const EXPANDING_FIELDS = new Set(['token', 'secret', 'password', 'username', 'url', 'webhookUrl']);
+
+function expandsIn(path: Path): boolean {
+  const last = path[path.length - 1];
+  if (typeof last === 'string' && EXPANDING_FIELDS.has(last)) return true;
+  // notify.slack.routes: owner → incoming-webhook URL.
+  return path.length === 4 && path[0] === 'notify' && path[1] === 'slack' && path[2] === 'routes';
+}
+
 function expandValue(
   value: unknown,
   path: Path,
   env: Record<string, string | undefined>,
   fail: (path: Path, message: string) => void,
 ): unknown {
-  if (typeof value === 'string') return expandString(value, env, (message) => fail(path, message));
+  if (typeof value === 'string') {
+    const report = (message: string) => fail(path, message);
+    return expandsIn(path) ? expandString(value, env, report) : unescapeLiteral(value, report);
+  }
   if (Array.isArray(value)) return value.map((item, i) => expandValue(item, [...path, i], env, fail));
   if (value !== null && typeof value === 'object') {
     // Keys are never expanded. Object.fromEntries defines own properties, so a `__proto__` key stays data.
@@ -155,6 +171,18 @@ function expandValue(
 }
 
 const REFERENCE = /^([A-Za-z_][A-Za-z0-9_]*)(?::-([\s\S]*))?$/;
+
+/** A field that does not expand: `$${` is still a literal `${`, and a bare `${` is refused, not kept. */
+function unescapeLiteral(text: string, fail: (message: string) => void): string {
+  const bare = text.replaceAll('$${', '').indexOf('${');
+  if (bare >= 0) {
+    fail(
+      `"\${…}" is expanded only in ${[...EXPANDING_FIELDS].join(', ')} fields and notify.slack.routes (secrets, tokens and URLs); write "$\${" for a literal "\${"`,
+    );
+    return text;
+  }
+  return text.replaceAll('$${', '${');
+}
 
 /** `${VAR}`, `${VAR:-default}` (default when unset or empty), `$${` for a literal `${`. Not recursive. */
 export function expandString(
