@@ -410,6 +410,12 @@ describe('planBump: property', () => {
   });
 });
 
+/** The applied-bumps annotation a patch writes. */
+function appliedOf(patch: Record<string, unknown> | undefined): string {
+  const metadata = patch?.metadata as { annotations?: Record<string, string> } | undefined;
+  return metadata?.annotations?.[APPLIED_BUMPS_ANNOTATION] ?? '';
+}
+
 describe('planBump: digest pins and replays', () => {
   const image = 'registry.example/shop/api:1.4.2';
   const withAnnotations = (annotations: Record<string, string>, img = image): Workload => ({
@@ -461,11 +467,7 @@ describe('planBump: digest pins and replays', () => {
     });
     const plan = planBump(bump(), [otherTag], PATCH);
     expect(plan.patches).toHaveLength(1);
-    const written = JSON.parse(
-      (plan.patches[0]?.patch as { metadata: { annotations: Record<string, string> } }).metadata.annotations[
-        APPLIED_BUMPS_ANNOTATION
-      ]!,
-    );
+    const written = JSON.parse(appliedOf(plan.patches[0]?.patch));
     expect(Object.keys(written)).toEqual([
       'registry.example/shop/api:1.4.2',
       'registry.example/shop/api:9.9',
@@ -487,11 +489,7 @@ describe('planBump: digest pins and replays', () => {
       [withAnnotations({ [APPLIED_BUMPS_ANNOTATION]: JSON.stringify(many) })],
       PATCH,
     );
-    const written = JSON.parse(
-      (plan.patches[0]?.patch as { metadata: { annotations: Record<string, string> } }).metadata.annotations[
-        APPLIED_BUMPS_ANNOTATION
-      ]!,
-    );
+    const written = JSON.parse(appliedOf(plan.patches[0]?.patch));
     expect(Object.keys(written)).toHaveLength(32);
     expect(written['registry.example/shop/api:1.4.2']).toEqual({ id: 'bump-1', timestamp: bump().timestamp });
     expect(written['registry.example/shop/api:t0']).toBeUndefined();
