@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { strategicMerge } from '../../test/support/fake-kubernetes';
-import type { DigestBump } from '../adapters/cluster/contract';
+import type { DigestBump } from '../contracts/cluster-bump/payload';
 import {
   PINNED_IMAGES_ANNOTATION,
   type PlanOptions,

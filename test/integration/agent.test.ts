@@ -1,6 +1,6 @@
 import { ReplayGuard } from '../../functions/local/agent';
-import { type DigestBump, signBody } from '../../shared/adapters/cluster/contract';
 import { planBump, type Workload, type WorkloadKind } from '../../shared/agent/planner';
+import { type DigestBump, signBody } from '../../shared/contracts/cluster-bump/payload';
 import {
   bump,
   cronJobObject,
