@@ -94,6 +94,15 @@ const KNOWN_BREAKS: readonly { from: string; to: string; removedBy: string }[] =
   },
 ];
 
+/**
+ * Import loops between files that exist today, each removed by a named part of issue 10 (sorted file
+ * lists). A new loop, or one of these gone, fails the check: then update this list.
+ */
+const KNOWN_LOOPS: readonly (readonly string[])[] = [
+  // Removed by issue 10 item 3 (one composition root per runtime).
+  ['functions/azure/effects.ts', 'functions/azure/http.ts'],
+];
+
 interface Import {
   file: string;
   specifier: string;
@@ -170,6 +179,30 @@ function violationsOf(imports: readonly Import[], exists: (path: string) => bool
   return violations;
 }
 
+/** Every set of files that import each other round in a loop (Tarjan's strongly connected components). */
+function importLoops(edges: ReadonlyMap<string, readonly string[]>): string[][] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const loops: string[][] = [];
+  const visit = (file: string) => {
+    index.set(file, index.size);
+    low.set(file, index.get(file)!);
+    stack.push(file);
+    for (const target of edges.get(file) ?? []) {
+      if (!index.has(target)) {
+        visit(target);
+        low.set(file, Math.min(low.get(file)!, low.get(target)!));
+      } else if (stack.includes(target)) low.set(file, Math.min(low.get(file)!, index.get(target)!));
+    }
+    if (low.get(file) !== index.get(file)) return;
+    const loop = stack.splice(stack.indexOf(file));
+    if (loop.length > 1 || edges.get(file)?.includes(file)) loops.push(loop.sort());
+  };
+  for (const file of edges.keys()) if (!index.has(file)) visit(file);
+  return loops.sort((a, b) => a[0]!.localeCompare(b[0]!));
+}
+
 function sourceFiles(dir: string): string[] {
   return readdirSync(join(ROOT, dir)).flatMap((name) => {
     const path = `${dir}/${name}`;
@@ -222,6 +255,15 @@ describe('the rooms of docs/architecture.md', () => {
     expect(stillThere).toEqual(KNOWN_BREAKS);
   });
 
+  it('no files import each other in a loop', () => {
+    const edges = new Map<string, string[]>(files.map((file) => [file, []]));
+    for (const { file, specifier } of imports) {
+      const target = specifier.startsWith('.') ? resolveRelative(file, specifier, existsInRepo) : null;
+      if (target && edges.has(target)) edges.get(file)!.push(target);
+    }
+    expect(importLoops(edges)).toEqual(KNOWN_LOOPS);
+  });
+
   it('the page names every room the check knows', () => {
     const page = readFileSync(join(ROOT, 'docs/architecture.md'), 'utf8');
     const unnamed = Object.keys(MAY_IMPORT).filter((room) => !page.includes(`\`${room}`));
@@ -260,6 +302,18 @@ describe('the check itself', () => {
     expect(check('shared/guard/ingest.ts', '../../functions/aws/runtime')).toHaveLength(1);
     expect(check('shared/config/load.ts', '../../infra/app')).toHaveLength(1);
     expect(check('shared/agent/apply.ts', '../contracts/cluster-bump/payload')).toEqual([]);
+  });
+
+  it('finds a loop of three files and a file importing itself, not a chain', () => {
+    const edges = new Map([
+      ['a.ts', ['b.ts']],
+      ['b.ts', ['c.ts']],
+      ['c.ts', ['a.ts', 'd.ts']],
+      ['d.ts', ['e.ts']],
+      ['e.ts', []],
+      ['f.ts', ['f.ts']],
+    ]);
+    expect(importLoops(edges)).toEqual([['a.ts', 'b.ts', 'c.ts'], ['f.ts']]);
   });
 
   it('resolves a directory import to its index and keeps the room of a top-level helper', () => {
