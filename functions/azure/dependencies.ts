@@ -3,7 +3,7 @@ import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 import { containerRegistryManagement } from '../../shared/adapters/azure/arm';
 import { type ArmRegistryReader, registryOwners } from '../../shared/adapters/azure/owners';
-import { type ClusterEndpoint, ClusterSender } from '../../shared/adapters/cluster/sender';
+import { ClusterSender } from '../../shared/adapters/cluster/sender';
 import { ConsoleNotifier } from '../../shared/adapters/notify/console';
 import type { Notifier } from '../../shared/adapters/notify/port';
 import {
@@ -15,6 +15,7 @@ import { AcrRegistry } from '../../shared/adapters/registry/acr';
 import type { RegistryResolver } from '../../shared/adapters/registry/port';
 import { builtOnce } from '../../shared/built-once';
 import { clustersFrom } from '../../shared/config/cluster-schema';
+import type { ClusterEndpoint } from '../../shared/contracts/cluster-bump/endpoint';
 import { errorMessage, type Policy } from '../../shared/core';
 import { EffectRunner } from '../../shared/guard/effects';
 import type { IngestDeps } from '../../shared/guard/ingest';

@@ -1,11 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { type AgentOptions, applyBump, type WorkloadClient } from '../../shared/agent/apply';
 import {
   DigestBump,
   SIGNATURE_HEADER,
   TIMESTAMP_HEADER,
   verifyBodySignature,
-} from '../../shared/adapters/cluster/contract';
-import { type AgentOptions, applyBump, type WorkloadClient } from '../../shared/agent/apply';
+} from '../../shared/contracts/cluster-bump/payload';
 import { errorMessage } from '../../shared/core';
 import type { Logger } from '../../shared/log';
 import { parseJsonBody } from '../../shared/sources/json-body';

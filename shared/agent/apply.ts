@@ -1,4 +1,4 @@
-import type { DigestBump } from '../adapters/cluster/contract';
+import type { DigestBump } from '../contracts/cluster-bump/payload';
 import { errorMessage } from '../core/errors';
 import type { Logger } from '../log';
 import {

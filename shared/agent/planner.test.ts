@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { strategicMerge } from '../../test/support/fake-kubernetes';
-import type { DigestBump } from '../adapters/cluster/contract';
+import type { DigestBump } from '../contracts/cluster-bump/payload';
 import {
   APPLIED_BUMPS_ANNOTATION,
   FOLLOW_DIGEST_ANNOTATION,

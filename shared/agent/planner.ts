@@ -1,4 +1,4 @@
-import type { DigestBump } from '../adapters/cluster/contract';
+import type { DigestBump } from '../contracts/cluster-bump/payload';
 import {
   canonicalHost,
   type ImageReference,

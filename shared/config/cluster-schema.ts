@@ -1,6 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} in strings is the config syntax, not a template slip.
 import * as z from 'zod/mini';
-import type { ClusterEndpoint } from '../adapters/cluster/sender';
+import { CLUSTER_FORMATS, type ClusterEndpoint } from '../contracts/cluster-bump/endpoint';
 import '../zod-english';
 
 /**
@@ -9,7 +9,6 @@ import '../zod-english';
  * without classic zod in their bundles. `schema.ts` builds the whole file (and its JSON Schema) on it.
  */
 
-const CLUSTER_FORMATS = ['tagwarden', 'flux', 'keel'] as const;
 const HTTP_URL = 'expected an http:// or https:// URL';
 
 const ClusterSchema = z

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { DigestBump } from '../adapters/cluster/contract';
 import type { ClusterEndpoints } from '../adapters/cluster/port';
 import type { Notifier } from '../adapters/notify/port';
 import type { RegistryResolver } from '../adapters/registry/port';
+import type { DigestBump } from '../contracts/cluster-bump/payload';
 import {
   type Alert,
   clusterBumpEventId,

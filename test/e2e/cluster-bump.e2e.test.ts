@@ -9,7 +9,7 @@ import {
   signBody,
   TIMESTAMP_HEADER,
   verifyBodySignature,
-} from '../../shared/adapters/cluster/contract';
+} from '../../shared/contracts/cluster-bump/payload';
 import { SqliteHistoryStore } from '../../shared/history';
 import { type RunningAgent, startAgentWithFakeKubernetes, workloadObject } from '../support/agent';
 import { pushImage } from '../support/images';

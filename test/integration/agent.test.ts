@@ -1,5 +1,4 @@
 import { ReplayGuard } from '../../functions/local/agent';
-import { type DigestBump, signBody } from '../../shared/adapters/cluster/contract';
 import {
   APPLIED_BUMPS_ANNOTATION,
   FOLLOW_DIGEST_ANNOTATION,
@@ -7,6 +6,7 @@ import {
   type Workload,
   type WorkloadKind,
 } from '../../shared/agent/planner';
+import { type DigestBump, signBody } from '../../shared/contracts/cluster-bump/payload';
 import {
   bump,
   cronJobObject,

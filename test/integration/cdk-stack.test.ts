@@ -387,6 +387,46 @@ describe('the CDK stack', () => {
       expect(body).toContain(`\\"${metric}\\"`);
   });
 
+  test('keeps the logical id of every resource of a deployed stack (a changed id replaces the resource)', () => {
+    const ids = Object.keys(Template.fromStack(build({}).stack).toJSON().Resources).sort();
+    expect(ids).toEqual([
+      'AlarmTopicD01E77F9',
+      'AlarmTopicKey57B0D3A7',
+      'AlarmTopicPolicy309DB5F8',
+      'Dashboard9E4231ED',
+      'DeadLettersBBF8BAAB',
+      'DeadLettersNotEmpty281C185F',
+      'DeadLettersPolicy05322138',
+      'EcrEventsC10EFA56',
+      'EcrEventsLogsB7002B45',
+      'EcrEventsRole224018BF',
+      'EcrEventsRoleDefaultPolicy2B4D49C0',
+      'EcrEventsSqsEventSourceTagwardenEvents061AC4BF798A1E81',
+      'EcrImageActions974E2A22',
+      'EffectFailed8E60F41D',
+      'EventsD32975C2',
+      'EventsPolicyE4A9312A',
+      'HistoryC127576E',
+      'OutboxSchedule5DE74EA7',
+      'OutboxScheduleAllowEventRuleTagwardenSweep47F1CB533010F2BB',
+      'RevertFailed75B2477A',
+      'SecretsA3BCC2E9',
+      'Sweep576358E8',
+      'SweepLogsD6C54147',
+      'SweepRole19075C26',
+      'SweepRoleDefaultPolicy221E6CF3',
+      'SweepSchedule80B1140B',
+      'SweepScheduleAllowEventRuleTagwardenSweep47F1CB53FFD76D24',
+      'WebhookB701416B',
+      'WebhookFunctionUrl0EF34D45',
+      'WebhookLogs0B55926B',
+      'WebhookRole875D6A6B',
+      'WebhookRoleDefaultPolicy9C7E7CF0',
+      'Webhookinvokefunction30E939B0',
+      'Webhookinvokefunctionurl6695E202',
+    ]);
+  });
+
   test('leaves no cdk-nag AwsSolutions error or warning unacknowledged, with or without configured repositories', () => {
     for (const repositories of ['payments/api,web/site', '']) {
       const { app, stack: checked } = build({ repositories });

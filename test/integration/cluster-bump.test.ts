@@ -2,7 +2,11 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { join } from 'node:path';
-import { DigestBump, SIGNATURE_HEADER, verifyBodySignature } from '../../shared/adapters/cluster/contract';
+import {
+  DigestBump,
+  SIGNATURE_HEADER,
+  verifyBodySignature,
+} from '../../shared/contracts/cluster-bump/payload';
 import { SqliteHistoryStore } from '../../shared/history';
 import { ROOT } from '../support/cli-process';
 import { digestOf } from '../support/events';

@@ -20,14 +20,14 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAgentServer } from '../../functions/local/agent';
+import { type KubernetesModule, kubernetesWorkloadClient } from '../../shared/agent/kubernetes';
+import type { AgentMode } from '../../shared/agent/planner';
 import {
   type DigestBump,
   SIGNATURE_HEADER,
   signBody,
   TIMESTAMP_HEADER,
-} from '../../shared/adapters/cluster/contract';
-import { type KubernetesModule, kubernetesWorkloadClient } from '../../shared/agent/kubernetes';
-import type { AgentMode } from '../../shared/agent/planner';
+} from '../../shared/contracts/cluster-bump/payload';
 import { type Logger, silentLogger } from '../../shared/log';
 import { type FakeKubernetes, type KubeObject, startFakeKubernetes } from './fake-kubernetes';
 import { stopProcess } from './processes';

@@ -1,5 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { SIGNATURE_HEADER, verifyBodySignature } from '../../shared/adapters/cluster/contract';
+import { SIGNATURE_HEADER, verifyBodySignature } from '../../shared/contracts/cluster-bump/payload';
 
 export interface ReceivedBump {
   headers: IncomingHttpHeaders;

@@ -1,6 +1,6 @@
-import type { DigestBump } from '../../shared/adapters/cluster/contract';
 import type { ClusterEndpoints } from '../../shared/adapters/cluster/port';
 import { loadConfigText } from '../../shared/config/load';
+import type { DigestBump } from '../../shared/contracts/cluster-bump/payload';
 import {
   clusterBumpEventId,
   PermanentError,

@@ -1,5 +1,5 @@
+import type { DigestBump } from '../../contracts/cluster-bump/payload';
 import type { TagRef } from '../../core';
-import type { DigestBump } from './contract';
 
 /** Where digest bumps go: the cluster endpoints of the config, each told on its own. */
 export interface ClusterEndpoints {

@@ -1,8 +1,14 @@
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ClusterEndpoint } from '../../contracts/cluster-bump/endpoint';
+import {
+  DigestBump,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+  verifyBodySignature,
+} from '../../contracts/cluster-bump/payload';
 import { PermanentError, TransientError } from '../../core';
-import { DigestBump, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyBodySignature } from './contract';
-import { type ClusterEndpoint, ClusterSender, keelImageName, retryAfterMs } from './sender';
+import { ClusterSender, keelImageName, retryAfterMs } from './sender';
 
 const SECRET = 'cluster-secret-0123456789';
 const OLD = `sha256:${'a'.repeat(64)}`;

@@ -1,25 +1,9 @@
+import type { ClusterEndpoint } from '../../contracts/cluster-bump/endpoint';
+import type { DigestBump } from '../../contracts/cluster-bump/payload';
+import { SIGNATURE_HEADER, signBody, TIMESTAMP_HEADER } from '../../contracts/cluster-bump/signature';
 import { globMatches, PermanentError, type TagRef, TransientError } from '../../core';
 import { describeNetworkError } from '../network-error';
-import type { DigestBump } from './contract';
 import type { ClusterEndpoints } from './port';
-import { SIGNATURE_HEADER, signBody, TIMESTAMP_HEADER } from './signature';
-
-export const CLUSTER_FORMATS = ['tagwarden', 'flux', 'keel'] as const;
-export type ClusterFormat = (typeof CLUSTER_FORMATS)[number];
-
-/** One `clusters[]` entry of the config, after validation and `${VAR}` expansion. */
-export interface ClusterEndpoint {
-  name: string;
-  url: string;
-  format: ClusterFormat;
-  /** HMAC key (tagwarden, flux) or basic-auth password (keel). A secret: never in an error or log. */
-  secret?: string | undefined;
-  /** Basic-auth user for keel (Keel's BASIC_AUTH_USER). */
-  username?: string | undefined;
-  /** Repository globs this cluster runs; left out: every repository. */
-  repositories?: string[] | undefined;
-  timeoutMs: number;
-}
 
 export interface ClusterRequest {
   url: string;

@@ -7,8 +7,9 @@ export { SIGNATURE_HEADER, signBody, TIMESTAMP_HEADER } from './signature';
 
 /**
  * The cluster endpoint contract of DESIGN.md ("digest bump"): what Tagwarden POSTs to a cluster when
- * the digest a tag serves changes, and how the receiver proves it came from us. The sender
- * (`shared/adapters/cluster`) and the in-cluster agent both use this one module.
+ * the digest a tag serves changes, and how the receiver proves it came from us. It lives in a room of
+ * its own because both sides use it: the sender (`shared/adapters/cluster`) and the in-cluster agent
+ * (`shared/agent`), neither of which may import the other.
  */
 export const DigestBump = z
   .object({

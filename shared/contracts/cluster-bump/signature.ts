@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 
 /**
- * The signing half of the cluster contract (`contract.ts`), without its zod schema: the sender runs
- * in the Lambdas, whose bundles must not carry classic zod. `contract.ts` re-exports all of it.
+ * The signing half of the cluster contract (`payload.ts`), without its zod schema: the sender runs
+ * in the Lambdas, whose bundles must not carry classic zod. `payload.ts` re-exports all of it.
  */
 export const SIGNATURE_HEADER = 'X-Tagwarden-Signature';
 export const TIMESTAMP_HEADER = 'X-Tagwarden-Timestamp';

@@ -1,0 +1,101 @@
+import { join } from 'node:path';
+import { Duration, type Stack, Validations } from 'aws-cdk-lib';
+import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { type FunctionUrl, FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { TagwardenFunction } from '../tagwarden-function';
+import { CONSUMER_TIMEOUT } from './event-intake';
+import { ROOT } from './project-root';
+
+/** What the consumer and the sweep read: the table, the secret, the policy, the guarded repositories. */
+export type GuardEnvironment = Record<'TABLE_NAME' | 'SECRET_ARN' | 'POLICY' | 'REPOSITORIES', string>;
+
+/** The secret holding the Slack webhook URL and the sources' tokens. */
+export function tagwardenSecret(stack: Stack, secretName: string | undefined): Secret {
+  const secret = new Secret(stack, 'Secrets', {
+    secretName: secretName ?? 'tagwarden/secrets',
+    description:
+      'Tagwarden: {"slackWebhookUrl": "...", "slackRoutes": {...}, "sources": {"<source>": {"token" | "secret": "..."}}}',
+  });
+  Validations.of(secret).acknowledge({
+    id: 'AwsSolutions::AwsSolutions-SMG4',
+    reason:
+      'Holds a Slack webhook URL and webhook tokens issued by third parties; they are rotated where they are issued (Slack, the registry), which a rotation Lambda cannot do.',
+  });
+  return secret;
+}
+
+/** The consumer: batches from the queue → history → policy → effects, reporting failed items. */
+export function eventConsumer(stack: Stack, queue: IQueue, environment: GuardEnvironment): TagwardenFunction {
+  const consumer = new TagwardenFunction(stack, 'EcrEvents', {
+    entry: join(ROOT, 'functions/aws/ecr-events.ts'),
+    description: 'Tagwarden: registry events from the queue → history → policy → effects',
+    timeout: CONSUMER_TIMEOUT,
+    environment,
+  });
+  consumer.addEventSource(
+    new SqsEventSource(queue, {
+      batchSize: 10,
+      maxBatchingWindow: Duration.seconds(1),
+      reportBatchItemFailures: true,
+    }),
+  );
+  return consumer;
+}
+
+export interface WebhookProps {
+  queue: IQueue;
+  secret: Secret;
+  reservedConcurrency: number | undefined;
+}
+
+/**
+ * The public webhook for third-party registries. It only authenticates, validates and enqueues: it
+ * needs the queue and the tokens, not the table or the policy.
+ */
+export function webhookFunction(
+  stack: Stack,
+  { queue, secret, reservedConcurrency }: WebhookProps,
+): { webhook: TagwardenFunction; url: FunctionUrl } {
+  const webhook = new TagwardenFunction(stack, 'Webhook', {
+    entry: join(ROOT, 'functions/aws/webhook.ts'),
+    description: 'Tagwarden: third-party registry webhooks → queue',
+    timeout: Duration.seconds(10),
+    environment: { QUEUE_URL: queue.queueUrl, SECRET_ARN: secret.secretArn },
+    ...(reservedConcurrency !== undefined ? { reservedConcurrentExecutions: reservedConcurrency } : {}),
+  });
+  // Auth NONE on purpose: registries send a Bearer token or an HMAC signature, not SigV4. The
+  // handler authenticates every request on its raw bytes (constant-time comparison) before
+  // parsing, with the tokens from the secret, and rejects unknown sources. (cdk-nag's
+  // AwsSolutions pack has no rule on Function URL auth, so there is nothing to acknowledge.)
+  const url = webhook.addFunctionUrl({ authType: FunctionUrlAuthType.NONE });
+  queue.grantSendMessages(webhook);
+  return { webhook, url };
+}
+
+/**
+ * The sweep and its two schedules: every six hours it reconciles history with ECR (for events that
+ * never arrived); every minute it runs the effects that are due again.
+ */
+export function sweepFunction(stack: Stack, environment: GuardEnvironment): TagwardenFunction {
+  const sweep = new TagwardenFunction(stack, 'Sweep', {
+    entry: join(ROOT, 'functions/aws/sweep.ts'),
+    description: 'Tagwarden: reconcile history with ECR; run due effect retries',
+    timeout: Duration.minutes(5),
+    environment,
+  });
+  new Rule(stack, 'SweepSchedule', {
+    description: 'Reconciles history with the registry, for events that never arrived',
+    schedule: Schedule.rate(Duration.hours(6)),
+    targets: [new LambdaFunction(sweep)],
+  });
+  new Rule(stack, 'OutboxSchedule', {
+    description: 'Retries effects (reverts, alerts) that failed transiently',
+    schedule: Schedule.rate(Duration.minutes(1)),
+    targets: [new LambdaFunction(sweep, { event: RuleTargetInput.fromObject({ task: 'outbox' }) })],
+  });
+  return sweep;
+}
