@@ -433,6 +433,31 @@ describe('EffectRunner: retries', () => {
     expect(h.registry.callsOf('currentDigest')).toHaveLength(3);
   });
 
+  test('a put that fails transiently until the runner gives up clears the pending restore it marked', async () => {
+    const h = harness({ action: 'revert', runner: { maxAttempts: 3 } });
+    const { old, offending, event } = await h.overwrite();
+    h.registry.failNext('putManifest', new TransientError('502 Bad Gateway'), {
+      times: 10,
+      when: (_repo, tag) => tag === TAG,
+    });
+
+    await h.runner.runDue();
+    // While retries remain, the restore stays marked: the next attempt's echo must pass as ours.
+    expect((await h.store.tagState(REF))?.pendingRestore).toMatchObject({
+      digest: old.digest,
+      from: offending.digest,
+    });
+    for (let i = 0; i < 2; i++) {
+      h.advance(10 * 60_000);
+      await h.runner.runDue();
+    }
+
+    expect(h.tagPuts()).toHaveLength(3);
+    expect(await h.effect(event.id, 'revert')).toMatchObject({ status: 'failed', attempts: 3 });
+    // No echo is coming: a later push of the old digest must not pass as our restore.
+    expect((await h.store.tagState(REF))?.pendingRestore).toBeNull();
+  });
+
   test('an error of no known class counts as transient and is retried', async () => {
     const h = harness({ action: 'revert' });
     const { event } = await h.overwrite();
