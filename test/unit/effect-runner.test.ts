@@ -577,6 +577,45 @@ describe('EffectRunner: lock rule', () => {
     expect(alert.notes).toEqual(['Lock: the tag could not be locked: distribution has no tag locks.']);
   });
 
+  test('an overwrite that slipped in before the lock ran is reverted, and then the restored digest is locked', async () => {
+    const h = harness({ action: 'lock' });
+    const { old, event } = await h.overwrite(); // both pushes land before any effect runs
+
+    await h.runner.runDue();
+
+    // The first push's lock finds the tag on the offending digest and locks nothing wrong.
+    const first = (await h.store.history(REF))[0]!.eventId;
+    expect(await h.effect(first, 'lock')).toMatchObject({
+      status: 'done',
+      outcome: expect.stringMatching(/^not locked: .* serves sha256:/),
+    });
+    expect(h.registry.tagOf(REPO, TAG)).toBe(old.digest);
+    expect(h.registry.locks.get(`${REPO}:${TAG}`)).toBe(old.digest);
+    expect((await h.store.effectsOf(event.id)).map((e) => [e.kind, e.status])).toEqual([
+      ['revert', 'done'],
+      ['lock', 'done'],
+      ['alert', 'done'],
+    ]);
+    expect(h.notifier.alerts).toHaveLength(1);
+    expect(h.notifier.alerts[0]).toMatchObject({ severity: 'warning', notes: [] });
+    expect(() => h.registry.push(REPO, TAG, 'again')).toThrow(/is locked/);
+  });
+
+  test('a revert onto a tag the registry keeps locked fails loudly and leaves no restore pending', async () => {
+    const h = harness({ action: 'revert' });
+    const { old, offending, event } = await h.overwrite();
+    await h.registry.lockTag(REPO, TAG, offending.digest); // locked by hand on the offending image
+
+    await h.runner.runDue();
+
+    expect(h.registry.tagOf(REPO, TAG)).toBe(offending.digest);
+    expect(await h.effect(event.id, 'revert')).toMatchObject({ status: 'failed' });
+    expect((await h.effect(event.id, 'revert')).lastError).toContain('is locked');
+    expect(h.registry.tagOf(REPO, keepTagFor(old.digest))).toBe(old.digest);
+    expect((await h.store.tagState(REF))?.pendingRestore).toBeNull();
+    expect(h.notifier.alerts.map((a) => a.severity)).toEqual(['critical']);
+  });
+
   test('a lock that fails for good with no alert after it gets a critical alert of its own', async () => {
     const h = harness({ action: 'lock' });
     h.registry.failNext('lockTag', new PermanentError('403 insufficient scope'));
@@ -598,6 +637,7 @@ describe('EffectRunner: lock rule', () => {
     const h = harness({ action: 'lock' });
     await h.pushAndRecord('old');
     await h.runner.runDue(); // the first push's lock succeeds
+    h.registry.unlock(REPO, TAG); // the lock did not hold: someone with rights lifted it and pushed
     const offending = h.registry.push(REPO, TAG, 'new');
     const event = pushEvent({ digest: offending.digest, timestamp: at(20) });
     await h.record(event);
