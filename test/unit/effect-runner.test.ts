@@ -9,7 +9,13 @@ import {
   type TagState,
   TransientError,
 } from '../../shared/core';
-import { EffectRunner, type EffectRunnerOptions, keepTagFor } from '../../shared/guard/effects';
+import {
+  decodeOutcome,
+  EffectRunner,
+  type EffectRunnerOptions,
+  keepTagFor,
+  outcomeText,
+} from '../../shared/guard/effects';
 import { MemoryHistoryStore, type OutboxEffect } from '../../shared/history';
 import { silentLogger } from '../../shared/log';
 import { at, policyPlanner, pushEvent } from '../support/events';
@@ -83,7 +89,8 @@ function harness(setup: Setup) {
   const effect = async (eventId: string, kind: OutboxEffect['kind']) => {
     const found = (await store.effectsOf(eventId)).find((e) => e.kind === kind);
     if (!found) throw new Error(`no ${kind} effect for ${eventId}`);
-    return found;
+    // The store holds the outcome as data (JSON); tests read it in the words alerts and the CLI show.
+    return { ...found, outcome: outcomeText(found.outcome) };
   };
   const advance = (ms: number) => {
     clock.current = new Date(clock.current.getTime() + ms);
@@ -343,6 +350,43 @@ describe('EffectRunner: revert', () => {
     expect(h.notifier.alerts).toHaveLength(1);
     expect(h.notifier.alerts[0]!.severity).toBe('critical');
     expect(h.notifier.alerts[0]!.actionTaken).toContain(`registries."${HOST}".url`);
+  });
+});
+
+describe('EffectRunner: outcomes and hints', () => {
+  test('the store holds what a revert did as data, which the alert puts in words', async () => {
+    const h = harness({ action: 'revert' });
+    const { old, offending, event } = await h.overwrite();
+
+    await h.runner.runDue();
+
+    const stored = (await h.store.effectsOf(event.id)).find((e) => e.kind === 'revert')!;
+    expect(JSON.parse(stored.outcome!)).toEqual({
+      kind: 'reverted',
+      restored: old.digest,
+      offending: offending.digest,
+      keptAs: keepTagFor(offending.digest),
+    });
+    expect(decodeOutcome(stored.outcome)).toMatchObject({ kind: 'reverted', restored: old.digest });
+    expect(h.notifier.alerts[0]!.actionTaken).toBe(
+      `reverted to ${old.digest}; ${offending.digest} kept as tag ${keepTagFor(offending.digest)}`,
+    );
+  });
+
+  test('an alert for an effect that failed for good gives the hint of the runtime it runs in', async () => {
+    const local = harness({ action: 'lock' });
+    local.registry.failNext('lockTag', new PermanentError('403 insufficient scope'));
+    const first = await local.pushAndRecord('old');
+    await local.runner.runDue();
+    expect(local.notifier.alerts[0]!.notes).toEqual([
+      `Effect ${first.event.id}#lock is listed by \`tagwarden failed\`; \`tagwarden retry --key ${first.event.id}#lock\` runs it again.`,
+    ]);
+
+    const cloud = harness({ action: 'lock', runner: { retryHint: (key) => `re-drive ${key} there` } });
+    cloud.registry.failNext('lockTag', new PermanentError('403 insufficient scope'));
+    const second = await cloud.pushAndRecord('old');
+    await cloud.runner.runDue();
+    expect(cloud.notifier.alerts[0]!.notes).toEqual([`re-drive ${second.event.id}#lock there`]);
   });
 });
 
@@ -733,7 +777,6 @@ describe('EffectRunner: running each effect once', () => {
 });
 
 describe('EffectRunner: resolving digests the source did not send', () => {
-  const revertPlan = policyPlanner(policyOf('revert'));
   const enqueueResolve = async (h: ReturnType<typeof harness>, seconds: number) => {
     const event = pushEvent({ digest: null, timestamp: at(seconds) });
     await h.store.enqueueEffects(
@@ -745,7 +788,7 @@ describe('EffectRunner: resolving digests the source did not send', () => {
   };
 
   test('reads the digest from the registry, records the push, and acts on the overwrite it turns out to be', async () => {
-    const h = harness({ action: 'revert', runner: { plan: revertPlan } });
+    const h = harness({ action: 'revert', runner: { policy: policyOf('revert') } });
     const a = await h.pushAndRecord('a');
     const b = h.registry.push(REPO, TAG, 'b');
     const event = await enqueueResolve(h, 50);
@@ -762,7 +805,7 @@ describe('EffectRunner: resolving digests the source did not send', () => {
   });
 
   test('records nothing and retries while the registry cannot be asked, so a guess never counts as an overwrite', async () => {
-    const h = harness({ action: 'revert', runner: { plan: revertPlan } });
+    const h = harness({ action: 'revert', runner: { policy: policyOf('revert') } });
     await h.pushAndRecord('a');
     h.registry.push(REPO, TAG, 'b');
     h.registry.failNext('currentDigest', new TransientError('registry 503'));
@@ -781,8 +824,28 @@ describe('EffectRunner: resolving digests the source did not send', () => {
     expect((await h.store.history(REF)).map((r) => r.transition)).toEqual(['first-seen', 'overwrite']);
   });
 
+  test('a runner without a policy fails a resolve for good, saying so, and records nothing', async () => {
+    const h = harness({ action: 'revert' });
+    await h.pushAndRecord('a');
+    h.registry.push(REPO, TAG, 'b');
+    const event = await enqueueResolve(h, 50);
+
+    await h.runner.runDue();
+
+    expect(await h.effect(event.id, 'resolve')).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      lastError: 'this runner has no policy to record resolved events with',
+    });
+    expect((await h.store.history(REF)).map((r) => r.transition)).toEqual(['first-seen']);
+  });
+
   test('fails with a critical alert naming the config to add when no registry is configured for the host', async () => {
-    const h = harness({ action: 'revert', runner: { plan: revertPlan }, resolver: () => () => null });
+    const h = harness({
+      action: 'revert',
+      runner: { policy: policyOf('revert') },
+      resolver: () => () => null,
+    });
     const event = await enqueueResolve(h, 50);
 
     await h.runner.runDue();

@@ -417,7 +417,7 @@ describe('a revert through the effect runner with ECR', () => {
       registries: (host) => (host === HOST ? registry : null),
       notifier,
       log: silentLogger,
-      plan,
+      policy,
       now: () => new Date('2026-11-22T10:05:02.000Z'),
     });
     await runner.runDue();
@@ -489,7 +489,7 @@ describe('lock then revert with ECR, as ECR enforces tag immutability', () => {
       registries: (host) => (host === HOST ? registry : null),
       notifier,
       log: silentLogger,
-      plan,
+      policy,
       now: () => new Date('2026-11-22T10:05:02.000Z'),
     });
     await runner.runDue();
