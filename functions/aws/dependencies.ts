@@ -18,7 +18,6 @@ import { clustersFrom } from '../../shared/config/cluster-schema';
 import { policyFromJson } from '../../shared/config/policy-schema';
 import { globMatches, type Policy } from '../../shared/core';
 import { EffectRunner } from '../../shared/guard/effects';
-import { policyPlanner } from '../../shared/guard/record';
 import { DynamoDbHistoryStore } from '../../shared/history/dynamodb';
 import type { HistoryStore } from '../../shared/history/port';
 import type { Logger } from '../../shared/log';
@@ -161,8 +160,10 @@ export async function buildAwsDependencies(overrides: Overrides = {}): Promise<A
     registries,
     notifier,
     log,
-    plan: policyPlanner(policy),
+    policy,
     clusters,
+    retryHint: (key) =>
+      `Effect ${key} failed for good and stays in the DynamoDB history table; the Sweep function's every-minute outbox run retries only pending effects, so act on this one by hand (\`tagwarden retry\` serves the local SQLite history only).`,
     onSettled: (row, status) => {
       if (row.kind === 'revert' && status === 'done') metrics.addMetric('TagReverted', MetricUnit.Count, 1);
       if (row.kind === 'revert' && status === 'failed')

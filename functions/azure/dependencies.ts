@@ -19,7 +19,6 @@ import type { ClusterEndpoint } from '../../shared/contracts/cluster-bump/endpoi
 import { errorMessage, type Policy } from '../../shared/core';
 import { EffectRunner } from '../../shared/guard/effects';
 import type { IngestDeps } from '../../shared/guard/ingest';
-import { policyPlanner } from '../../shared/guard/record';
 import type { HistoryStore } from '../../shared/history/port';
 import { DEFAULT_HISTORY_TABLE, TableStorageHistoryStore } from '../../shared/history/table-storage';
 import type { Logger } from '../../shared/log';
@@ -262,8 +261,10 @@ export async function buildAzureDependencies(overrides: AzureOverrides = {}): Pr
     registries,
     notifier,
     log,
-    plan: policyPlanner(policy),
+    policy,
     clusters,
+    retryHint: (key) =>
+      `Effect ${key} failed for good and stays in the Table Storage history; the tagwardenEffects timer retries only pending effects, so act on this one by hand (\`tagwarden azure poison replay\` replays bodies, not effects).`,
     ...(overrides.now ? { now: overrides.now } : {}),
   });
   return {

@@ -156,7 +156,7 @@ async function serve(options: { port: number; host: string; db: string; config?:
     registries: registriesFor(local.config),
     notifier,
     log,
-    plan: policyPlanner(local.policy),
+    policy: local.policy,
     ...runnerSettingsFor(local.config),
   });
   const auth = sourceAuthFor(local.config);
@@ -388,7 +388,7 @@ async function sweep(
     registries,
     notifier: notifierFor(local.config),
     log,
-    plan: policyPlanner(local.policy),
+    policy: local.policy,
     ...runnerSettingsFor(local.config),
   });
   try {

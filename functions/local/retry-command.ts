@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { EffectRunner } from '../../shared/guard/effects';
-import { policyPlanner } from '../../shared/guard/record';
+import { EffectRunner, outcomeText } from '../../shared/guard/effects';
 import { type OutboxEffect, SqliteHistoryStore } from '../../shared/history';
 import { jsonLogger, silentLogger } from '../../shared/log';
 import {
@@ -75,14 +74,14 @@ async function retry(options: RetryOptions): Promise<void> {
       registries: registriesFor(local.config),
       notifier: notifierFor(local.config),
       log: options.verbose ? jsonLogger() : silentLogger,
-      plan: policyPlanner(local.policy),
+      policy: local.policy,
       ...runnerSettingsFor(local.config),
     });
     await runner.runDue();
     let undelivered = 0;
     for (const target of targets) {
       const after = await find(store, target.key);
-      if (after?.status === 'done') out(`delivered  ${target.key}: ${after.outcome ?? ''}`);
+      if (after?.status === 'done') out(`delivered  ${target.key}: ${outcomeText(after.outcome) ?? ''}`);
       else {
         undelivered += 1;
         if (after?.status === 'failed') out(`failed     ${target.key}: ${after.lastError ?? ''}`);

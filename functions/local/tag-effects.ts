@@ -1,5 +1,5 @@
 import { clusterBumpEventId, formatTagRef, type TagRef } from '../../shared/core';
-import { bumpFanOutNames } from '../../shared/guard/effects';
+import { decodeOutcome, outcomeText } from '../../shared/guard/effects';
 import type { HistoryEntry, HistoryStore, OutboxEffect } from '../../shared/history';
 import { alignedTable } from './text-table';
 
@@ -15,6 +15,7 @@ export interface TagEffectView {
   status: OutboxEffect['status'];
   attempts: number;
   nextAttemptAt: string;
+  /** What the effect did, in words. */
   outcome: string | null;
   lastError: string | null;
 }
@@ -33,9 +34,11 @@ export async function effectsOfTag(
   for (const row of rows) {
     const own = await store.effectsOf(row.eventId);
     found.push(...own);
-    for (const bump of own.filter((e) => e.kind === 'bump'))
-      for (const name of bumpFanOutNames(bump.outcome))
+    for (const bump of own.filter((e) => e.kind === 'bump')) {
+      const outcome = decodeOutcome(bump.outcome);
+      for (const name of outcome?.kind === 'fannedOut' ? outcome.clusters : [])
         found.push(...(await store.effectsOf(clusterBumpEventId(row.eventId, name))));
+    }
   }
   const seen = new Set(found.map((e) => e.key));
   const tagRef = formatTagRef(ref);
@@ -54,7 +57,7 @@ function view(e: OutboxEffect): TagEffectView {
     status: e.status,
     attempts: e.attempts,
     nextAttemptAt: e.nextAttemptAt,
-    outcome: e.outcome,
+    outcome: outcomeText(e.outcome),
     lastError: e.lastError,
   };
 }

@@ -333,7 +333,7 @@ async function benchRevert(): Promise<void> {
     console.log(
       db
         .prepare(
-          "SELECT key, status, attempts, last_error, outcome FROM outbox WHERE attempts > 1 OR outcome NOT LIKE 'reverted%'",
+          `SELECT key, status, attempts, last_error, outcome FROM outbox WHERE attempts > 1 OR outcome NOT LIKE '{"kind":"reverted"%'`,
         )
         .all(),
     );

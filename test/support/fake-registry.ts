@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { LockOutcome, Manifest, RegistryClient } from '../../shared/adapters/registry/port';
-import type { Digest } from '../../shared/core';
+import { type Digest, PermanentError } from '../../shared/core';
 
 export type RegistryMethod = 'currentDigest' | 'getManifest' | 'putManifest' | 'lockTag';
 
@@ -46,7 +46,8 @@ function sha256(data: string | Buffer): Digest {
 
 /**
  * An in-memory registry for unit tests: manifests by digest, tags by `repo:tag`, a log of every call
- * the code under test made, programmable failures and hooks that run inside a call.
+ * the code under test made, programmable failures and hooks that run inside a call. A locked tag
+ * refuses `putManifest`, as real registries refuse a push to a locked tag.
  */
 export class FakeRegistry implements RegistryClient {
   readonly kind: string;
@@ -70,6 +71,8 @@ export class FakeRegistry implements RegistryClient {
 
   /** Stores a manifest made from `seed` and points `repo:tag` at it, as a `docker push` would. */
   push(repository: string, tag: string, seed: string): Manifest {
+    if (this.locks.has(tagKey(repository, tag)))
+      throw new Error(`${repository}:${tag} is locked; unlock it first`);
     const manifest = manifestFor(seed);
     this.manifests.set(manifest.digest, manifest);
     this.tags.set(tagKey(repository, tag), manifest.digest);
@@ -82,6 +85,11 @@ export class FakeRegistry implements RegistryClient {
 
   setTag(repository: string, tag: string, digest: Digest): void {
     this.tags.set(tagKey(repository, tag), digest);
+  }
+
+  /** Lifts a tag's lock, as someone with rights on the registry can. */
+  unlock(repository: string, tag: string): void {
+    this.locks.delete(tagKey(repository, tag));
   }
 
   /** Removes a manifest, as garbage collection or a retention rule would. */
@@ -119,6 +127,9 @@ export class FakeRegistry implements RegistryClient {
 
   async putManifest(repository: string, tag: string, manifest: Manifest): Promise<Digest> {
     await this.enter('putManifest', [repository, tag, manifest]);
+    // As a registry refuses a push to a locked tag (ACR's writeEnabled: false, an immutable ECR tag).
+    if (this.locks.has(tagKey(repository, tag)))
+      throw new PermanentError(`${repository}:${tag} is locked; the registry refuses to put it`);
     const digest = sha256(manifest.bytes);
     this.manifests.set(digest, { bytes: Buffer.from(manifest.bytes), mediaType: manifest.mediaType, digest });
     this.tags.set(tagKey(repository, tag), digest);
@@ -128,6 +139,13 @@ export class FakeRegistry implements RegistryClient {
   async lockTag(repository: string, tag: string, digest: Digest): Promise<LockOutcome> {
     await this.enter('lockTag', [repository, tag, digest]);
     if (!this.lockSupported) return { locked: false, reason: this.lockUnsupportedReason };
+    // As the ACR adapter does: never lock a tag onto an image it no longer serves.
+    const serves = this.tags.get(tagKey(repository, tag));
+    if (serves !== digest)
+      return {
+        locked: false,
+        reason: `${repository}:${tag} serves ${serves ?? 'nothing'} now, not ${digest}`,
+      };
     this.locks.set(tagKey(repository, tag), digest);
     return { locked: true };
   }

@@ -8,7 +8,7 @@ import {
   type TagRef,
   TransientError,
 } from '../../shared/core';
-import { EffectRunner } from '../../shared/guard/effects';
+import { decodeOutcome, EffectRunner } from '../../shared/guard/effects';
 import { MemoryHistoryStore } from '../../shared/history';
 import { silentLogger } from '../../shared/log';
 import { at, digestOf, policyPlanner, pushEvent } from '../support/events';
@@ -114,11 +114,8 @@ describe('cluster bumps', () => {
     await h.runner.runDue();
 
     const [planned] = await h.store.effectsOf(event.id);
-    expect(planned).toMatchObject({
-      kind: 'bump',
-      status: 'done',
-      outcome: 'queued for cluster(s): prod, staging',
-    });
+    expect(planned).toMatchObject({ kind: 'bump', status: 'done' });
+    expect(decodeOutcome(planned!.outcome)).toEqual({ kind: 'fannedOut', clusters: ['prod', 'staging'] });
     for (const name of ['prod', 'staging']) {
       const key = `${event.id}:cluster=${name}#bump`;
       expect(h.clusters.callsTo(name)).toEqual([
@@ -202,9 +199,11 @@ describe('cluster bumps', () => {
     await h.store.updateEffect(dead.key, { status: 'pending', error: 'retry', nextAttemptAt: now }, now);
     await h.drain();
 
-    expect(await h.clusterEffect(event.id, 'prod')).toMatchObject({
-      status: 'done',
-      outcome: expect.stringMatching(/^skipped: the tag now serves sha256:/),
+    const late = await h.clusterEffect(event.id, 'prod');
+    expect(late).toMatchObject({ status: 'done' });
+    expect(decodeOutcome(late.outcome)).toEqual({
+      kind: 'skipped',
+      reason: expect.stringMatching(/^the tag now serves sha256:/),
     });
     // prod got the newer move's bump, never the stale one again.
     expect(h.clusters.callsTo('prod').map((b) => b.digest)).toEqual([NEW, NEW, digestOf('bump-third')]);
@@ -247,7 +246,10 @@ describe('cluster bumps', () => {
     await h.runner.runDue();
 
     expect(h.clusters.calls.map((c) => c.name)).toEqual(['web']);
-    expect((await h.store.effectsOf(event.id))[0]?.outcome).toBe('queued for cluster(s): web');
+    expect(decodeOutcome((await h.store.effectsOf(event.id))[0]!.outcome)).toEqual({
+      kind: 'fannedOut',
+      clusters: ['web'],
+    });
   });
 
   test('with no cluster matching, the bump is recorded as skipped and nothing is sent', async () => {
@@ -257,9 +259,11 @@ describe('cluster bumps', () => {
     await h.runner.runDue();
 
     expect(h.clusters.calls).toEqual([]);
-    expect((await h.store.effectsOf(event.id))[0]).toMatchObject({
-      status: 'done',
-      outcome: 'skipped: no cluster endpoint runs web/site (clusters[].repositories)',
+    const planned = (await h.store.effectsOf(event.id))[0]!;
+    expect(planned).toMatchObject({ status: 'done' });
+    expect(decodeOutcome(planned.outcome)).toEqual({
+      kind: 'skipped',
+      reason: 'no cluster endpoint runs web/site (clusters[].repositories)',
     });
   });
 

@@ -9,7 +9,13 @@ import {
   type TagState,
   TransientError,
 } from '../../shared/core';
-import { EffectRunner, type EffectRunnerOptions, keepTagFor } from '../../shared/guard/effects';
+import {
+  decodeOutcome,
+  EffectRunner,
+  type EffectRunnerOptions,
+  keepTagFor,
+  outcomeText,
+} from '../../shared/guard/effects';
 import { MemoryHistoryStore, type OutboxEffect } from '../../shared/history';
 import { silentLogger } from '../../shared/log';
 import { at, policyPlanner, pushEvent } from '../support/events';
@@ -83,7 +89,8 @@ function harness(setup: Setup) {
   const effect = async (eventId: string, kind: OutboxEffect['kind']) => {
     const found = (await store.effectsOf(eventId)).find((e) => e.kind === kind);
     if (!found) throw new Error(`no ${kind} effect for ${eventId}`);
-    return found;
+    // The store holds the outcome as data (JSON); tests read it in the words alerts and the CLI show.
+    return { ...found, outcome: outcomeText(found.outcome) };
   };
   const advance = (ms: number) => {
     clock.current = new Date(clock.current.getTime() + ms);
@@ -346,6 +353,43 @@ describe('EffectRunner: revert', () => {
   });
 });
 
+describe('EffectRunner: outcomes and hints', () => {
+  test('the store holds what a revert did as data, which the alert puts in words', async () => {
+    const h = harness({ action: 'revert' });
+    const { old, offending, event } = await h.overwrite();
+
+    await h.runner.runDue();
+
+    const stored = (await h.store.effectsOf(event.id)).find((e) => e.kind === 'revert')!;
+    expect(JSON.parse(stored.outcome!)).toEqual({
+      kind: 'reverted',
+      restored: old.digest,
+      offending: offending.digest,
+      keptAs: keepTagFor(offending.digest),
+    });
+    expect(decodeOutcome(stored.outcome)).toMatchObject({ kind: 'reverted', restored: old.digest });
+    expect(h.notifier.alerts[0]!.actionTaken).toBe(
+      `reverted to ${old.digest}; ${offending.digest} kept as tag ${keepTagFor(offending.digest)}`,
+    );
+  });
+
+  test('an alert for an effect that failed for good gives the hint of the runtime it runs in', async () => {
+    const local = harness({ action: 'lock' });
+    local.registry.failNext('lockTag', new PermanentError('403 insufficient scope'));
+    const first = await local.pushAndRecord('old');
+    await local.runner.runDue();
+    expect(local.notifier.alerts[0]!.notes).toEqual([
+      `Effect ${first.event.id}#lock is listed by \`tagwarden failed\`; \`tagwarden retry --key ${first.event.id}#lock\` runs it again.`,
+    ]);
+
+    const cloud = harness({ action: 'lock', runner: { retryHint: (key) => `re-drive ${key} there` } });
+    cloud.registry.failNext('lockTag', new PermanentError('403 insufficient scope'));
+    const second = await cloud.pushAndRecord('old');
+    await cloud.runner.runDue();
+    expect(cloud.notifier.alerts[0]!.notes).toEqual([`re-drive ${second.event.id}#lock there`]);
+  });
+});
+
 describe('EffectRunner: retries', () => {
   test('a transient failure leaves the revert pending with backoff, the alert waits, and both finish later', async () => {
     const h = harness({ action: 'revert' });
@@ -431,6 +475,31 @@ describe('EffectRunner: retries', () => {
     );
     await h.runner.runDue();
     expect(h.registry.callsOf('currentDigest')).toHaveLength(3);
+  });
+
+  test('a put that fails transiently until the runner gives up clears the pending restore it marked', async () => {
+    const h = harness({ action: 'revert', runner: { maxAttempts: 3 } });
+    const { old, offending, event } = await h.overwrite();
+    h.registry.failNext('putManifest', new TransientError('502 Bad Gateway'), {
+      times: 10,
+      when: (_repo, tag) => tag === TAG,
+    });
+
+    await h.runner.runDue();
+    // While retries remain, the restore stays marked: the next attempt's echo must pass as ours.
+    expect((await h.store.tagState(REF))?.pendingRestore).toMatchObject({
+      digest: old.digest,
+      from: offending.digest,
+    });
+    for (let i = 0; i < 2; i++) {
+      h.advance(10 * 60_000);
+      await h.runner.runDue();
+    }
+
+    expect(h.tagPuts()).toHaveLength(3);
+    expect(await h.effect(event.id, 'revert')).toMatchObject({ status: 'failed', attempts: 3 });
+    // No echo is coming: a later push of the old digest must not pass as our restore.
+    expect((await h.store.tagState(REF))?.pendingRestore).toBeNull();
   });
 
   test('an error of no known class counts as transient and is retried', async () => {
@@ -552,6 +621,45 @@ describe('EffectRunner: lock rule', () => {
     expect(alert.notes).toEqual(['Lock: the tag could not be locked: distribution has no tag locks.']);
   });
 
+  test('an overwrite that slipped in before the lock ran is reverted, and then the restored digest is locked', async () => {
+    const h = harness({ action: 'lock' });
+    const { old, event } = await h.overwrite(); // both pushes land before any effect runs
+
+    await h.runner.runDue();
+
+    // The first push's lock finds the tag on the offending digest and locks nothing wrong.
+    const first = (await h.store.history(REF))[0]!.eventId;
+    expect(await h.effect(first, 'lock')).toMatchObject({
+      status: 'done',
+      outcome: expect.stringMatching(/^not locked: .* serves sha256:/),
+    });
+    expect(h.registry.tagOf(REPO, TAG)).toBe(old.digest);
+    expect(h.registry.locks.get(`${REPO}:${TAG}`)).toBe(old.digest);
+    expect((await h.store.effectsOf(event.id)).map((e) => [e.kind, e.status])).toEqual([
+      ['revert', 'done'],
+      ['lock', 'done'],
+      ['alert', 'done'],
+    ]);
+    expect(h.notifier.alerts).toHaveLength(1);
+    expect(h.notifier.alerts[0]).toMatchObject({ severity: 'warning', notes: [] });
+    expect(() => h.registry.push(REPO, TAG, 'again')).toThrow(/is locked/);
+  });
+
+  test('a revert onto a tag the registry keeps locked fails loudly and leaves no restore pending', async () => {
+    const h = harness({ action: 'revert' });
+    const { old, offending, event } = await h.overwrite();
+    await h.registry.lockTag(REPO, TAG, offending.digest); // locked by hand on the offending image
+
+    await h.runner.runDue();
+
+    expect(h.registry.tagOf(REPO, TAG)).toBe(offending.digest);
+    expect(await h.effect(event.id, 'revert')).toMatchObject({ status: 'failed' });
+    expect((await h.effect(event.id, 'revert')).lastError).toContain('is locked');
+    expect(h.registry.tagOf(REPO, keepTagFor(old.digest))).toBe(old.digest);
+    expect((await h.store.tagState(REF))?.pendingRestore).toBeNull();
+    expect(h.notifier.alerts.map((a) => a.severity)).toEqual(['critical']);
+  });
+
   test('a lock that fails for good with no alert after it gets a critical alert of its own', async () => {
     const h = harness({ action: 'lock' });
     h.registry.failNext('lockTag', new PermanentError('403 insufficient scope'));
@@ -573,6 +681,7 @@ describe('EffectRunner: lock rule', () => {
     const h = harness({ action: 'lock' });
     await h.pushAndRecord('old');
     await h.runner.runDue(); // the first push's lock succeeds
+    h.registry.unlock(REPO, TAG); // the lock did not hold: someone with rights lifted it and pushed
     const offending = h.registry.push(REPO, TAG, 'new');
     const event = pushEvent({ digest: offending.digest, timestamp: at(20) });
     await h.record(event);
@@ -668,7 +777,6 @@ describe('EffectRunner: running each effect once', () => {
 });
 
 describe('EffectRunner: resolving digests the source did not send', () => {
-  const revertPlan = policyPlanner(policyOf('revert'));
   const enqueueResolve = async (h: ReturnType<typeof harness>, seconds: number) => {
     const event = pushEvent({ digest: null, timestamp: at(seconds) });
     await h.store.enqueueEffects(
@@ -680,7 +788,7 @@ describe('EffectRunner: resolving digests the source did not send', () => {
   };
 
   test('reads the digest from the registry, records the push, and acts on the overwrite it turns out to be', async () => {
-    const h = harness({ action: 'revert', runner: { plan: revertPlan } });
+    const h = harness({ action: 'revert', runner: { policy: policyOf('revert') } });
     const a = await h.pushAndRecord('a');
     const b = h.registry.push(REPO, TAG, 'b');
     const event = await enqueueResolve(h, 50);
@@ -697,7 +805,7 @@ describe('EffectRunner: resolving digests the source did not send', () => {
   });
 
   test('records nothing and retries while the registry cannot be asked, so a guess never counts as an overwrite', async () => {
-    const h = harness({ action: 'revert', runner: { plan: revertPlan } });
+    const h = harness({ action: 'revert', runner: { policy: policyOf('revert') } });
     await h.pushAndRecord('a');
     h.registry.push(REPO, TAG, 'b');
     h.registry.failNext('currentDigest', new TransientError('registry 503'));
@@ -716,8 +824,28 @@ describe('EffectRunner: resolving digests the source did not send', () => {
     expect((await h.store.history(REF)).map((r) => r.transition)).toEqual(['first-seen', 'overwrite']);
   });
 
+  test('a runner without a policy fails a resolve for good, saying so, and records nothing', async () => {
+    const h = harness({ action: 'revert' });
+    await h.pushAndRecord('a');
+    h.registry.push(REPO, TAG, 'b');
+    const event = await enqueueResolve(h, 50);
+
+    await h.runner.runDue();
+
+    expect(await h.effect(event.id, 'resolve')).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      lastError: 'this runner has no policy to record resolved events with',
+    });
+    expect((await h.store.history(REF)).map((r) => r.transition)).toEqual(['first-seen']);
+  });
+
   test('fails with a critical alert naming the config to add when no registry is configured for the host', async () => {
-    const h = harness({ action: 'revert', runner: { plan: revertPlan }, resolver: () => () => null });
+    const h = harness({
+      action: 'revert',
+      runner: { policy: policyOf('revert') },
+      resolver: () => () => null,
+    });
     const event = await enqueueResolve(h, 50);
 
     await h.runner.runDue();

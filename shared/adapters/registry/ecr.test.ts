@@ -39,8 +39,36 @@ const awsError = (name: string, status?: number) =>
   });
 const meta = { $metadata: { httpStatusCode: 400 } };
 
-/** ECR as the mock serves it: `tags` map to digests, and OLD and NEW exist by digest. */
-function ecrServes(tags: Record<string, string>) {
+interface RepositorySetting {
+  imageTagMutability: 'MUTABLE' | 'IMMUTABLE' | 'IMMUTABLE_WITH_EXCLUSION';
+  imageTagMutabilityExclusionFilters?: { filterType: 'WILDCARD'; filter: string }[];
+}
+
+/** Whether ECR keeps `tag` immutable under `setting`: every tag, or every tag no exclusion filter matches. */
+function immutableUnder(setting: RepositorySetting, tag: string): boolean {
+  if (setting.imageTagMutability === 'MUTABLE') return false;
+  if (setting.imageTagMutability === 'IMMUTABLE') return true;
+  return !(setting.imageTagMutabilityExclusionFilters ?? []).some(({ filter }) =>
+    new RegExp(
+      `^${filter
+        .split('*')
+        .map((part) => part.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&'))
+        .join('.*')}$`,
+    ).test(tag),
+  );
+}
+
+/**
+ * ECR as the mock serves it, with state: `tags` map to digests, OLD and NEW exist by digest, and the
+ * repository's tag mutability (changed by PutImageTagMutability) is enforced as ECR does: PutImage
+ * of an existing tag onto another digest is refused with ImageTagAlreadyExistsException while the tag
+ * is immutable. Returns the live state, for tests to look at.
+ */
+function ecrServes(
+  tags: Record<string, string>,
+  setting: RepositorySetting = { imageTagMutability: 'MUTABLE' },
+) {
+  const repository = { ...setting };
   ecr
     .on(BatchGetImageCommand)
     .callsFake((input: { imageIds: { imageTag?: string; imageDigest?: string }[] }) => {
@@ -64,9 +92,27 @@ function ecrServes(tags: Record<string, string>) {
           }
         : { images: [], failures: [{ imageId: id, failureCode: 'ImageNotFound' }] };
     });
-  ecr.on(PutImageCommand).callsFake((input: { imageManifest: string; imageTag: string }) => ({
-    image: { imageId: { imageTag: input.imageTag, imageDigest: sha256(input.imageManifest) } },
-  }));
+  ecr.on(PutImageCommand).callsFake((input: { imageManifest: string; imageTag: string }) => {
+    const digest = sha256(input.imageManifest);
+    const existing = tags[input.imageTag];
+    if (existing && existing !== digest && immutableUnder(repository, input.imageTag)) {
+      throw new ImageTagAlreadyExistsException({
+        message: `The image tag '${input.imageTag}' already exists in the repository and cannot be overwritten because the tag is immutable.`,
+        ...meta,
+      });
+    }
+    tags[input.imageTag] = digest;
+    return { image: { imageId: { imageTag: input.imageTag, imageDigest: digest } } };
+  });
+  ecr.on(DescribeRepositoriesCommand).callsFake(() => ({ repositories: [{ ...repository }] }));
+  ecr.on(PutImageTagMutabilityCommand).callsFake((input: RepositorySetting) => {
+    repository.imageTagMutability = input.imageTagMutability;
+    if (input.imageTagMutabilityExclusionFilters)
+      repository.imageTagMutabilityExclusionFilters = input.imageTagMutabilityExclusionFilters;
+    else delete repository.imageTagMutabilityExclusionFilters;
+    return {};
+  });
+  return { tags, repository };
 }
 
 beforeEach(() => ecr.reset());
@@ -158,6 +204,43 @@ describe('EcrRegistry', () => {
     const put = registry.putManifest('payments/api', 'v1', old);
     await expect(put).rejects.toBeInstanceOf(PermanentError);
     await expect(put).rejects.toThrow(/PutImage payments\/api:v1: .*tag is immutable/);
+  });
+
+  test('puts a tag back into a fully immutable repository by excluding that tag alone for the put', async () => {
+    const served = ecrServes({ v1: sha256(NEW) }, { imageTagMutability: 'IMMUTABLE' });
+    const old = { bytes: Buffer.from(OLD, 'utf8'), mediaType: MEDIA, digest: sha256(OLD) };
+    expect(await registry.putManifest('payments/api', 'v1', old)).toBe(sha256(OLD));
+    expect(served.tags.v1).toBe(sha256(OLD));
+    expect(ecr.commandCalls(PutImageTagMutabilityCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        registryId: '123456789012',
+        repositoryName: 'payments/api',
+        imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+        imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD', filter: 'v1' }],
+      },
+      { registryId: '123456789012', repositoryName: 'payments/api', imageTagMutability: 'IMMUTABLE' },
+    ]);
+    expect(served.repository).toEqual({ imageTagMutability: 'IMMUTABLE' });
+  });
+
+  test('locks the repository again when the put through the lock fails', async () => {
+    const filters = [{ filterType: 'WILDCARD' as const, filter: 'latest' }];
+    const served = ecrServes(
+      { v1: sha256(NEW) },
+      { imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION', imageTagMutabilityExclusionFilters: filters },
+    );
+    ecr
+      .on(PutImageCommand)
+      .rejectsOnce(new ImageTagAlreadyExistsException({ message: 'immutable', ...meta }))
+      .rejects(awsError('AccessDeniedException', 400));
+    const old = { bytes: Buffer.from(OLD, 'utf8'), mediaType: MEDIA, digest: sha256(OLD) };
+    await expect(registry.putManifest('payments/api', 'v1', old)).rejects.toThrow(/AccessDeniedException/);
+    expect(ecr.commandCalls(PutImageTagMutabilityCommand)).toHaveLength(2);
+    expect(served.repository).toEqual({
+      imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+      imageTagMutabilityExclusionFilters: filters,
+    });
+    expect(served.tags.v1).toBe(sha256(NEW));
   });
 
   test('refuses to put bytes whose digest is not the stated one, without calling ECR', async () => {
@@ -334,7 +417,7 @@ describe('a revert through the effect runner with ECR', () => {
       registries: (host) => (host === HOST ? registry : null),
       notifier,
       log: silentLogger,
-      plan,
+      policy,
       now: () => new Date('2026-11-22T10:05:02.000Z'),
     });
     await runner.runDue();
@@ -360,5 +443,81 @@ describe('a revert through the effect runner with ECR', () => {
     ]);
     expect(notifier.alerts).toHaveLength(1);
     expect(notifier.alerts[0]!.actionTaken).toMatch(/^reverted to sha256:/);
+  });
+});
+
+describe('lock then revert with ECR, as ECR enforces tag immutability', () => {
+  const HOST = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
+  const TAG = 'v1.4.2';
+  const push = (id: string, text: string, timestamp: string): RegistryEvent => ({
+    id,
+    action: 'push',
+    registryHost: HOST,
+    repository: 'payments/api',
+    tag: TAG,
+    digest: sha256(text),
+    mediaType: MEDIA,
+    timestamp,
+    actor: 'ci',
+  });
+
+  test('an overwrite that slipped in before the lock is put back through the lock, and the lock stays', async () => {
+    const policy: Policy = {
+      defaults: { action: 'alert', owners: [], bump: false },
+      rules: [{ match: { repository: 'payments/*' }, action: 'lock', owners: ['#payments'], bump: false }],
+    };
+    const store = new MemoryHistoryStore();
+    const plan = policyPlanner(policy);
+    await store.apply(push('e1', OLD, '2026-11-22T10:00:00.000Z'), plan, '2026-11-22T10:00:01.000Z');
+    // The overwrite lands before the first push's lock has run.
+    const overwrite = await store.apply(
+      push('e2', NEW, '2026-11-22T10:05:00.000Z'),
+      plan,
+      '2026-11-22T10:05:01.000Z',
+    );
+    expect(overwrite.transition.kind).toBe('overwrite');
+
+    const served = ecrServes({ [TAG]: sha256(NEW) });
+    const registry = new EcrRegistry({
+      client,
+      registryId: '123456789012',
+      mutableTagPatterns: () => ['latest', 'tagwarden-keep-*'],
+    });
+    const notifier = new RecordingNotifier();
+    const runner = new EffectRunner({
+      store,
+      registries: (host) => (host === HOST ? registry : null),
+      notifier,
+      log: silentLogger,
+      policy,
+      now: () => new Date('2026-11-22T10:05:02.000Z'),
+    });
+    await runner.runDue();
+
+    expect((await store.effectsOf('e1')).map((e) => [e.kind, e.status])).toEqual([['lock', 'done']]);
+    expect((await store.effectsOf('e2')).map((e) => [e.kind, e.status])).toEqual([
+      ['revert', 'done'],
+      ['lock', 'done'],
+      ['alert', 'done'],
+    ]);
+    expect(served.tags[TAG]).toBe(sha256(OLD));
+    expect(served.tags[keepTagFor(sha256(NEW))]).toBe(sha256(NEW));
+    // The repository is locked as the policy wants, with no exclusion left for the reverted tag.
+    const lockedAs = {
+      imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+      imageTagMutabilityExclusionFilters: [
+        { filterType: 'WILDCARD', filter: 'latest' },
+        { filterType: 'WILDCARD', filter: 'tagwarden-keep-*' },
+      ],
+    };
+    expect(served.repository).toEqual(lockedAs);
+    expect(notifier.alerts).toHaveLength(1);
+    expect(notifier.alerts[0]).toMatchObject({ severity: 'warning' });
+    expect(notifier.alerts[0]!.actionTaken).toMatch(/^reverted to sha256:/);
+    // And ECR refuses the overwrite again.
+    const again = { bytes: Buffer.from(NEW, 'utf8'), mediaType: MEDIA, digest: sha256(NEW) };
+    ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [{ imageTagMutability: 'MUTABLE' }] });
+    await expect(registry.putManifest('payments/api', TAG, again)).rejects.toThrow(/tag is immutable/);
+    expect(served.tags[TAG]).toBe(sha256(OLD));
   });
 });

@@ -136,7 +136,7 @@ export class EcrRegistry implements RegistryClient {
         `PutImage ${what}: the manifest is not UTF-8 text, so ECR cannot store it as it is`,
       );
     }
-    try {
+    const put = async (): Promise<Digest> => {
       const answer = await this.options.client.send(
         new PutImageCommand({
           ...this.registry,
@@ -149,17 +149,46 @@ export class EcrRegistry implements RegistryClient {
       );
       const digest = answer.image?.imageId?.imageDigest;
       return digest ? servedDigest(digest, `PutImage ${what}`, 'ECR') : manifest.digest;
+    };
+    try {
+      return await put();
     } catch (error) {
       const name = errorName(error);
       // "No changes to the manifest or image tag after the last push": the tag already names it.
       if (name === 'ImageAlreadyExistsException') return manifest.digest;
-      if (name === 'ImageTagAlreadyExistsException') {
-        throw new PermanentError(
-          `PutImage ${what}: ImageTagAlreadyExistsException: the tag is immutable in ECR (the repository's tag immutability), so it cannot be put back`,
-        );
-      }
+      if (name === 'ImageTagAlreadyExistsException') return this.putThroughLock(repository, tag, put);
       throw classify('PutImage', what, error);
     }
+  }
+
+  /**
+   * A locked (immutable) repository refuses to put a tag back. As ACR unlocks a tag for the put and
+   * locks it again, this tag alone is excluded for the put and the repository's setting restored
+   * after it, put or not, so a revert never leaves the repository less locked than it found it.
+   */
+  private async putThroughLock(repository: string, tag: string, put: () => Promise<Digest>): Promise<Digest> {
+    const refused = `PutImage ${repository}:${tag}: ImageTagAlreadyExistsException: the tag is immutable in ECR (the repository's tag immutability), so it cannot be put back`;
+    const setting = await this.describeRepository(repository);
+    const mode = setting?.imageTagMutability;
+    if (mode !== 'IMMUTABLE' && mode !== 'IMMUTABLE_WITH_EXCLUSION') throw new PermanentError(refused);
+    const kept = mode === 'IMMUTABLE' ? [] : filtersOf(setting);
+    if (kept.length >= MAX_EXCLUSION_FILTERS)
+      throw new PermanentError(
+        `${refused}: its ${kept.length} exclusion filters leave no room to open the tag`,
+      );
+    const opened = await this.putMutability(repository, excluding([...kept, tag]));
+    if (opened) throw new PermanentError(`${refused}: ${opened}`);
+    let done: { digest: Digest } | { error: Error };
+    try {
+      done = { digest: await put() };
+    } catch (error) {
+      done = { error: classify('PutImage', `${repository}:${tag}`, error) };
+    }
+    const relock = kept.length === 0 ? { imageTagMutability: 'IMMUTABLE' as const } : excluding(kept);
+    const relocked = await this.putMutability(repository, relock);
+    if (relocked) throw new PermanentError(`${repository}:${tag} may be left mutable: ${relocked}`);
+    if ('error' in done) throw done.error;
+    return done.digest;
   }
 
   /**
@@ -194,10 +223,7 @@ export class EcrRegistry implements RegistryClient {
     const current = await this.describeRepository(repository);
     if (!current) return { locked: false, reason: `ECR has no repository ${repository}` };
     if (current.imageTagMutability === 'IMMUTABLE') return { locked: true };
-    const kept =
-      current.imageTagMutability === 'IMMUTABLE_WITH_EXCLUSION'
-        ? (current.imageTagMutabilityExclusionFilters ?? []).map((f) => f.filter ?? '').filter(Boolean)
-        : [];
+    const kept = current.imageTagMutability === 'IMMUTABLE_WITH_EXCLUSION' ? filtersOf(current) : [];
     const filters = unique([...wanted, ...kept]);
     if (filters.length > MAX_EXCLUSION_FILTERS) {
       return tooMany(repository, filters, 'the policy and the filters already set on the repository need');
@@ -215,14 +241,7 @@ export class EcrRegistry implements RegistryClient {
     // Nothing may float in this repository: the plain setting says exactly that.
     const rejected = await this.putMutability(
       repository,
-      filters.length === 0
-        ? { imageTagMutability: 'IMMUTABLE' }
-        : {
-            imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
-            imageTagMutabilityExclusionFilters: filters.map(
-              (filter): ImageTagMutabilityExclusionFilter => ({ filterType: 'WILDCARD', filter }),
-            ),
-          },
+      filters.length === 0 ? { imageTagMutability: 'IMMUTABLE' } : excluding(filters),
     );
     return rejected ? { locked: false, reason: rejected } : { locked: true };
   }
@@ -273,13 +292,7 @@ export class EcrRegistry implements RegistryClient {
    * endpoint that does not know IMMUTABLE_WITH_EXCLUSION answers InvalidParameterException: the
    * repository then stays as it was, never silently fully immutable.
    */
-  private async putMutability(
-    repository: string,
-    setting: {
-      imageTagMutability: 'IMMUTABLE' | 'IMMUTABLE_WITH_EXCLUSION';
-      imageTagMutabilityExclusionFilters?: ImageTagMutabilityExclusionFilter[];
-    },
-  ): Promise<string | null> {
+  private async putMutability(repository: string, setting: MutabilitySetting): Promise<string | null> {
     try {
       await this.options.client.send(
         new PutImageTagMutabilityCommand({ ...this.registry, repositoryName: repository, ...setting }),
@@ -306,6 +319,25 @@ export async function ownersFromRepositoryTags(client: ECRClient, repositoryArn:
   }
   const value = answer?.tags?.find((t) => t.Key === OWNERS_TAG)?.Value ?? '';
   return unique(value.split(/[\s,]+/).filter(Boolean));
+}
+
+type MutabilitySetting = {
+  imageTagMutability: 'IMMUTABLE' | 'IMMUTABLE_WITH_EXCLUSION';
+  imageTagMutabilityExclusionFilters?: ImageTagMutabilityExclusionFilter[];
+};
+
+/** Every tag immutable except those the wildcard `filters` match. */
+function excluding(filters: string[]): MutabilitySetting {
+  return {
+    imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+    imageTagMutabilityExclusionFilters: filters.map((filter) => ({ filterType: 'WILDCARD', filter })),
+  };
+}
+
+function filtersOf(
+  setting: { imageTagMutabilityExclusionFilters?: ImageTagMutabilityExclusionFilter[] | undefined } | null,
+) {
+  return (setting?.imageTagMutabilityExclusionFilters ?? []).map((f) => f.filter ?? '').filter(Boolean);
 }
 
 function tooMany(repository: string, patterns: string[], who: string): LockOutcome {
