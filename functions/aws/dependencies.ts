@@ -3,14 +3,13 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ClusterSender } from '../../shared/adapters/cluster/sender';
-import { ConsoleNotifier } from '../../shared/adapters/notify/console';
+import { alertChannel } from '../../shared/adapters/notify/channel';
 import type { Notifier } from '../../shared/adapters/notify/port';
 import {
   cachedRepositoryOwners,
   type RepositoryOwners,
   RepositoryOwnersNotifier,
 } from '../../shared/adapters/notify/repository-owners';
-import { SlackNotifier } from '../../shared/adapters/notify/slack';
 import { EcrRegistry, ownersFromRepositoryTags } from '../../shared/adapters/registry/ecr';
 import type { RegistryResolver } from '../../shared/adapters/registry/port';
 import { builtOnce } from '../../shared/built-once';
@@ -140,14 +139,8 @@ export async function buildAwsDependencies(overrides: Overrides = {}): Promise<A
     client: overrides.dynamodb ?? new DynamoDBClient({}),
     tableName: env.TABLE_NAME,
   });
-  const channel: Notifier =
-    overrides.notifier ??
-    (secrets.slackWebhookUrl
-      ? new SlackNotifier({
-          webhookUrl: secrets.slackWebhookUrl,
-          ...(secrets.slackRoutes ? { routes: secrets.slackRoutes } : {}),
-        })
-      : new ConsoleNotifier());
+  const channel =
+    overrides.notifier ?? alertChannel({ webhookUrl: secrets.slackWebhookUrl, routes: secrets.slackRoutes });
   const clientFor = ecrClients();
   const notifier = new RepositoryOwnersNotifier(
     channel,
