@@ -1,4 +1,4 @@
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -17,10 +17,12 @@ import { clustersFrom } from '../../shared/config/cluster-schema';
 import { policyFromJson } from '../../shared/config/policy-schema';
 import { globMatches, type Policy } from '../../shared/core';
 import { EffectRunner } from '../../shared/guard/effects';
+import type { EventObserver } from '../../shared/guard/observer';
 import { policyPlanner } from '../../shared/guard/record';
 import { DynamoDbHistoryStore } from '../../shared/history/dynamodb';
 import type { HistoryStore } from '../../shared/history/port';
 import type { Logger } from '../../shared/log';
+import { metricsObserver } from './metrics-observer';
 import { log, readSecrets, type TagwardenSecrets } from './runtime';
 
 export interface AwsDependencies {
@@ -29,7 +31,8 @@ export interface AwsDependencies {
   registries: RegistryResolver;
   notifier: Notifier;
   log: Logger;
-  metrics: Metrics;
+  /** Counts what happens (CloudWatch metrics); flushed once per invocation. */
+  observer: EventObserver;
   runner: EffectRunner;
   secrets: TagwardenSecrets;
 }
@@ -148,7 +151,7 @@ export async function buildAwsDependencies(overrides: Overrides = {}): Promise<A
     log,
   );
   const registries = overrides.registries ?? registriesFor(policy, env.AWS_REGION, clientFor);
-  const metrics = new Metrics({ namespace: 'Tagwarden', serviceName: 'tagwarden' });
+  const observer = metricsObserver(new Metrics({ namespace: 'Tagwarden', serviceName: 'tagwarden' }));
   const runner = new EffectRunner({
     store,
     registries,
@@ -156,14 +159,9 @@ export async function buildAwsDependencies(overrides: Overrides = {}): Promise<A
     log,
     plan: policyPlanner(policy),
     clusters,
-    onSettled: (row, status) => {
-      if (row.kind === 'revert' && status === 'done') metrics.addMetric('TagReverted', MetricUnit.Count, 1);
-      if (row.kind === 'revert' && status === 'failed')
-        metrics.addMetric('TagRevertFailed', MetricUnit.Count, 1);
-      if (status === 'failed') metrics.addMetric('EffectFailed', MetricUnit.Count, 1);
-    },
+    onSettled: (row, status) => observer.effectSettled(row.kind, status),
   });
-  return { store, policy, registries, notifier, log, metrics, runner, secrets };
+  return { store, policy, registries, notifier, log, observer, runner, secrets };
 }
 
 /** Once per container; a failed build is tried again on the next invocation. */
