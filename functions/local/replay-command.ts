@@ -38,7 +38,32 @@ async function replay(file: string, options: { config: string; db?: string }): P
       })
     : new MemoryHistoryStore();
   const plan = policyPlanner(local.policy);
-  const text = (await readBody(file)).toString('utf8');
+  const { events, bad } = eventsToReplay((await readBody(file)).toString('utf8'));
+  // Batches of events commit together (a dry run needs no per-event durability); output stays in order.
+  for (let start = 0; start < events.length; start += REPLAY_BATCH) {
+    const batch = events.slice(start, start + REPLAY_BATCH);
+    const results = await store.applyAll(batch, plan, new Date().toISOString());
+    const printed = batch.map((event, i) => {
+      const result = results[i]!;
+      const rule = ruleFor(local.policy, event);
+      const action = result.effects.length === 0 ? 'none' : rule.action === 'allow' ? 'bump' : rule.action;
+      return JSON.stringify({
+        id: event.id,
+        tagRef: formatTagRef(event),
+        transition: result.transition.kind,
+        previousDigest: result.previousDigest,
+        digest: event.digest,
+        action,
+      });
+    });
+    process.stdout.write(`${printed.join('\n')}\n`);
+  }
+  await store.close();
+  if (bad > 0) throw new CliError(`${bad} item(s) could not be replayed (see above)`);
+}
+
+/** The events of a JSON lines file or a DLQ export; what cannot be replayed is said on stderr and counted. */
+function eventsToReplay(text: string): { events: RegistryEvent[]; bad: number } {
   const events: RegistryEvent[] = [];
   let bad = 0;
   const dlq = queueExport(text);
@@ -69,27 +94,7 @@ async function replay(file: string, options: { config: string; db?: string }): P
       err(event);
     } else events.push(event);
   }
-  // Batches of events commit together (a dry run needs no per-event durability); output stays in order.
-  for (let start = 0; start < events.length; start += REPLAY_BATCH) {
-    const batch = events.slice(start, start + REPLAY_BATCH);
-    const results = await store.applyAll(batch, plan, new Date().toISOString());
-    const printed = batch.map((event, i) => {
-      const result = results[i]!;
-      const rule = ruleFor(local.policy, event);
-      const action = result.effects.length === 0 ? 'none' : rule.action === 'allow' ? 'bump' : rule.action;
-      return JSON.stringify({
-        id: event.id,
-        tagRef: formatTagRef(event),
-        transition: result.transition.kind,
-        previousDigest: result.previousDigest,
-        digest: event.digest,
-        action,
-      });
-    });
-    process.stdout.write(`${printed.join('\n')}\n`);
-  }
-  await store.close();
-  if (bad > 0) throw new CliError(`${bad} item(s) could not be replayed (see above)`);
+  return { events, bad };
 }
 
 /**
