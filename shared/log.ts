@@ -7,12 +7,27 @@ export interface Logger {
   error(message: string, fields?: LogFields): void;
 }
 
-export function jsonLogger(write: (line: string) => void = (line) => process.stderr.write(line)): Logger {
+type Level = keyof Logger;
+
+/** One JSON object per line, handed to `write` with its level. */
+function jsonLines(write: (level: Level, line: string) => void): Logger {
   const log =
-    (level: string) =>
+    (level: Level) =>
     (message: string, fields: LogFields = {}) =>
-      write(`${JSON.stringify({ time: new Date().toISOString(), level, message, ...fields })}\n`);
+      write(level, JSON.stringify({ time: new Date().toISOString(), level, message, ...fields }));
   return { info: log('info'), warn: log('warn'), error: log('error') };
+}
+
+export function jsonLogger(write: (line: string) => void = (line) => process.stderr.write(line)): Logger {
+  return jsonLines((_level, line) => write(`${line}\n`));
+}
+
+/**
+ * The same lines through `console`, which the Azure Functions worker captures (into Application
+ * Insights traces, with the level), unlike writes to process.stderr.
+ */
+export function consoleLogger(): Logger {
+  return jsonLines((level, line) => console[level](line));
 }
 
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };

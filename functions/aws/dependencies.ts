@@ -1,16 +1,15 @@
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ClusterSender } from '../../shared/adapters/cluster/sender';
-import { ConsoleNotifier } from '../../shared/adapters/notify/console';
+import { alertChannel } from '../../shared/adapters/notify/channel';
 import type { Notifier } from '../../shared/adapters/notify/port';
 import {
   cachedRepositoryOwners,
   type RepositoryOwners,
   RepositoryOwnersNotifier,
 } from '../../shared/adapters/notify/repository-owners';
-import { SlackNotifier } from '../../shared/adapters/notify/slack';
 import { EcrRegistry, ownersFromRepositoryTags } from '../../shared/adapters/registry/ecr';
 import type { RegistryResolver } from '../../shared/adapters/registry/port';
 import { builtOnce } from '../../shared/built-once';
@@ -18,9 +17,11 @@ import { clustersFrom } from '../../shared/config/cluster-schema';
 import { policyFromJson } from '../../shared/config/policy-schema';
 import { globMatches, type Policy } from '../../shared/core';
 import { EffectRunner } from '../../shared/guard/effects';
+import type { EventObserver } from '../../shared/guard/observer';
 import { DynamoDbHistoryStore } from '../../shared/history/dynamodb';
 import type { HistoryStore } from '../../shared/history/port';
 import type { Logger } from '../../shared/log';
+import { metricsObserver } from './metrics-observer';
 import { log, readSecrets, type TagwardenSecrets } from './runtime';
 
 export interface AwsDependencies {
@@ -29,7 +30,8 @@ export interface AwsDependencies {
   registries: RegistryResolver;
   notifier: Notifier;
   log: Logger;
-  metrics: Metrics;
+  /** Counts what happens (CloudWatch metrics); flushed once per invocation. */
+  observer: EventObserver;
   runner: EffectRunner;
   secrets: TagwardenSecrets;
 }
@@ -139,14 +141,8 @@ export async function buildAwsDependencies(overrides: Overrides = {}): Promise<A
     client: overrides.dynamodb ?? new DynamoDBClient({}),
     tableName: env.TABLE_NAME,
   });
-  const channel: Notifier =
-    overrides.notifier ??
-    (secrets.slackWebhookUrl
-      ? new SlackNotifier({
-          webhookUrl: secrets.slackWebhookUrl,
-          ...(secrets.slackRoutes ? { routes: secrets.slackRoutes } : {}),
-        })
-      : new ConsoleNotifier());
+  const channel =
+    overrides.notifier ?? alertChannel({ webhookUrl: secrets.slackWebhookUrl, routes: secrets.slackRoutes });
   const clientFor = ecrClients();
   const notifier = new RepositoryOwnersNotifier(
     channel,
@@ -154,7 +150,7 @@ export async function buildAwsDependencies(overrides: Overrides = {}): Promise<A
     log,
   );
   const registries = overrides.registries ?? registriesFor(policy, env.AWS_REGION, clientFor);
-  const metrics = new Metrics({ namespace: 'Tagwarden', serviceName: 'tagwarden' });
+  const observer = metricsObserver(new Metrics({ namespace: 'Tagwarden', serviceName: 'tagwarden' }));
   const runner = new EffectRunner({
     store,
     registries,
@@ -164,14 +160,9 @@ export async function buildAwsDependencies(overrides: Overrides = {}): Promise<A
     clusters,
     retryHint: (key) =>
       `Effect ${key} failed for good and stays in the DynamoDB history table; the Sweep function's every-minute outbox run retries only pending effects, so act on this one by hand (\`tagwarden retry\` serves the local SQLite history only).`,
-    onSettled: (row, status) => {
-      if (row.kind === 'revert' && status === 'done') metrics.addMetric('TagReverted', MetricUnit.Count, 1);
-      if (row.kind === 'revert' && status === 'failed')
-        metrics.addMetric('TagRevertFailed', MetricUnit.Count, 1);
-      if (status === 'failed') metrics.addMetric('EffectFailed', MetricUnit.Count, 1);
-    },
+    onSettled: (row, status) => observer.effectSettled(row.kind, status),
   });
-  return { store, policy, registries, notifier, log, metrics, runner, secrets };
+  return { store, policy, registries, notifier, log, observer, runner, secrets };
 }
 
 /** Once per container; a failed build is tried again on the next invocation. */

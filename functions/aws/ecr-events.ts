@@ -1,5 +1,4 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { acceptEvents } from '../../shared/guard/record';
 import { decodeRecord } from '../../shared/sources/queue-message';
@@ -27,25 +26,15 @@ export async function guardRecord(
       receivedAt,
     });
     deps.log.warn('queue record rejected', { messageId: record.messageId, reason: decoded.reason });
-    deps.metrics.addMetric('EventRejected', MetricUnit.Count, 1);
+    deps.observer.rejected();
     return;
   }
   for (const reason of decoded.rejected) {
     await deps.store.recordFailure({ source: decoded.source, reason, payload: record.body, receivedAt });
-    deps.metrics.addMetric('EventRejected', MetricUnit.Count, 1);
+    deps.observer.rejected();
   }
   const { recorded } = await acceptEvents(deps, decoded.events, decoded.receivedAt ?? receivedAt);
-  for (const { result } of recorded) {
-    deps.metrics.addMetric('EventProcessed', MetricUnit.Count, 1);
-    if (result.transition.kind === 'overwrite' || result.transition.kind === 'overwritten') {
-      deps.metrics.addMetric('TagOverwriteDetected', MetricUnit.Count, 1);
-      deps.metrics.addMetric(
-        'DetectionLatencyMs',
-        MetricUnit.Milliseconds,
-        Math.max(0, now().getTime() - Date.parse(result.eventTime)),
-      );
-    }
-  }
+  for (const { result } of recorded) deps.observer.recorded(result);
 }
 
 /**
@@ -86,7 +75,7 @@ export async function handleBatch(
     await deps.runner.runDue();
     return response;
   } finally {
-    deps.metrics.publishStoredMetrics();
+    deps.observer.flush();
   }
 }
 

@@ -73,7 +73,7 @@ export async function handleSweep(
     }
   }
   await deps.runner.runDue();
-  deps.metrics.publishStoredMetrics();
+  deps.observer.flush();
   return { checked, differences };
 }
 

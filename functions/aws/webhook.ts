@@ -1,19 +1,11 @@
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { errorMessage } from '../../shared/core';
-import { checkWebhook, type IngestDeps, webhookPreflight } from '../../shared/guard/ingest';
-import type { Logger } from '../../shared/log';
+import { checkWebhook, webhookPreflight } from '../../shared/guard/ingest';
 import { webhookMessages } from '../../shared/sources/queue-message';
-import { log, readSecrets } from './runtime';
+import { type WebhookDeps, webhookDependencies } from './webhook-dependencies';
 
-export interface WebhookDeps {
-  auth: IngestDeps['auth'];
-  sqs: SQSClient;
-  queueUrl: string;
-  log: Logger;
-  now?: () => Date;
-}
+export type { WebhookDeps };
 
 /** A Function URL answer, always structured (never the bare-string form). */
 export interface UrlResult {
@@ -74,25 +66,7 @@ export async function handleWebhook(deps: WebhookDeps, event: LambdaFunctionURLE
   });
 }
 
-const sqsClient = new SQSClient({});
-
-let cachedAuth: Promise<IngestDeps['auth']> | null = null;
-
-function authFromSecrets(): Promise<IngestDeps['auth']> {
-  cachedAuth ??= readSecrets(new SecretsManagerClient({}), process.env.SECRET_ARN)
-    .then((secrets) => (source: string) => {
-      const settings = secrets.sources?.[source];
-      return settings?.token || settings?.secret ? settings : null;
-    })
-    .catch((error) => {
-      cachedAuth = null;
-      throw error;
-    });
-  return cachedAuth;
-}
-
 export const handler = async (event: LambdaFunctionURLEvent): Promise<UrlResult> => {
-  const queueUrl = process.env.QUEUE_URL;
-  if (!queueUrl) return answer(500, { error: 'QUEUE_URL is not set' });
-  return handleWebhook({ auth: await authFromSecrets(), sqs: sqsClient, queueUrl, log }, event);
+  if (!process.env.QUEUE_URL) return answer(500, { error: 'QUEUE_URL is not set' });
+  return handleWebhook(await webhookDependencies(), event);
 };

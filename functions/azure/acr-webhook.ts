@@ -1,4 +1,5 @@
-import { type DependenciesProvider, httpHandler } from './http';
+import type { DependenciesProvider } from './dependencies';
+import { httpHandler } from './http';
 
 /**
  * ACR webhooks (`az acr webhook create … --headers "Authorization=Bearer <secret>"`). ACR sends one

@@ -4,13 +4,12 @@ import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 import { containerRegistryManagement } from '../../shared/adapters/azure/arm';
 import { type ArmRegistryReader, registryOwners } from '../../shared/adapters/azure/owners';
 import { ClusterSender } from '../../shared/adapters/cluster/sender';
-import { ConsoleNotifier } from '../../shared/adapters/notify/console';
+import { alertChannel } from '../../shared/adapters/notify/channel';
 import type { Notifier } from '../../shared/adapters/notify/port';
 import {
   cachedRepositoryOwners,
   RepositoryOwnersNotifier,
 } from '../../shared/adapters/notify/repository-owners';
-import { SlackNotifier } from '../../shared/adapters/notify/slack';
 import { AcrRegistry } from '../../shared/adapters/registry/acr';
 import type { RegistryResolver } from '../../shared/adapters/registry/port';
 import { builtOnce } from '../../shared/built-once';
@@ -21,7 +20,7 @@ import { EffectRunner } from '../../shared/guard/effects';
 import type { IngestDeps } from '../../shared/guard/ingest';
 import type { HistoryStore } from '../../shared/history/port';
 import { DEFAULT_HISTORY_TABLE, TableStorageHistoryStore } from '../../shared/history/table-storage';
-import type { Logger } from '../../shared/log';
+import { consoleLogger, type Logger } from '../../shared/log';
 import { StorageQueuePoison } from './poison';
 import { azurePolicy } from './policy';
 
@@ -59,6 +58,9 @@ export interface AzureEnvironment {
 export { DEFAULT_HISTORY_TABLE };
 export const DEFAULT_POISON_QUEUE = 'tagwarden-poison';
 const MIN_SECRET_LENGTH = 16;
+
+/** How a trigger gets the worker's dependencies (built once, see azureDependencies). */
+export type DependenciesProvider = () => Promise<AzureDependencies>;
 
 export interface AzureDependencies extends IngestDeps {
   policy: Policy;
@@ -100,20 +102,6 @@ export function azureClusters(env: AzureEnvironment): ClusterEndpoint[] {
     );
   }
   return clustersFrom(value, 'TAGWARDEN_CLUSTERS is invalid');
-}
-
-/**
- * JSON log lines through `console`, which the Functions worker captures (into Application Insights
- * traces, with the level), unlike writes to process.stderr.
- */
-export function consoleLogger(): Logger {
-  const line = (level: string, message: string, fields: Record<string, unknown> = {}) =>
-    JSON.stringify({ time: new Date().toISOString(), level, message, ...fields });
-  return {
-    info: (message, fields) => console.info(line('info', message, fields)),
-    warn: (message, fields) => console.warn(line('warn', message, fields)),
-    error: (message, fields) => console.error(line('error', message, fields)),
-  };
 }
 
 /** One AcrRegistry per login server, acting with the Function App's managed identity. */
@@ -243,9 +231,7 @@ export async function buildAzureDependencies(overrides: AzureOverrides = {}): Pr
       error: errorMessage(error),
     });
   }
-  const channel: Notifier =
-    overrides.notifier ??
-    (slackWebhookUrl ? new SlackNotifier({ webhookUrl: slackWebhookUrl }) : new ConsoleNotifier());
+  const channel = overrides.notifier ?? alertChannel({ webhookUrl: slackWebhookUrl });
   const armFor =
     overrides.armFor ??
     ((subscription: string) => containerRegistryManagement(identity(), subscription) as ArmRegistryReader);

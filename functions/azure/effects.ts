@@ -1,7 +1,6 @@
 import type { InvocationContext, Timer } from '@azure/functions';
 import { errorMessage } from '../../shared/core';
-import type { AzureDependencies } from './dependencies';
-import type { DependenciesProvider } from './http';
+import type { AzureDependencies, DependenciesProvider } from './dependencies';
 
 /**
  * Runs the outbox's due effects. Called after every ingest (so a lock or revert follows the push at

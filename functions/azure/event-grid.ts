@@ -1,8 +1,8 @@
 import type { EventGridEvent, InvocationContext } from '@azure/functions';
 import { errorMessage } from '../../shared/core';
-import type { AzureDependencies } from './dependencies';
+import type { AzureDependencies, DependenciesProvider } from './dependencies';
 import { runDueEffects } from './effects';
-import { type DependenciesProvider, httpHandler } from './http';
+import { httpHandler } from './http';
 import { recordBody } from './poison';
 
 /**

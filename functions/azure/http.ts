@@ -2,10 +2,8 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import { errorMessage } from '../../shared/core';
 import { ingestWebhook, webhookPreflight } from '../../shared/guard/ingest';
 import { MAX_BODY_BYTES } from '../../shared/sources';
-import type { AzureDependencies } from './dependencies';
+import type { AzureDependencies, DependenciesProvider } from './dependencies';
 import { runDueEffects } from './effects';
-
-export type DependenciesProvider = () => Promise<AzureDependencies>;
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit {
   return { status, jsonBody: body, headers: { 'content-type': 'application/json', ...headers } };

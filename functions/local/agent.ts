@@ -49,6 +49,28 @@ export function createAgentServer(deps: AgentServerDeps): Server {
   return server;
 }
 
+/** The signed timestamp, checked against its header and the accepted window; or the answer to refuse with. */
+function signedWindow(
+  deps: AgentServerDeps,
+  bump: DigestBump,
+  stamp: string | undefined,
+): { signedAt: number; windowMs: number; now: number } | { status: number; error: string } {
+  if (stamp === undefined) return { status: 401, error: `missing ${TIMESTAMP_HEADER} header` };
+  if (stamp !== bump.timestamp)
+    return { status: 401, error: `${TIMESTAMP_HEADER} does not equal the signed body's timestamp` };
+  const signedAt = Date.parse(bump.timestamp);
+  if (Number.isNaN(signedAt))
+    return { status: 400, error: `timestamp ${JSON.stringify(bump.timestamp)} is not an RFC 3339 time` };
+  const now = deps.now?.() ?? Date.now();
+  const windowMs = (deps.windowSeconds ?? DEFAULT_WINDOW_SECONDS) * 1000;
+  if (Math.abs(now - signedAt) > windowMs)
+    return {
+      status: 401,
+      error: `timestamp ${bump.timestamp} is outside the accepted window of ${windowMs / 1000} s (check the clocks)`,
+    };
+  return { signedAt, windowMs, now };
+}
+
 async function route(
   deps: AgentServerDeps,
   replays: ReplayGuard,
@@ -82,19 +104,9 @@ async function route(
     });
   }
   const bump = parsed.data;
-  const stamp = header(req, TIMESTAMP_HEADER);
-  if (stamp === undefined) return send(res, 401, { error: `missing ${TIMESTAMP_HEADER} header` });
-  if (stamp !== bump.timestamp)
-    return send(res, 401, { error: `${TIMESTAMP_HEADER} does not equal the signed body's timestamp` });
-  const signedAt = Date.parse(bump.timestamp);
-  if (Number.isNaN(signedAt))
-    return send(res, 400, { error: `timestamp ${JSON.stringify(bump.timestamp)} is not an RFC 3339 time` });
-  const now = deps.now?.() ?? Date.now();
-  const windowMs = (deps.windowSeconds ?? DEFAULT_WINDOW_SECONDS) * 1000;
-  if (Math.abs(now - signedAt) > windowMs)
-    return send(res, 401, {
-      error: `timestamp ${bump.timestamp} is outside the accepted window of ${windowMs / 1000} s (check the clocks)`,
-    });
+  const window = signedWindow(deps, bump, header(req, TIMESTAMP_HEADER));
+  if ('status' in window) return send(res, window.status, { error: window.error });
+  const { signedAt, windowMs, now } = window;
   const claim = replays.claim(bump.id, signedAt + windowMs, now);
   if (claim === 'seen')
     return send(res, 409, { error: `bump ${bump.id} was already received (replay refused)` });

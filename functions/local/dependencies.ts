@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { ClusterSender } from '../../shared/adapters/cluster/sender';
-import { ConsoleNotifier } from '../../shared/adapters/notify/console';
+import { alertChannel } from '../../shared/adapters/notify/channel';
 import type { Notifier } from '../../shared/adapters/notify/port';
-import { SlackNotifier } from '../../shared/adapters/notify/slack';
 import { OciDistributionRegistry } from '../../shared/adapters/registry/oci-distribution';
 import type { RegistryClient, RegistryResolver } from '../../shared/adapters/registry/port';
 import type { SourceAuthConfig } from '../../shared/auth/source-auth';
@@ -37,10 +36,7 @@ export function loadLocalConfig(
 }
 
 export function notifierFor(config: TagwardenConfig | null): Notifier {
-  const slack = config?.notify?.slack;
-  return slack
-    ? new SlackNotifier({ webhookUrl: slack.webhookUrl, ...(slack.routes ? { routes: slack.routes } : {}) })
-    : new ConsoleNotifier();
+  return alertChannel(config?.notify?.slack);
 }
 
 export function registriesFor(config: TagwardenConfig | null): RegistryResolver {

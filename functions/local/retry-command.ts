@@ -1,15 +1,9 @@
-import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { EffectRunner, outcomeText } from '../../shared/guard/effects';
-import { type OutboxEffect, SqliteHistoryStore } from '../../shared/history';
+import { outcomeText } from '../../shared/guard/effects';
+import type { OutboxEffect, SqliteHistoryStore } from '../../shared/history';
 import { jsonLogger, silentLogger } from '../../shared/log';
-import {
-  DEFAULT_DB_PATH,
-  loadLocalConfig,
-  notifierFor,
-  registriesFor,
-  runnerSettingsFor,
-} from './dependencies';
+import { localRoot, openHistory } from './composition';
+import { DEFAULT_DB_PATH } from './dependencies';
 
 /** Failed effects `--all` takes at most in one run. */
 const RETRY_ALL_LIMIT = 10_000;
@@ -50,9 +44,7 @@ export function registerRetryCommand(program: Command): void {
 async function retry(options: RetryOptions): Promise<void> {
   if (Boolean(options.all) === options.key.length > 0)
     throw new Error('give --key <key> (as `tagwarden failed` lists it) or --all');
-  if (!existsSync(options.db))
-    throw new Error(`history file ${options.db} does not exist (start tagwarden serve, or pass --db)`);
-  const store = new SqliteHistoryStore({ path: options.db });
+  const store = openHistory(options.db, { mustExist: true });
   try {
     const targets = options.all
       ? await store.failedEffects(RETRY_ALL_LIMIT)
@@ -61,7 +53,7 @@ async function retry(options: RetryOptions): Promise<void> {
       out('No failed effects to retry.');
       return;
     }
-    const local = loadLocalConfig(options.config);
+    const root = localRoot(options.config, options.verbose ? jsonLogger() : silentLogger);
     const now = new Date().toISOString();
     for (const effect of targets)
       await store.updateEffect(
@@ -69,14 +61,7 @@ async function retry(options: RetryOptions): Promise<void> {
         { status: 'pending', error: effect.lastError ?? 'retried by hand', nextAttemptAt: now },
         now,
       );
-    const runner = new EffectRunner({
-      store,
-      registries: registriesFor(local.config),
-      notifier: notifierFor(local.config),
-      log: options.verbose ? jsonLogger() : silentLogger,
-      policy: local.policy,
-      ...runnerSettingsFor(local.config),
-    });
+    const runner = root.effectRunner(store);
     await runner.runDue();
     let undelivered = 0;
     for (const target of targets) {

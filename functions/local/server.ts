@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { formatTagRef, parseTagRef } from '../../shared/core';
+import type { EffectRunner } from '../../shared/guard/effects';
 import { type IngestDeps, ingestWebhook, webhookPreflight } from '../../shared/guard/ingest';
 import { MAX_BODY_BYTES } from '../../shared/sources';
 import { readBody, send } from './http-json';
@@ -7,6 +9,34 @@ import { readBody, send } from './http-json';
 export interface LocalServerDeps extends IngestDeps {
   /** Called after events were recorded, so the outbox runs at once instead of at the next poll. */
   onRecorded: () => void;
+}
+
+export interface RunningLocalService {
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * `tagwarden serve`: the HTTP server and the outbox runner behind it, started and stopped together.
+ * Effects run in `effects`: every recorded delivery wakes it at once, and it polls for retries.
+ */
+export async function startLocalService(
+  deps: IngestDeps & { effects: Pick<EffectRunner, 'start' | 'stop' | 'wake'> },
+  address: { port: number; host: string },
+): Promise<RunningLocalService> {
+  const server = createLocalServer({ ...deps, onRecorded: () => deps.effects.wake() });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, resolve);
+  });
+  deps.effects.start();
+  return {
+    port: (server.address() as AddressInfo).port,
+    stop: async () => {
+      server.close();
+      await deps.effects.stop();
+    },
+  };
 }
 
 /** The local HTTP runtime: thin routing over the shared ingest and history. */

@@ -7,6 +7,7 @@ import { pushImage } from '../support/images';
 import { type RunningRegistry, startRegistry } from '../support/registry';
 import { type SlackStub, startSlackStub } from '../support/slack-stub';
 import { buildCli, eventually, freePort, type RunningTagwarden, startTagwarden } from '../support/tagwarden';
+import { distributionBody } from '../support/webhook-bodies';
 
 const TOKEN = 'e2e-token-0123456789abcdef';
 const dir = mkdtempSync(join(tmpdir(), 'tagwarden-e2e-'));
@@ -166,7 +167,8 @@ describe('tagwarden serve with a real distribution registry', () => {
   });
 
   it('refuses a webhook without the token and one with a wrong token, and records nothing from them', async () => {
-    const body = JSON.stringify({ events: [] });
+    // A real push: had either request been let in, it would be in history.
+    const body = distributionBody({ host: registry.host, repository: 'payments/refused', tag: 'v9.9.9' });
     const none = await fetch(`${tagwarden.url}/webhooks/distribution`, { method: 'POST', body });
     const wrong = await fetch(`${tagwarden.url}/webhooks/distribution`, {
       method: 'POST',
@@ -175,5 +177,17 @@ describe('tagwarden serve with a real distribution registry', () => {
     });
     expect([none.status, wrong.status]).toEqual([401, 401]);
     expect(await wrong.text()).not.toContain(TOKEN);
+    expect(await historyOf('payments/refused', 'v9.9.9')).toEqual([]);
+    const store = new SqliteHistoryStore({ path: dbPath });
+    try {
+      expect(
+        await store.tagState({ registryHost: registry.host, repository: 'payments/refused', tag: 'v9.9.9' }),
+      ).toBeNull();
+      expect((await store.failures(100)).map((f) => f.payload)).not.toContainEqual(
+        expect.stringContaining('payments/refused'),
+      );
+    } finally {
+      await store.close();
+    }
   });
 });

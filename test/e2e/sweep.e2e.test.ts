@@ -66,6 +66,11 @@ describe('tagwarden baseline and sweep against a real registry', () => {
     );
 
     const b = await pushImage(registry.url, 'payments/api', 'v1.0.0', 'sweep-b');
+    // baseline only seeds tags history has never seen: a known tag that moved is left to sweep.
+    expect(tagwarden('baseline', `${registry.host}/payments/api`).stdout).toContain(
+      '2 tags checked, 0 recorded',
+    );
+    expect(await historyOf('v1.0.0')).toEqual(['first-seen']);
     const sweep = tagwarden('sweep', `${registry.host}/payments/api`);
     expect(sweep.status).toBe(0);
     expect(sweep.stdout).toContain('v1.0.0 overwrite');

@@ -1,7 +1,9 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handleWebhook, type WebhookDeps } from '../../functions/aws/webhook';
+import { buildWebhookDependencies } from '../../functions/aws/webhook-dependencies';
 import { silentLogger } from '../../shared/log';
 import { decodeRecord } from '../../shared/sources/queue-message';
 import { digestOf } from '../support/events';
@@ -176,5 +178,38 @@ describe('the AWS webhook function', () => {
       urlEvent('/webhooks/distribution', { body: envelope, headers: { authorization: `Bearer ${TOKEN}` } }),
     );
     expect(result.statusCode).toBe(503);
+  });
+});
+
+describe('the webhook composition root', () => {
+  const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:tagwarden-AbCdEf';
+  const secretsHolding = (secret: unknown) => {
+    const client = new SecretsManagerClient({
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    });
+    mockClient(client)
+      .on(GetSecretValueCommand, { SecretId: SECRET_ARN })
+      .resolves({ SecretString: JSON.stringify(secret) });
+    return client;
+  };
+
+  it('enables a source only when the secret names it with a token or a secret', async () => {
+    const built = await buildWebhookDependencies({
+      sqs: deps.sqs,
+      secretsManager: secretsHolding({
+        sources: { distribution: { token: TOKEN }, harbor: {}, ghcr: { secret: 'hmac-secret-0123456789' } },
+      }),
+      env: { QUEUE_URL: deps.queueUrl, SECRET_ARN },
+    });
+    expect(built.queueUrl).toBe(deps.queueUrl);
+    expect(built.auth('distribution')).toEqual({ token: TOKEN });
+    expect(built.auth('ghcr')).toEqual({ secret: 'hmac-secret-0123456789' });
+    expect(built.auth('harbor')).toBeNull();
+    expect(built.auth('quay')).toBeNull();
+  });
+
+  it('refuses to build without a queue', async () => {
+    await expect(buildWebhookDependencies({ env: {} })).rejects.toThrow('QUEUE_URL is not set');
   });
 });

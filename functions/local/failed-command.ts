@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { formatTagRef } from '../../shared/core';
+import { out } from './cli-io';
+import { openHistory } from './composition';
+import { DEFAULT_DB_PATH } from './dependencies';
+
+export function registerFailedCommand(program: Command): void {
+  program
+    .command('failed')
+    .description('list effects that failed for good and events that were rejected')
+    .option('--db <file>', 'SQLite history file', DEFAULT_DB_PATH)
+    .option('--limit <n>', 'how many of each', (v) => Number.parseInt(v, 10), 50)
+    .action(failed);
+}
+
+async function failed(options: { db: string; limit: number }): Promise<void> {
+  const store = openHistory(options.db, { mustExist: true });
+  const effects = await store.failedEffects(options.limit);
+  const failures = await store.failures(options.limit);
+  await store.close();
+  out(`Failed effects (${effects.length}):`);
+  for (const e of effects)
+    out(
+      `  ${e.key}  ${formatTagRef(e.effect.incident.ref)}  after ${e.attempts} attempt(s): ${e.lastError ?? ''}`,
+    );
+  out(`Rejected events (${failures.length}):`);
+  for (const f of failures) out(`  #${f.id}  ${f.receivedAt}  ${f.source}: ${f.reason}`);
+}

@@ -1,0 +1,29 @@
+import type { Command } from 'commander';
+import { orderedEvent, parseJsonBody, parserFor, SOURCE_PARSERS } from '../../shared/sources';
+import { CliError, err, out, readBody } from './cli-io';
+
+export function registerNormalizeCommand(program: Command): void {
+  program
+    .command('normalize')
+    .description('print the normalized events of a registry event body, one JSON object per line')
+    .requiredOption('--source <source>', `wire format: ${[...SOURCE_PARSERS.keys()].join(', ')}`)
+    .argument('<file>', 'the body, or - for standard input')
+    .action(normalize);
+}
+
+async function normalize(file: string, options: { source: string }): Promise<void> {
+  const parser = parserFor(options.source);
+  if (!parser)
+    throw new CliError(
+      `unknown source "${options.source}"; known sources: ${[...SOURCE_PARSERS.keys()].join(', ')}`,
+    );
+  const body = await readBody(file);
+  const json = parseJsonBody(body.toString('utf8'), body.length);
+  if (!json.ok) throw new CliError(json.reason);
+  const parsed = parser.parse(json.value);
+  if (!parsed.ok) throw new CliError(parsed.reason);
+  for (const item of parsed.items) {
+    if (item.kind === 'event') out(JSON.stringify(orderedEvent(item.event)));
+    else err(`${item.kind}: ${item.reason}`);
+  }
+}

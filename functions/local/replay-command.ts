@@ -1,0 +1,130 @@
+import { existsSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import type { Command } from 'commander';
+import { formatTagRef, type RegistryEvent, ruleFor } from '../../shared/core';
+import { policyPlanner } from '../../shared/guard/record';
+import { MemoryHistoryStore, SqliteHistoryStore } from '../../shared/history';
+import { parseJsonBody, parseNormalizedEvent } from '../../shared/sources';
+import { decodeRecord, queueExportBodies } from '../../shared/sources/queue-message';
+import { CliError, err, readBody } from './cli-io';
+import { loadLocalConfig } from './dependencies';
+
+export function registerReplayCommand(program: Command): void {
+  program
+    .command('replay')
+    .description(
+      'dry run: feed normalized events (normalize output) through history and policy, print what would happen',
+    )
+    .requiredOption('--config <file>', 'policy to simulate')
+    .option('--db <file>', 'start from this history (it is copied, never changed)')
+    .argument(
+      '<events>',
+      'JSON lines of normalize output, or a dead-letter-queue export (aws sqs receive-message output); - for standard input',
+    )
+    .action(replay);
+}
+
+const REPLAY_BATCH = 1000;
+
+async function replay(file: string, options: { config: string; db?: string }): Promise<void> {
+  // A simulation reads only the policy: no Slack URL, tokens or registry credentials are needed.
+  const local = loadLocalConfig(options.config, process.env, { policyOnly: true });
+  if (options.db && !existsSync(options.db)) throw new CliError(`history file ${options.db} does not exist`);
+  // A dry run works on an in-memory copy: the history file is never changed.
+  const store = options.db
+    ? new SqliteHistoryStore({
+        path: ':memory:',
+        database: new Database(inMemoryImage(options.db)),
+      })
+    : new MemoryHistoryStore();
+  const plan = policyPlanner(local.policy);
+  const { events, bad } = eventsToReplay((await readBody(file)).toString('utf8'));
+  // Batches of events commit together (a dry run needs no per-event durability); output stays in order.
+  for (let start = 0; start < events.length; start += REPLAY_BATCH) {
+    const batch = events.slice(start, start + REPLAY_BATCH);
+    const results = await store.applyAll(batch, plan, new Date().toISOString());
+    const printed = batch.map((event, i) => {
+      const result = results[i]!;
+      const rule = ruleFor(local.policy, event);
+      const action = result.effects.length === 0 ? 'none' : rule.action === 'allow' ? 'bump' : rule.action;
+      return JSON.stringify({
+        id: event.id,
+        tagRef: formatTagRef(event),
+        transition: result.transition.kind,
+        previousDigest: result.previousDigest,
+        digest: event.digest,
+        action,
+      });
+    });
+    process.stdout.write(`${printed.join('\n')}\n`);
+  }
+  await store.close();
+  if (bad > 0) throw new CliError(`${bad} item(s) could not be replayed (see above)`);
+}
+
+/** The events of a JSON lines file or a DLQ export; what cannot be replayed is said on stderr and counted. */
+function eventsToReplay(text: string): { events: RegistryEvent[]; bad: number } {
+  const events: RegistryEvent[] = [];
+  let bad = 0;
+  const dlq = queueExport(text);
+  if (dlq) {
+    // A dead-letter-queue export: each message is ECR's EventBridge event or events a webhook queued.
+    for (const [index, body] of dlq.entries()) {
+      const decoded = decodeRecord(body);
+      if (!decoded.ok) {
+        bad += 1;
+        err(`message ${index + 1}: ${decoded.reason}`);
+        continue;
+      }
+      for (const reason of decoded.rejected) err(`message ${index + 1}: rejected: ${reason}`);
+      for (const event of decoded.events) {
+        if (event.action === 'push' && event.digest === null)
+          err(
+            `message ${index + 1}: ${event.id} has no digest yet (Docker Hub, Quay); it is resolved when deployed, not in a dry run`,
+          );
+        else events.push(event);
+      }
+    }
+  }
+  for (const [index, line] of (dlq ? [] : text.split('\n')).entries()) {
+    if (line.trim() === '') continue;
+    const event = parseLine(line, index + 1);
+    if (typeof event === 'string') {
+      bad += 1;
+      err(event);
+    } else events.push(event);
+  }
+  return { events, bad };
+}
+
+/**
+ * A copy of a history file to open in memory. The file is in WAL mode, and SQLite cannot open a
+ * WAL-mode image in memory ("unable to open database file"): mark the copy as a rollback-journal
+ * database (header bytes 18 and 19). The file itself is only read.
+ */
+function inMemoryImage(path: string): Buffer {
+  const source = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    const image = source.serialize();
+    image[18] = 1;
+    image[19] = 1;
+    return image;
+  } finally {
+    source.close();
+  }
+}
+
+/** The bodies of a DLQ export, when the whole input is one (a JSON lines file is not). */
+function queueExport(text: string): string[] | null {
+  const trimmed = text.trim();
+  if (!trimmed.startsWith('{') || trimmed.includes('\n{')) return null;
+  const json = parseJsonBody(trimmed, Buffer.byteLength(trimmed));
+  return json.ok ? queueExportBodies(json.value) : null;
+}
+
+function parseLine(line: string, number: number): RegistryEvent | string {
+  const json = parseJsonBody(line, Buffer.byteLength(line));
+  if (!json.ok) return `line ${number}: ${json.reason}`;
+  const parsed = parseNormalizedEvent(json.value);
+  return 'problem' in parsed ? `line ${number}: ${parsed.problem}` : parsed.event;
+}

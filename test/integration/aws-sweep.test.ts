@@ -1,0 +1,188 @@
+import { createHash } from 'node:crypto';
+import { BatchGetImageCommand, DescribeImagesCommand, ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
+import { mockClient } from 'aws-sdk-client-mock';
+import { buildAwsDependencies } from '../../functions/aws/dependencies';
+import { handleSweep, listEcrTags, registryOf } from '../../functions/aws/sweep';
+import { EcrRegistry } from '../../shared/adapters/registry/ecr';
+import { createHistoryTable } from '../../shared/history/dynamodb';
+import { type RunningDynamoDb, startDynamoDbLocal } from '../support/dynamodb-local';
+import { RecordingNotifier } from '../support/recording-notifier';
+
+const ACCOUNT = '123456789012';
+const HOST = `${ACCOUNT}.dkr.ecr.us-west-2.amazonaws.com`;
+const REPOSITORY = 'payments/api';
+const MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+json';
+const manifest = (seed: string) =>
+  JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPE, config: { seed } });
+const digestOf = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;
+const A = manifest('a');
+const B = manifest('b');
+const L = manifest('l');
+const NOW = new Date('2026-11-22T10:00:00Z');
+
+let dynamo: RunningDynamoDb;
+let tables = 0;
+const ecr = mockClient(ECRClient);
+const client = () =>
+  new ECRClient({ region: 'us-west-2', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+
+beforeAll(async () => {
+  dynamo = await startDynamoDbLocal();
+}, 60_000);
+afterAll(async () => {
+  await dynamo?.stop();
+});
+
+/**
+ * ECR as the mock serves it: `v1.0.0` points at `v1`, `latest` at L, over two DescribeImages pages
+ * (with an untagged image and a tag no registry could hold, which the sweep must pass over).
+ */
+function ecrServes(v1: string) {
+  ecr.reset();
+  ecr.on(DescribeImagesCommand).callsFake((input: { nextToken?: string }) =>
+    input.nextToken === 'page-2'
+      ? {
+          imageDetails: [
+            { imageDigest: digestOf(L), imageTags: ['latest'], imageManifestMediaType: MEDIA_TYPE },
+          ],
+        }
+      : {
+          imageDetails: [
+            {
+              imageDigest: digestOf(v1),
+              imageTags: ['v1.0.0', '-not-a-tag'],
+              imageManifestMediaType: MEDIA_TYPE,
+            },
+            { imageTags: ['no-digest'] },
+          ],
+          nextToken: 'page-2',
+        },
+  );
+  ecr
+    .on(BatchGetImageCommand)
+    .callsFake((input: { imageIds: { imageTag?: string; imageDigest?: string }[] }) => {
+      const id = input.imageIds[0]!;
+      if (id.imageTag) {
+        const serving = id.imageTag === 'latest' ? L : v1;
+        return { images: [{ imageId: { imageTag: id.imageTag, imageDigest: digestOf(serving) } }] };
+      }
+      const text = [A, B, L].find((m) => digestOf(m) === id.imageDigest);
+      return text
+        ? {
+            images: [
+              {
+                imageId: { imageDigest: id.imageDigest },
+                imageManifest: text,
+                imageManifestMediaType: MEDIA_TYPE,
+              },
+            ],
+          }
+        : { images: [], failures: [{ failureCode: 'ImageNotFound' }] };
+    });
+  ecr.on(PutImageCommand).callsFake((input: { imageManifest: string }) => ({
+    image: { imageId: { imageDigest: digestOf(input.imageManifest) } },
+  }));
+}
+
+async function dependencies(notifier: RecordingNotifier) {
+  const tableName = `sweep-${++tables}`;
+  await createHistoryTable(dynamo.client, tableName);
+  const registry = new EcrRegistry({ client: client(), registryId: ACCOUNT });
+  return buildAwsDependencies({
+    dynamodb: dynamo.client,
+    registries: (host) => (host === HOST ? registry : null),
+    notifier,
+    repositoryOwners: async () => [],
+    env: {
+      TABLE_NAME: tableName,
+      POLICY: JSON.stringify({
+        rules: [
+          { match: { repository: 'payments/*', tag: 'latest' }, action: 'allow' },
+          { match: { repository: 'payments/*' }, action: 'revert', owners: ['#platform'] },
+        ],
+      }),
+    },
+  });
+}
+
+const registry = { registryId: ACCOUNT, host: HOST };
+const putsUnder = (tag: string) =>
+  ecr.commandCalls(PutImageCommand).filter((c) => c.args[0].input.imageTag === tag);
+
+describe('the sweep Lambda with DynamoDB Local and a mocked ECR', () => {
+  test('lists every tag of every page, skipping untagged images and invalid tags', async () => {
+    ecrServes(A);
+    expect(await listEcrTags(client(), ACCOUNT, REPOSITORY)).toEqual([
+      { tag: 'v1.0.0', digest: digestOf(A), mediaType: MEDIA_TYPE },
+      { tag: 'latest', digest: digestOf(L), mediaType: MEDIA_TYPE },
+    ]);
+    const asked = ecr.commandCalls(DescribeImagesCommand).map((c) => c.args[0].input);
+    expect(asked.map((input) => [input.registryId, input.repositoryName, input.nextToken])).toEqual([
+      [ACCOUNT, REPOSITORY, undefined],
+      [ACCOUNT, REPOSITORY, 'page-2'],
+    ]);
+  });
+
+  test('records what history lacks, then finds an overwrite no event reported and reverts it', async () => {
+    const notifier = new RecordingNotifier();
+    const deps = await dependencies(notifier);
+    ecrServes(A);
+    expect(await handleSweep(deps, undefined, client(), registry, [REPOSITORY], () => NOW)).toEqual({
+      checked: 2,
+      differences: 2,
+    });
+    expect(putsUnder('v1.0.0')).toHaveLength(0);
+
+    ecrServes(B);
+    expect(await handleSweep(deps, {}, client(), registry, [REPOSITORY], () => NOW)).toEqual({
+      checked: 2,
+      differences: 1,
+    });
+    const rows = await deps.store.history({ registryHost: HOST, repository: REPOSITORY, tag: 'v1.0.0' });
+    expect(rows.map((r) => [r.transition, r.digest])).toEqual([
+      ['first-seen', digestOf(A)],
+      ['overwrite', digestOf(B)],
+    ]);
+    expect(putsUnder('v1.0.0').map((c) => c.args[0].input.imageManifest)).toEqual([A]);
+    expect(notifier.alerts).toHaveLength(1);
+    expect(notifier.alerts[0]!.incident.owners).toEqual(['#platform']);
+  }, 60_000);
+
+  test('the outbox task runs due effects and lists no repository', async () => {
+    const notifier = new RecordingNotifier();
+    const deps = await dependencies(notifier);
+    ecrServes(A);
+    await handleSweep(deps, undefined, client(), registry, [REPOSITORY], () => NOW);
+    ecrServes(B);
+    // A difference queued but not yet acted on (as if the previous run stopped after recording).
+    const runDue = deps.runner.runDue.bind(deps.runner);
+    let ran = 0;
+    deps.runner.runDue = async () => {
+      ran += 1;
+      return ran === 1 ? 0 : runDue();
+    };
+    await handleSweep(deps, undefined, client(), registry, [REPOSITORY], () => NOW);
+    expect(putsUnder('v1.0.0')).toHaveLength(0);
+    ecr.resetHistory();
+
+    expect(await handleSweep(deps, { task: 'outbox' }, client(), registry, [REPOSITORY], () => NOW)).toEqual({
+      checked: 0,
+      differences: 0,
+    });
+    expect(ecr.commandCalls(DescribeImagesCommand)).toHaveLength(0);
+    expect(putsUnder('v1.0.0').map((c) => c.args[0].input.imageManifest)).toEqual([A]);
+  }, 60_000);
+
+  test("reads the account, region and registry host from the function's own ARN", () => {
+    expect(
+      registryOf({ invokedFunctionArn: `arn:aws:lambda:eu-central-1:${ACCOUNT}:function:sweep` }),
+    ).toEqual({
+      registryId: ACCOUNT,
+      region: 'eu-central-1',
+      host: `${ACCOUNT}.dkr.ecr.eu-central-1.amazonaws.com`,
+    });
+    expect(
+      registryOf({ invokedFunctionArn: `arn:aws-cn:lambda:cn-north-1:${ACCOUNT}:function:sweep` }).host,
+    ).toBe(`${ACCOUNT}.dkr.ecr.cn-north-1.amazonaws.com.cn`);
+  });
+});
