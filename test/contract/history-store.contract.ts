@@ -50,6 +50,14 @@ export function describeHistoryStore(
       expect((await store.tagState(ref))?.digest).toBe(B);
     });
 
+    it('reports digests that differ only in their last hex character as an overwrite, never unchanged', async () => {
+      const near = `${A.slice(0, -1)}${A.endsWith('0') ? '1' : '0'}`;
+      await store.apply(pushEvent({ digest: A, timestamp: at(1) }), noEffects, RECEIVED);
+      const result = await store.apply(pushEvent({ digest: near, timestamp: at(2) }), noEffects, RECEIVED);
+      expect(result.transition).toEqual({ kind: 'overwrite', from: A, to: near });
+      expect((await store.tagState(ref))?.digest).toBe(near);
+    });
+
     it('gives one transition and one set of effects for an event delivered three times', async () => {
       await store.apply(pushEvent({ digest: A, timestamp: at(1) }), noEffects, RECEIVED);
       const overwrite = pushEvent({ digest: B, timestamp: at(2) });
@@ -190,6 +198,10 @@ export function describeHistoryStore(
       await store.apply(pushEvent({ digest: B, timestamp: at(2) }), noEffects, RECEIVED);
       await store.apply(pushEvent({ digest: C, timestamp: at(3) }), noEffects, RECEIVED);
       expect(await store.markPendingRestore(ref, { digest: A, from: B, until: at(2000) })).toBe(false);
+      // Nothing was recorded: a later push of A is an overwrite of C, not the echo of a restore.
+      expect((await store.tagState(ref))?.pendingRestore).toBeNull();
+      const later = await store.apply(pushEvent({ digest: A, timestamp: at(4) }), noEffects, RECEIVED);
+      expect(later.transition).toEqual({ kind: 'overwrite', from: C, to: A });
       expect(
         await store.markPendingRestore(tagRefOf(pushEvent({ tag: 'unknown' })), {
           digest: A,
