@@ -75,6 +75,20 @@ export async function createHistoryTable(client: DynamoDBClient, tableName: stri
 
 const MAX_CONFLICT_RETRIES = 25;
 
+/** A conditional write lost to another writer (and retried, or for a claim, left to the winner). */
+export interface DynamoDbConflict {
+  operation: 'apply' | 'claimDueEffects';
+  key: string;
+  attempt: number;
+}
+
+export interface DynamoDbHistoryStoreOptions {
+  client: DynamoDBClient;
+  tableName: string;
+  /** Told of every lost conditional write: how tests prove a race was real. */
+  onConflict?: (conflict: DynamoDbConflict) => void;
+}
+
 interface StateItem {
   digest: Digest | null;
   lastDigest: Digest | null;
@@ -110,12 +124,14 @@ const orderKey = (at: string, eventId: string, position: number) =>
 export class DynamoDbHistoryStore implements HistoryStore {
   private readonly doc: DynamoDBDocumentClient;
   private readonly table: string;
+  private readonly onConflict: (conflict: DynamoDbConflict) => void;
 
-  constructor(options: { client: DynamoDBClient; tableName: string }) {
+  constructor(options: DynamoDbHistoryStoreOptions) {
     this.doc = DynamoDBDocumentClient.from(options.client, {
       marshallOptions: { removeUndefinedValues: true },
     });
     this.table = options.tableName;
+    this.onConflict = options.onConflict ?? (() => {});
   }
 
   async apply(event: RegistryEvent, plan: Planner, receivedAt: string): Promise<ApplyResult> {
@@ -197,6 +213,7 @@ export class DynamoDbHistoryStore implements HistoryStore {
           !reasons.some((r) => r.Code === 'TransactionConflict')
         )
           throw error;
+        this.onConflict({ operation: 'apply', key: tagKey(event), attempt: attempt + 1 });
         if (attempt >= MAX_CONFLICT_RETRIES)
           throw new TransientError(`gave up on ${formatTagRef(event)} after ${attempt} conflicting writers`);
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * (attempt + 1)));
@@ -285,6 +302,7 @@ export class DynamoDbHistoryStore implements HistoryStore {
         },
       });
       if (won) claimed.push(toEffect(item));
+      else this.onConflict({ operation: 'claimDueEffects', key: item.key, attempt: 1 });
     }
     return claimed;
   }
