@@ -18,7 +18,6 @@ import { clustersFrom } from '../../shared/config/cluster-schema';
 import { policyFromJson } from '../../shared/config/policy-schema';
 import { globMatches, type Policy } from '../../shared/core';
 import { EffectRunner } from '../../shared/guard/effects';
-import { policyPlanner } from '../../shared/guard/record';
 import { DynamoDbHistoryStore } from '../../shared/history/dynamodb';
 import type { HistoryStore } from '../../shared/history/port';
 import type { Logger } from '../../shared/log';
@@ -161,7 +160,7 @@ export async function buildAwsDependencies(overrides: Overrides = {}): Promise<A
     registries,
     notifier,
     log,
-    plan: policyPlanner(policy),
+    policy,
     clusters,
     onSettled: (row, status) => {
       if (row.kind === 'revert' && status === 'done') metrics.addMetric('TagReverted', MetricUnit.Count, 1);

@@ -18,7 +18,6 @@ import { clustersFrom } from '../../shared/config/cluster-schema';
 import { errorMessage, type Policy } from '../../shared/core';
 import { EffectRunner } from '../../shared/guard/effects';
 import type { IngestDeps } from '../../shared/guard/ingest';
-import { policyPlanner } from '../../shared/guard/record';
 import type { HistoryStore } from '../../shared/history/port';
 import { DEFAULT_HISTORY_TABLE, TableStorageHistoryStore } from '../../shared/history/table-storage';
 import type { Logger } from '../../shared/log';
@@ -261,7 +260,7 @@ export async function buildAzureDependencies(overrides: AzureOverrides = {}): Pr
     registries,
     notifier,
     log,
-    plan: policyPlanner(policy),
+    policy,
     clusters,
     ...(overrides.now ? { now: overrides.now } : {}),
   });

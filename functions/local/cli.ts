@@ -14,7 +14,6 @@ import {
   tagRefOf,
 } from '../../shared/core';
 import { EffectRunner } from '../../shared/guard/effects';
-import { policyPlanner } from '../../shared/guard/record';
 import { reconcile } from '../../shared/guard/sweep';
 import { type HistoryEntry, MemoryHistoryStore, SqliteHistoryStore } from '../../shared/history';
 import { jsonLogger } from '../../shared/log';
@@ -156,7 +155,7 @@ async function serve(options: { port: number; host: string; db: string; config?:
     registries: registriesFor(local.config),
     notifier,
     log,
-    plan: policyPlanner(local.policy),
+    policy: local.policy,
     ...runnerSettingsFor(local.config),
   });
   const auth = sourceAuthFor(local.config);
@@ -230,7 +229,7 @@ async function replay(file: string, options: { config: string; db?: string }): P
         database: new Database(inMemoryImage(options.db)),
       })
     : new MemoryHistoryStore();
-  const plan = policyPlanner(local.policy);
+  const plan = local.policy;
   const text = (await readBody(file)).toString('utf8');
   const events: RegistryEvent[] = [];
   let bad = 0;
@@ -388,7 +387,7 @@ async function sweep(
     registries,
     notifier: notifierFor(local.config),
     log,
-    plan: policyPlanner(local.policy),
+    policy: local.policy,
     ...runnerSettingsFor(local.config),
   });
   try {

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { EffectRunner } from '../../shared/guard/effects';
-import { policyPlanner } from '../../shared/guard/record';
 import { type OutboxEffect, SqliteHistoryStore } from '../../shared/history';
 import { jsonLogger, silentLogger } from '../../shared/log';
 import {
@@ -75,7 +74,7 @@ async function retry(options: RetryOptions): Promise<void> {
       registries: registriesFor(local.config),
       notifier: notifierFor(local.config),
       log: options.verbose ? jsonLogger() : silentLogger,
-      plan: policyPlanner(local.policy),
+      policy: local.policy,
       ...runnerSettingsFor(local.config),
     });
     await runner.runDue();

@@ -13,11 +13,13 @@ import {
   type Incident,
   KEEP_TAG_PREFIX,
   PermanentError,
+  type Policy,
   type RegistryEvent,
   TransientError,
 } from '../core';
-import type { HistoryStore, OutboxEffect, Planner } from '../history';
+import type { HistoryStore, OutboxEffect } from '../history';
 import type { Logger } from '../log';
+import { recordEvents } from './record';
 
 export interface EffectRunnerOptions {
   store: HistoryStore;
@@ -37,7 +39,7 @@ export interface EffectRunnerOptions {
   batchSize?: number;
   random?: () => number;
   /** The policy, for recording a push once its digest is resolved. */
-  plan?: Planner;
+  policy?: Policy | null;
   /** Told of every settled attempt (for metrics): done, failed for good, or pending a retry. */
   onSettled?: (row: OutboxEffect, status: 'done' | 'failed' | 'pending', detail: string) => void;
 }
@@ -64,9 +66,7 @@ export class EffectRunner {
       backoffMaxMs: 5 * 60_000,
       batchSize: 50,
       random: Math.random,
-      plan: () => {
-        throw new PermanentError('this runner has no policy to record resolved events with');
-      },
+      policy: null,
       onSettled: () => {},
       clusters: null,
       ...options,
@@ -268,9 +268,15 @@ export class EffectRunner {
         `cannot resolve the digest of ${formatTagRef(event)}: the registry has no such tag now`,
       );
     const resolved = { ...event, id: `${event.id}@${digest}`, digest };
-    const result = await this.o.store.apply(resolved, this.o.plan, this.o.now().toISOString());
+    if (!this.o.policy) throw new PermanentError('this runner has no policy to record resolved events with');
+    const [recorded] = await recordEvents(
+      this.o.store,
+      this.o.policy,
+      [resolved],
+      this.o.now().toISOString(),
+    );
     // Effects the resolved event planned are due now; runDue's loop picks them up.
-    return { status: 'done', outcome: `resolved to ${digest}: ${result.transition.kind}` };
+    return { status: 'done', outcome: `resolved to ${digest}: ${recorded!.result.transition.kind}` };
   }
 
   /** Verify before act, keep the replaced manifest referenced, record the pending restore, then put. */

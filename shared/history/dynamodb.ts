@@ -17,25 +17,23 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import {
+  type ApplyResult,
   type Digest,
   type Effect,
   formatTagRef,
+  type HistoryEntry,
+  type OutboxEffect,
+  outboxRows,
   type PendingRestore,
+  type Policy,
   type RegistryEvent,
+  recordStep,
+  ruleFor,
   type TagRef,
   type TagState,
   TransientError,
 } from '../core';
-import { duplicateResult, historyRow, outboxRows, planEvent } from './apply';
-import type {
-  ApplyResult,
-  EffectUpdate,
-  FailedRecord,
-  HistoryEntry,
-  HistoryStore,
-  OutboxEffect,
-  Planner,
-} from './port';
+import type { EffectUpdate, FailedRecord, HistoryStore } from './port';
 
 /** The table, shared with the CDK stack: one table, string keys `pk`/`sk`, one index for the outbox. */
 export const HISTORY_TABLE = {
@@ -134,17 +132,18 @@ export class DynamoDbHistoryStore implements HistoryStore {
     this.onConflict = options.onConflict ?? (() => {});
   }
 
-  async apply(event: RegistryEvent, plan: Planner, receivedAt: string): Promise<ApplyResult> {
+  async apply(event: RegistryEvent, policy: Policy, receivedAt: string): Promise<ApplyResult> {
+    const rule = ruleFor(policy, event);
     for (let attempt = 0; ; attempt++) {
       const [stateItem, seen] = await Promise.all([
         this.get<StateItem>(tagKey(event), 'STATE'),
         this.get(`EVENT#${event.id}`, 'EVENT'),
       ]);
       const prev = stateItem ? toState(stateItem) : null;
-      if (seen) return duplicateResult(prev, event, receivedAt);
-      const { result, effects } = planEvent(prev, event, plan, receivedAt);
+      const step = recordStep({ prev, seen: seen !== null, event, rule, receivedAt });
+      if (step.kind === 'duplicate') return step.result;
       const rows = (stateItem?.rows ?? 0) + 1;
-      const next: StateItem | null = result.next ? { ...result.next, rows } : null;
+      const next: StateItem | null = step.next ? { ...step.next, rows } : null;
       const cas = stateItem
         ? {
             ConditionExpression: '#rows = :rows AND #version = :version',
@@ -174,7 +173,7 @@ export class DynamoDbHistoryStore implements HistoryStore {
               },
             },
           };
-      const history = historyRow(event, result, receivedAt, rows);
+      const history: HistoryEntry = { seq: rows, ...step.history };
       try {
         await this.doc.send(
           new TransactWriteCommand({
@@ -188,7 +187,7 @@ export class DynamoDbHistoryStore implements HistoryStore {
               },
               stateWrite,
               { Put: { TableName: this.table, Item: { pk: tagKey(event), sk: rowKey(rows), ...history } } },
-              ...effects.map((effect) => ({
+              ...step.result.effects.map((effect) => ({
                 Put: {
                   TableName: this.table,
                   Item: outboxItem(effect, receivedAt),
@@ -198,12 +197,7 @@ export class DynamoDbHistoryStore implements HistoryStore {
             ],
           }),
         );
-        return {
-          transition: result.transition,
-          previousDigest: result.previousDigest,
-          eventTime: result.eventTime,
-          effects,
-        };
+        return step.result;
       } catch (error) {
         if (!(error instanceof TransactionCanceledException)) throw error;
         const reasons = error.CancellationReasons ?? [];
@@ -221,9 +215,9 @@ export class DynamoDbHistoryStore implements HistoryStore {
     }
   }
 
-  async applyAll(events: RegistryEvent[], plan: Planner, receivedAt: string): Promise<ApplyResult[]> {
+  async applyAll(events: RegistryEvent[], policy: Policy, receivedAt: string): Promise<ApplyResult[]> {
     const results: ApplyResult[] = [];
-    for (const event of events) results.push(await this.apply(event, plan, receivedAt));
+    for (const event of events) results.push(await this.apply(event, policy, receivedAt));
     return results;
   }
 

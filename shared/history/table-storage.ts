@@ -1,27 +1,25 @@
 import { createHash } from 'node:crypto';
 import { odata, RestError, type TableClient, type TransactionAction } from '@azure/data-tables';
 import {
+  type ApplyResult,
   type Digest,
   type Effect,
   errorMessage,
   formatTagRef,
+  type HistoryEntry,
+  type OutboxEffect,
+  outboxRows,
   type PendingRestore,
   PermanentError,
+  type Policy,
   type RegistryEvent,
+  recordStep,
+  ruleFor,
   type TagRef,
   type TagState,
   TransientError,
 } from '../core';
-import { duplicateResult, historyRow, outboxRows, planEvent } from './apply';
-import type {
-  ApplyResult,
-  EffectUpdate,
-  FailedRecord,
-  HistoryEntry,
-  HistoryStore,
-  OutboxEffect,
-  Planner,
-} from './port';
+import type { EffectUpdate, FailedRecord, HistoryStore } from './port';
 
 /** Table names are alphanumeric (3–63 characters, starting with a letter). */
 export const DEFAULT_HISTORY_TABLE = 'tagwardenhistory';
@@ -87,7 +85,7 @@ const MAX_FAILURE_ID = 9_000_000_000_000_000;
 
 /**
  * Table Storage history (Azure Functions runtime). `apply` reads the tag's state row (with its ETag)
- * and the event's seen row, decides with the shared `planEvent`, and commits one entity-group
+ * and the event's seen row, decides with core's `recordStep`, and commits one entity-group
  * transaction: create seen row, replace the state row If-Match its ETag (or create it), create the
  * history row and the effect rows. A concurrent writer makes that fail with 412/409; we re-read and
  * re-decide, with jittered backoff, so correctness lives in the ETag, never in a read-then-write.
@@ -111,7 +109,8 @@ export class TableStorageHistoryStore implements HistoryStore {
     await this.call(`create table ${this.client.tableName}`, () => this.client.createTable());
   }
 
-  async apply(event: RegistryEvent, plan: Planner, receivedAt: string): Promise<ApplyResult> {
+  async apply(event: RegistryEvent, policy: Policy, receivedAt: string): Promise<ApplyResult> {
+    const rule = ruleFor(policy, event);
     const pk = tagPartition(event);
     const seenKey = `seen|${idPart(event.id)}`;
     /** Effects whose key is in the outbox already (enqueued before): kept as they are, like SQLite's INSERT OR IGNORE. */
@@ -123,32 +122,27 @@ export class TableStorageHistoryStore implements HistoryStore {
       );
       const stateRow = rows.find((r) => r.rowKey === STATE) as StateRow | undefined;
       const prev = stateRow ? toTagState(stateRow) : null;
-      if (rows.some((r) => r.rowKey === seenKey)) return duplicateResult(prev, event, receivedAt);
+      const seen = rows.some((r) => r.rowKey === seenKey);
+      const step = recordStep({ prev, seen, event, rule, receivedAt });
+      if (step.kind === 'duplicate') return step.result;
 
-      const { result, effects } = planEvent(prev, event, plan, receivedAt);
+      const { effects } = step.result;
       const seq = (stateRow?.rows ?? 0) + 1;
       // A stale event leaves the state as it was, but still takes a history seq (and the ETag).
-      const nextState = result.next ?? prev;
+      const nextState = step.next ?? prev;
       if (!nextState) throw new Error(`no state to keep for ${formatTagRef(event)}`); // stale needs a prev
       const state = stateEntity(pk, event, nextState, seq);
       const actions: TransactionAction[] = [
         ['create', { partitionKey: pk, rowKey: seenKey, eventId: event.id, receivedAt }],
         stateRow ? ['update', state, 'Replace', { etag: stateRow.etag }] : ['create', state],
-        ['create', historyEntity(pk, historyRow(event, result, receivedAt, seq))],
+        ['create', historyEntity(pk, { seq, ...step.history })],
       ];
       const created = effects.filter((effect) => !queued.has(effect.key));
       for (const effect of created) actions.push(['create', effectEntity(pk, effect, receivedAt)]);
       if (effects.length > 0) await this.locate(event.id, pk);
 
       const failed = await this.transact(`record ${event.id} on ${formatTagRef(event)}`, actions);
-      if (!failed) {
-        return {
-          transition: result.transition,
-          previousDigest: result.previousDigest,
-          eventTime: result.eventTime,
-          effects,
-        };
-      }
+      if (!failed) return step.result;
       if (failed.index === 0) continue; // recorded meanwhile: the re-read answers duplicate
       const existing = failed.index === undefined ? undefined : created[failed.index - 3];
       if (existing) {
@@ -160,9 +154,9 @@ export class TableStorageHistoryStore implements HistoryStore {
   }
 
   /** One event after another, each its own transaction: a batch may span tags, and so partitions. */
-  async applyAll(events: RegistryEvent[], plan: Planner, receivedAt: string): Promise<ApplyResult[]> {
+  async applyAll(events: RegistryEvent[], policy: Policy, receivedAt: string): Promise<ApplyResult[]> {
     const results: ApplyResult[] = [];
-    for (const event of events) results.push(await this.apply(event, plan, receivedAt));
+    for (const event of events) results.push(await this.apply(event, policy, receivedAt));
     return results;
   }
 

@@ -8,7 +8,7 @@ import {
 } from '../../shared/history/dynamodb';
 import { describeHistoryStore } from '../contract/history-store.contract';
 import { type RunningDynamoDb, startDynamoDbLocal } from '../support/dynamodb-local';
-import { at, digestOf, noEffects, policyPlanner, pushEvent } from '../support/events';
+import { at, digestOf, noEffects, pushEvent } from '../support/events';
 
 let dynamo: RunningDynamoDb;
 let tables = 0;
@@ -186,7 +186,7 @@ describe('DynamoDB history with two clients racing on an existing tag', () => {
 
   it('lets two workers claiming at once never claim one effect twice, and together claim them all', async () => {
     const { clients, stores, conflicts } = await rivalStores('claims');
-    const plan = policyPlanner(revertPolicy);
+    const plan = revertPolicy;
     // Ten tags overwritten under a revert rule: 20 effects (a revert and an alert each).
     for (let i = 0; i < 10; i++) {
       await stores[0].apply(

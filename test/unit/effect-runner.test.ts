@@ -12,7 +12,7 @@ import {
 import { EffectRunner, type EffectRunnerOptions, keepTagFor } from '../../shared/guard/effects';
 import { MemoryHistoryStore, type OutboxEffect } from '../../shared/history';
 import { silentLogger } from '../../shared/log';
-import { at, policyPlanner, pushEvent } from '../support/events';
+import { at, pushEvent } from '../support/events';
 import { FakeRegistry, type FakeRegistryOptions } from '../support/fake-registry';
 import { RecordingNotifier } from '../support/recording-notifier';
 
@@ -55,7 +55,7 @@ function harness(setup: Setup) {
     ...setup.runner,
   };
   const runner = new EffectRunner(options);
-  const plan = policyPlanner(policyOf(setup.action, setup.bump ?? false));
+  const plan = policyOf(setup.action, setup.bump ?? false);
 
   let seconds = 0;
   /** Records a push as the registry's event would report it, received a second after it happened. */
@@ -668,7 +668,7 @@ describe('EffectRunner: running each effect once', () => {
 });
 
 describe('EffectRunner: resolving digests the source did not send', () => {
-  const revertPlan = policyPlanner(policyOf('revert'));
+  const revertPolicy = policyOf('revert');
   const enqueueResolve = async (h: ReturnType<typeof harness>, seconds: number) => {
     const event = pushEvent({ digest: null, timestamp: at(seconds) });
     await h.store.enqueueEffects(
@@ -680,7 +680,7 @@ describe('EffectRunner: resolving digests the source did not send', () => {
   };
 
   test('reads the digest from the registry, records the push, and acts on the overwrite it turns out to be', async () => {
-    const h = harness({ action: 'revert', runner: { plan: revertPlan } });
+    const h = harness({ action: 'revert', runner: { policy: revertPolicy } });
     const a = await h.pushAndRecord('a');
     const b = h.registry.push(REPO, TAG, 'b');
     const event = await enqueueResolve(h, 50);
@@ -697,7 +697,7 @@ describe('EffectRunner: resolving digests the source did not send', () => {
   });
 
   test('records nothing and retries while the registry cannot be asked, so a guess never counts as an overwrite', async () => {
-    const h = harness({ action: 'revert', runner: { plan: revertPlan } });
+    const h = harness({ action: 'revert', runner: { policy: revertPolicy } });
     await h.pushAndRecord('a');
     h.registry.push(REPO, TAG, 'b');
     h.registry.failNext('currentDigest', new TransientError('registry 503'));
@@ -717,7 +717,7 @@ describe('EffectRunner: resolving digests the source did not send', () => {
   });
 
   test('fails with a critical alert naming the config to add when no registry is configured for the host', async () => {
-    const h = harness({ action: 'revert', runner: { plan: revertPlan }, resolver: () => () => null });
+    const h = harness({ action: 'revert', runner: { policy: revertPolicy }, resolver: () => () => null });
     const event = await enqueueResolve(h, 50);
 
     await h.runner.runDue();

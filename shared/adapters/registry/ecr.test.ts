@@ -15,7 +15,6 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { RecordingNotifier } from '../../../test/support/recording-notifier';
 import { PermanentError, type Policy, type RegistryEvent, TransientError } from '../../core';
 import { EffectRunner, keepTagFor } from '../../guard/effects';
-import { policyPlanner } from '../../guard/record';
 import { MemoryHistoryStore } from '../../history';
 import { silentLogger } from '../../log';
 import { EcrRegistry, ownersFromRepositoryTags } from './ecr';
@@ -302,7 +301,7 @@ describe('a revert through the effect runner with ECR', () => {
       rules: [{ match: { repository: 'payments/*' }, action: 'revert', owners: ['#payments'], bump: false }],
     };
     const store = new MemoryHistoryStore();
-    const plan = policyPlanner(policy);
+    const plan = policy;
     const push = (id: string, text: string, timestamp: string): RegistryEvent => ({
       id,
       action: 'push',
@@ -334,7 +333,7 @@ describe('a revert through the effect runner with ECR', () => {
       registries: (host) => (host === HOST ? registry : null),
       notifier,
       log: silentLogger,
-      plan,
+      policy: plan,
       now: () => new Date('2026-11-22T10:05:02.000Z'),
     });
     await runner.runDue();
