@@ -1,10 +1,6 @@
 import {
-  type AttributeDefinition,
   ConditionalCheckFailedException,
-  CreateTableCommand,
   type DynamoDBClient,
-  type GlobalSecondaryIndex,
-  type KeySchemaElement,
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import {
@@ -32,44 +28,21 @@ import {
   type TagRef,
   type TagState,
   TransientError,
-} from '../core';
-import type { EffectUpdate, FailedRecord, HistoryStore } from './port';
+} from '../../core';
+import type { EffectUpdate, FailedRecord, HistoryStore } from '../port';
 
-/** The table, shared with the CDK stack: one table, string keys `pk`/`sk`, one index for the outbox. */
-export const HISTORY_TABLE = {
-  attributeDefinitions: [
-    { AttributeName: 'pk', AttributeType: 'S' },
-    { AttributeName: 'sk', AttributeType: 'S' },
-    { AttributeName: 'gsi1pk', AttributeType: 'S' },
-    { AttributeName: 'gsi1sk', AttributeType: 'S' },
-  ] satisfies AttributeDefinition[],
-  keySchema: [
-    { AttributeName: 'pk', KeyType: 'HASH' },
-    { AttributeName: 'sk', KeyType: 'RANGE' },
-  ] satisfies KeySchemaElement[],
-  globalSecondaryIndexes: [
-    {
-      IndexName: 'gsi1',
-      KeySchema: [
-        { AttributeName: 'gsi1pk', KeyType: 'HASH' },
-        { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
-      ],
-      Projection: { ProjectionType: 'ALL' },
-    },
-  ] satisfies GlobalSecondaryIndex[],
-} as const;
-
-export async function createHistoryTable(client: DynamoDBClient, tableName: string): Promise<void> {
-  await client.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      AttributeDefinitions: HISTORY_TABLE.attributeDefinitions,
-      KeySchema: HISTORY_TABLE.keySchema,
-      GlobalSecondaryIndexes: HISTORY_TABLE.globalSecondaryIndexes,
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-}
+import {
+  effectsKey,
+  effectUpdateExpression,
+  type OutboxItem,
+  orderKey,
+  outboxItem,
+  rowKey,
+  type StateItem,
+  tagKey,
+  toEffect,
+  toState,
+} from './items';
 
 const MAX_CONFLICT_RETRIES = 25;
 
@@ -86,32 +59,6 @@ export interface DynamoDbHistoryStoreOptions {
   /** Told of every lost conditional write: how tests prove a race was real. */
   onConflict?: (conflict: DynamoDbConflict) => void;
 }
-
-interface StateItem {
-  digest: Digest | null;
-  lastDigest: Digest | null;
-  eventTime: string;
-  eventId: string;
-  pendingRestore: PendingRestore | null;
-  approvedDigest: Digest | null;
-  version: number;
-  /** History rows of the tag so far: the next row's sequence, and with `version` the compare-and-set token. */
-  rows: number;
-}
-
-interface OutboxItem extends OutboxEffect {
-  pk: string;
-  sk: string;
-  gsi1pk?: string;
-  gsi1sk?: string;
-  updatedAt: string;
-}
-
-const tagKey = (ref: TagRef) => `TAG#${formatTagRef(ref)}`;
-const effectsKey = (eventId: string) => `EFFECTS#${eventId}`;
-const rowKey = (seq: number) => `H#${String(seq).padStart(12, '0')}`;
-const orderKey = (at: string, eventId: string, position: number) =>
-  `${at}#${eventId}#${String(position).padStart(3, '0')}`;
 
 /**
  * DynamoDB history, one table. `apply` is one TransactWriteItems: the event id (attribute_not_exists,
@@ -315,51 +262,7 @@ export class DynamoDbHistoryStore implements HistoryStore {
     const [eventId, kind] = [key.slice(0, hash), key.slice(hash + 1)];
     const current = await this.get<OutboxItem>(effectsKey(eventId), kind);
     if (!current) throw new Error(`no effect ${key} in the outbox`);
-    // DynamoDB refuses attribute names an expression does not use, so `waiting` has none.
-    let names: Record<string, string> | undefined = { '#status': 'status' };
-    let expression: string;
-    let values: Record<string, unknown>;
-    switch (update.status) {
-      case 'waiting':
-        names = undefined;
-        expression = 'SET nextAttemptAt = :next, gsi1sk = :order, updatedAt = :now';
-        values = {
-          ':next': update.nextAttemptAt,
-          ':order': orderKey(update.nextAttemptAt, eventId, current.position),
-          ':now': now,
-        };
-        break;
-      case 'pending':
-        expression =
-          'SET #status = :s, attempts = attempts + :one, lastError = :error, nextAttemptAt = :next, gsi1pk = :index, gsi1sk = :order, updatedAt = :now';
-        values = {
-          ':s': 'pending',
-          ':one': 1,
-          ':error': update.error,
-          ':next': update.nextAttemptAt,
-          ':index': 'OUTBOX#pending',
-          ':order': orderKey(update.nextAttemptAt, eventId, current.position),
-          ':now': now,
-        };
-        break;
-      case 'done':
-        expression =
-          'SET #status = :s, attempts = attempts + :one, outcome = :outcome, updatedAt = :now REMOVE gsi1pk, gsi1sk';
-        values = { ':s': 'done', ':one': 1, ':outcome': update.outcome, ':now': now };
-        break;
-      case 'failed':
-        expression =
-          'SET #status = :s, attempts = attempts + :one, lastError = :error, gsi1pk = :index, gsi1sk = :order, updatedAt = :now';
-        values = {
-          ':s': 'failed',
-          ':one': 1,
-          ':error': update.error,
-          ':index': 'OUTBOX#failed',
-          ':order': orderKey(now, eventId, current.position),
-          ':now': now,
-        };
-        break;
-    }
+    const { expression, names, values } = effectUpdateExpression(update, current, now);
     await this.doc.send(
       new UpdateCommand({
         TableName: this.table,
@@ -455,42 +358,4 @@ export class DynamoDbHistoryStore implements HistoryStore {
       throw error;
     }
   }
-}
-
-function toState(item: StateItem): TagState {
-  return {
-    digest: item.digest ?? null,
-    lastDigest: item.lastDigest ?? null,
-    eventTime: item.eventTime,
-    eventId: item.eventId,
-    pendingRestore: item.pendingRestore ?? null,
-    approvedDigest: item.approvedDigest ?? null,
-    version: item.version,
-  };
-}
-
-function outboxItem(effect: OutboxEffect, now: string): OutboxItem {
-  return {
-    ...effect,
-    pk: effectsKey(effect.eventId),
-    sk: effect.kind,
-    gsi1pk: `OUTBOX#${effect.status}`,
-    gsi1sk: orderKey(effect.nextAttemptAt, effect.eventId, effect.position),
-    updatedAt: now,
-  };
-}
-
-function toEffect(item: OutboxItem): OutboxEffect {
-  return {
-    key: item.key,
-    eventId: item.eventId,
-    kind: item.kind,
-    position: item.position,
-    effect: item.effect,
-    status: item.status,
-    attempts: item.attempts,
-    nextAttemptAt: item.nextAttemptAt,
-    lastError: item.lastError ?? null,
-    outcome: item.outcome ?? null,
-  };
 }
