@@ -16,8 +16,8 @@ import {
   ruleFor,
   type TagRef,
   type TagState,
-} from '../core';
-import type { EffectUpdate, FailedRecord, HistoryStore } from './port';
+} from '../../core';
+import type { EffectUpdate, FailedRecord, HistoryStore } from '../port';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS tags (

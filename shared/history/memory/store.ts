@@ -13,8 +13,8 @@ import {
   ruleFor,
   type TagRef,
   type TagState,
-} from '../core';
-import type { EffectUpdate, FailedRecord, HistoryStore } from './port';
+} from '../../core';
+import type { EffectUpdate, FailedRecord, HistoryStore } from '../port';
 
 /** In-process store for tests and dry runs. Atomic because nothing inside `apply` awaits. */
 export class MemoryHistoryStore implements HistoryStore {
