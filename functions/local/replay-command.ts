@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Command } from 'commander';
 import { formatTagRef, type RegistryEvent, ruleFor } from '../../shared/core';
-import { policyPlanner } from '../../shared/guard/record';
 import { MemoryHistoryStore, SqliteHistoryStore } from '../../shared/history';
 import { parseJsonBody, parseNormalizedEvent } from '../../shared/sources';
 import { decodeRecord, queueExportBodies } from '../../shared/sources/queue-message';
@@ -37,12 +36,11 @@ async function replay(file: string, options: { config: string; db?: string }): P
         database: new Database(inMemoryImage(options.db)),
       })
     : new MemoryHistoryStore();
-  const plan = policyPlanner(local.policy);
   const { events, bad } = eventsToReplay((await readBody(file)).toString('utf8'));
   // Batches of events commit together (a dry run needs no per-event durability); output stays in order.
   for (let start = 0; start < events.length; start += REPLAY_BATCH) {
     const batch = events.slice(start, start + REPLAY_BATCH);
-    const results = await store.applyAll(batch, plan, new Date().toISOString());
+    const results = await store.applyAll(batch, local.policy, new Date().toISOString());
     const printed = batch.map((event, i) => {
       const result = results[i]!;
       const rule = ruleFor(local.policy, event);

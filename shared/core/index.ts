@@ -4,5 +4,6 @@ export * from './errors';
 export * from './grammar';
 export * from './model';
 export * from './policy';
+export * from './record-step';
 export * from './time';
 export * from './transition';

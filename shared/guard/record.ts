@@ -1,12 +1,6 @@
-import { decide, formatTagRef, type Policy, type RegistryEvent, resolveEffect, ruleFor } from '../core';
-import type { ApplyResult, HistoryStore, Planner } from '../history';
+import { formatTagRef, type Policy, type RegistryEvent, resolveEffect, ruleFor } from '../core';
+import type { ApplyResult, HistoryStore } from '../history';
 import type { Logger } from '../log';
-
-/** The planner every runtime uses: the policy rule for the tag, then decide(). */
-export function policyPlanner(policy: Policy): Planner {
-  return (transition, event, eventTime, approvedDigest) =>
-    decide(transition, ruleFor(policy, event), event, eventTime, approvedDigest);
-}
 
 export interface RecordedEvent {
   event: RegistryEvent;
@@ -20,7 +14,7 @@ export async function recordEvents(
   events: RegistryEvent[],
   receivedAt: string,
 ): Promise<RecordedEvent[]> {
-  const results = await store.applyAll(events, policyPlanner(policy), receivedAt);
+  const results = await store.applyAll(events, policy, receivedAt);
   return events.map((event, i) => ({ event, result: results[i]! }));
 }
 

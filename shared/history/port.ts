@@ -1,49 +1,18 @@
 import type {
+  ApplyResult,
   Digest,
   Effect,
-  EffectKind,
-  EventAction,
+  HistoryEntry,
+  OutboxEffect,
   PendingRestore,
+  Policy,
   RegistryEvent,
   TagRef,
   TagState,
-  Transition,
-  TransitionKind,
 } from '../core';
 
-/** One row of a tag's history: every event that reached the store once, in the order it was recorded. */
-export interface HistoryEntry {
-  seq: number;
-  eventId: string;
-  action: EventAction;
-  registryHost: string;
-  repository: string;
-  tag: string;
-  digest: Digest | null;
-  previousDigest: Digest | null;
-  transition: TransitionKind;
-  eventTime: string;
-  receivedAt: string;
-  actor: string | null;
-}
-
-export type EffectStatus = 'pending' | 'done' | 'failed';
-
-/** An effect in the outbox, keyed `eventId#kind`, run from the persisted decision. */
-export interface OutboxEffect {
-  key: string;
-  eventId: string;
-  kind: EffectKind;
-  /** Order among the effects of one event. */
-  position: number;
-  effect: Effect;
-  status: EffectStatus;
-  attempts: number;
-  nextAttemptAt: string;
-  lastError: string | null;
-  /** What the effect did, for the alert that reports it (`reverted`, `skipped: …`). */
-  outcome: string | null;
-}
+// What a store records is decided in core (`recordStep`); these names stay importable from here.
+export type { ApplyResult, EffectStatus, HistoryEntry, HistoryRow, OutboxEffect } from '../core';
 
 export type EffectUpdate =
   | { status: 'done'; outcome: string }
@@ -61,45 +30,33 @@ export interface FailedRecord {
   receivedAt: string;
 }
 
-/** Turns a transition into the effects to enqueue with it, in the same atomic write. */
-export type Planner = (
-  transition: Transition,
-  event: RegistryEvent,
-  eventTime: string,
-  /** The digest the tag was approved to serve before this event (what a revert restores). */
-  approvedDigest: Digest | null,
-) => Effect[];
-
-export interface ApplyResult {
-  transition: Transition;
-  previousDigest: Digest | null;
-  eventTime: string;
-  effects: OutboxEffect[];
-}
-
 /**
  * Digest history of every tag. `apply` is atomic: the duplicate check, the transition, the history
  * row and the outbox effects commit together or not at all, and two writers racing on one tag are
- * serialized by the store (transaction, conditional write or ETag), never by the caller.
+ * serialized by the store (transaction, conditional write or ETag), never by the caller. What to
+ * record is core's `recordStep`, with the policy's rule for the tag.
  */
-export interface HistoryStore {
-  apply(event: RegistryEvent, plan: Planner, receivedAt: string): Promise<ApplyResult>;
+export interface TagHistory {
+  apply(event: RegistryEvent, policy: Policy, receivedAt: string): Promise<ApplyResult>;
   /**
    * Applies events in order, each exactly as `apply` would. A store may commit them together (all or
    * none), which is how SQLite takes a webhook batch or a replay in one write.
    */
-  applyAll(events: RegistryEvent[], plan: Planner, receivedAt: string): Promise<ApplyResult[]>;
+  applyAll(events: RegistryEvent[], policy: Policy, receivedAt: string): Promise<ApplyResult[]>;
   tagState(ref: TagRef): Promise<TagState | null>;
   history(ref: TagRef): Promise<HistoryEntry[]>;
+  /** Records a restore about to be made, unless the tag no longer serves `restore.from`. */
+  markPendingRestore(ref: TagRef, restore: PendingRestore): Promise<boolean>;
+  clearPendingRestore(ref: TagRef, digest: Digest): Promise<void>;
+}
+
+/** The effects waiting to run, each keyed `eventId#kind`, claimed under a lease. */
+export interface Outbox {
   /**
    * Adds effects that belong to no recorded transition yet (a push whose digest must be resolved
    * first). Keyed `eventId#kind` like every effect: enqueuing the same one twice keeps one.
    */
   enqueueEffects(eventId: string, effects: Effect[], now: string): Promise<void>;
-  /** Records a restore about to be made, unless the tag no longer serves `restore.from`. */
-  markPendingRestore(ref: TagRef, restore: PendingRestore): Promise<boolean>;
-  clearPendingRestore(ref: TagRef, digest: Digest): Promise<void>;
-
   /**
    * Claims pending effects whose next attempt is due, oldest first: atomically moves their next
    * attempt to `leaseUntil`, so another worker does not run them too. A worker that dies leaves
@@ -110,9 +67,17 @@ export interface HistoryStore {
   updateEffect(key: string, update: EffectUpdate, now: string): Promise<void>;
   /** Effects that failed for good, newest first. */
   failedEffects(limit: number): Promise<OutboxEffect[]>;
+}
 
+/** Bodies and events that could not be processed, for an operator to list and replay. */
+export interface FailureLog {
   recordFailure(record: Omit<FailedRecord, 'id'>): Promise<void>;
   failures(limit: number): Promise<FailedRecord[]>;
-
-  close(): Promise<void>;
 }
+
+/** Everything one database holds, for composition roots; callers depend on the narrow ports. */
+export type HistoryStore = TagHistory &
+  Outbox &
+  FailureLog & {
+    close(): Promise<void>;
+  };

@@ -24,7 +24,6 @@ import {
 } from '../../infra/lambda-bundling';
 import { OciDistributionRegistry } from '../../shared/adapters/registry/oci-distribution';
 import { DEFAULT_POLICY, type RegistryEvent } from '../../shared/core';
-import { policyPlanner } from '../../shared/guard/record';
 import { SqliteHistoryStore } from '../../shared/history';
 import { createHistoryTable, DynamoDbHistoryStore } from '../../shared/history/dynamodb';
 import { startDynamoDbLocal } from '../support/dynamodb-local';
@@ -66,7 +65,7 @@ function benchReplay(): void {
   const receivedAt = new Date().toISOString();
 
   const store = new SqliteHistoryStore({ path: join(dir, 'replay.db') });
-  const plan = policyPlanner(DEFAULT_POLICY);
+  const plan = DEFAULT_POLICY;
   let start = performance.now();
   const kinds = new Map<string, number>();
   for (const event of events) {
@@ -445,7 +444,7 @@ async function benchCost(): Promise<void> {
       repository: 'cost/api',
       digest: digestOf((Math.floor(i / 100) * 7 + i) % 3),
     }));
-    const plan = policyPlanner(DEFAULT_POLICY);
+    const plan = DEFAULT_POLICY;
     let overwrites = 0;
     for (const event of events) {
       if ((await store.apply(event, plan, new Date().toISOString())).transition.kind === 'overwrite')

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { type Policy, resolveEffect, ruleFor, tagRefOf } from '../../shared/core';
 import type { HistoryStore } from '../../shared/history';
-import { at, deleteEvent, digestOf, noEffects, policyPlanner, pushEvent } from '../support/events';
+import { at, deleteEvent, digestOf, noEffects, pushEvent } from '../support/events';
 
 const ref = tagRefOf(pushEvent());
 const A = digestOf('a');
@@ -50,10 +50,18 @@ export function describeHistoryStore(
       expect((await store.tagState(ref))?.digest).toBe(B);
     });
 
+    it('reports digests that differ only in their last hex character as an overwrite, never unchanged', async () => {
+      const near = `${A.slice(0, -1)}${A.endsWith('0') ? '1' : '0'}`;
+      await store.apply(pushEvent({ digest: A, timestamp: at(1) }), noEffects, RECEIVED);
+      const result = await store.apply(pushEvent({ digest: near, timestamp: at(2) }), noEffects, RECEIVED);
+      expect(result.transition).toEqual({ kind: 'overwrite', from: A, to: near });
+      expect((await store.tagState(ref))?.digest).toBe(near);
+    });
+
     it('gives one transition and one set of effects for an event delivered three times', async () => {
       await store.apply(pushEvent({ digest: A, timestamp: at(1) }), noEffects, RECEIVED);
       const overwrite = pushEvent({ digest: B, timestamp: at(2) });
-      const plan = policyPlanner(revertPolicy);
+      const plan = revertPolicy;
       const results = [
         await store.apply(overwrite, plan, RECEIVED),
         await store.apply(overwrite, plan, RECEIVED),
@@ -74,7 +82,7 @@ export function describeHistoryStore(
           first,
           pushEvent({ digest: A, timestamp: at(0) }),
         ],
-        policyPlanner(revertPolicy),
+        revertPolicy,
         RECEIVED,
       );
       expect(results.map((r) => r.transition.kind)).toEqual([
@@ -88,7 +96,7 @@ export function describeHistoryStore(
     });
 
     it("finds only an event's own effects, even when its id is a prefix of another id with #", async () => {
-      const plan = policyPlanner(revertPolicy);
+      const plan = revertPolicy;
       await store.apply(pushEvent({ id: 'seed', digest: A, timestamp: at(1) }), plan, RECEIVED);
       await store.apply(pushEvent({ id: 'e1', digest: B, timestamp: at(2) }), plan, RECEIVED);
       await store.apply(pushEvent({ id: 'e1#x', digest: C, timestamp: at(3) }), plan, RECEIVED);
@@ -98,11 +106,7 @@ export function describeHistoryStore(
     it('keeps a late, older event in history as stale without moving the tag back', async () => {
       await store.apply(pushEvent({ digest: B, timestamp: at(2) }), noEffects, RECEIVED);
       await store.apply(pushEvent({ digest: B, timestamp: at(3) }), noEffects, RECEIVED);
-      const late = await store.apply(
-        pushEvent({ digest: A, timestamp: at(1) }),
-        policyPlanner(revertPolicy),
-        RECEIVED,
-      );
+      const late = await store.apply(pushEvent({ digest: A, timestamp: at(1) }), revertPolicy, RECEIVED);
       expect(late.transition).toEqual({ kind: 'stale', digest: A, current: B });
       expect(late.effects).toEqual([]);
       expect((await store.tagState(ref))?.digest).toBe(B);
@@ -114,7 +118,7 @@ export function describeHistoryStore(
     });
 
     it("records a push delivered after a newer one, when that is the tag's only push, as overwritten: the late digest was first, and a revert puts it back", async () => {
-      const revert = policyPlanner(revertPolicy);
+      const revert = revertPolicy;
       await store.apply(pushEvent({ digest: B, timestamp: at(2) }), revert, RECEIVED);
       const late = await store.apply(pushEvent({ digest: A, timestamp: at(1) }), revert, RECEIVED);
       expect(late.transition).toEqual({ kind: 'overwritten', digest: A, by: B });
@@ -154,7 +158,7 @@ export function describeHistoryStore(
     });
 
     it('keeps the approved digest through an overwrite being reverted, and approves one that is not', async () => {
-      const revert = policyPlanner(revertPolicy);
+      const revert = revertPolicy;
       await store.apply(pushEvent({ digest: A, timestamp: at(1) }), revert, RECEIVED);
       await store.apply(pushEvent({ digest: B, timestamp: at(2) }), revert, RECEIVED);
       expect(await store.tagState(ref)).toMatchObject({ digest: B, approvedDigest: A });
@@ -173,11 +177,7 @@ export function describeHistoryStore(
       await store.apply(pushEvent({ digest: A, timestamp: at(1) }), noEffects, RECEIVED);
       await store.apply(pushEvent({ digest: B, timestamp: at(2) }), noEffects, RECEIVED);
       expect(await store.markPendingRestore(ref, { digest: A, from: B, until: at(2000) })).toBe(true);
-      const echo = await store.apply(
-        pushEvent({ digest: A, timestamp: at(3) }),
-        policyPlanner(revertPolicy),
-        RECEIVED,
-      );
+      const echo = await store.apply(pushEvent({ digest: A, timestamp: at(3) }), revertPolicy, RECEIVED);
       expect(echo.transition).toEqual({ kind: 'restored', digest: A, replaced: B });
       expect(echo.effects).toEqual([]);
       expect((await store.tagState(ref))?.pendingRestore).toBeNull();
@@ -190,6 +190,10 @@ export function describeHistoryStore(
       await store.apply(pushEvent({ digest: B, timestamp: at(2) }), noEffects, RECEIVED);
       await store.apply(pushEvent({ digest: C, timestamp: at(3) }), noEffects, RECEIVED);
       expect(await store.markPendingRestore(ref, { digest: A, from: B, until: at(2000) })).toBe(false);
+      // Nothing was recorded: a later push of A is an overwrite of C, not the echo of a restore.
+      expect((await store.tagState(ref))?.pendingRestore).toBeNull();
+      const later = await store.apply(pushEvent({ digest: A, timestamp: at(4) }), noEffects, RECEIVED);
+      expect(later.transition).toEqual({ kind: 'overwrite', from: C, to: A });
       expect(
         await store.markPendingRestore(tagRefOf(pushEvent({ tag: 'unknown' })), {
           digest: A,
@@ -229,7 +233,7 @@ export function describeHistoryStore(
     it('persists effects with the transition and walks them through retry, done and failed', async () => {
       await store.apply(pushEvent({ digest: A, timestamp: at(1) }), noEffects, RECEIVED);
       const overwrite = pushEvent({ digest: B, timestamp: at(2) });
-      const result = await store.apply(overwrite, policyPlanner(revertPolicy), RECEIVED);
+      const result = await store.apply(overwrite, revertPolicy, RECEIVED);
       expect(result.effects.map((e) => [e.key, e.status, e.position])).toEqual([
         [`${overwrite.id}#revert`, 'pending', 0],
         [`${overwrite.id}#alert`, 'pending', 1],

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { policyPlanner } from '../../shared/guard/record';
+import type { Policy } from '../../shared/core';
 import { SqliteHistoryStore } from '../../shared/history';
 import { at, digestOf, pushEvent } from '../support/events';
 import { type SlackStub, startSlackStub } from '../support/slack-stub';
@@ -58,10 +58,10 @@ describe('the effect outbox across a crash', () => {
     const db = join(dir, 'crashed-before-post.db');
     // The state a crash right after the commit leaves: the overwrite and its pending alert, nothing sent.
     const store = new SqliteHistoryStore({ path: db });
-    const plan = policyPlanner({
+    const plan: Policy = {
       defaults: { action: 'alert', owners: ['#platform'], bump: false },
       rules: [],
-    });
+    };
     await store.apply(
       pushEvent({ repository: 'orders/api', tag: 'v1', digest: digestOf(1), timestamp: at(1) }),
       plan,

@@ -1,6 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import { AzureNamedKeyCredential, TableClient } from '@azure/data-tables';
-import { PermanentError, type RegistryEvent, TransientError, tagRefOf } from '../../shared/core';
+import {
+  decide,
+  PermanentError,
+  type Policy,
+  type RegistryEvent,
+  ruleFor,
+  TransientError,
+  tagRefOf,
+} from '../../shared/core';
 import type { HistoryEntry } from '../../shared/history';
 import {
   TableStorageHistoryStore,
@@ -10,7 +18,7 @@ import {
 } from '../../shared/history/table-storage';
 import { describeHistoryStore } from '../contract/history-store.contract';
 import { AZURITE_ACCOUNT, AZURITE_KEY, type RunningAzurite, startAzurite } from '../support/azurite';
-import { at, digestOf, noEffects, policyPlanner, pushEvent } from '../support/events';
+import { at, digestOf, noEffects, pushEvent } from '../support/events';
 import { freePort } from '../support/tagwarden';
 
 let az: RunningAzurite;
@@ -35,10 +43,10 @@ async function freshStore(options: TableStorageHistoryStoreOptions = {}): Promis
 
 describeHistoryStore('azurite', () => freshStore(), { propertyRuns: 25 });
 
-const revertPolicy = policyPlanner({
+const revertPolicy: Policy = {
   defaults: { action: 'alert', owners: [], bump: false },
   rules: [{ match: { repository: '**' }, action: 'revert', owners: ['#payments'], bump: false }],
-});
+};
 
 /** Each row's previousDigest is what the rows before it left the tag serving: no write was lost. */
 function expectUnbrokenChain(rows: HistoryEntry[]): void {
@@ -163,8 +171,9 @@ describe('Table Storage outbox', () => {
     const store = await freshStore();
     await store.apply(pushEvent({ digest: digestOf('a'), timestamp: at(1) }), revertPolicy, at(100));
     const overwrite = pushEvent({ digest: digestOf('b'), timestamp: at(2) });
-    const planned = revertPolicy(
+    const planned = decide(
       { kind: 'overwrite', from: digestOf('a'), to: digestOf('b') },
+      ruleFor(revertPolicy, overwrite),
       overwrite,
       at(2),
       null,

@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalServer } from '../../functions/local/server';
-import { DEFAULT_POLICY, type RegistryEvent } from '../../shared/core';
-import { type ApplyResult, MemoryHistoryStore, type Planner, SqliteHistoryStore } from '../../shared/history';
+import { DEFAULT_POLICY, type Policy, type RegistryEvent } from '../../shared/core';
+import { type ApplyResult, MemoryHistoryStore, SqliteHistoryStore } from '../../shared/history';
 import { silentLogger } from '../../shared/log';
 import { MAX_BODY_BYTES } from '../../shared/sources';
 import { digestOf } from '../support/events';
@@ -400,9 +400,9 @@ describe('load', () => {
 /** A store that fails while `failing` is set, as a locked or unreachable database would. */
 class FlakyStore extends MemoryHistoryStore {
   failing = true;
-  override async apply(event: RegistryEvent, plan: Planner, receivedAt: string): Promise<ApplyResult> {
+  override async apply(event: RegistryEvent, policy: Policy, receivedAt: string): Promise<ApplyResult> {
     if (this.failing) throw new Error('database is locked');
-    return super.apply(event, plan, receivedAt);
+    return super.apply(event, policy, receivedAt);
   }
 }
 

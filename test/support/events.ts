@@ -1,5 +1,4 @@
-import { DEFAULT_POLICY, decide, type Policy, type RegistryEvent, ruleFor } from '../../shared/core';
-import type { Planner } from '../../shared/history';
+import type { Policy, RegistryEvent } from '../../shared/core';
 
 /** Factories for tests: a digest from a seed, and a push or delete event with sensible defaults. */
 export function digestOf(seed: string | number): string {
@@ -40,9 +39,8 @@ export function at(seconds: number): string {
   return new Date(Date.UTC(2026, 10, 22, 10, 0, 0) + seconds * 1000).toISOString();
 }
 
-export const noEffects: Planner = () => [];
-
-export function policyPlanner(policy: Policy = DEFAULT_POLICY): Planner {
-  return (transition, event, eventTime, approvedDigest) =>
-    decide(transition, ruleFor(policy, event), event, eventTime, approvedDigest);
-}
+/** A policy that allows every change and asks for no effect: history only. */
+export const noEffects: Policy = {
+  defaults: { action: 'allow', owners: [], bump: false },
+  rules: [],
+};

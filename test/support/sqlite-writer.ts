@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { RegistryEvent } from '../../shared/core';
 import { SqliteHistoryStore } from '../../shared/history';
+import { noEffects } from './events';
 
 const [dbPath, eventsPath] = process.argv.slice(2);
 const events = JSON.parse(readFileSync(eventsPath!, 'utf8')) as RegistryEvent[];
@@ -10,7 +11,7 @@ const store = new SqliteHistoryStore({ path: dbPath! });
 process.stdout.write('ready\n');
 createInterface({ input: process.stdin }).once('line', () => {
   const kinds = events.map(
-    (event) => store.applySync(event, () => [], new Date().toISOString()).transition.kind,
+    (event) => store.applySync(event, noEffects, new Date().toISOString()).transition.kind,
   );
   store.db.close();
   process.stdout.write(`${JSON.stringify(kinds)}\n`);

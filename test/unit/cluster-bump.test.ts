@@ -11,7 +11,7 @@ import {
 import { decodeOutcome, EffectRunner } from '../../shared/guard/effects';
 import { MemoryHistoryStore } from '../../shared/history';
 import { silentLogger } from '../../shared/log';
-import { at, digestOf, policyPlanner, pushEvent } from '../support/events';
+import { at, digestOf, pushEvent } from '../support/events';
 import { RecordingNotifier } from '../support/recording-notifier';
 
 const OLD = digestOf('bump-old');
@@ -72,7 +72,7 @@ function harness(names: string[], options: { maxAttempts?: number; only?: Record
     maxAttempts: options.maxAttempts ?? 3,
     backoffBaseMs: 1000,
   });
-  const plan = policyPlanner(POLICY);
+  const plan = POLICY;
   /** `latest` first pushed as OLD, then moved to NEW: an allowed overwrite with bump. */
   const move = async (repository = 'payments/api') => {
     const first = pushEvent({ repository, tag: 'latest', digest: OLD, timestamp: at(1) });
@@ -194,7 +194,7 @@ describe('cluster bumps', () => {
       digest: digestOf('bump-third'),
       timestamp: at(5),
     });
-    await h.store.apply(third, policyPlanner(POLICY), at(6));
+    await h.store.apply(third, POLICY, at(6));
     const now = h.clock.current.toISOString();
     await h.store.updateEffect(dead.key, { status: 'pending', error: 'retry', nextAttemptAt: now }, now);
     await h.drain();

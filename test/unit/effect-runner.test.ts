@@ -18,7 +18,7 @@ import {
 } from '../../shared/guard/effects';
 import { MemoryHistoryStore, type OutboxEffect } from '../../shared/history';
 import { silentLogger } from '../../shared/log';
-import { at, policyPlanner, pushEvent } from '../support/events';
+import { at, pushEvent } from '../support/events';
 import { FakeRegistry, type FakeRegistryOptions } from '../support/fake-registry';
 import { RecordingNotifier } from '../support/recording-notifier';
 
@@ -61,7 +61,7 @@ function harness(setup: Setup) {
     ...setup.runner,
   };
   const runner = new EffectRunner(options);
-  const plan = policyPlanner(policyOf(setup.action, setup.bump ?? false));
+  const plan = policyOf(setup.action, setup.bump ?? false);
 
   let seconds = 0;
   /** Records a push as the registry's event would report it, received a second after it happened. */

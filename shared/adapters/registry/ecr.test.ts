@@ -15,7 +15,6 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { RecordingNotifier } from '../../../test/support/recording-notifier';
 import { PermanentError, type Policy, type RegistryEvent, TransientError } from '../../core';
 import { EffectRunner, keepTagFor } from '../../guard/effects';
-import { policyPlanner } from '../../guard/record';
 import { MemoryHistoryStore } from '../../history';
 import { silentLogger } from '../../log';
 import { EcrRegistry, ownersFromRepositoryTags } from './ecr';
@@ -385,7 +384,6 @@ describe('a revert through the effect runner with ECR', () => {
       rules: [{ match: { repository: 'payments/*' }, action: 'revert', owners: ['#payments'], bump: false }],
     };
     const store = new MemoryHistoryStore();
-    const plan = policyPlanner(policy);
     const push = (id: string, text: string, timestamp: string): RegistryEvent => ({
       id,
       action: 'push',
@@ -397,10 +395,10 @@ describe('a revert through the effect runner with ECR', () => {
       timestamp,
       actor: 'ci',
     });
-    await store.apply(push('e1', OLD, '2026-11-22T10:00:00.000Z'), plan, '2026-11-22T10:00:01.000Z');
+    await store.apply(push('e1', OLD, '2026-11-22T10:00:00.000Z'), policy, '2026-11-22T10:00:01.000Z');
     const overwrite = await store.apply(
       push('e2', NEW, '2026-11-22T10:05:00.000Z'),
-      plan,
+      policy,
       '2026-11-22T10:05:01.000Z',
     );
     expect(overwrite.transition.kind).toBe('overwrite');
@@ -467,12 +465,11 @@ describe('lock then revert with ECR, as ECR enforces tag immutability', () => {
       rules: [{ match: { repository: 'payments/*' }, action: 'lock', owners: ['#payments'], bump: false }],
     };
     const store = new MemoryHistoryStore();
-    const plan = policyPlanner(policy);
-    await store.apply(push('e1', OLD, '2026-11-22T10:00:00.000Z'), plan, '2026-11-22T10:00:01.000Z');
+    await store.apply(push('e1', OLD, '2026-11-22T10:00:00.000Z'), policy, '2026-11-22T10:00:01.000Z');
     // The overwrite lands before the first push's lock has run.
     const overwrite = await store.apply(
       push('e2', NEW, '2026-11-22T10:05:00.000Z'),
-      plan,
+      policy,
       '2026-11-22T10:05:01.000Z',
     );
     expect(overwrite.transition.kind).toBe('overwrite');

@@ -3,24 +3,21 @@ import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import {
+  type ApplyResult,
   type Digest,
   type Effect,
-  nextTagState,
+  type HistoryEntry,
+  type OutboxEffect,
+  outboxRows,
   type PendingRestore,
+  type Policy,
   type RegistryEvent,
+  recordStep,
+  ruleFor,
   type TagRef,
   type TagState,
-} from '../core';
-import { duplicateResult, historyRow, outboxRows, planEvent } from './apply';
-import type {
-  ApplyResult,
-  EffectUpdate,
-  FailedRecord,
-  HistoryEntry,
-  HistoryStore,
-  OutboxEffect,
-  Planner,
-} from './port';
+} from '../../core';
+import type { EffectUpdate, FailedRecord, HistoryStore } from '../port';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS tags (
@@ -195,8 +192,8 @@ export class SqliteHistoryStore implements HistoryStore {
         { id: number; source: string; reason: string; payload: string; received_at: string }
       >('SELECT * FROM failures ORDER BY id DESC LIMIT ?'),
     };
-    this.applyTransaction = db.transaction((events: RegistryEvent[], plan: Planner, receivedAt: string) =>
-      events.map((event) => this.applyOne(event, plan, receivedAt)),
+    this.applyTransaction = db.transaction((events: RegistryEvent[], policy: Policy, receivedAt: string) =>
+      events.map((event) => this.applyOne(event, policy, receivedAt)),
     );
     this.claimTransaction = db.transaction((now: string, leaseUntil: string, limit: number) =>
       this.claim(now, leaseUntil, limit),
@@ -204,36 +201,32 @@ export class SqliteHistoryStore implements HistoryStore {
   }
 
   /** One event inside an open transaction. */
-  private applyOne(event: RegistryEvent, plan: Planner, receivedAt: string): ApplyResult {
+  private applyOne(event: RegistryEvent, policy: Policy, receivedAt: string): ApplyResult {
     const prev = this.readTag(event);
-    if (this.statements.seen.get(event.id)) return duplicateResult(prev, event, receivedAt);
-    const { result, effects } = planEvent(prev, event, plan, receivedAt);
-    if (result.next) {
+    const seen = this.statements.seen.get(event.id) !== undefined;
+    const step = recordStep({ prev, seen, event, rule: ruleFor(policy, event), receivedAt });
+    if (step.kind === 'duplicate') return step.result;
+    const { next } = step;
+    if (next) {
       this.statements.upsertTag.run({
         registryHost: event.registryHost,
         repository: event.repository,
         tag: event.tag,
-        digest: result.next.digest,
-        lastDigest: result.next.lastDigest,
-        eventTime: result.next.eventTime,
-        eventId: result.next.eventId,
-        pendingRestore: result.next.pendingRestore ? JSON.stringify(result.next.pendingRestore) : null,
-        approvedDigest: result.next.approvedDigest,
-        version: result.next.version,
+        digest: next.digest,
+        lastDigest: next.lastDigest,
+        eventTime: next.eventTime,
+        eventId: next.eventId,
+        pendingRestore: next.pendingRestore ? JSON.stringify(next.pendingRestore) : null,
+        approvedDigest: next.approvedDigest,
+        version: next.version,
       });
     }
     // seq is SQLite's rowid, assigned on insert.
-    const { seq: _seq, ...row } = historyRow(event, result, receivedAt, 0);
-    this.statements.insertHistory.run(row);
-    for (const effect of effects) {
+    this.statements.insertHistory.run(step.history);
+    for (const effect of step.result.effects) {
       this.statements.insertEffect.run({ ...effect, effect: JSON.stringify(effect.effect) });
     }
-    return {
-      transition: result.transition,
-      previousDigest: result.previousDigest,
-      eventTime: result.eventTime,
-      effects,
-    };
+    return step.result;
   }
 
   private claim(now: string, leaseUntil: string, limit: number): OutboxEffect[] {
@@ -256,21 +249,21 @@ export class SqliteHistoryStore implements HistoryStore {
     };
   }
 
-  async apply(event: RegistryEvent, plan: Planner, receivedAt: string): Promise<ApplyResult> {
-    return this.applySync(event, plan, receivedAt);
+  async apply(event: RegistryEvent, policy: Policy, receivedAt: string): Promise<ApplyResult> {
+    return this.applySync(event, policy, receivedAt);
   }
 
-  async applyAll(events: RegistryEvent[], plan: Planner, receivedAt: string): Promise<ApplyResult[]> {
-    return this.applyAllSync(events, plan, receivedAt);
+  async applyAll(events: RegistryEvent[], policy: Policy, receivedAt: string): Promise<ApplyResult[]> {
+    return this.applyAllSync(events, policy, receivedAt);
   }
 
   /** The synchronous forms, for the race test's child process and the bench. */
-  applySync(event: RegistryEvent, plan: Planner, receivedAt: string): ApplyResult {
-    return this.applyTransaction.immediate([event], plan, receivedAt)[0]!;
+  applySync(event: RegistryEvent, policy: Policy, receivedAt: string): ApplyResult {
+    return this.applyTransaction.immediate([event], policy, receivedAt)[0]!;
   }
 
-  applyAllSync(events: RegistryEvent[], plan: Planner, receivedAt: string): ApplyResult[] {
-    return this.applyTransaction.immediate(events, plan, receivedAt);
+  applyAllSync(events: RegistryEvent[], policy: Policy, receivedAt: string): ApplyResult[] {
+    return this.applyTransaction.immediate(events, policy, receivedAt);
   }
 
   async enqueueEffects(eventId: string, effects: Effect[], now: string): Promise<void> {

@@ -1,23 +1,20 @@
 import {
+  type ApplyResult,
   type Digest,
   type Effect,
   formatTagRef,
-  nextTagState,
+  type HistoryEntry,
+  type OutboxEffect,
+  outboxRows,
   type PendingRestore,
+  type Policy,
   type RegistryEvent,
+  recordStep,
+  ruleFor,
   type TagRef,
   type TagState,
-} from '../core';
-import { duplicateResult, historyRow, outboxRows, planEvent } from './apply';
-import type {
-  ApplyResult,
-  EffectUpdate,
-  FailedRecord,
-  HistoryEntry,
-  HistoryStore,
-  OutboxEffect,
-  Planner,
-} from './port';
+} from '../../core';
+import type { EffectUpdate, FailedRecord, HistoryStore } from '../port';
 
 /** In-process store for tests and dry runs. Atomic because nothing inside `apply` awaits. */
 export class MemoryHistoryStore implements HistoryStore {
@@ -28,28 +25,24 @@ export class MemoryHistoryStore implements HistoryStore {
   private readonly failed: FailedRecord[] = [];
   private seq = 0;
 
-  async apply(event: RegistryEvent, plan: Planner, receivedAt: string): Promise<ApplyResult> {
+  async apply(event: RegistryEvent, policy: Policy, receivedAt: string): Promise<ApplyResult> {
     const key = formatTagRef(event);
     const prev = this.tags.get(key) ?? null;
-    if (this.seenEventIds.has(event.id)) return duplicateResult(prev, event, receivedAt);
-    const { result, effects } = planEvent(prev, event, plan, receivedAt);
+    const seen = this.seenEventIds.has(event.id);
+    const step = recordStep({ prev, seen, event, rule: ruleFor(policy, event), receivedAt });
+    if (step.kind === 'duplicate') return step.result;
     this.seenEventIds.add(event.id);
-    if (result.next) this.tags.set(key, result.next);
+    if (step.next) this.tags.set(key, step.next);
     const list = this.rows.get(key) ?? [];
-    list.push(historyRow(event, result, receivedAt, ++this.seq));
+    list.push({ seq: ++this.seq, ...step.history });
     this.rows.set(key, list);
-    for (const effect of effects) this.outbox.set(effect.key, effect);
-    return {
-      transition: result.transition,
-      previousDigest: result.previousDigest,
-      eventTime: result.eventTime,
-      effects: structuredClone(effects),
-    };
+    for (const effect of step.result.effects) this.outbox.set(effect.key, effect);
+    return structuredClone(step.result);
   }
 
-  async applyAll(events: RegistryEvent[], plan: Planner, receivedAt: string): Promise<ApplyResult[]> {
+  async applyAll(events: RegistryEvent[], policy: Policy, receivedAt: string): Promise<ApplyResult[]> {
     const results: ApplyResult[] = [];
-    for (const event of events) results.push(await this.apply(event, plan, receivedAt));
+    for (const event of events) results.push(await this.apply(event, policy, receivedAt));
     return results;
   }
 

@@ -1,10 +1,6 @@
 import {
-  type AttributeDefinition,
   ConditionalCheckFailedException,
-  CreateTableCommand,
   type DynamoDBClient,
-  type GlobalSecondaryIndex,
-  type KeySchemaElement,
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import {
@@ -17,89 +13,52 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import {
+  type ApplyResult,
   type Digest,
   type Effect,
   formatTagRef,
+  type HistoryEntry,
+  type OutboxEffect,
+  outboxRows,
   type PendingRestore,
+  type Policy,
   type RegistryEvent,
+  recordStep,
+  ruleFor,
   type TagRef,
   type TagState,
   TransientError,
-} from '../core';
-import { duplicateResult, historyRow, outboxRows, planEvent } from './apply';
-import type {
-  ApplyResult,
-  EffectUpdate,
-  FailedRecord,
-  HistoryEntry,
-  HistoryStore,
-  OutboxEffect,
-  Planner,
-} from './port';
+} from '../../core';
+import type { EffectUpdate, FailedRecord, HistoryStore } from '../port';
 
-/** The table, shared with the CDK stack: one table, string keys `pk`/`sk`, one index for the outbox. */
-export const HISTORY_TABLE = {
-  attributeDefinitions: [
-    { AttributeName: 'pk', AttributeType: 'S' },
-    { AttributeName: 'sk', AttributeType: 'S' },
-    { AttributeName: 'gsi1pk', AttributeType: 'S' },
-    { AttributeName: 'gsi1sk', AttributeType: 'S' },
-  ] satisfies AttributeDefinition[],
-  keySchema: [
-    { AttributeName: 'pk', KeyType: 'HASH' },
-    { AttributeName: 'sk', KeyType: 'RANGE' },
-  ] satisfies KeySchemaElement[],
-  globalSecondaryIndexes: [
-    {
-      IndexName: 'gsi1',
-      KeySchema: [
-        { AttributeName: 'gsi1pk', KeyType: 'HASH' },
-        { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
-      ],
-      Projection: { ProjectionType: 'ALL' },
-    },
-  ] satisfies GlobalSecondaryIndex[],
-} as const;
-
-export async function createHistoryTable(client: DynamoDBClient, tableName: string): Promise<void> {
-  await client.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      AttributeDefinitions: HISTORY_TABLE.attributeDefinitions,
-      KeySchema: HISTORY_TABLE.keySchema,
-      GlobalSecondaryIndexes: HISTORY_TABLE.globalSecondaryIndexes,
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-}
+import {
+  effectsKey,
+  effectUpdateExpression,
+  type OutboxItem,
+  orderKey,
+  outboxItem,
+  rowKey,
+  type StateItem,
+  tagKey,
+  toEffect,
+  toState,
+} from './items';
 
 const MAX_CONFLICT_RETRIES = 25;
 
-interface StateItem {
-  digest: Digest | null;
-  lastDigest: Digest | null;
-  eventTime: string;
-  eventId: string;
-  pendingRestore: PendingRestore | null;
-  approvedDigest: Digest | null;
-  version: number;
-  /** History rows of the tag so far: the next row's sequence, and with `version` the compare-and-set token. */
-  rows: number;
+/** A conditional write lost to another writer (and retried, or for a claim, left to the winner). */
+export interface DynamoDbConflict {
+  operation: 'apply' | 'claimDueEffects';
+  key: string;
+  attempt: number;
 }
 
-interface OutboxItem extends OutboxEffect {
-  pk: string;
-  sk: string;
-  gsi1pk?: string;
-  gsi1sk?: string;
-  updatedAt: string;
+export interface DynamoDbHistoryStoreOptions {
+  client: DynamoDBClient;
+  tableName: string;
+  /** Told of every lost conditional write: how tests prove a race was real. */
+  onConflict?: (conflict: DynamoDbConflict) => void;
 }
-
-const tagKey = (ref: TagRef) => `TAG#${formatTagRef(ref)}`;
-const effectsKey = (eventId: string) => `EFFECTS#${eventId}`;
-const rowKey = (seq: number) => `H#${String(seq).padStart(12, '0')}`;
-const orderKey = (at: string, eventId: string, position: number) =>
-  `${at}#${eventId}#${String(position).padStart(3, '0')}`;
 
 /**
  * DynamoDB history, one table. `apply` is one TransactWriteItems: the event id (attribute_not_exists,
@@ -110,25 +69,28 @@ const orderKey = (at: string, eventId: string, position: number) =>
 export class DynamoDbHistoryStore implements HistoryStore {
   private readonly doc: DynamoDBDocumentClient;
   private readonly table: string;
+  private readonly onConflict: (conflict: DynamoDbConflict) => void;
 
-  constructor(options: { client: DynamoDBClient; tableName: string }) {
+  constructor(options: DynamoDbHistoryStoreOptions) {
     this.doc = DynamoDBDocumentClient.from(options.client, {
       marshallOptions: { removeUndefinedValues: true },
     });
     this.table = options.tableName;
+    this.onConflict = options.onConflict ?? (() => {});
   }
 
-  async apply(event: RegistryEvent, plan: Planner, receivedAt: string): Promise<ApplyResult> {
+  async apply(event: RegistryEvent, policy: Policy, receivedAt: string): Promise<ApplyResult> {
+    const rule = ruleFor(policy, event);
     for (let attempt = 0; ; attempt++) {
       const [stateItem, seen] = await Promise.all([
         this.get<StateItem>(tagKey(event), 'STATE'),
         this.get(`EVENT#${event.id}`, 'EVENT'),
       ]);
       const prev = stateItem ? toState(stateItem) : null;
-      if (seen) return duplicateResult(prev, event, receivedAt);
-      const { result, effects } = planEvent(prev, event, plan, receivedAt);
+      const step = recordStep({ prev, seen: seen !== null, event, rule, receivedAt });
+      if (step.kind === 'duplicate') return step.result;
       const rows = (stateItem?.rows ?? 0) + 1;
-      const next: StateItem | null = result.next ? { ...result.next, rows } : null;
+      const next: StateItem | null = step.next ? { ...step.next, rows } : null;
       const cas = stateItem
         ? {
             ConditionExpression: '#rows = :rows AND #version = :version',
@@ -158,7 +120,7 @@ export class DynamoDbHistoryStore implements HistoryStore {
               },
             },
           };
-      const history = historyRow(event, result, receivedAt, rows);
+      const history: HistoryEntry = { seq: rows, ...step.history };
       try {
         await this.doc.send(
           new TransactWriteCommand({
@@ -172,7 +134,7 @@ export class DynamoDbHistoryStore implements HistoryStore {
               },
               stateWrite,
               { Put: { TableName: this.table, Item: { pk: tagKey(event), sk: rowKey(rows), ...history } } },
-              ...effects.map((effect) => ({
+              ...step.result.effects.map((effect) => ({
                 Put: {
                   TableName: this.table,
                   Item: outboxItem(effect, receivedAt),
@@ -182,12 +144,7 @@ export class DynamoDbHistoryStore implements HistoryStore {
             ],
           }),
         );
-        return {
-          transition: result.transition,
-          previousDigest: result.previousDigest,
-          eventTime: result.eventTime,
-          effects,
-        };
+        return step.result;
       } catch (error) {
         if (!(error instanceof TransactionCanceledException)) throw error;
         const reasons = error.CancellationReasons ?? [];
@@ -197,6 +154,7 @@ export class DynamoDbHistoryStore implements HistoryStore {
           !reasons.some((r) => r.Code === 'TransactionConflict')
         )
           throw error;
+        this.onConflict({ operation: 'apply', key: tagKey(event), attempt: attempt + 1 });
         if (attempt >= MAX_CONFLICT_RETRIES)
           throw new TransientError(`gave up on ${formatTagRef(event)} after ${attempt} conflicting writers`);
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * (attempt + 1)));
@@ -204,9 +162,9 @@ export class DynamoDbHistoryStore implements HistoryStore {
     }
   }
 
-  async applyAll(events: RegistryEvent[], plan: Planner, receivedAt: string): Promise<ApplyResult[]> {
+  async applyAll(events: RegistryEvent[], policy: Policy, receivedAt: string): Promise<ApplyResult[]> {
     const results: ApplyResult[] = [];
-    for (const event of events) results.push(await this.apply(event, plan, receivedAt));
+    for (const event of events) results.push(await this.apply(event, policy, receivedAt));
     return results;
   }
 
@@ -285,6 +243,7 @@ export class DynamoDbHistoryStore implements HistoryStore {
         },
       });
       if (won) claimed.push(toEffect(item));
+      else this.onConflict({ operation: 'claimDueEffects', key: item.key, attempt: 1 });
     }
     return claimed;
   }
@@ -303,51 +262,7 @@ export class DynamoDbHistoryStore implements HistoryStore {
     const [eventId, kind] = [key.slice(0, hash), key.slice(hash + 1)];
     const current = await this.get<OutboxItem>(effectsKey(eventId), kind);
     if (!current) throw new Error(`no effect ${key} in the outbox`);
-    // DynamoDB refuses attribute names an expression does not use, so `waiting` has none.
-    let names: Record<string, string> | undefined = { '#status': 'status' };
-    let expression: string;
-    let values: Record<string, unknown>;
-    switch (update.status) {
-      case 'waiting':
-        names = undefined;
-        expression = 'SET nextAttemptAt = :next, gsi1sk = :order, updatedAt = :now';
-        values = {
-          ':next': update.nextAttemptAt,
-          ':order': orderKey(update.nextAttemptAt, eventId, current.position),
-          ':now': now,
-        };
-        break;
-      case 'pending':
-        expression =
-          'SET #status = :s, attempts = attempts + :one, lastError = :error, nextAttemptAt = :next, gsi1pk = :index, gsi1sk = :order, updatedAt = :now';
-        values = {
-          ':s': 'pending',
-          ':one': 1,
-          ':error': update.error,
-          ':next': update.nextAttemptAt,
-          ':index': 'OUTBOX#pending',
-          ':order': orderKey(update.nextAttemptAt, eventId, current.position),
-          ':now': now,
-        };
-        break;
-      case 'done':
-        expression =
-          'SET #status = :s, attempts = attempts + :one, outcome = :outcome, updatedAt = :now REMOVE gsi1pk, gsi1sk';
-        values = { ':s': 'done', ':one': 1, ':outcome': update.outcome, ':now': now };
-        break;
-      case 'failed':
-        expression =
-          'SET #status = :s, attempts = attempts + :one, lastError = :error, gsi1pk = :index, gsi1sk = :order, updatedAt = :now';
-        values = {
-          ':s': 'failed',
-          ':one': 1,
-          ':error': update.error,
-          ':index': 'OUTBOX#failed',
-          ':order': orderKey(now, eventId, current.position),
-          ':now': now,
-        };
-        break;
-    }
+    const { expression, names, values } = effectUpdateExpression(update, current, now);
     await this.doc.send(
       new UpdateCommand({
         TableName: this.table,
@@ -443,42 +358,4 @@ export class DynamoDbHistoryStore implements HistoryStore {
       throw error;
     }
   }
-}
-
-function toState(item: StateItem): TagState {
-  return {
-    digest: item.digest ?? null,
-    lastDigest: item.lastDigest ?? null,
-    eventTime: item.eventTime,
-    eventId: item.eventId,
-    pendingRestore: item.pendingRestore ?? null,
-    approvedDigest: item.approvedDigest ?? null,
-    version: item.version,
-  };
-}
-
-function outboxItem(effect: OutboxEffect, now: string): OutboxItem {
-  return {
-    ...effect,
-    pk: effectsKey(effect.eventId),
-    sk: effect.kind,
-    gsi1pk: `OUTBOX#${effect.status}`,
-    gsi1sk: orderKey(effect.nextAttemptAt, effect.eventId, effect.position),
-    updatedAt: now,
-  };
-}
-
-function toEffect(item: OutboxItem): OutboxEffect {
-  return {
-    key: item.key,
-    eventId: item.eventId,
-    kind: item.kind,
-    position: item.position,
-    effect: item.effect,
-    status: item.status,
-    attempts: item.attempts,
-    nextAttemptAt: item.nextAttemptAt,
-    lastError: item.lastError ?? null,
-    outcome: item.outcome ?? null,
-  };
 }
