@@ -56,7 +56,7 @@ export function checkWebhook(deps: Pick<IngestDeps, 'auth'>, request: WebhookReq
       },
     };
   }
-  const auth = authenticateSource(parser.name, deps.auth(parser.name), {
+  const auth = authenticateSource(parser.auth, deps.auth(parser.name), {
     headers: request.headers,
     query: request.query,
     rawBody: request.body,
@@ -151,7 +151,7 @@ export function webhookPreflight(
     return { status: 404, headers: {}, body: { error: `unknown source "${request.source.slice(0, 40)}"` } };
   if (!parser.preflight)
     return { status: 405, headers: { Allow: 'POST' }, body: { error: `${parser.name} takes POST only` } };
-  const auth = authenticateSource(parser.name, deps.auth(parser.name), {
+  const auth = authenticateSource(parser.auth, deps.auth(parser.name), {
     headers: request.headers,
     query: request.query,
     rawBody: Buffer.alloc(0),

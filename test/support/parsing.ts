@@ -1,5 +1,5 @@
 import type { RegistryEvent } from '../../shared/core';
-import { INTERNAL_PARSER_ERROR } from '../../shared/sources/common';
+import { INTERNAL_PARSER_ERROR } from '../../shared/sources/source';
 import type { ItemOutcome, ParseResult, SourceParser, SourceRequest } from '../../shared/sources/types';
 
 /**
