@@ -5,6 +5,7 @@ import { errorMessage } from '../../shared/core';
 import { checkWebhook, type IngestDeps, webhookPreflight } from '../../shared/guard/ingest';
 import type { Logger } from '../../shared/log';
 import { webhookMessages } from '../../shared/sources/queue-message';
+import { webhookAnswer } from '../webhook-answer';
 import { log, readSecrets } from './runtime';
 
 export interface WebhookDeps {
@@ -30,6 +31,10 @@ function answer(status: number, body: unknown, headers: Record<string, string> =
   };
 }
 
+function urlResult({ status, body }: { status: number; body: unknown }): UrlResult {
+  return answer(status, body);
+}
+
 /**
  * Third-party registry webhooks on a Function URL: authenticate on the raw bytes, bound and parse
  * the body, answer handshakes, queue the normalized events, acknowledge. Recording happens in the
@@ -53,8 +58,8 @@ export async function handleWebhook(deps: WebhookDeps, event: LambdaFunctionURLE
     ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8')
     : Buffer.alloc(0);
   const checked = checkWebhook(deps, { source, headers, query, body });
-  if (!checked.ok) return answer(checked.response.status, checked.response.body);
-  if (checked.reply) return answer(checked.reply.status, checked.reply.body);
+  if (!checked.ok) return urlResult(webhookAnswer(checked.refusal));
+  if (checked.handshake) return urlResult(webhookAnswer({ kind: 'handshake', response: checked.handshake }));
   const receivedAt = (deps.now?.() ?? new Date()).toISOString();
   try {
     for (const message of webhookMessages(checked.source, receivedAt, checked.events, checked.rejected)) {
@@ -65,7 +70,7 @@ export async function handleWebhook(deps: WebhookDeps, event: LambdaFunctionURLE
       source,
       error: errorMessage(error),
     });
-    return answer(503, { error: 'queue unavailable; retry later' });
+    return urlResult(webhookAnswer({ kind: 'unavailable', reason: 'queue unavailable; retry later' }));
   }
   return answer(202, {
     accepted: checked.events.length,
