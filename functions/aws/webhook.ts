@@ -3,8 +3,8 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { errorMessage } from '../../shared/core';
 import { checkWebhook, type IngestDeps, webhookPreflight } from '../../shared/guard/ingest';
+import { webhookMessages } from '../../shared/guard/queue-envelope';
 import type { Logger } from '../../shared/log';
-import { webhookMessages } from '../../shared/sources/queue-message';
 import { webhookAnswer } from '../webhook-answer';
 import { log, readSecrets } from './runtime';
 

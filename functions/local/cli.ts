@@ -14,6 +14,7 @@ import {
   tagRefOf,
 } from '../../shared/core';
 import { EffectRunner } from '../../shared/guard/effects';
+import { decodeRecord, queueExportBodies } from '../../shared/guard/queue-envelope';
 import { policyPlanner } from '../../shared/guard/record';
 import { reconcile } from '../../shared/guard/sweep';
 import { type HistoryEntry, MemoryHistoryStore, SqliteHistoryStore } from '../../shared/history';
@@ -25,7 +26,6 @@ import {
   parserFor,
   SOURCE_PARSERS,
 } from '../../shared/sources';
-import { decodeRecord, queueExportBodies } from '../../shared/sources/queue-message';
 import { registerAgentCommand } from './agent-command';
 import { registerAzureCommands } from './azure-setup-command';
 import {

@@ -2,7 +2,7 @@ import { authenticateSource, type SourceAuthConfig } from '../auth/source-auth';
 import { errorMessage, formatTagRef, type Policy, type RegistryEvent } from '../core';
 import type { HistoryStore } from '../history';
 import type { Logger } from '../log';
-import { MAX_BODY_BYTES, parseJsonBody, parserFor, SOURCE_PARSERS } from '../sources';
+import { MAX_BODY_BYTES, parseJsonBody, parserFor, SOURCE_PARSERS, splitItems } from '../sources';
 import { acceptEvents } from './record';
 
 export interface IngestDeps {
@@ -87,16 +87,8 @@ export function checkWebhook(deps: Pick<IngestDeps, 'auth'>, request: WebhookReq
   if (!json.ok) return refused(json.status === 413 ? 'tooLarge' : 'rejected', json.reason);
   const parsed = parser.parse(json.value, { headers: singleValued(request.headers) });
   if (!parsed.ok) return refused('rejected', parsed.reason);
-  const events: RegistryEvent[] = [];
-  const ignored: string[] = [];
-  const rejected: string[] = [];
-  for (const item of parsed.items) {
-    if (item.kind === 'event') events.push(item.event);
-    else if (item.kind === 'ignored') ignored.push(item.reason);
-    else rejected.push(item.reason);
-  }
   const handshake = parsed.reply ? (parsed.reply.body as Record<string, unknown>) : null;
-  return { ok: true, source: parser.name, events, ignored, rejected, handshake };
+  return { ok: true, source: parser.name, ...splitItems(parsed.items), handshake };
 }
 
 function refused(kind: IngestRefusal['kind'], reason: string): { ok: false; refusal: IngestRefusal } {
