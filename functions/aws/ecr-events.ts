@@ -1,7 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { decodeRecord } from '../../shared/guard/queue-envelope';
 import { acceptEvents } from '../../shared/guard/record';
-import { decodeRecord } from '../../shared/sources/queue-message';
 import { type AwsDependencies, awsDependencies } from './dependencies';
 
 const processor = new BatchProcessor(EventType.SQS);

@@ -2,7 +2,8 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { errorMessage } from '../../shared/core';
 import { checkWebhook, webhookPreflight } from '../../shared/guard/ingest';
-import { webhookMessages } from '../../shared/sources/queue-message';
+import { webhookMessages } from '../../shared/guard/queue-envelope';
+import { webhookAnswer } from '../webhook-answer';
 import { type WebhookDeps, webhookDependencies } from './webhook-dependencies';
 
 export type { WebhookDeps };
@@ -20,6 +21,10 @@ function answer(status: number, body: unknown, headers: Record<string, string> =
     headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify(body),
   };
+}
+
+function urlResult({ status, body }: { status: number; body: unknown }): UrlResult {
+  return answer(status, body);
 }
 
 /**
@@ -45,8 +50,8 @@ export async function handleWebhook(deps: WebhookDeps, event: LambdaFunctionURLE
     ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8')
     : Buffer.alloc(0);
   const checked = checkWebhook(deps, { source, headers, query, body });
-  if (!checked.ok) return answer(checked.response.status, checked.response.body);
-  if (checked.reply) return answer(checked.reply.status, checked.reply.body);
+  if (!checked.ok) return urlResult(webhookAnswer(checked.refusal));
+  if (checked.handshake) return urlResult(webhookAnswer({ kind: 'handshake', response: checked.handshake }));
   const receivedAt = (deps.now?.() ?? new Date()).toISOString();
   try {
     for (const message of webhookMessages(checked.source, receivedAt, checked.events, checked.rejected)) {
@@ -57,7 +62,7 @@ export async function handleWebhook(deps: WebhookDeps, event: LambdaFunctionURLE
       source,
       error: errorMessage(error),
     });
-    return answer(503, { error: 'queue unavailable; retry later' });
+    return urlResult(webhookAnswer({ kind: 'unavailable', reason: 'queue unavailable; retry later' }));
   }
   return answer(202, {
     accepted: checked.events.length,

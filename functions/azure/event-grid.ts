@@ -26,15 +26,10 @@ export async function handleEventGridEvent(
 ): Promise<void> {
   const body = Buffer.from(JSON.stringify(event));
   const receivedAt = (deps.now?.() ?? new Date()).toISOString();
-  const response = await recordBody(deps, 'acr-eventgrid', body);
-  if (response.status === 503) {
+  const outcome = await recordBody(deps, 'acr-eventgrid', body);
+  if (outcome.kind === 'unavailable') {
     try {
-      await deps.poison.add({
-        source: 'acr-eventgrid',
-        reason: String(response.body.error),
-        receivedAt,
-        body,
-      });
+      await deps.poison.add({ source: 'acr-eventgrid', reason: outcome.reason, receivedAt, body });
       context.warn('event kept in the poison queue for replay');
       return;
     } catch (error) {
@@ -43,15 +38,15 @@ export async function handleEventGridEvent(
       );
     }
   }
-  if (response.status >= 400) {
+  if (outcome.kind !== 'recorded' && outcome.kind !== 'handshake') {
     // Not an event we can read at all: keep it where an operator lists failures.
     await deps.store.recordFailure({
       source: 'acr-eventgrid',
-      reason: String(response.body.error ?? `rejected with ${response.status}`),
+      reason: outcome.reason,
       payload: body.toString('utf8'),
       receivedAt,
     });
-    context.warn(`event rejected: ${String(response.body.error)}`);
+    context.warn(`event rejected: ${outcome.reason}`);
     return;
   }
   await runDueEffects(deps, context);

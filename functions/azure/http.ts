@@ -2,6 +2,7 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import { errorMessage } from '../../shared/core';
 import { ingestWebhook, webhookPreflight } from '../../shared/guard/ingest';
 import { MAX_BODY_BYTES } from '../../shared/sources';
+import { webhookAnswer } from '../webhook-answer';
 import type { AzureDependencies, DependenciesProvider } from './dependencies';
 import { runDueEffects } from './effects';
 
@@ -36,10 +37,11 @@ export async function handleWebhook(
     return json(413, { error: `body is ${announced} bytes; the limit is ${MAX_BODY_BYTES}` });
   const body = Buffer.from(await request.arrayBuffer());
   const receivedAt = (deps.now?.() ?? new Date()).toISOString();
-  const response = await ingestWebhook(deps, { source, headers, query: request.query, body });
-  if (response.status === 503) return poisoned(deps, source, body, receivedAt, String(response.body.error));
-  if (response.status < 300) await runDueEffects(deps, context);
-  return json(response.status, response.body);
+  const outcome = await ingestWebhook(deps, { source, headers, query: request.query, body });
+  if (outcome.kind === 'unavailable') return poisoned(deps, source, body, receivedAt, outcome.reason);
+  if (outcome.kind === 'recorded' || outcome.kind === 'handshake') await runDueEffects(deps, context);
+  const answer = webhookAnswer(outcome);
+  return json(answer.status, answer.body);
 }
 
 async function poisoned(

@@ -1,7 +1,7 @@
 import type { QueueClient } from '@azure/storage-queue';
 import * as z from 'zod';
 import { errorMessage } from '../../shared/core';
-import type { IngestDeps, WebhookResponse } from '../../shared/guard/ingest';
+import type { IngestDeps, IngestOutcome } from '../../shared/guard/ingest';
 import { ingestWebhook } from '../../shared/guard/ingest';
 
 /**
@@ -170,7 +170,7 @@ export async function replayPoison(
         continue;
       }
       const outcome = await recordBody(deps, item.entry.source, item.entry.body);
-      if (outcome.status === 503) {
+      if (outcome.kind === 'unavailable') {
         report.stillFailing += 1;
         deps.log.warn('poison entry still cannot be recorded; it stays in the queue', {
           messageId: item.messageId,
@@ -178,10 +178,10 @@ export async function replayPoison(
         });
         continue;
       }
-      if (outcome.status >= 400) {
+      if (outcome.kind !== 'recorded' && outcome.kind !== 'handshake') {
         await deps.store.recordFailure({
           source: item.entry.source,
-          reason: `replay from the poison queue: ${String(outcome.body.error ?? outcome.status)}`,
+          reason: `replay from the poison queue: ${outcome.reason}`,
           payload: item.entry.body.toString('utf8'),
           receivedAt,
         });
@@ -198,13 +198,13 @@ export async function recordBody(
   deps: Omit<IngestDeps, 'auth'>,
   source: string,
   body: Buffer,
-): Promise<WebhookResponse> {
+): Promise<IngestOutcome> {
   try {
     return await ingestWebhook(
       { ...deps, auth: () => null },
       { source, headers: {}, query: new URLSearchParams(), body },
     );
   } catch (error) {
-    return { status: 503, body: { error: errorMessage(error) } };
+    return { kind: 'unavailable', reason: errorMessage(error) };
   }
 }

@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Command } from 'commander';
 import { formatTagRef, type RegistryEvent, ruleFor } from '../../shared/core';
+import { decodeRecord, queueExportBodies } from '../../shared/guard/queue-envelope';
 import { MemoryHistoryStore, SqliteHistoryStore } from '../../shared/history';
 import { parseJsonBody, parseNormalizedEvent } from '../../shared/sources';
-import { decodeRecord, queueExportBodies } from '../../shared/sources/queue-message';
 import { CliError, err, readBody } from './cli-io';
 import { loadLocalConfig } from './dependencies';
 

@@ -4,6 +4,7 @@ import { formatTagRef, parseTagRef } from '../../shared/core';
 import type { EffectRunner } from '../../shared/guard/effects';
 import { type IngestDeps, ingestWebhook, webhookPreflight } from '../../shared/guard/ingest';
 import { MAX_BODY_BYTES } from '../../shared/sources';
+import { webhookAnswer } from '../webhook-answer';
 import { readBody, send } from './http-json';
 
 export interface LocalServerDeps extends IngestDeps {
@@ -74,14 +75,15 @@ async function route(deps: LocalServerDeps, req: IncomingMessage, res: ServerRes
     if (req.method !== 'POST') return send(res, 405, { error: 'use POST' });
     const body = await readBody(req, res, MAX_BODY_BYTES);
     if (!body) return;
-    const result = await ingestWebhook(deps, {
+    const outcome = await ingestWebhook(deps, {
       source: decodeURIComponent(webhook[1]!),
       headers: req.headers,
       query: url.searchParams,
       body,
     });
-    send(res, result.status, result.body);
-    if (result.status === 202) deps.onRecorded();
+    const answer = webhookAnswer(outcome);
+    send(res, answer.status, answer.body);
+    if (outcome.kind === 'recorded') deps.onRecorded();
     return;
   }
   if (path.startsWith('/api/tags/')) {

@@ -2,7 +2,7 @@ import { authenticateSource, type SourceAuthConfig } from '../auth/source-auth';
 import { errorMessage, formatTagRef, type Policy, type RegistryEvent } from '../core';
 import type { HistoryStore } from '../history';
 import type { Logger } from '../log';
-import { MAX_BODY_BYTES, parseJsonBody, parserFor, SOURCE_PARSERS } from '../sources';
+import { parseJsonBody, parserFor, SOURCE_PARSERS, splitItems } from '../sources';
 import { acceptEvents } from './record';
 
 export interface IngestDeps {
@@ -22,12 +22,35 @@ export interface WebhookRequest {
   body: Buffer;
 }
 
-export interface WebhookResponse {
-  status: number;
-  body: Record<string, unknown>;
+/** Why a delivery is refused whole; `reason` is the text the sender is told. */
+export type IngestRefusal =
+  | { kind: 'unknownSource'; reason: string }
+  | { kind: 'unauthenticated'; reason: string }
+  | { kind: 'tooLarge'; reason: string }
+  | { kind: 'rejected'; reason: string };
+
+/** What became of the body's items once recorded. */
+export interface RecordedSummary {
+  accepted: number;
+  resolving: { id: string; tagRef: string }[];
+  transitions: { id: string; tagRef: string; transition: string }[];
+  ignored: string[];
+  rejected: string[];
 }
 
-/** A webhook that passed authentication, the limits and its parser; or the answer to give instead. */
+/**
+ * What became of one delivery, whatever the runtime: each runtime's edge turns it into its own
+ * answer (HTTP status and body, a poison-queue entry, a thrown error for a retry).
+ */
+export type IngestOutcome =
+  | IngestRefusal
+  | { kind: 'recorded'; summary: RecordedSummary }
+  /** A handshake (Event Grid subscription validation): the body the source expects back. */
+  | { kind: 'handshake'; response: Record<string, unknown> }
+  /** Nothing could be recorded now; the sender should retry. */
+  | { kind: 'unavailable'; reason: string };
+
+/** A webhook that passed authentication, the limits and its parser; or why it is refused. */
 export type CheckedWebhook =
   | {
       ok: true;
@@ -35,9 +58,9 @@ export type CheckedWebhook =
       events: RegistryEvent[];
       ignored: string[];
       rejected: string[];
-      reply: WebhookResponse | null;
+      handshake: Record<string, unknown> | null;
     }
-  | { ok: false; response: WebhookResponse };
+  | { ok: false; refusal: IngestRefusal };
 
 /**
  * Everything before recording, whatever the runtime: authenticate on raw bytes, bound the body,
@@ -46,58 +69,38 @@ export type CheckedWebhook =
 export function checkWebhook(deps: Pick<IngestDeps, 'auth'>, request: WebhookRequest): CheckedWebhook {
   const parser = parserFor(request.source);
   if (!parser) {
-    return {
-      ok: false,
-      response: {
-        status: 404,
-        body: {
-          error: `unknown source "${request.source.slice(0, 40)}"; known sources: ${[...SOURCE_PARSERS.keys()].join(', ')}`,
-        },
-      },
-    };
+    return refused(
+      'unknownSource',
+      `unknown source "${request.source.slice(0, 40)}"; known sources: ${[...SOURCE_PARSERS.keys()].join(', ')}`,
+    );
   }
-  const auth = authenticateSource(parser.name, deps.auth(parser.name), {
+  const auth = authenticateSource(parser.auth, deps.auth(parser.name), {
     headers: request.headers,
     query: request.query,
     rawBody: request.body,
   });
-  if (!auth.ok)
-    return { ok: false, response: { status: 401, body: { error: `unauthorized: ${auth.reason}` } } };
-  if (request.body.length > MAX_BODY_BYTES) {
-    return {
-      ok: false,
-      response: {
-        status: 413,
-        body: { error: `body is ${request.body.length} bytes; the limit is ${MAX_BODY_BYTES}` },
-      },
-    };
-  }
+  if (!auth.ok) return refused('unauthenticated', `unauthorized: ${auth.reason}`);
+  // parseJsonBody holds the body to MAX_BODY_BYTES (the runtimes' edges may refuse earlier, unread).
   const json = parseJsonBody(request.body.toString('utf8'), request.body.length);
-  if (!json.ok) return { ok: false, response: { status: json.status, body: { error: json.reason } } };
+  if (!json.ok) return refused(json.status === 413 ? 'tooLarge' : 'rejected', json.reason);
   const parsed = parser.parse(json.value, { headers: singleValued(request.headers) });
-  if (!parsed.ok) return { ok: false, response: { status: 400, body: { error: parsed.reason } } };
-  const events: RegistryEvent[] = [];
-  const ignored: string[] = [];
-  const rejected: string[] = [];
-  for (const item of parsed.items) {
-    if (item.kind === 'event') events.push(item.event);
-    else if (item.kind === 'ignored') ignored.push(item.reason);
-    else rejected.push(item.reason);
-  }
-  const reply = parsed.reply
-    ? { status: parsed.reply.status, body: parsed.reply.body as Record<string, unknown> }
-    : null;
-  return { ok: true, source: parser.name, events, ignored, rejected, reply };
+  if (!parsed.ok) return refused('rejected', parsed.reason);
+  const handshake = parsed.reply ? (parsed.reply.body as Record<string, unknown>) : null;
+  return { ok: true, source: parser.name, ...splitItems(parsed.items), handshake };
+}
+
+function refused(kind: IngestRefusal['kind'], reason: string): { ok: false; refusal: IngestRefusal } {
+  return { ok: false, refusal: { kind, reason } };
 }
 
 /**
- * One webhook delivery in `serve`: check it, keep rejected items as failed records, record the
- * events, and answer. 2xx once the body is understood (some items may be ignored or rejected); 4xx
- * only for a bad request; 503 when the store cannot take it, so the registry retries and nothing is lost.
+ * One webhook delivery: check it, keep rejected items as failed records, record the events. Recorded
+ * once the body is understood (some items may be ignored or rejected); refused only for a bad
+ * request; unavailable when the store cannot take it, so the registry retries and nothing is lost.
  */
-export async function ingestWebhook(deps: IngestDeps, request: WebhookRequest): Promise<WebhookResponse> {
+export async function ingestWebhook(deps: IngestDeps, request: WebhookRequest): Promise<IngestOutcome> {
   const checked = checkWebhook(deps, request);
-  if (!checked.ok) return checked.response;
+  if (!checked.ok) return checked.refusal;
   const { source, events, ignored, rejected } = checked;
   const receivedAt = (deps.now?.() ?? new Date()).toISOString();
   try {
@@ -107,10 +110,10 @@ export async function ingestWebhook(deps: IngestDeps, request: WebhookRequest): 
     }
     const { recorded, resolving } = await acceptEvents(deps, events, receivedAt);
     // A handshake (Event Grid subscription validation) answers with what the source expects.
-    if (checked.reply) return checked.reply;
+    if (checked.handshake) return { kind: 'handshake', response: checked.handshake };
     return {
-      status: 202,
-      body: {
+      kind: 'recorded',
+      summary: {
         accepted: recorded.length + resolving.length,
         resolving: resolving.map((event) => ({ id: event.id, tagRef: formatTagRef(event) })),
         transitions: recorded.map(({ event, result }) => ({
@@ -127,7 +130,7 @@ export async function ingestWebhook(deps: IngestDeps, request: WebhookRequest): 
       source,
       error: errorMessage(error),
     });
-    return { status: 503, body: { error: 'history store unavailable; retry later' } };
+    return { kind: 'unavailable', reason: 'history store unavailable; retry later' };
   }
 }
 
@@ -151,7 +154,7 @@ export function webhookPreflight(
     return { status: 404, headers: {}, body: { error: `unknown source "${request.source.slice(0, 40)}"` } };
   if (!parser.preflight)
     return { status: 405, headers: { Allow: 'POST' }, body: { error: `${parser.name} takes POST only` } };
-  const auth = authenticateSource(parser.name, deps.auth(parser.name), {
+  const auth = authenticateSource(parser.auth, deps.auth(parser.name), {
     headers: request.headers,
     query: request.query,
     rawBody: Buffer.alloc(0),

@@ -4,6 +4,7 @@ import deletedSingle from '../../test/fixtures/acr-eventgrid/image-deleted-cloud
 import pushedEventGrid from '../../test/fixtures/acr-eventgrid/image-pushed-eventgrid-schema.json';
 import mixedBatch from '../../test/fixtures/acr-eventgrid/mixed-batch.json';
 import validation from '../../test/fixtures/acr-eventgrid/subscription-validation.json';
+import { expectNoCrash } from '../../test/support/parsing';
 import { acrEventgridParser, cloudEventsValidationHeaders } from './acr-eventgrid';
 
 const DIGEST = 'sha256:9b2ad6e3b5e0c6b4f5ab0f0f9a8f3c2d1e0b9a8f7e6d5c4b3a29180706050403';
@@ -146,8 +147,7 @@ describe('ACR events through Event Grid', () => {
     fc.assert(
       fc.property(fc.oneof(near, fc.array(near, { maxLength: 3 }), fc.jsonValue()), (body) => {
         const result = acrEventgridParser.parse(body);
-        expect(typeof result.ok).toBe('boolean');
-        if (!result.ok) expect(result.reason).not.toMatch(/internal parser error/);
+        expectNoCrash(result);
       }),
       { numRuns: 2000 },
     );

@@ -7,11 +7,11 @@ import {
   issuesReason,
   nonEmpty,
   optionalString,
-  parserFailure,
   prefixed,
   rejected,
 } from './common';
-import type { ItemOutcome, ParseResult, SourceParser, SourceRequest } from './types';
+import { defineSource, envelopeOf, notThisSource, TOKEN_IN_QUERY } from './source';
+import type { ItemOutcome, ParseResult, SourceRequest } from './types';
 import { isRecord, validatedEvent } from './validate';
 
 /**
@@ -50,36 +50,34 @@ export const AcrEventGridEvent = z.looseObject({
   data: AcrEventGridData,
 });
 
-export const acrEventgridParser: SourceParser = {
+export const acrEventgridParser = defineSource({
   name: 'acr-eventgrid',
-  parse(body: unknown): ParseResult {
-    try {
-      const batch = Array.isArray(body);
-      const events = batch ? body : [body];
-      if (events.length === 0) return { ok: false, reason: 'not an Event Grid delivery: the array is empty' };
-      if (events.length > MAX_BATCH)
-        return { ok: false, reason: `an Event Grid batch holds at most ${MAX_BATCH} events` };
-      if (!events.every(isRecord) || !events.every((e) => typeof typeOf(e) === 'string')) {
-        return {
-          ok: false,
-          reason:
-            'not an Event Grid delivery: expected events with eventType (Event Grid schema) or type (CloudEvents)',
-        };
-      }
-      const validation = events.find((e) => typeOf(e) === VALIDATION);
-      if (validation) return validationReply(validation);
-      const items = events.map((event, i) => {
-        const outcome = judge(event);
-        return batch ? prefixed(`[${i}]`, outcome) : outcome;
-      });
-      return { ok: true, items };
-    } catch (error) {
-      // Defensive: nothing above should throw, but a parser must never take the endpoint down.
-      return parserFailure('Event Grid', error);
+  format: 'Event Grid',
+  auth: TOKEN_IN_QUERY,
+  envelope(body) {
+    const batch = Array.isArray(body);
+    const events: unknown[] = batch ? body : [body];
+    if (events.length === 0) return notThisSource('not an Event Grid delivery: the array is empty');
+    if (events.length > MAX_BATCH)
+      return notThisSource(`an Event Grid batch holds at most ${MAX_BATCH} events`);
+    if (!events.every(isRecord) || !events.every((e) => typeof typeOf(e) === 'string')) {
+      return notThisSource(
+        'not an Event Grid delivery: expected events with eventType (Event Grid schema) or type (CloudEvents)',
+      );
     }
+    return envelopeOf({ batch, events });
   },
+  handshake({ events }) {
+    const validation = events.find((e) => typeOf(e) === VALIDATION);
+    return validation ? validationReply(validation) : null;
+  },
+  items: ({ batch, events }) =>
+    events.map((event, i) => {
+      const outcome = judge(event);
+      return batch ? prefixed(`[${i}]`, outcome) : outcome;
+    }),
   preflight: cloudEventsValidationHeaders,
-};
+});
 
 /** The CloudEvents webhook handshake (an HTTP OPTIONS): allow the origin that asked, if it is a host name. */
 export function cloudEventsValidationHeaders(request: SourceRequest): Record<string, string> | null {

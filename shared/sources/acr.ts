@@ -1,16 +1,9 @@
 import * as z from 'zod/mini';
 import { normalizeTimestamp, quote } from '../core';
 import '../zod-english';
-import {
-  identifierProblem,
-  ignored,
-  issuesReason,
-  nonEmpty,
-  optionalString,
-  parserFailure,
-  rejected,
-} from './common';
-import type { ItemOutcome, ParseResult, SourceParser } from './types';
+import { identifierProblem, ignored, issuesReason, nonEmpty, optionalString, rejected } from './common';
+import { BEARER_TOKEN, defineSource, envelopeOf, notThisSource } from './source';
+import type { ItemOutcome } from './types';
 import { isRecord, validatedEvent } from './validate';
 
 /**
@@ -41,22 +34,20 @@ const IGNORED_ACTIONS: Readonly<Record<string, string>> = {
   chart_delete: 'Helm chart events are not tracked',
 };
 
-export const acrParser: SourceParser = {
+export const acrParser = defineSource({
   name: 'acr',
-  parse(body: unknown): ParseResult {
-    try {
-      if (!isRecord(body)) return { ok: false, reason: 'not an ACR webhook event: body is not an object' };
-      const action = body.action;
-      if (typeof action !== 'string') {
-        return { ok: false, reason: 'not an ACR webhook event: action is missing or not a string' };
-      }
-      return { ok: true, items: [judgeEvent(body, action)] };
-    } catch (error) {
-      // Defensive: nothing above should throw, but a parser must never take the endpoint down.
-      return parserFailure('ACR', error);
+  format: 'ACR',
+  auth: BEARER_TOKEN,
+  envelope(body) {
+    if (!isRecord(body)) return notThisSource('not an ACR webhook event: body is not an object');
+    const action = body.action;
+    if (typeof action !== 'string') {
+      return notThisSource('not an ACR webhook event: action is missing or not a string');
     }
+    return envelopeOf({ body, action });
   },
-};
+  items: ({ body, action }) => [judgeEvent(body, action)],
+});
 
 function judgeEvent(item: Record<string, unknown>, action: string): ItemOutcome {
   if (action !== 'push' && action !== 'delete') {

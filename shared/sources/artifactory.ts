@@ -3,15 +3,16 @@ import { quote } from '../core';
 import '../zod-english';
 import {
   contentId,
+  hostOf,
   identifierProblem,
   ignored,
   issuesReason,
   nonEmpty,
   optionalString,
-  parserFailure,
   rejected,
 } from './common';
-import type { ItemOutcome, ParseResult, SourceParser } from './types';
+import { defineSource } from './source';
+import type { ItemOutcome } from './types';
 import { isRecord, validatedEvent } from './validate';
 
 /**
@@ -50,33 +51,24 @@ const IGNORED_EVENT_TYPES: Readonly<Record<string, string>> = {
     'a promotion is not tracked here; a promotion that copies the tag reports a push in the target repository',
 };
 
-export const artifactoryParser: SourceParser = {
+export const artifactoryParser = defineSource({
   name: 'artifactory',
-  parse(body: unknown): ParseResult {
-    try {
-      const envelope = ArtifactoryEnvelope.safeParse(body);
-      if (!envelope.success) {
-        return {
-          ok: false,
-          reason: `not a JFrog webhook event: ${issuesReason(envelope.error)} (expected {"domain", "event_type", "data": {...}, "jpd_origin", "source"})`,
-        };
-      }
-      const event = envelope.data;
-      if (event.domain !== 'docker') {
-        return {
-          ok: true,
-          items: [
-            ignored(`domain ${quote(event.domain)} ignored: only "docker" domain events are tag events`),
-          ],
-        };
-      }
-      return { ok: true, items: [judgeEvent(event)] };
-    } catch (error) {
-      // Defensive: nothing above should throw, but a parser must never take the endpoint down.
-      return parserFailure('JFrog', error);
-    }
+  format: 'JFrog',
+  // JFrog sends its secret token as is in X-JFrog-Event-Auth, or its body signature there.
+  auth: {
+    token: { in: 'header', header: 'X-JFrog-Event-Auth' },
+    signature: { header: 'x-jfrog-event-auth', prefix: '' },
   },
-};
+  envelope: {
+    schema: ArtifactoryEnvelope,
+    what: 'JFrog webhook event',
+    expected: '{"domain", "event_type", "data": {...}, "jpd_origin", "source"}',
+  },
+  items: (event) =>
+    event.domain === 'docker'
+      ? [judgeEvent(event)]
+      : [ignored(`domain ${quote(event.domain)} ignored: only "docker" domain events are tag events`)],
+});
 
 function judgeEvent(event: z.infer<typeof ArtifactoryEnvelope>): ItemOutcome {
   const action = ACTIONS.get(event.event_type);
@@ -106,7 +98,7 @@ function judgeEvent(event: z.infer<typeof ArtifactoryEnvelope>): ItemOutcome {
 
   const origin = nonEmpty(event.jpd_origin);
   if (origin === null) return rejected('jpd_origin is missing: it names the registry host');
-  const registryHost = hostOfOrigin(origin);
+  const registryHost = hostOf(origin, 'origin');
   if (registryHost === null) return rejected(`jpd_origin ${quote(origin)} names no host`);
 
   return validatedEvent({
@@ -120,13 +112,4 @@ function judgeEvent(event: z.infer<typeof ArtifactoryEnvelope>): ItemOutcome {
     timestamp: null,
     actor: nonEmpty(nonEmpty(event.source)?.replace(/^jfrog\//, '')),
   });
-}
-
-/** `https://user@Acme.jfrog.io:443/artifactory` → `acme.jfrog.io:443`; null when there is no authority. */
-function hostOfOrigin(origin: string): string | null {
-  const withoutScheme = origin.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, '');
-  const end = withoutScheme.search(/[/?#]/);
-  const authority = end === -1 ? withoutScheme : withoutScheme.slice(0, end);
-  const host = authority.slice(authority.lastIndexOf('@') + 1).toLowerCase();
-  return host === '' ? null : host;
 }

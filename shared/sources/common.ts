@@ -121,26 +121,36 @@ export function contentId(source: string, parts: readonly (string | number | nul
   return `${source}:${fnv1a64Hex(parts.map((p) => JSON.stringify(p)).join('|'))}`;
 }
 
+const URL_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
+
 /**
- * The registry host of an image reference or URL as registries print them: `harbor.example.com/ns/repo:tag`,
- * `quay.io/ns/repo`, `https://Host:5000/ns/repo@sha256:…`. Lower-cased; userinfo dropped. Like docker, the
- * first path segment only counts as a host when it contains `.` or `:` or is `localhost`
- * (`library/nginx:latest` has no host). Null when there is none; never throws.
+ * How a field names its registry host:
+ * - `reference`: an image reference as registries print it (`harbor.example.com/ns/repo:tag`,
+ *   `https://Host:5000/ns/repo@sha256:…`), scheme optional. Like docker, the first path segment only counts
+ *   as a host when a path follows and it contains `.` or `:` or is `localhost` (`library/nginx` has none);
+ * - `url`: a URL, scheme required (`https://user@Host:5000/v2/…`): its authority is the host;
+ * - `origin`: a URL or bare authority, scheme optional (`https://Acme.jfrog.io:443/artifactory`).
  */
-export function hostOfReference(reference: string | null | undefined): string | null {
-  if (!reference) return null;
-  const withoutScheme = reference.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, '');
-  const slash = withoutScheme.search(/[/?#]/);
-  if (slash <= 0 || withoutScheme[slash] !== '/') return null;
-  const authority = withoutScheme.slice(0, slash);
+export type HostForm = 'reference' | 'url' | 'origin';
+
+/** The registry host a reference, URL or origin names: lower-cased, userinfo dropped; null when none. Never throws. */
+export function hostOf(text: string | null | undefined, form: HostForm): string | null {
+  if (!text) return null;
+  const scheme = URL_SCHEME.exec(text);
+  if (form === 'url' && scheme === null) return null;
+  const rest = text.slice(scheme?.[0].length ?? 0);
+  const end = rest.search(/[/?#]/);
+  if (form === 'reference' && (end <= 0 || rest[end] !== '/')) return null;
+  const authority = end === -1 ? rest : rest.slice(0, end);
   const host = authority.slice(authority.lastIndexOf('@') + 1).toLowerCase();
   if (host === '') return null;
+  if (form !== 'reference') return host;
   return host.includes('.') || host.includes(':') || host === 'localhost' ? host : null;
 }
 
 /** An image reference split into its parts; see splitImageReference. */
 export interface ImageReferenceParts {
-  /** As hostOfReference reads it: lower-cased, userinfo dropped. */
+  /** As hostOf reads a reference: lower-cased, userinfo dropped. */
   host: string;
   /** Between the host and `:tag` / `@digest`, as written (not lower-cased, not validated). */
   path: string;
@@ -153,12 +163,12 @@ export interface ImageReferenceParts {
 /**
  * Splits `host[:port]/path[:tag][@digest]` (with or without a URL scheme, as ghcr's `package_url` and
  * Artifact Registry's `digest`/`tag` references print it) into host, path, tag and digest. Null when the
- * reference names no host (see hostOfReference). Nothing is validated here; never throws.
+ * reference names no host (see hostOf). Nothing is validated here; never throws.
  */
 export function splitImageReference(reference: string | null | undefined): ImageReferenceParts | null {
-  const host = hostOfReference(reference);
+  const host = hostOf(reference, 'reference');
   if (!reference || host === null) return null;
-  const withoutScheme = reference.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, '');
+  const withoutScheme = reference.replace(URL_SCHEME, '');
   const rest = withoutScheme.slice(withoutScheme.indexOf('/') + 1);
   const at = rest.indexOf('@');
   const name = at === -1 ? rest : rest.slice(0, at);
@@ -169,16 +179,5 @@ export function splitImageReference(reference: string | null | undefined): Image
     path: hasTag ? name.slice(0, colon) : name,
     tag: hasTag ? name.slice(colon + 1) : null,
     digest: at === -1 ? null : rest.slice(at + 1),
-  };
-}
-
-/** Marks a rejection that only a bug can cause: the fuzz test fails on any reason that contains it. */
-export const INTERNAL_PARSER_ERROR = 'internal parser error';
-
-/** The defensive catch of every parser: a bug must not take the endpoint down, nor pass unnoticed. */
-export function parserFailure(format: string, error: unknown): { ok: false; reason: string } {
-  return {
-    ok: false,
-    reason: `${format} body hit an ${INTERNAL_PARSER_ERROR} (${String(error)}); please report it`,
   };
 }

@@ -2,16 +2,17 @@ import * as z from 'zod/mini';
 import { normalizeTimestamp, quote } from '../core';
 import '../zod-english';
 import {
+  hostOf,
   identifierProblem,
   ignored,
   issuesReason,
   nonEmpty,
   optionalString,
-  parserFailure,
   prefixed,
   rejected,
 } from './common';
-import type { ItemOutcome, ParseResult, SourceParser } from './types';
+import { BEARER_TOKEN, defineSource } from './source';
+import type { ItemOutcome } from './types';
 import { isRecord, validatedEvent } from './validate';
 
 /**
@@ -57,27 +58,17 @@ const IGNORED_ACTIONS: Readonly<Record<string, string>> = {
   mount: 'a blob mount does not change a tag',
 };
 
-export const distributionParser: SourceParser = {
+export const distributionParser = defineSource({
   name: 'distribution',
-  parse(body: unknown): ParseResult {
-    try {
-      const envelope = DistributionEnvelope.safeParse(body);
-      if (!envelope.success) {
-        return {
-          ok: false,
-          reason: `not a distribution notification envelope: ${issuesReason(envelope.error)} (expected {"events": [...]})`,
-        };
-      }
-      return {
-        ok: true,
-        items: envelope.data.events.map((item, i) => prefixed(`events[${i}]`, judgeEvent(item))),
-      };
-    } catch (error) {
-      // Defensive: nothing above should throw, but a parser must never take the endpoint down.
-      return parserFailure('distribution', error);
-    }
+  format: 'distribution',
+  auth: BEARER_TOKEN,
+  envelope: {
+    schema: DistributionEnvelope,
+    what: 'distribution notification envelope',
+    expected: '{"events": [...]}',
   },
-};
+  items: (envelope) => envelope.events.map((item, i) => prefixed(`events[${i}]`, judgeEvent(item))),
+});
 
 function judgeEvent(item: unknown): ItemOutcome {
   if (!isRecord(item)) return rejected('is not an object');
@@ -126,7 +117,7 @@ function judgeEvent(item: unknown): ItemOutcome {
   const timestamp = normalizeTimestamp(event.timestamp);
   if (timestamp === null) return rejected(`timestamp ${quote(event.timestamp)} is not an RFC 3339 time`);
 
-  const registryHost = nonEmpty(event.request?.host) ?? hostOfUrl(target.url);
+  const registryHost = nonEmpty(event.request?.host) ?? hostOf(target.url, 'url');
   if (registryHost === null)
     return rejected('registry host is missing (no request.host and no host in target.url)');
 
@@ -142,14 +133,4 @@ function judgeEvent(item: unknown): ItemOutcome {
     timestamp,
     actor: nonEmpty(event.actor?.name),
   });
-}
-
-/** `https://user@Host:5000/v2/...` → `Host:5000`; null when there is no authority. */
-function hostOfUrl(url: string | null | undefined): string | null {
-  if (!url) return null;
-  const match = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/.exec(url);
-  const authority = match?.[1];
-  if (!authority) return null;
-  const host = authority.slice(authority.lastIndexOf('@') + 1);
-  return host === '' ? null : host;
 }

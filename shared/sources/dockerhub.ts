@@ -8,10 +8,10 @@ import {
   issuesReason,
   nonEmpty,
   optionalString,
-  parserFailure,
   rejected,
 } from './common';
-import type { ItemOutcome, ParseResult, SourceParser } from './types';
+import { defineSource, envelopeOf, notThisSource, TOKEN_IN_QUERY } from './source';
+import type { ItemOutcome } from './types';
 import { isRecord, validatedEvent } from './validate';
 
 /**
@@ -32,24 +32,19 @@ export const DockerHubPush = z.looseObject({
 
 const REGISTRY_HOST = 'docker.io';
 
-export const dockerhubParser: SourceParser = {
+export const dockerhubParser = defineSource({
   name: 'dockerhub',
-  parse(body: unknown): ParseResult {
-    try {
-      if (!isRecord(body)) return { ok: false, reason: 'not a Docker Hub webhook: body is not an object' };
-      if (!isRecord(body.push_data) || !isRecord(body.repository)) {
-        return {
-          ok: false,
-          reason: 'not a Docker Hub webhook: push_data and repository must both be objects',
-        };
-      }
-      return { ok: true, items: [judgePush(body)] };
-    } catch (error) {
-      // Defensive: nothing above should throw, but a parser must never take the endpoint down.
-      return parserFailure('Docker Hub', error);
+  format: 'Docker Hub',
+  auth: TOKEN_IN_QUERY,
+  envelope(body) {
+    if (!isRecord(body)) return notThisSource('not a Docker Hub webhook: body is not an object');
+    if (!isRecord(body.push_data) || !isRecord(body.repository)) {
+      return notThisSource('not a Docker Hub webhook: push_data and repository must both be objects');
     }
+    return envelopeOf(body);
   },
-};
+  items: (body) => [judgePush(body)],
+});
 
 function judgePush(body: Record<string, unknown>): ItemOutcome {
   const parsed = DockerHubPush.safeParse(body);

@@ -7,12 +7,12 @@ import {
   issuesReason,
   nonEmpty,
   optionalString,
-  parserFailure,
   prefixed,
   rejected,
 } from './common';
 import { jsonDepth, MAX_JSON_DEPTH } from './json-body';
-import type { ItemOutcome, ParseResult, SourceParser } from './types';
+import { BEARER_TOKEN, defineSource, envelopeOf, notThisSource } from './source';
+import type { ItemOutcome } from './types';
 import { isRecord, validatedEvent } from './validate';
 
 /**
@@ -52,41 +52,44 @@ const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/;
 
 const ACTIONS: Readonly<Record<string, 'push' | 'delete'>> = { PUSH: 'push', DELETE: 'delete' };
 
-export const ecrParser: SourceParser = {
+/** The three shapes an ECR body comes in, each with its own way to its events. */
+type EcrEnvelope =
+  | { kind: 'events'; events: unknown[] }
+  | { kind: 'sqs'; records: unknown[] }
+  | { kind: 'event'; event: Record<string, unknown> };
+
+export const ecrParser = defineSource<EcrEnvelope>({
   name: 'ecr',
-  parse(body: unknown): ParseResult {
-    try {
-      if (Array.isArray(body)) {
-        return { ok: true, items: body.map((item, i) => prefixed(`[${i}]`, judgeEvent(item))) };
-      }
-      if (!isRecord(body)) {
-        return {
-          ok: false,
-          reason: 'not an EventBridge event, an array of them, or an SQS event: body is not an object',
-        };
-      }
-      if ('Records' in body) {
-        const records = body.Records;
-        if (!Array.isArray(records))
-          return { ok: false, reason: 'not an SQS event: Records is not an array' };
-        return {
-          ok: true,
-          items: records.map((record, i) => prefixed(`Records[${i}]`, judgeSqsRecord(record))),
-        };
-      }
-      if (!('detail-type' in body) && !('source' in body) && !('detail' in body)) {
-        return {
-          ok: false,
-          reason: 'not an EventBridge event (no detail-type, source or detail) nor an SQS event (no Records)',
-        };
-      }
-      return { ok: true, items: [judgeEvent(body)] };
-    } catch (error) {
-      // Defensive: nothing above should throw, but a parser must never take the endpoint down.
-      return parserFailure('ECR', error);
+  format: 'ECR',
+  auth: BEARER_TOKEN,
+  envelope(body) {
+    if (Array.isArray(body)) return envelopeOf({ kind: 'events', events: body });
+    if (!isRecord(body)) {
+      return notThisSource(
+        'not an EventBridge event, an array of them, or an SQS event: body is not an object',
+      );
     }
+    if ('Records' in body) {
+      const records = body.Records;
+      if (!Array.isArray(records)) return notThisSource('not an SQS event: Records is not an array');
+      return envelopeOf({ kind: 'sqs', records });
+    }
+    if (!('detail-type' in body) && !('source' in body) && !('detail' in body)) {
+      return notThisSource(
+        'not an EventBridge event (no detail-type, source or detail) nor an SQS event (no Records)',
+      );
+    }
+    return envelopeOf({ kind: 'event', event: body });
   },
-};
+  items(envelope) {
+    if (envelope.kind === 'events')
+      return envelope.events.map((item, i) => prefixed(`[${i}]`, judgeEvent(item)));
+    if (envelope.kind === 'sqs') {
+      return envelope.records.map((record, i) => prefixed(`Records[${i}]`, judgeSqsRecord(record)));
+    }
+    return [judgeEvent(envelope.event)];
+  },
+});
 
 function judgeSqsRecord(record: unknown): ItemOutcome {
   if (!isRecord(record)) return rejected('is not an object');

@@ -7,12 +7,12 @@ import {
   issuesReason,
   nonEmpty,
   optionalString,
-  parserFailure,
   rejected,
   splitImageReference,
 } from './common';
 import { jsonDepth, MAX_JSON_DEPTH } from './json-body';
-import type { ItemOutcome, ParseResult, SourceParser } from './types';
+import { defineSource, TOKEN_IN_QUERY } from './source';
+import type { ItemOutcome } from './types';
 import { isRecord, validatedEvent } from './validate';
 
 /**
@@ -53,24 +53,17 @@ const ACTIONS: ReadonlyMap<string, 'push' | 'delete'> = new Map([
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-export const garParser: SourceParser = {
+export const garParser = defineSource({
   name: 'gar',
-  parse(body: unknown): ParseResult {
-    try {
-      const envelope = PubSubPushEnvelope.safeParse(body);
-      if (!envelope.success) {
-        return {
-          ok: false,
-          reason: `not a Pub/Sub push message: ${issuesReason(envelope.error)} (expected {"message": {"data", "messageId", "publishTime"}, "subscription"})`,
-        };
-      }
-      return { ok: true, items: [judgeMessage(envelope.data.message)] };
-    } catch (error) {
-      // Defensive: nothing above should throw, but a parser must never take the endpoint down.
-      return parserFailure('Pub/Sub', error);
-    }
+  format: 'Pub/Sub',
+  auth: TOKEN_IN_QUERY,
+  envelope: {
+    schema: PubSubPushEnvelope,
+    what: 'Pub/Sub push message',
+    expected: '{"message": {"data", "messageId", "publishTime"}, "subscription"}',
   },
-};
+  items: (envelope) => [judgeMessage(envelope.message)],
+});
 
 function judgeMessage(message: z.infer<typeof PubSubMessage>): ItemOutcome {
   const decoded = decodeData(message.data);

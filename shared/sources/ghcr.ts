@@ -8,11 +8,11 @@ import {
   issuesReason,
   nonEmpty,
   optionalString,
-  parserFailure,
   rejected,
   splitImageReference,
 } from './common';
-import type { ItemOutcome, ParseResult, SourceParser, SourceRequest } from './types';
+import { BEARER_TOKEN, defineSource, envelopeOf, notThisSource } from './source';
+import type { ItemOutcome } from './types';
 import { isRecord, validatedEvent } from './validate';
 
 /**
@@ -46,41 +46,41 @@ const CONTAINER_PACKAGE_TYPES: ReadonlySet<string> = new Set(['container', 'dock
 
 const PUSH_ACTIONS: ReadonlySet<string> = new Set(['published', 'updated']);
 
-export const ghcrParser: SourceParser = {
+/** Another GitHub event (the body does not matter), or a package event's parts. */
+type GhcrEnvelope =
+  | { kind: 'other'; event: string }
+  | { kind: 'package'; body: Record<string, unknown>; action: string; pkg: Record<string, unknown> };
+
+export const ghcrParser = defineSource<GhcrEnvelope>({
   name: 'ghcr',
-  parse(body: unknown, request?: SourceRequest): ParseResult {
-    try {
-      const event = nonEmpty(request?.headers['x-github-event']);
-      if (event !== null && event !== 'package') {
-        return {
-          ok: true,
-          items: [
-            ignored(
-              `GitHub event ${quote(event)} ignored: only "package" events report container pushes${
-                event === 'registry_package' ? ' (registry_package is the legacy duplicate of package)' : ''
-              }`,
-            ),
-          ],
-        };
-      }
-      if (!isRecord(body)) return { ok: false, reason: 'not a GitHub package event: body is not an object' };
-      if (typeof body.action !== 'string' || !isRecord(body.package)) {
-        return {
-          ok: false,
-          reason:
-            'not a GitHub package event: action (a string) or package (an object) is missing (expected {"action", "package": {...}, "sender"})',
-        };
-      }
-      return {
-        ok: true,
-        items: [judgeEvent(body, body.action, body.package, nonEmpty(request?.headers['x-github-delivery']))],
-      };
-    } catch (error) {
-      // Defensive: nothing above should throw, but a parser must never take the endpoint down.
-      return parserFailure('GitHub package', error);
+  format: 'GitHub package',
+  auth: BEARER_TOKEN,
+  envelope(body, request) {
+    const event = nonEmpty(request.headers['x-github-event']);
+    if (event !== null && event !== 'package') return envelopeOf({ kind: 'other', event });
+    if (!isRecord(body)) return notThisSource('not a GitHub package event: body is not an object');
+    if (typeof body.action !== 'string' || !isRecord(body.package)) {
+      return notThisSource(
+        'not a GitHub package event: action (a string) or package (an object) is missing (expected {"action", "package": {...}, "sender"})',
+      );
     }
+    return envelopeOf({ kind: 'package', body, action: body.action, pkg: body.package });
   },
-};
+  items(envelope, request) {
+    if (envelope.kind === 'other') {
+      const legacy = envelope.event === 'registry_package';
+      return [
+        ignored(
+          `GitHub event ${quote(envelope.event)} ignored: only "package" events report container pushes${
+            legacy ? ' (registry_package is the legacy duplicate of package)' : ''
+          }`,
+        ),
+      ];
+    }
+    const deliveryId = nonEmpty(request.headers['x-github-delivery']);
+    return [judgeEvent(envelope.body, envelope.action, envelope.pkg, deliveryId)];
+  },
+});
 
 function judgeEvent(
   item: Record<string, unknown>,

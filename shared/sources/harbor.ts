@@ -3,17 +3,17 @@ import { fromUnixSeconds, normalizeTimestamp, quote } from '../core';
 import '../zod-english';
 import {
   contentId,
-  hostOfReference,
+  hostOf,
   identifierProblem,
   ignored,
   issuesReason,
   nonEmpty,
   optionalString,
-  parserFailure,
   prefixed,
   rejected,
 } from './common';
-import type { ItemOutcome, ParseResult, SourceParser } from './types';
+import { BEARER_TOKEN, defineSource, envelopeOf, notThisSource } from './source';
+import type { ItemOutcome } from './types';
 import { isRecord, validatedEvent } from './validate';
 
 /**
@@ -86,41 +86,35 @@ const IGNORED_TYPES: ReadonlyMap<string, string> = new Map([
 /** An OCI digest's shape (`algorithm:encoded`), which no tag can have: Harbor's untagged-artifact marker. */
 const DIGEST_SHAPED = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 
-export const harborParser: SourceParser = {
+export const harborParser = defineSource({
   name: 'harbor',
-  parse(body: unknown): ParseResult {
-    try {
-      if (!isRecord(body)) return { ok: false, reason: 'not a Harbor webhook: body is not an object' };
-      const type = body.type;
-      if (typeof type !== 'string') {
-        return { ok: false, reason: 'not a Harbor webhook: type is missing or not a string' };
-      }
-      const cloudEvents = body.specversion !== undefined;
-      if (!cloudEvents && !('event_data' in body)) {
-        return {
-          ok: false,
-          reason:
-            'not a Harbor webhook: neither event_data (Default format) nor specversion (CloudEvents format)',
-        };
-      }
-      const action = ACTIONS.get(type);
-      if (action === undefined) {
-        return {
-          ok: true,
-          items: [
-            ignored(
-              `type ${quote(type)} ignored: ${IGNORED_TYPES.get(type) ?? 'not an artifact push or delete'}`,
-            ),
-          ],
-        };
-      }
-      return { ok: true, items: cloudEvents ? judgeCloudEvent(body, action) : judgeDefault(body, action) };
-    } catch (error) {
-      // Defensive: nothing above should throw, but a parser must never take the endpoint down.
-      return parserFailure('Harbor', error);
+  format: 'Harbor',
+  auth: BEARER_TOKEN,
+  envelope(body) {
+    if (!isRecord(body)) return notThisSource('not a Harbor webhook: body is not an object');
+    const type = body.type;
+    if (typeof type !== 'string')
+      return notThisSource('not a Harbor webhook: type is missing or not a string');
+    const cloudEvents = body.specversion !== undefined;
+    if (!cloudEvents && !('event_data' in body)) {
+      return notThisSource(
+        'not a Harbor webhook: neither event_data (Default format) nor specversion (CloudEvents format)',
+      );
     }
+    return envelopeOf({ body, type, cloudEvents });
   },
-};
+  items({ body, type, cloudEvents }) {
+    const action = ACTIONS.get(type);
+    if (action === undefined) {
+      return [
+        ignored(
+          `type ${quote(type)} ignored: ${IGNORED_TYPES.get(type) ?? 'not an artifact push or delete'}`,
+        ),
+      ];
+    }
+    return cloudEvents ? judgeCloudEvent(body, action) : judgeDefault(body, action);
+  },
+});
 
 interface Envelope {
   action: 'push' | 'delete';
@@ -208,7 +202,7 @@ function judgeResource(envelope: Envelope, item: unknown, i: number): ItemOutcom
   }
   if (digest === null && envelope.action === 'push') return rejected('digest is missing on a push');
 
-  const registryHost = hostOfReference(resource.resource_url);
+  const registryHost = hostOf(resource.resource_url, 'reference');
   if (registryHost === null) {
     return rejected(
       resource.resource_url

@@ -11,6 +11,7 @@ import { quayParser } from './quay';
 import type { SourceParser } from './types';
 
 export * from './json-body';
+export * from './split';
 export * from './types';
 
 /** One parser per wire format; `POST /webhooks/<name>` and `normalize --source <name>` look here. */

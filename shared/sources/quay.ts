@@ -1,17 +1,9 @@
 import * as z from 'zod/mini';
 import { quote } from '../core';
 import '../zod-english';
-import {
-  contentId,
-  hostOfReference,
-  identifierProblem,
-  ignored,
-  issuesReason,
-  parserFailure,
-  prefixed,
-  rejected,
-} from './common';
-import type { ItemOutcome, ParseResult, SourceParser } from './types';
+import { contentId, hostOf, identifierProblem, ignored, prefixed, rejected } from './common';
+import { defineSource, TOKEN_IN_QUERY } from './source';
+import type { ItemOutcome } from './types';
 import { validatedEvent } from './validate';
 
 /**
@@ -28,58 +20,44 @@ export const QuayNotification = z.looseObject({
   updated_tags: z.optional(z.array(z.unknown())),
 });
 
-export const quayParser: SourceParser = {
+export const quayParser = defineSource({
   name: 'quay',
-  parse(body: unknown): ParseResult {
-    try {
-      const parsed = QuayNotification.safeParse(body);
-      if (!parsed.success) {
-        return {
-          ok: false,
-          reason: `not a Quay repository notification: ${issuesReason(parsed.error)} (expected {"repository", "docker_url", "updated_tags": [...]})`,
-        };
-      }
-      const notification = parsed.data;
-      const tags = notification.updated_tags;
-      if (tags === undefined) {
-        return {
-          ok: true,
-          items: [
-            ignored(
-              'no updated_tags: not a repository push notification (builds and scans are not tag events)',
-            ),
-          ],
-        };
-      }
-      if (tags.length === 0) return { ok: true, items: [ignored('updated_tags is empty: no tag changed')] };
-
-      // The id hashes docker_url, repository, the tag and every string tag of the notification, sorted:
-      // two identical notifications (a redelivery) give the same ids and collapse as duplicates. A later
-      // re-push of the same tag gets the same id only if its notification body is identical too, which
-      // is intended: Quay sends no digest, the digest is resolved at record time. Caveat: Quay bodies
-      // carry no time, so a re-push of `latest` alone IS byte-identical; the outbox keys the resolve
-      // effect and the store dedups on this id, so such a re-push needs dedup on (tag, resolved digest)
-      // downstream rather than on the id alone.
-      const allTags = tags
-        .filter((t): t is string => typeof t === 'string')
-        .sort()
-        .join(',');
-      const registryHost = hostOfReference(notification.docker_url);
-      return {
-        ok: true,
-        items: tags.map((tag, i) =>
-          prefixed(
-            `updated_tags[${i}]`,
-            judgeTag(notification.repository, notification.docker_url, registryHost, tag, allTags),
-          ),
-        ),
-      };
-    } catch (error) {
-      // Defensive: nothing above should throw, but a parser must never take the endpoint down.
-      return parserFailure('Quay', error);
-    }
+  format: 'Quay',
+  auth: TOKEN_IN_QUERY,
+  envelope: {
+    schema: QuayNotification,
+    what: 'Quay repository notification',
+    expected: '{"repository", "docker_url", "updated_tags": [...]}',
   },
-};
+  items(notification) {
+    const tags = notification.updated_tags;
+    if (tags === undefined) {
+      return [
+        ignored('no updated_tags: not a repository push notification (builds and scans are not tag events)'),
+      ];
+    }
+    if (tags.length === 0) return [ignored('updated_tags is empty: no tag changed')];
+
+    // The id hashes docker_url, repository, the tag and every string tag of the notification, sorted:
+    // two identical notifications (a redelivery) give the same ids and collapse as duplicates. A later
+    // re-push of the same tag gets the same id only if its notification body is identical too, which
+    // is intended: Quay sends no digest, the digest is resolved at record time. Caveat: Quay bodies
+    // carry no time, so a re-push of `latest` alone IS byte-identical; the outbox keys the resolve
+    // effect and the store dedups on this id, so such a re-push needs dedup on (tag, resolved digest)
+    // downstream rather than on the id alone.
+    const allTags = tags
+      .filter((t): t is string => typeof t === 'string')
+      .sort()
+      .join(',');
+    const registryHost = hostOf(notification.docker_url, 'reference');
+    return tags.map((tag, i) =>
+      prefixed(
+        `updated_tags[${i}]`,
+        judgeTag(notification.repository, notification.docker_url, registryHost, tag, allTags),
+      ),
+    );
+  },
+});
 
 function judgeTag(
   repository: string,

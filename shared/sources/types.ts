@@ -20,8 +20,20 @@ export interface SourceRequest {
   headers: Readonly<Record<string, string | undefined>>;
 }
 
+/**
+ * How a source authenticates, declared by the source; shared/auth checks it. A configured token
+ * travels in the URL's `token` query parameter (for senders that cannot add a header) or in a header
+ * (`Authorization` expects `Bearer <token>`); a configured secret signs the raw body with HMAC-SHA256,
+ * sent as hex in `signature.header` after `signature.prefix`.
+ */
+export interface SourceAuthRules {
+  readonly token: { readonly in: 'query' } | { readonly in: 'header'; readonly header: string };
+  readonly signature: { readonly header: string; readonly prefix: string };
+}
+
 export interface SourceParser {
   readonly name: string;
+  readonly auth: SourceAuthRules;
   /** Receives the JSON value, already authenticated and size- and depth-checked. Never throws. */
   parse(body: unknown, request?: SourceRequest): ParseResult;
   /**

@@ -1,5 +1,6 @@
 import type { RegistryEvent } from '../../shared/core';
-import type { ItemOutcome, SourceParser, SourceRequest } from '../../shared/sources/types';
+import { INTERNAL_PARSER_ERROR } from '../../shared/sources/source';
+import type { ItemOutcome, ParseResult, SourceParser, SourceRequest } from '../../shared/sources/types';
 
 /**
  * Unwrappers for parser tests: run `parser.parse` and hand back the items (or events, or ids),
@@ -44,4 +45,22 @@ export function eventsOf(parser: Parser, body: unknown, request?: SourceRequest)
 /** The ids of the events of every item. */
 export function eventIdsOf(parser: Parser, body: unknown, request?: SourceRequest): string[] {
   return eventsOf(parser, body, request).map((event) => event.id);
+}
+
+/**
+ * What a robustness test asks of any result: whole-body refusals and item ignores/rejections carry a
+ * reason, and none of them is the defensive catch's marker: a parser that crashed fails the test.
+ */
+export function expectNoCrash(result: ParseResult): void {
+  const reasons = result.ok
+    ? result.items.map((item) => {
+        expect(['event', 'ignored', 'rejected']).toContain(item.kind);
+        return item.kind === 'event' ? '' : item.reason;
+      })
+    : [result.reason];
+  if (!result.ok) expect(result.reason.length).toBeGreaterThan(0);
+  for (const reason of reasons) {
+    expect(typeof reason).toBe('string');
+    expect(reason).not.toContain(INTERNAL_PARSER_ERROR);
+  }
 }

@@ -15,6 +15,8 @@ const SCANNED = ['shared', 'functions', 'infra'];
 const LOG = 'shared/log.ts';
 const BUILT_ONCE = 'shared/built-once.ts';
 const ZOD_ENGLISH = 'shared/zod-english.ts';
+/** The one place a webhook outcome becomes an HTTP status: shared by the three runtimes' HTTP handlers. */
+const WEBHOOK_ANSWER = 'functions/webhook-answer.ts';
 const SHARED_ROOMS = [
   'shared/core',
   'shared/sources',
@@ -54,9 +56,10 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   [ZOD_ENGLISH]: [],
   /** The library's barrel: re-exports, nothing else. */
   'shared/index.ts': ['shared/core', 'shared/history', 'shared/sources'],
-  'functions/aws': SHARED_ROOMS,
-  'functions/azure': SHARED_ROOMS,
-  'functions/local': SHARED_ROOMS,
+  [WEBHOOK_ANSWER]: ['shared/core', 'shared/guard'],
+  'functions/aws': [...SHARED_ROOMS, WEBHOOK_ANSWER],
+  'functions/azure': [...SHARED_ROOMS, WEBHOOK_ANSWER],
+  'functions/local': [...SHARED_ROOMS, WEBHOOK_ANSWER],
   infra: ['shared/core', 'shared/contracts', 'shared/config'],
 };
 

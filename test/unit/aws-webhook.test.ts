@@ -4,8 +4,8 @@ import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handleWebhook, type WebhookDeps } from '../../functions/aws/webhook';
 import { buildWebhookDependencies } from '../../functions/aws/webhook-dependencies';
+import { decodeRecord } from '../../shared/guard/queue-envelope';
 import { silentLogger } from '../../shared/log';
-import { decodeRecord } from '../../shared/sources/queue-message';
 import { digestOf } from '../support/events';
 
 const TOKEN = 'lambda-token-0123456789ab';

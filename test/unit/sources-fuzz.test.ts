@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { eventProblems } from '../../shared/core';
 import { jsonDepth, MAX_JSON_DEPTH, SOURCE_PARSERS } from '../../shared/sources';
-import { INTERNAL_PARSER_ERROR } from '../../shared/sources/common';
+import { INTERNAL_PARSER_ERROR } from '../../shared/sources/source';
 
 const FIXTURES = join(__dirname, '..', 'fixtures');
 const INTERNAL_ERROR = new RegExp(`${INTERNAL_PARSER_ERROR}|could not be parsed`);

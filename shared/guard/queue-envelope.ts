@@ -1,11 +1,10 @@
 import type { RegistryEvent } from '../core';
-import { ecrParser } from './ecr';
-import { parseJsonBody } from './json-body';
-import { parseNormalizedEvent } from './normalized';
-import { isRecord } from './validate';
+import { parseJsonBody, parseNormalizedEvent, splitItems } from '../sources';
+import { ecrParser } from '../sources/ecr';
+import { isRecord } from '../sources/validate';
 
 /**
- * What the webhook function queues: the normalized events of one webhook body (small, whatever the
+ * The AWS queue's own envelope (not a registry's wire format). What the webhook function queues: the normalized events of one webhook body (small, whatever the
  * body's size; SQS takes 256 KiB at most), with the items it rejected kept for the failure record.
  * The same queue also receives EventBridge "ECR Image Action" events directly.
  */
@@ -91,20 +90,7 @@ export function decodeRecord(body: string): DecodedRecord {
   }
   const parsed = ecrParser.parse(value);
   if (!parsed.ok) return { ok: false, reason: parsed.reason };
-  const out = {
-    ok: true as const,
-    source: 'ecr',
-    receivedAt: null,
-    events: [] as RegistryEvent[],
-    rejected: [] as string[],
-    ignored: [] as string[],
-  };
-  for (const item of parsed.items) {
-    if (item.kind === 'event') out.events.push(item.event);
-    else if (item.kind === 'rejected') out.rejected.push(item.reason);
-    else out.ignored.push(item.reason);
-  }
-  return out;
+  return { ok: true, source: 'ecr', receivedAt: null, ...splitItems(parsed.items) };
 }
 
 /**
