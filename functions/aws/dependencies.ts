@@ -98,6 +98,7 @@ export function registriesFor(
         client: clientFor(match[2] ?? region ?? 'us-east-1'),
         registryId: match[1]!,
         mutableTagPatterns: (repository) => mutableTagPatterns(policy, repository),
+        log,
       });
       registries.set(host, registry);
     }

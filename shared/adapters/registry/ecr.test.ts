@@ -17,7 +17,7 @@ import { PermanentError, type Policy, type RegistryEvent, TransientError } from 
 import { EffectRunner, keepTagFor } from '../../guard/effects';
 import { MemoryHistoryStore } from '../../history';
 import { silentLogger } from '../../log';
-import { EcrRegistry, ownersFromRepositoryTags } from './ecr';
+import { DOCUMENTED_ACCEPTED, EcrRegistry, ownersFromRepositoryTags } from './ecr';
 
 const ecr = mockClient(ECRClient);
 const client = new ECRClient({
@@ -137,6 +137,33 @@ describe('EcrRegistry', () => {
         'application/vnd.docker.distribution.manifest.v2+json',
       ],
     });
+  });
+
+  test('asks again with the documented media types when ECR refuses the index types, and keeps to them', async () => {
+    const warnings: string[] = [];
+    const strict = new EcrRegistry({
+      client,
+      registryId: '123456789012',
+      log: { warn: (m) => warnings.push(m) },
+    });
+    ecr.on(BatchGetImageCommand).callsFake((input: { acceptedMediaTypes: string[] }) => {
+      if (input.acceptedMediaTypes.some((type) => !DOCUMENTED_ACCEPTED.includes(type)))
+        throw awsError('InvalidParameterException', 400);
+      return { images: [{ imageId: { imageTag: 'v1', imageDigest: sha256(NEW) } }], failures: [] };
+    });
+    expect(await strict.currentDigest('payments/api', 'v1')).toBe(sha256(NEW));
+    expect(await strict.currentDigest('payments/api', 'v2')).toBe(sha256(NEW));
+    const asked = ecr.commandCalls(BatchGetImageCommand).map((call) => call.args[0].input.acceptedMediaTypes);
+    // Refused once with the index types, then only the documented ones, also for the next read.
+    expect(asked).toEqual([
+      expect.arrayContaining(['application/vnd.oci.image.index.v1+json']),
+      DOCUMENTED_ACCEPTED,
+      DOCUMENTED_ACCEPTED,
+    ]);
+    expect(warnings).toEqual([expect.stringContaining('documented types only')]);
+    // Refused with the documented types too: a permanent error, not a loop.
+    ecr.on(BatchGetImageCommand).rejects(awsError('InvalidParameterException', 400));
+    await expect(strict.currentDigest('payments/api', 'v1')).rejects.toBeInstanceOf(PermanentError);
   });
 
   test('answers null for a tag ECR does not have and for a repository that does not exist', async () => {

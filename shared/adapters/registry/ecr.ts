@@ -18,6 +18,7 @@ import {
   TransientError,
   tagProblem,
 } from '../../core';
+import type { Logger } from '../../log';
 import { checkArguments, checkManifestToPut, servedDigest, servedManifest } from './manifest-bytes';
 import { MANIFEST_ACCEPT } from './oci-distribution';
 import type { LockOutcome, Manifest, RegistryClient } from './port';
@@ -34,6 +35,15 @@ export const OWNERS_TAG = 'tagwarden:owners';
 
 /** Index types first: without them ECR would not serve a multi-arch tag's index. */
 const ACCEPTED = MANIFEST_ACCEPT.split(',').map((type) => type.trim());
+/**
+ * The values the BatchGetImage API reference lists for `acceptedMediaTypes` (it names no index
+ * type). Used when ECR refuses ACCEPTED with InvalidParameterException, so a revert still works.
+ */
+export const DOCUMENTED_ACCEPTED = [
+  'application/vnd.docker.distribution.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.oci.image.manifest.v1+json',
+];
 /** BatchGetImage `failures[].failureCode`s that mean "there is no such image". */
 const NOT_FOUND = new Set(['ImageNotFound', 'ImageTagDoesNotMatchDigest']);
 /** Failure codes worth retrying; anything else unknown is also retried (see errors.ts). */
@@ -73,6 +83,8 @@ const PERMANENT = new Set([
 
 export interface EcrRegistryOptions {
   client: ECRClient;
+  /** Told when ECR makes the adapter fall back to the documented media types. */
+  log?: Pick<Logger, 'warn'>;
   /** The account of the registry (the 12 digits of the registry host); the caller's own when left out. */
   registryId?: string;
   /**
@@ -89,6 +101,8 @@ export interface EcrRegistryOptions {
  */
 export class EcrRegistry implements RegistryClient {
   readonly kind = 'ecr';
+  /** Set once ECR refused the index media types: later reads ask only for the documented ones. */
+  private accepted: string[] = ACCEPTED;
 
   constructor(private readonly options: EcrRegistryOptions) {
     if (options.registryId !== undefined && !/^[0-9]{12}$/.test(options.registryId)) {
@@ -246,6 +260,17 @@ export class EcrRegistry implements RegistryClient {
     return rejected ? { locked: false, reason: rejected } : { locked: true };
   }
 
+  private sendBatchGetImage(repository: string, id: { imageTag: string } | { imageDigest: string }) {
+    return this.options.client.send(
+      new BatchGetImageCommand({
+        ...this.registry,
+        repositoryName: repository,
+        imageIds: [id],
+        acceptedMediaTypes: this.accepted,
+      }),
+    );
+  }
+
   /** The one image BatchGetImage answers for `id`, or null when ECR has no such image or repository. */
   private async batchGetImage(
     repository: string,
@@ -254,16 +279,19 @@ export class EcrRegistry implements RegistryClient {
   ): Promise<NonNullable<BatchGetImageCommandOutput['images']>[number] | null> {
     let answer: BatchGetImageCommandOutput;
     try {
-      answer = await this.options.client.send(
-        new BatchGetImageCommand({
-          ...this.registry,
-          repositoryName: repository,
-          imageIds: [id],
-          acceptedMediaTypes: ACCEPTED,
-        }),
-      );
+      answer = await this.sendBatchGetImage(repository, id);
     } catch (error) {
       if (errorName(error) === 'RepositoryNotFoundException') return null;
+      if (errorName(error) === 'InvalidParameterException' && this.accepted === ACCEPTED) {
+        // The index types are not in the API reference's list; if ECR holds us to it, ask again with
+        // the documented types (a multi-arch tag may then not be served as its index) and say so.
+        this.accepted = DOCUMENTED_ACCEPTED;
+        this.options.log?.warn(
+          'ECR refused the OCI index and Docker manifest list media types in BatchGetImage; asking with the documented types only (multi-arch indexes may not be read)',
+          { repository },
+        );
+        return this.batchGetImage(repository, id, what);
+      }
       throw classify('BatchGetImage', what, error);
     }
     const image = answer?.images?.[0];
