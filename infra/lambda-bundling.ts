@@ -21,3 +21,6 @@ export const MAIN_FIELDS = ['module', 'main'];
 export const LAMBDA_ALIASES: Record<string, string> = {
   '@aws-sdk/credential-provider-node': './functions/aws/lambda-credentials.ts',
 };
+
+/** The identifier functions/aws/bundled-policy.ts reads: esbuild replaces it with the policy's JSON. */
+export const BUNDLED_POLICY_IDENTIFIER = '__TAGWARDEN_POLICY__';

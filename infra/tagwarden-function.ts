@@ -1,14 +1,43 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { ESM_REQUIRE_BANNER, LAMBDA_ALIASES, LAMBDA_NODE_TARGET, MAIN_FIELDS } from './lambda-bundling';
+import {
+  BUNDLED_POLICY_IDENTIFIER,
+  ESM_REQUIRE_BANNER,
+  LAMBDA_ALIASES,
+  LAMBDA_NODE_TARGET,
+  MAIN_FIELDS,
+} from './lambda-bundling';
 
 export interface TagwardenFunctionProps extends Omit<NodejsFunctionProps, 'entry' | 'logGroup'> {
   /** The handler file (functions/aws/<name>.ts); it exports `handler`. */
   entry: string;
+  /** The deployed policy's JSON, built into the code (functions/aws/bundled-policy.ts), not the environment. */
+  policyJson?: string;
+}
+
+/** Lambda's limit on all environment variables of a function together (keys and values). */
+export const LAMBDA_ENVIRONMENT_LIMIT = 4096;
+/** What a value CloudFormation fills in at deploy time (an ARN, a URL, a name) may take at the most. */
+const UNRESOLVED_VALUE_BYTES = 256;
+
+/** Fails synthesis with one line when a function's environment cannot fit Lambda's 4 KB. */
+export function checkEnvironmentSize(id: string, environment: Record<string, string>): void {
+  const sizes = Object.entries(environment).map(([key, value]) => ({
+    key,
+    bytes:
+      Buffer.byteLength(key) +
+      (Token.isUnresolved(value) ? UNRESOLVED_VALUE_BYTES : Buffer.byteLength(value)),
+  }));
+  const total = sizes.reduce((sum, { bytes }) => sum + bytes, 0);
+  if (total <= LAMBDA_ENVIRONMENT_LIMIT) return;
+  const largest = sizes.sort((a, b) => b.bytes - a.bytes)[0]!;
+  throw new Error(
+    `Lambda ${id}: its environment variables take about ${total} bytes, more than Lambda's ${LAMBDA_ENVIRONMENT_LIMIT} (the largest is ${largest.key}, ${largest.bytes} bytes)`,
+  );
 }
 
 /**
@@ -29,20 +58,23 @@ export class TagwardenFunction extends NodejsFunction {
     const logGroup = new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.ONE_MONTH });
     const role =
       props.role ?? new Role(scope, `${id}Role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+    const { policyJson, ...functionProps } = props;
+    const environment = {
+      POWERTOOLS_SERVICE_NAME: 'tagwarden',
+      NODE_OPTIONS: '--enable-source-maps',
+      ...props.environment,
+    };
+    checkEnvironmentSize(id, environment);
     super(scope, id, {
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: 256,
       timeout: Duration.seconds(30),
       handler: 'handler',
-      ...props,
+      ...functionProps,
       role,
       logGroup,
-      environment: {
-        POWERTOOLS_SERVICE_NAME: 'tagwarden',
-        NODE_OPTIONS: '--enable-source-maps',
-        ...props.environment,
-      },
+      environment,
       bundling: {
         format: OutputFormat.ESM,
         target: LAMBDA_NODE_TARGET,
@@ -53,6 +85,9 @@ export class TagwardenFunction extends NodejsFunction {
         banner: ESM_REQUIRE_BANNER,
         esbuildArgs: { '--alias': Object.entries(LAMBDA_ALIASES).map(([from, to]) => `${from}=${to}`) },
         forceDockerBundling: false,
+        ...(policyJson !== undefined
+          ? { define: { [BUNDLED_POLICY_IDENTIFIER]: JSON.stringify(policyJson) } }
+          : {}),
         ...props.bundling,
       },
     });

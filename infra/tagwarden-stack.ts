@@ -73,20 +73,22 @@ export class TagwardenStack extends Stack {
     ecrImageActionsRule(this, this.queue, repositories);
     const secret = tagwardenSecret(this, props.secretName);
 
-    const environment = {
-      TABLE_NAME: this.table.tableName,
-      SECRET_ARN: secret.secretArn,
-      POLICY: props.policy ? policyJson(props.policy) : '',
-      REPOSITORIES: repositories.join(','),
+    const guard = {
+      environment: {
+        TABLE_NAME: this.table.tableName,
+        SECRET_ARN: secret.secretArn,
+        REPOSITORIES: repositories.join(','),
+      },
+      policyJson: props.policy ? policyJson(props.policy) : undefined,
     };
-    this.consumer = eventConsumer(this, this.queue, environment);
+    this.consumer = eventConsumer(this, this.queue, guard);
     const { webhook, url } = webhookFunction(this, {
       queue: this.queue,
       secret,
       reservedConcurrency: props.webhookReservedConcurrency,
     });
     this.webhook = webhook;
-    this.sweep = sweepFunction(this, environment);
+    this.sweep = sweepFunction(this, guard);
     grantGuarding(this, [this.consumer, this.sweep], this.table, repositories);
     for (const fn of [this.consumer, this.webhook, this.sweep]) secret.grantRead(fn);
 

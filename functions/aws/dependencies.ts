@@ -21,6 +21,7 @@ import type { EventObserver } from '../../shared/guard/observer';
 import { DynamoDbHistoryStore } from '../../shared/history/dynamodb';
 import type { HistoryStore } from '../../shared/history/port';
 import type { Logger } from '../../shared/log';
+import { BUNDLED_POLICY } from './bundled-policy';
 import { metricsObserver } from './metrics-observer';
 import { log, readSecrets, type TagwardenSecrets } from './runtime';
 
@@ -133,7 +134,7 @@ export interface Overrides {
 export async function buildAwsDependencies(overrides: Overrides = {}): Promise<AwsDependencies> {
   const env = overrides.env ?? (process.env as AwsEnvironment);
   if (!env.TABLE_NAME) throw new Error('TABLE_NAME is not set');
-  const policy = policyFrom(env.POLICY);
+  const policy = policyFrom(BUNDLED_POLICY ?? env.POLICY);
   const secrets = await readSecrets(overrides.secretsManager ?? new SecretsManagerClient({}), env.SECRET_ARN);
   const clusters = new ClusterSender(
     clustersFrom(secrets.clusters, "the Tagwarden secret's clusters are invalid"),

@@ -10,8 +10,17 @@ import { TagwardenFunction } from '../tagwarden-function';
 import { CONSUMER_TIMEOUT } from './event-intake';
 import { ROOT } from './project-root';
 
-/** What the consumer and the sweep read: the table, the secret, the policy, the guarded repositories. */
-export type GuardEnvironment = Record<'TABLE_NAME' | 'SECRET_ARN' | 'POLICY' | 'REPOSITORIES', string>;
+/** What the consumer and the sweep read from their environment: the table, the secret, the guarded repositories. */
+export type GuardEnvironment = Record<'TABLE_NAME' | 'SECRET_ARN' | 'REPOSITORIES', string>;
+
+/** What the consumer and the sweep are built with: their environment and the policy built into their code. */
+export interface GuardSettings {
+  environment: GuardEnvironment;
+  /** The policy as JSON, or undefined for the built-in default. */
+  policyJson: string | undefined;
+}
+
+const policyOf = (policyJson: string | undefined) => (policyJson !== undefined ? { policyJson } : {});
 
 /** The secret holding the Slack webhook URL and the sources' tokens. */
 export function tagwardenSecret(stack: Stack, secretName: string | undefined): Secret {
@@ -29,12 +38,17 @@ export function tagwardenSecret(stack: Stack, secretName: string | undefined): S
 }
 
 /** The consumer: batches from the queue → history → policy → effects, reporting failed items. */
-export function eventConsumer(stack: Stack, queue: IQueue, environment: GuardEnvironment): TagwardenFunction {
+export function eventConsumer(
+  stack: Stack,
+  queue: IQueue,
+  { environment, policyJson }: GuardSettings,
+): TagwardenFunction {
   const consumer = new TagwardenFunction(stack, 'EcrEvents', {
     entry: join(ROOT, 'functions/aws/ecr-events.ts'),
     description: 'Tagwarden: registry events from the queue → history → policy → effects',
     timeout: CONSUMER_TIMEOUT,
     environment,
+    ...policyOf(policyJson),
   });
   consumer.addEventSource(
     new SqsEventSource(queue, {
@@ -80,12 +94,13 @@ export function webhookFunction(
  * The sweep and its two schedules: every six hours it reconciles history with ECR (for events that
  * never arrived); every minute it runs the effects that are due again.
  */
-export function sweepFunction(stack: Stack, environment: GuardEnvironment): TagwardenFunction {
+export function sweepFunction(stack: Stack, { environment, policyJson }: GuardSettings): TagwardenFunction {
   const sweep = new TagwardenFunction(stack, 'Sweep', {
     entry: join(ROOT, 'functions/aws/sweep.ts'),
     description: 'Tagwarden: reconcile history with ECR; run due effect retries',
     timeout: Duration.minutes(5),
     environment,
+    ...policyOf(policyJson),
   });
   new Rule(stack, 'SweepSchedule', {
     description: 'Reconciles history with the registry, for events that never arrived',

@@ -178,30 +178,43 @@ describe('the CDK stack', () => {
     expect(timeouts).toEqual([10, 30, 300]);
   });
 
-  test('deploys the policy file from context as JSON and tells the functions what they need', () => {
+  test('builds the policy file into the code of the consumer and the sweep, not their environment', () => {
+    const functionOf = (id: string) =>
+      only(resources(template, 'AWS::Lambda::Function').filter((f) => f.id.startsWith(id)));
     const vars = (id: string) =>
-      (
-        only(resources(template, 'AWS::Lambda::Function').filter((f) => f.id.startsWith(id))).Properties
-          .Environment as { Variables: Record<string, unknown> }
-      ).Variables;
+      (functionOf(id).Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    /** The bundled code of a function, from the asset CDK staged for it. */
+    const bundleOf = (id: string) => {
+      const key = (functionOf(id).Properties.Code as { S3Key: string }).S3Key.replace(/\.zip$/, '');
+      return readFileSync(join((stack.node.root as App).outdir, `asset.${key}`, 'index.mjs'), 'utf8');
+    };
     for (const id of ['EcrEvents', 'Sweep']) {
       expect(Object.keys(vars(id)).sort()).toEqual(
-        [
-          'NODE_OPTIONS',
-          'POLICY',
-          'POWERTOOLS_SERVICE_NAME',
-          'REPOSITORIES',
-          'SECRET_ARN',
-          'TABLE_NAME',
-        ].sort(),
+        ['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'REPOSITORIES', 'SECRET_ARN', 'TABLE_NAME'].sort(),
       );
-      expect(JSON.parse(vars(id).POLICY as string)).toMatchObject({
-        rules: [expect.objectContaining({ action: 'revert' })],
-      });
       expect(vars(id).REPOSITORIES).toBe('payments/api');
+      // The policy's JSON is in the code, in place of the identifier bundled-policy.ts reads.
+      const code = bundleOf(id);
+      expect(code).toContain('payments/*');
+      expect(code).not.toContain('__TAGWARDEN_POLICY__');
     }
     expect(Object.keys(vars('Webhook')).sort()).toEqual(
       ['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'QUEUE_URL', 'SECRET_ARN'].sort(),
+    );
+    expect(bundleOf('Webhook')).not.toContain('payments/*');
+  });
+
+  test('a policy of 60 rules synthesizes; an environment past 4 KB fails synthesis with one line', () => {
+    const rules = Array.from(
+      { length: 60 },
+      (_, i) =>
+        `  - match: { repository: "team-${i}/*", tag: "v*" }\n    action: revert\n    owners: ["#team-${i}"]\n`,
+    ).join('');
+    writeFileSync(join(work, 'large.yaml'), `rules:\n${rules}`);
+    expect(() => build({ policyFile: join(work, 'large.yaml') })).not.toThrow();
+    const many = Array.from({ length: 300 }, (_, i) => `team-${i}/service-${i}`).join(',');
+    expect(() => build({ repositories: many })).toThrow(
+      /^Lambda EcrEvents: its environment variables take about \d+ bytes, more than Lambda's 4096 \(the largest is REPOSITORIES, \d+ bytes\)$/,
     );
   });
 
