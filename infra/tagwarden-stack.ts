@@ -71,7 +71,8 @@ export class TagwardenStack extends Stack {
     this.queue = queues.queue;
     this.deadLetterQueue = queues.deadLetterQueue;
     ecrImageActionsRule(this, this.queue, repositories);
-    const secret = tagwardenSecret(this, props.secretName);
+    const secretName = props.secretName ?? `${this.stackName}/secrets`;
+    const secret = tagwardenSecret(this, secretName);
 
     const guard = {
       environment: {
@@ -104,6 +105,11 @@ export class TagwardenStack extends Stack {
     if (this.deadLetterQueue)
       new CfnOutput(this, 'DeadLetterQueue', { value: this.deadLetterQueue.queueArn });
     new CfnOutput(this, 'SecretArn', { value: secret.secretArn });
+    new CfnOutput(this, 'SecretName', {
+      value: secretName,
+      description:
+        'Fill it (JSON) with: aws secretsmanager put-secret-value --secret-id <SecretName> --secret-string file://tagwarden-secret.json',
+    });
   }
 }
 

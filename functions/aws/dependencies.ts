@@ -143,6 +143,11 @@ export async function buildAwsDependencies(overrides: Overrides = {}): Promise<A
     client: overrides.dynamodb ?? new DynamoDBClient({}),
     tableName: env.TABLE_NAME,
   });
+  if (!overrides.notifier && !secrets.slackWebhookUrl)
+    log.warn(
+      'the Tagwarden secret has no slackWebhookUrl: alerts go to this log; fill the secret to send them to Slack',
+      { secret: env.SECRET_ARN ?? null },
+    );
   const channel =
     overrides.notifier ?? alertChannel({ webhookUrl: secrets.slackWebhookUrl, routes: secrets.slackRoutes });
   const clientFor = ecrClients();

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Duration, type Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, type Stack, Validations } from 'aws-cdk-lib';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { type FunctionUrl, FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
@@ -22,12 +22,19 @@ export interface GuardSettings {
 
 const policyOf = (policyJson: string | undefined) => (policyJson !== undefined ? { policyJson } : {});
 
-/** The secret holding the Slack webhook URL and the sources' tokens. */
-export function tagwardenSecret(stack: Stack, secretName: string | undefined): Secret {
+/**
+ * The secret holding the Slack webhook URL, the sources' tokens and the cluster endpoints. It is
+ * created as the JSON `{}` (the functions read JSON; with nothing filled in, alerts go to the log and
+ * the public webhook refuses every source), named after the stack so two stacks in one account do not
+ * collide, and kept when the stack is deleted: it holds what only its owner can issue again.
+ */
+export function tagwardenSecret(stack: Stack, secretName: string): Secret {
   const secret = new Secret(stack, 'Secrets', {
-    secretName: secretName ?? 'tagwarden/secrets',
+    secretName,
     description:
-      'Tagwarden: {"slackWebhookUrl": "...", "slackRoutes": {...}, "sources": {"<source>": {"token" | "secret": "..."}}}',
+      'Tagwarden: {"slackWebhookUrl": "...", "slackRoutes": {...}, "sources": {"<source>": {"token" | "secret": "..."}}, "clusters": [...]}',
+    secretObjectValue: {},
+    removalPolicy: RemovalPolicy.RETAIN,
   });
   Validations.of(secret).acknowledge({
     id: 'AwsSolutions::AwsSolutions-SMG4',

@@ -10,6 +10,7 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { type AwsDependencies, buildAwsDependencies } from '../../functions/aws/dependencies';
 import { handleBatch } from '../../functions/aws/ecr-events';
+import { powertoolsLogger } from '../../functions/aws/runtime';
 import { EcrRegistry } from '../../shared/adapters/registry/ecr';
 import { DigestBump, TIMESTAMP_HEADER } from '../../shared/contracts/cluster-bump/payload';
 import { decodeOutcome } from '../../shared/guard/effects';
@@ -274,6 +275,39 @@ describe('the ECR events Lambda with DynamoDB Local and a mocked ECR', () => {
     expect(putsUnder('v2.0.0').map((c) => c.args[0].input.imageManifest)).toEqual([A]);
     expect(notifier.alerts).toHaveLength(1);
     expect(notifier.alerts[0]!.incident).toMatchObject({ from: digestOf(A), to: digestOf(B), actor: null });
+  }, 60_000);
+});
+
+describe('the first run, with the secret as the stack creates it', () => {
+  test('records and alerts to the log with the secret still {}, and says Slack is not set', async () => {
+    const written: string[] = [];
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+    const warn = jest.spyOn(powertoolsLogger, 'warn').mockImplementation(() => undefined);
+    try {
+      const deps = await dependencies(undefined, { secretsManager: secretHolding({}) });
+      expect(warn).toHaveBeenCalledWith(
+        expect.stringContaining('has no slackWebhookUrl: alerts go to this log'),
+        {
+          secret: SECRET_ARN,
+        },
+      );
+      ecrServes(A);
+      await handleBatch(deps, batch(record('f1', A, '2026-11-22T10:00:00Z')), context);
+      ecrServes(B);
+      expect(await handleBatch(deps, batch(record('f2', B, '2026-11-22T10:05:00Z')), context)).toEqual({
+        batchItemFailures: [],
+      });
+      await deps.runner.runDue();
+      const rows = await deps.store.history({ registryHost: HOST, repository: REPOSITORY, tag: 'v1.0.0' });
+      expect(rows.map((r) => r.transition)).toEqual(['first-seen', 'overwrite']);
+      expect(written.join('')).toContain(REPOSITORY);
+    } finally {
+      stderr.mockRestore();
+      warn.mockRestore();
+    }
   }, 60_000);
 });
 

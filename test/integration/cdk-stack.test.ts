@@ -254,9 +254,23 @@ describe('the CDK stack', () => {
     for (const id of ['EcrEvents', 'Sweep']) expect(has(id, 'dynamodb:PutItem')).toBe(true);
   });
 
-  test('lets every function read the tagwarden/secrets secret, and write only its own logs', () => {
+  test('creates the secret as JSON named after the stack, keeps it on delete, and outputs its name', () => {
+    const secret = only(resources(template, 'AWS::SecretsManager::Secret')) as Resource & { id: string };
+    expect(secret.Properties.Name).toBe('Tagwarden/secrets');
+    // JSON the functions can read, not a generated password (which every function would refuse).
+    expect(JSON.parse(secret.Properties.SecretString as string)).toEqual({});
+    expect(secret.Properties.GenerateSecretString).toBeUndefined();
+    expect(secret.DeletionPolicy).toBe('Retain');
+    expect(template.toJSON().Outputs.SecretName.Value).toBe('Tagwarden/secrets');
+    const app = new App({ context: NO_BUNDLING });
+    const second = Template.fromStack(new TagwardenStack(app, 'TagwardenStaging'));
+    expect(only(resources(second, 'AWS::SecretsManager::Secret')).Properties.Name).toBe(
+      'TagwardenStaging/secrets',
+    );
+  });
+
+  test('lets every function read the secret, and write only its own logs', () => {
     const secret = only(resources(template, 'AWS::SecretsManager::Secret'));
-    expect(secret.Properties.Name).toBe('tagwarden/secrets');
     for (const id of ['EcrEvents', 'Webhook', 'Sweep']) {
       const statements = statementsOf(template, id);
       expect(statements).toContainEqual(
