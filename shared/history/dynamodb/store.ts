@@ -7,7 +7,6 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   type QueryCommandInput,
   TransactWriteCommand,
   UpdateCommand,
@@ -30,6 +29,7 @@ import {
   TransientError,
 } from '../../core';
 import type { EffectUpdate, FailedRecord, HistoryStore } from '../port';
+import { DynamoDbFailureLog } from './failure-log';
 
 import {
   effectsKey,
@@ -43,6 +43,7 @@ import {
   toEffect,
   toState,
 } from './items';
+import { queryAll } from './query';
 
 const MAX_CONFLICT_RETRIES = 25;
 
@@ -70,6 +71,7 @@ export class DynamoDbHistoryStore implements HistoryStore {
   private readonly doc: DynamoDBDocumentClient;
   private readonly table: string;
   private readonly onConflict: (conflict: DynamoDbConflict) => void;
+  private readonly failureLog: DynamoDbFailureLog;
 
   constructor(options: DynamoDbHistoryStoreOptions) {
     this.doc = DynamoDBDocumentClient.from(options.client, {
@@ -77,6 +79,7 @@ export class DynamoDbHistoryStore implements HistoryStore {
     });
     this.table = options.tableName;
     this.onConflict = options.onConflict ?? (() => {});
+    this.failureLog = new DynamoDbFailureLog(this.doc, this.table);
   }
 
   async apply(event: RegistryEvent, policy: Policy, receivedAt: string): Promise<ApplyResult> {
@@ -287,33 +290,12 @@ export class DynamoDbHistoryStore implements HistoryStore {
     return items.map(toEffect);
   }
 
-  async recordFailure(record: Omit<FailedRecord, 'id'>): Promise<void> {
-    const id = Date.parse(record.receivedAt) * 1000 + Math.floor(Math.random() * 1000);
-    await this.doc.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: { pk: 'FAILURE', sk: `${record.receivedAt}#${id}`, id, ...record },
-      }),
-    );
+  recordFailure(record: Omit<FailedRecord, 'id'>): Promise<void> {
+    return this.failureLog.recordFailure(record);
   }
 
-  async failures(limit: number): Promise<FailedRecord[]> {
-    const items = await this.query<FailedRecord & { pk: string; sk: string }>(
-      {
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': 'FAILURE' },
-        ScanIndexForward: false,
-        ConsistentRead: true,
-      },
-      limit,
-    );
-    return items.map(({ id, source, reason, payload, receivedAt }) => ({
-      id,
-      source,
-      reason,
-      payload,
-      receivedAt,
-    }));
+  failures(limit: number): Promise<FailedRecord[]> {
+    return this.failureLog.failures(limit);
   }
 
   /** The client belongs to the caller (one per Lambda container), so nothing is destroyed here. */
@@ -326,25 +308,8 @@ export class DynamoDbHistoryStore implements HistoryStore {
     return (answer.Item as T | undefined) ?? null;
   }
 
-  private async query<T>(
-    input: Omit<QueryCommandInput, 'TableName'>,
-    limit = Number.POSITIVE_INFINITY,
-  ): Promise<T[]> {
-    const items: T[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({
-          ...input,
-          TableName: this.table,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-          ...(Number.isFinite(limit) ? { Limit: limit - items.length } : {}),
-        }),
-      );
-      items.push(...((page.Items ?? []) as T[]));
-      start = page.LastEvaluatedKey;
-    } while (start && items.length < limit);
-    return items;
+  private query<T>(input: Omit<QueryCommandInput, 'TableName'>, limit?: number): Promise<T[]> {
+    return queryAll<T>(this.doc, this.table, input, limit);
   }
 
   private async conditionalUpdate(
