@@ -26,8 +26,9 @@ import {
   ruleFor,
   type TagRef,
   type TagState,
-  TransientError,
 } from '../../core';
+import { applyInOrder } from '../apply-all';
+import { backOffAfterConflict } from '../conflict-retry';
 import type { EffectUpdate, FailedRecord, HistoryStore } from '../port';
 import { DynamoDbFailureLog } from './failure-log';
 
@@ -158,17 +159,17 @@ export class DynamoDbHistoryStore implements HistoryStore {
         )
           throw error;
         this.onConflict({ operation: 'apply', key: tagKey(event), attempt: attempt + 1 });
-        if (attempt >= MAX_CONFLICT_RETRIES)
-          throw new TransientError(`gave up on ${formatTagRef(event)} after ${attempt} conflicting writers`);
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * (attempt + 1)));
+        await backOffAfterConflict(
+          attempt + 1,
+          MAX_CONFLICT_RETRIES + 1,
+          () => `gave up on ${formatTagRef(event)} after ${attempt + 1} conflicting writers`,
+        );
       }
     }
   }
 
-  async applyAll(events: RegistryEvent[], policy: Policy, receivedAt: string): Promise<ApplyResult[]> {
-    const results: ApplyResult[] = [];
-    for (const event of events) results.push(await this.apply(event, policy, receivedAt));
-    return results;
+  applyAll(events: RegistryEvent[], policy: Policy, receivedAt: string): Promise<ApplyResult[]> {
+    return applyInOrder((e, p, r) => this.apply(e, p, r), events, policy, receivedAt);
   }
 
   async enqueueEffects(eventId: string, effects: Effect[], now: string): Promise<void> {
