@@ -1,12 +1,12 @@
 import { authenticateSource, type SourceAuthConfig } from '../auth/source-auth';
 import { errorMessage, formatTagRef, type Policy, type RegistryEvent } from '../core';
-import { type HistoryStore, rejectedItemsRecord } from '../history';
+import { type FailureLog, type Outbox, rejectedItemsRecord, type TagHistory } from '../history';
 import type { Logger } from '../log';
 import { parseJsonBody, parserFor, SOURCE_PARSERS, splitItems } from '../sources';
 import { acceptEvents } from './record';
 
 export interface IngestDeps {
-  store: HistoryStore;
+  store: TagHistory & Outbox & FailureLog;
   policy: Policy;
   log: Logger;
   /** How each source authenticates; a source without a token or secret accepts unauthenticated requests. */
