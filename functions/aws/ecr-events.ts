@@ -2,6 +2,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { decodeRecord } from '../../shared/guard/queue-envelope';
 import { acceptEvents } from '../../shared/guard/record';
+import { rejectedItemsRecord } from '../../shared/history';
 import { type AwsDependencies, awsDependencies } from './dependencies';
 
 const processor = new BatchProcessor(EventType.SQS);
@@ -29,10 +30,11 @@ export async function guardRecord(
     deps.observer.rejected();
     return;
   }
-  for (const reason of decoded.rejected) {
-    await deps.store.recordFailure({ source: decoded.source, reason, payload: record.body, receivedAt });
-    deps.observer.rejected();
-  }
+  if (decoded.rejected.length > 0)
+    await deps.store.recordFailure(
+      rejectedItemsRecord(decoded.source, decoded.rejected, record.body, receivedAt),
+    );
+  for (const _ of decoded.rejected) deps.observer.rejected();
   const { recorded } = await acceptEvents(deps, decoded.events, decoded.receivedAt ?? receivedAt);
   for (const { result } of recorded) deps.observer.recorded(result);
 }

@@ -63,6 +63,8 @@ const MIN_SECRET_LENGTH = 16;
 export type DependenciesProvider = () => Promise<AzureDependencies>;
 
 export interface AzureDependencies extends IngestDeps {
+  /** The composition root owns the whole store; use cases see only the ports they need. */
+  store: HistoryStore;
   policy: Policy;
   registries: RegistryResolver;
   notifier: Notifier;

@@ -1,12 +1,12 @@
 import { authenticateSource, type SourceAuthConfig } from '../auth/source-auth';
 import { errorMessage, formatTagRef, type Policy, type RegistryEvent } from '../core';
-import type { HistoryStore } from '../history';
+import { type FailureLog, type Outbox, rejectedItemsRecord, type TagHistory } from '../history';
 import type { Logger } from '../log';
 import { parseJsonBody, parserFor, SOURCE_PARSERS, splitItems } from '../sources';
 import { acceptEvents } from './record';
 
 export interface IngestDeps {
-  store: HistoryStore;
+  store: TagHistory & Outbox & FailureLog;
   policy: Policy;
   log: Logger;
   /** How each source authenticates; a source without a token or secret accepts unauthenticated requests. */
@@ -104,9 +104,10 @@ export async function ingestWebhook(deps: IngestDeps, request: WebhookRequest): 
   const { source, events, ignored, rejected } = checked;
   const receivedAt = (deps.now?.() ?? new Date()).toISOString();
   try {
-    for (const reason of rejected) {
-      await deps.store.recordFailure({ source, reason, payload: request.body.toString('utf8'), receivedAt });
-      deps.log.warn('event rejected', { source, reason });
+    if (rejected.length > 0) {
+      const failure = rejectedItemsRecord(source, rejected, request.body.toString('utf8'), receivedAt);
+      await deps.store.recordFailure(failure);
+      deps.log.warn('event rejected', { source, rejected: rejected.length, reason: failure.reason });
     }
     const { recorded, resolving } = await acceptEvents(deps, events, receivedAt);
     // A handshake (Event Grid subscription validation) answers with what the source expects.

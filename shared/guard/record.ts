@@ -1,5 +1,5 @@
 import { formatTagRef, type Policy, type RegistryEvent, resolveEffect, ruleFor } from '../core';
-import type { ApplyResult, HistoryStore } from '../history';
+import type { ApplyResult, Outbox, TagHistory } from '../history';
 import type { Logger } from '../log';
 
 export interface RecordedEvent {
@@ -9,7 +9,7 @@ export interface RecordedEvent {
 
 /** Records normalized events in order, each atomically with its effects (the store may commit them together). */
 export async function recordEvents(
-  store: HistoryStore,
+  store: Pick<TagHistory, 'applyAll'>,
   policy: Policy,
   events: RegistryEvent[],
   receivedAt: string,
@@ -42,7 +42,7 @@ export interface AcceptedEvents {
  * resolved on its own and recorded as `<id>@<digest>`: a redelivery collapses there, a new push not.
  */
 export async function acceptEvents(
-  deps: { store: HistoryStore; policy: Policy; log: Logger },
+  deps: { store: Pick<TagHistory, 'applyAll'> & Pick<Outbox, 'enqueueEffects'>; policy: Policy; log: Logger },
   events: RegistryEvent[],
   receivedAt: string,
 ): Promise<AcceptedEvents> {

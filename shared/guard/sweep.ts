@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Digest, Policy, RegistryEvent } from '../core';
-import type { HistoryStore } from '../history';
+import type { Outbox, TagHistory } from '../history';
 import type { Logger } from '../log';
 import { acceptEvents, type RecordedEvent } from './record';
 
@@ -23,7 +23,7 @@ export interface SweepReport {
  * fresh install so that the first overwrite after it is detected.
  */
 export async function reconcile(
-  deps: { store: HistoryStore; policy: Policy; log: Logger },
+  deps: { store: TagHistory & Pick<Outbox, 'enqueueEffects'>; policy: Policy; log: Logger },
   target: { registryHost: string; repository: string },
   observed: Iterable<ObservedTag>,
   now: string,

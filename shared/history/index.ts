@@ -1,3 +1,4 @@
+export * from './failure-summary';
 export * from './memory';
 export * from './port';
 export * from './sqlite';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { type Policy, resolveEffect, ruleFor, tagRefOf } from '../../shared/core';
-import type { HistoryStore } from '../../shared/history';
+import { type HistoryStore, rejectedItemsRecord, summarizeReasons } from '../../shared/history';
 import { at, deleteEvent, digestOf, noEffects, pushEvent } from '../support/events';
 
 const ref = tagRefOf(pushEvent());
@@ -307,6 +307,19 @@ export function describeHistoryStore(
       const failures = await store.failures(10);
       expect(failures.map((f) => f.source)).toEqual(['ecr', 'distribution']);
       expect(failures[1]).toMatchObject({ reason: 'events[0]: bad digest', payload: '{"a":1}' });
+    });
+
+    it('keeps a 1 MiB body with the summary of its rejected items as one record, byte for byte', async () => {
+      const items = Array.from({ length: 300_000 }, () => '{}');
+      const payload = `[${items.join(',')}]${' é'.repeat(((1 << 20) - 2 - items.length * 3) / 3)}`;
+      const reasons = items.map((_, i) => `[${i}]: not an EventBridge event: source is missing`);
+      const before = await store.failures(10);
+      await store.recordFailure(rejectedItemsRecord('ecr', reasons, payload, at(3)));
+      const after = await store.failures(10);
+      expect(after).toHaveLength(before.length + 1);
+      expect(after[0]!.reason).toBe(summarizeReasons(reasons));
+      expect(after[0]!.reason).toMatch(/^300000 items rejected: \[0\]: .*; and 299980 more$/);
+      expect(after[0]!.payload.length === payload.length && after[0]!.payload === payload).toBe(true);
     });
 
     it('serializes concurrent applies on one tag: one first-seen, the change between them seen either way, both digests kept', async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,8 +8,10 @@ import { DEFAULT_POLICY, type Policy, type RegistryEvent } from '../../shared/co
 import { type ApplyResult, MemoryHistoryStore, SqliteHistoryStore } from '../../shared/history';
 import { silentLogger } from '../../shared/log';
 import { MAX_BODY_BYTES } from '../../shared/sources';
+import { runCli } from '../support/cli-process';
 import { digestOf } from '../support/events';
 import { rawRequest } from '../support/raw-http';
+import { buildCli, freePort, type RunningTagwarden, startTagwarden } from '../support/tagwarden';
 import { distributionBody, distributionEnvelope, distributionItem } from '../support/webhook-bodies';
 
 const TOKEN = 'tw-test-token-0123456789';
@@ -472,5 +474,66 @@ describe('raw node:http client', () => {
     });
     expect(status).toBe(202);
     expect(JSON.parse(text).accepted).toBe(1);
+  });
+});
+
+describe('a body of many rejected items, on a real `tagwarden serve`', () => {
+  const serveDir = mkdtempSync(join(tmpdir(), 'tagwarden-serve-rejected-'));
+  const db = join(serveDir, 'history.db');
+  let tagwarden: RunningTagwarden | undefined;
+
+  /** The database with its write-ahead log: what the disk really holds. */
+  const bytesOnDisk = () =>
+    [db, `${db}-wal`].reduce((sum, file) => sum + (existsSync(file) ? statSync(file).size : 0), 0);
+  const itemsBody = (count: number) => `[${Array.from({ length: count }, () => '{}').join(',')}]`;
+
+  beforeAll(async () => {
+    buildCli();
+    tagwarden = await startTagwarden(['--port', String(await freePort()), '--db', db]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await tagwarden?.stop();
+    rmSync(serveDir, { recursive: true, force: true });
+  });
+
+  async function postItems(body: string): Promise<{ status: number; rejected: number }> {
+    const res = await fetch(`${tagwarden!.url}/webhooks/ecr`, {
+      method: 'POST',
+      body,
+      headers: { 'Content-Type': 'application/json' },
+    });
+    const answer = (await res.json()) as { rejected?: string[] };
+    return { status: res.status, rejected: answer.rejected?.length ?? 0 };
+  }
+
+  it.each([
+    ['5,000 `{}` items (15 KB)', 5000],
+    ['a ~1 MiB body of `{}` items', Math.floor((MAX_BODY_BYTES - 2) / 3)],
+  ])('keeps %s as one failed record: the file grows by under 2 MiB', async (_, count) => {
+    const body = itemsBody(count);
+    expect(body.length).toBeLessThanOrEqual(MAX_BODY_BYTES);
+    const before = bytesOnDisk();
+    expect(await postItems(body)).toEqual({ status: 202, rejected: count });
+    expect(bytesOnDisk() - before).toBeLessThan(2 * 1024 * 1024);
+    const reader = new SqliteHistoryStore({ path: db });
+    try {
+      const [newest] = await reader.failures(10);
+      expect(newest!.source).toBe('ecr');
+      expect(newest!.payload === body).toBe(true);
+      expect(newest!.reason).toMatch(
+        new RegExp(`^${count} items rejected: \\[0\\]: .*; and ${count - 20} more$`),
+      );
+      expect(newest!.reason.length).toBeLessThan(20 * 202 + 100);
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it('holds one record per request, which `tagwarden failed` lists with its count', () => {
+    const result = runCli(['failed', '--db', db]);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('Rejected events (2):');
+    expect(result.stdout).toMatch(/ {2}#1 {2}\S+ {2}ecr: 5000 items rejected: \[0\]: /);
   });
 });

@@ -1,12 +1,12 @@
 import type { Notifier } from '../../adapters/notify/port';
 import { type Alert, type EffectKind, errorMessage, type Incident } from '../../core';
-import type { HistoryStore, OutboxEffect } from '../../history';
+import type { Outbox, OutboxEffect } from '../../history';
 import type { Logger } from '../../log';
 import { done, type Executed } from './executor';
 import { decodeOutcome, renderOutcome } from './outcome';
 
 export interface AlertDeps {
-  store: Pick<HistoryStore, 'effectsOf'>;
+  store: Pick<Outbox, 'effectsOf'>;
   notifier: Notifier;
   now: () => Date;
 }
@@ -74,7 +74,7 @@ const FAILURE_TITLES: Record<EffectKind, string> = {
 };
 
 export interface FailureReportDeps {
-  store: Pick<HistoryStore, 'effectsOf'>;
+  store: Pick<Outbox, 'effectsOf'>;
   notifier: Notifier;
   log: Logger;
   /** How to run a failed effect again where this runtime runs, for the alert's note. */

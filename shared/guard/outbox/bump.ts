@@ -2,13 +2,13 @@ import { createHash } from 'node:crypto';
 import type { ClusterEndpoints } from '../../adapters/cluster/port';
 import type { DigestBump } from '../../contracts/cluster-bump/payload';
 import { clusterBumpEventId, type Effect, PermanentError } from '../../core';
-import type { HistoryStore } from '../../history';
+import type { Outbox, TagHistory } from '../../history';
 import { done, type Executed, skipped } from './executor';
 
 type BumpEffect = Extract<Effect, { kind: 'bump' }>;
 
 export interface BumpDeps {
-  store: Pick<HistoryStore, 'enqueueEffects' | 'tagState'>;
+  store: Pick<Outbox, 'enqueueEffects'> & Pick<TagHistory, 'tagState'>;
   /** Cluster endpoints told when a tag's digest changes; null: bumps are recorded and skipped. */
   clusters: ClusterEndpoints | null;
   now: () => Date;

@@ -7,11 +7,11 @@ import {
   type TagRef,
   TransientError,
 } from '../../core';
-import type { HistoryStore } from '../../history';
+import type { TagHistory } from '../../history';
 import { done, type Executed, registryFor, skipped } from './executor';
 
 export interface RevertDeps {
-  store: Pick<HistoryStore, 'tagState' | 'markPendingRestore' | 'clearPendingRestore'>;
+  store: Pick<TagHistory, 'tagState' | 'markPendingRestore' | 'clearPendingRestore'>;
   registries: RegistryResolver;
   now: () => Date;
   /** How long to expect the echo of a revert. */

@@ -2,7 +2,7 @@ import type { ClusterEndpoints } from '../../adapters/cluster/port';
 import type { Notifier } from '../../adapters/notify/port';
 import type { RegistryResolver } from '../../adapters/registry/port';
 import { errorMessage, formatTagRef, PermanentError, type Policy, TransientError } from '../../core';
-import type { HistoryStore, OutboxEffect } from '../../history';
+import type { Outbox, OutboxEffect, TagHistory } from '../../history';
 import type { Logger } from '../../log';
 import { alert, localRetryHint, reportFinalFailure } from './alert';
 import { bump } from './bump';
@@ -13,16 +13,8 @@ import { type ResolveDeps, resolve } from './resolve';
 import { revert } from './revert';
 
 /** Exactly what the runner and its executors ask of the history store. */
-export type OutboxStore = Pick<
-  HistoryStore,
-  | 'claimDueEffects'
-  | 'updateEffect'
-  | 'effectsOf'
-  | 'enqueueEffects'
-  | 'tagState'
-  | 'markPendingRestore'
-  | 'clearPendingRestore'
-> &
+export type OutboxStore = Pick<Outbox, 'claimDueEffects' | 'updateEffect' | 'effectsOf' | 'enqueueEffects'> &
+  Pick<TagHistory, 'tagState' | 'markPendingRestore' | 'clearPendingRestore'> &
   ResolveDeps['store'];
 
 export interface EffectRunnerOptions {

@@ -7,7 +7,6 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   type QueryCommandInput,
   TransactWriteCommand,
   UpdateCommand,
@@ -27,9 +26,11 @@ import {
   ruleFor,
   type TagRef,
   type TagState,
-  TransientError,
 } from '../../core';
+import { applyInOrder } from '../apply-all';
+import { backOffAfterConflict } from '../conflict-retry';
 import type { EffectUpdate, FailedRecord, HistoryStore } from '../port';
+import { DynamoDbFailureLog } from './failure-log';
 
 import {
   effectsKey,
@@ -43,6 +44,7 @@ import {
   toEffect,
   toState,
 } from './items';
+import { queryAll } from './query';
 
 const MAX_CONFLICT_RETRIES = 25;
 
@@ -70,6 +72,7 @@ export class DynamoDbHistoryStore implements HistoryStore {
   private readonly doc: DynamoDBDocumentClient;
   private readonly table: string;
   private readonly onConflict: (conflict: DynamoDbConflict) => void;
+  private readonly failureLog: DynamoDbFailureLog;
 
   constructor(options: DynamoDbHistoryStoreOptions) {
     this.doc = DynamoDBDocumentClient.from(options.client, {
@@ -77,6 +80,7 @@ export class DynamoDbHistoryStore implements HistoryStore {
     });
     this.table = options.tableName;
     this.onConflict = options.onConflict ?? (() => {});
+    this.failureLog = new DynamoDbFailureLog(this.doc, this.table);
   }
 
   async apply(event: RegistryEvent, policy: Policy, receivedAt: string): Promise<ApplyResult> {
@@ -155,17 +159,17 @@ export class DynamoDbHistoryStore implements HistoryStore {
         )
           throw error;
         this.onConflict({ operation: 'apply', key: tagKey(event), attempt: attempt + 1 });
-        if (attempt >= MAX_CONFLICT_RETRIES)
-          throw new TransientError(`gave up on ${formatTagRef(event)} after ${attempt} conflicting writers`);
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * (attempt + 1)));
+        await backOffAfterConflict(
+          attempt + 1,
+          MAX_CONFLICT_RETRIES + 1,
+          () => `gave up on ${formatTagRef(event)} after ${attempt + 1} conflicting writers`,
+        );
       }
     }
   }
 
-  async applyAll(events: RegistryEvent[], policy: Policy, receivedAt: string): Promise<ApplyResult[]> {
-    const results: ApplyResult[] = [];
-    for (const event of events) results.push(await this.apply(event, policy, receivedAt));
-    return results;
+  applyAll(events: RegistryEvent[], policy: Policy, receivedAt: string): Promise<ApplyResult[]> {
+    return applyInOrder((e, p, r) => this.apply(e, p, r), events, policy, receivedAt);
   }
 
   async enqueueEffects(eventId: string, effects: Effect[], now: string): Promise<void> {
@@ -287,33 +291,12 @@ export class DynamoDbHistoryStore implements HistoryStore {
     return items.map(toEffect);
   }
 
-  async recordFailure(record: Omit<FailedRecord, 'id'>): Promise<void> {
-    const id = Date.parse(record.receivedAt) * 1000 + Math.floor(Math.random() * 1000);
-    await this.doc.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: { pk: 'FAILURE', sk: `${record.receivedAt}#${id}`, id, ...record },
-      }),
-    );
+  recordFailure(record: Omit<FailedRecord, 'id'>): Promise<void> {
+    return this.failureLog.recordFailure(record);
   }
 
-  async failures(limit: number): Promise<FailedRecord[]> {
-    const items = await this.query<FailedRecord & { pk: string; sk: string }>(
-      {
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': 'FAILURE' },
-        ScanIndexForward: false,
-        ConsistentRead: true,
-      },
-      limit,
-    );
-    return items.map(({ id, source, reason, payload, receivedAt }) => ({
-      id,
-      source,
-      reason,
-      payload,
-      receivedAt,
-    }));
+  failures(limit: number): Promise<FailedRecord[]> {
+    return this.failureLog.failures(limit);
   }
 
   /** The client belongs to the caller (one per Lambda container), so nothing is destroyed here. */
@@ -326,25 +309,8 @@ export class DynamoDbHistoryStore implements HistoryStore {
     return (answer.Item as T | undefined) ?? null;
   }
 
-  private async query<T>(
-    input: Omit<QueryCommandInput, 'TableName'>,
-    limit = Number.POSITIVE_INFINITY,
-  ): Promise<T[]> {
-    const items: T[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({
-          ...input,
-          TableName: this.table,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-          ...(Number.isFinite(limit) ? { Limit: limit - items.length } : {}),
-        }),
-      );
-      items.push(...((page.Items ?? []) as T[]));
-      start = page.LastEvaluatedKey;
-    } while (start && items.length < limit);
-    return items;
+  private query<T>(input: Omit<QueryCommandInput, 'TableName'>, limit?: number): Promise<T[]> {
+    return queryAll<T>(this.doc, this.table, input, limit);
   }
 
   private async conditionalUpdate(

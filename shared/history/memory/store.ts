@@ -14,6 +14,7 @@ import {
   type TagRef,
   type TagState,
 } from '../../core';
+import { applyInOrder } from '../apply-all';
 import type { EffectUpdate, FailedRecord, HistoryStore } from '../port';
 
 /** In-process store for tests and dry runs. Atomic because nothing inside `apply` awaits. */
@@ -40,10 +41,8 @@ export class MemoryHistoryStore implements HistoryStore {
     return structuredClone(step.result);
   }
 
-  async applyAll(events: RegistryEvent[], policy: Policy, receivedAt: string): Promise<ApplyResult[]> {
-    const results: ApplyResult[] = [];
-    for (const event of events) results.push(await this.apply(event, policy, receivedAt));
-    return results;
+  applyAll(events: RegistryEvent[], policy: Policy, receivedAt: string): Promise<ApplyResult[]> {
+    return applyInOrder((e, p, r) => this.apply(e, p, r), events, policy, receivedAt);
   }
 
   async enqueueEffects(eventId: string, effects: Effect[], now: string): Promise<void> {

@@ -15,8 +15,9 @@ import {
   ruleFor,
   type TagRef,
   type TagState,
-  TransientError,
 } from '../../core';
+import { applyInOrder } from '../apply-all';
+import { backOffAfterConflict } from '../conflict-retry';
 import type { EffectUpdate, FailedRecord, HistoryStore } from '../port';
 import {
   applyUpdate,
@@ -131,10 +132,8 @@ export class TableStorageHistoryStore implements HistoryStore {
   }
 
   /** One event after another, each its own transaction: a batch may span tags, and so partitions. */
-  async applyAll(events: RegistryEvent[], policy: Policy, receivedAt: string): Promise<ApplyResult[]> {
-    const results: ApplyResult[] = [];
-    for (const event of events) results.push(await this.apply(event, policy, receivedAt));
-    return results;
+  applyAll(events: RegistryEvent[], policy: Policy, receivedAt: string): Promise<ApplyResult[]> {
+    return applyInOrder((e, p, r) => this.apply(e, p, r), events, policy, receivedAt);
   }
 
   async enqueueEffects(eventId: string, effects: Effect[], now: string): Promise<void> {
@@ -334,11 +333,11 @@ export class TableStorageHistoryStore implements HistoryStore {
 
   private async conflicted(conflict: WriteConflict): Promise<void> {
     this.onConflict(conflict);
-    if (conflict.attempt >= this.maxAttempts)
-      throw new TransientError(
+    await backOffAfterConflict(
+      conflict.attempt,
+      this.maxAttempts,
+      () =>
         `gave up on ${conflict.operation} in ${conflict.partitionKey} after ${conflict.attempt} conflicting writes`,
-      );
-    // Jittered, growing backoff: two writers that collided should not collide again in lockstep.
-    await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * Math.min(conflict.attempt, 10)));
+    );
   }
 }
