@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { formatTagRef } from '../../shared/core';
+import { formatTagRef, printable } from '../../shared/core';
 import { out } from './cli-io';
 import { openHistory } from './composition';
 import { DEFAULT_DB_PATH } from './dependencies';
@@ -19,10 +19,11 @@ async function failed(options: { db: string; limit: number }): Promise<void> {
   const failures = await store.failures(options.limit);
   await store.close();
   out(`Failed effects (${effects.length}):`);
+  // Keys, errors and reasons come from events: shown printable, so they cannot drive the terminal.
   for (const e of effects)
     out(
-      `  ${e.key}  ${formatTagRef(e.effect.incident.ref)}  after ${e.attempts} attempt(s): ${e.lastError ?? ''}`,
+      `  ${printable(`${e.key}  ${formatTagRef(e.effect.incident.ref)}  after ${e.attempts} attempt(s): ${e.lastError ?? ''}`)}`,
     );
   out(`Rejected events (${failures.length}):`);
-  for (const f of failures) out(`  #${f.id}  ${f.receivedAt}  ${f.source}: ${f.reason}`);
+  for (const f of failures) out(`  ${printable(`#${f.id}  ${f.receivedAt}  ${f.source}: ${f.reason}`)}`);
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { formatTagRef, parseTagRef } from '../../shared/core';
+import { formatTagRef, parseTagRef, printable } from '../../shared/core';
 import type { HistoryEntry } from '../../shared/history';
 import { CliError, out } from './cli-io';
 import { openHistory } from './composition';
@@ -36,7 +36,9 @@ async function history(text: string, options: { db: string; json?: boolean }): P
     return;
   }
   out(
-    `${formatTagRef(ref)}  serves ${state?.digest ?? '(deleted)'}${state?.pendingRestore ? `  (restoring ${state.pendingRestore.digest})` : ''}`,
+    printable(
+      `${formatTagRef(ref)}  serves ${state?.digest ?? '(deleted)'}${state?.pendingRestore ? `  (restoring ${state.pendingRestore.digest})` : ''}`,
+    ),
   );
   out(table(rows));
   if (effects.length > 0)

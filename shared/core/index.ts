@@ -4,6 +4,7 @@ export * from './errors';
 export * from './grammar';
 export * from './model';
 export * from './policy';
+export * from './printable';
 export * from './record-step';
 export * from './time';
 export * from './transition';

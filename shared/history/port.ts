@@ -63,6 +63,13 @@ export interface Outbox {
    * them to be claimed again once the lease has passed (at-least-once; effects are idempotent).
    */
   claimDueEffects(now: string, leaseUntil: string, limit: number): Promise<OutboxEffect[]>;
+  /**
+   * Moves the lease on one claimed effect from `heldUntil` (what its claim or last renewal set) to
+   * `leaseUntil`, atomically, and only while it is still pending under that very lease. False when
+   * it was settled or another worker has claimed it since: the caller must then leave it alone.
+   * A later claim always sets a later lease, so `heldUntil` is the holder's fencing token.
+   */
+  renewLease(key: string, heldUntil: string, leaseUntil: string): Promise<boolean>;
   effectsOf(eventId: string): Promise<OutboxEffect[]>;
   updateEffect(key: string, update: EffectUpdate, now: string): Promise<void>;
   /** Effects that failed for good, newest first. */

@@ -285,6 +285,26 @@ export function describeHistoryStore(
       expect(await store.claimDueEffects(at(9999), at(10000), 10)).toEqual([]);
     });
 
+    it('renews a lease only for its holder, and never once another worker has claimed or settled it', async () => {
+      await store.apply(pushEvent({ digest: A, timestamp: at(1) }), noEffects, RECEIVED);
+      const overwrite = pushEvent({ digest: B, timestamp: at(2) });
+      await store.apply(overwrite, revertPolicy, RECEIVED);
+      const [revert, alert] = [`${overwrite.id}#revert`, `${overwrite.id}#alert`];
+      expect(await store.claimDueEffects(RECEIVED, at(1010), 10)).toHaveLength(2);
+      // The holder renews: nobody may claim it before the new lease passes.
+      expect(await store.renewLease(revert, at(1010), at(1020))).toBe(true);
+      expect((await store.claimDueEffects(at(1010), at(1030), 10)).map((e) => e.key)).toEqual([alert]);
+      // The first lease on the alert passed and another worker claimed it: the old holder's renewal fails.
+      expect(await store.renewLease(alert, at(1010), at(1040))).toBe(false);
+      expect(await store.renewLease(alert, at(1030), at(1040))).toBe(true);
+      expect(await store.claimDueEffects(at(1019), at(1050), 10)).toEqual([]);
+      // A settled effect is nobody's to renew.
+      await store.updateEffect(revert, { status: 'done', outcome: 'reverted' }, at(1011));
+      expect(await store.renewLease(revert, at(1020), at(1050))).toBe(false);
+      expect(await store.renewLease(`${overwrite.id}#lock`, at(1020), at(1050))).toBe(false);
+      expect((await store.claimDueEffects(at(1040), at(1060), 10)).map((e) => e.key)).toEqual([alert]);
+    });
+
     it('keeps one queued effect per key, however often it is enqueued, outside any transition', async () => {
       const waiting = pushEvent({ digest: null, timestamp: at(1) });
       const effect = resolveEffect(waiting, ruleFor(revertPolicy, waiting), RECEIVED);

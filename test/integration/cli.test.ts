@@ -12,7 +12,7 @@ import {
   spawnServe,
   useCliSnapshot,
 } from '../support/cli-process';
-import { digestOf, noEffects, pushEvent } from '../support/events';
+import { at, digestOf, noEffects, pushEvent } from '../support/events';
 import { buildCli, eventually, freePort, startTagwarden } from '../support/tagwarden';
 import { distributionEnvelope, distributionItem } from '../support/webhook-bodies';
 
@@ -464,6 +464,35 @@ describe('tagwarden history and failed', () => {
         /^ {2}#1 {2}2026-11-22T10:06:00\.000Z {2}distribution: events\[0\]: target\.digest "sha256:zz"/,
       ),
     );
+  });
+});
+
+describe('tagwarden history and failed with hostile text', () => {
+  const EVIL = '\u202Eevil\u001b[31m*bold*\u009b2J\u2066';
+  const UNSAFE = ['\u202e', '\u2066', '\u001b', '\u009b'];
+
+  it('prints actors, errors and reasons without bidi or terminal control characters', async () => {
+    const db = join(tempDir(), 'history.db');
+    const alertAll = { defaults: { action: 'alert' as const, owners: [], bump: false }, rules: [] };
+    await withStore(db, async (store) => {
+      await store.apply(pushEvent({ id: 'e1', tag: 'v1', digest: A, actor: EVIL }), noEffects, at(1));
+      const overwrite = pushEvent({ id: 'e2', tag: 'v1', digest: B, actor: EVIL, timestamp: at(2) });
+      await store.apply(overwrite, alertAll, at(3));
+      await store.updateEffect('e2#alert', { status: 'failed', error: `slack said ${EVIL}` }, at(4));
+      await store.recordFailure({ source: 'distribution', reason: EVIL, payload: '{}', receivedAt: at(5) });
+    });
+    const history = runCli(['history', `${HOST}/payments/api:v1`, '--db', db]);
+    const failed = runCli(['failed', '--db', db]);
+    for (const result of [history, failed]) {
+      expect(result.status).toBe(0);
+      for (const unsafe of UNSAFE) expect(result.stdout).not.toContain(unsafe);
+    }
+    expect(history.stdout).toMatch(/overwrite .* evil \[31m\*bold\* 2J\s+e2$/m);
+    expect(history.stdout).toMatch(/^failed\s+alert\s+1\s+slack said\s+evil \[31m\*bold\* 2J\s+e2#alert$/m);
+    expect(failed.stdout).toContain(
+      '  e2#alert  127.0.0.1:5000/payments/api:v1  after 1 attempt(s): slack said  evil [31m*bold* 2J',
+    );
+    expect(failed.stdout).toMatch(/^ {2}#1 {2}\S+ {2}distribution: {2}evil \[31m\*bold\* 2J$/m);
   });
 });
 

@@ -760,6 +760,34 @@ describe('EffectRunner: running each effect once', () => {
     expect((await h.effect(event.id, 'revert')).status).toBe('done');
   });
 
+  test('a second runner started while a slow batch runs never sends an alert the first one sends', async () => {
+    // Each Slack message takes 2.5 s; the first runner claims all 20 alerts in one batch, and the
+    // second starts 35 s in, when the lease of that claim has passed (the `serve` + `sweep` report).
+    const second: { runner: EffectRunner | null; run: Promise<number> | null } = { runner: null, run: null };
+    const slow = new (class extends RecordingNotifier {
+      override async send(alert: Parameters<RecordingNotifier['send']>[0]): Promise<void> {
+        h.advance(2500);
+        if (this.attempts === 13) second.run = second.runner!.runDue();
+        await new Promise((resolve) => setImmediate(resolve)); // lets the other runner interleave
+        return super.send(alert);
+      }
+    })();
+    const h = harness({ action: 'alert', runner: { notifier: slow } });
+    const events = [];
+    for (let i = 0; i <= 20; i++) events.push((await h.pushAndRecord(`seed-${i}`)).event);
+    h.advance(300_000); // every alert is due
+    second.runner = new EffectRunner(h.options);
+
+    const first = await h.runner.runDue();
+    const other = await second.run!;
+
+    expect(first + other).toBe(20);
+    expect(other).toBeGreaterThan(0); // the second runner did take over part of the batch
+    expect(slow.alerts).toHaveLength(20);
+    expect(new Set(slow.alerts.map((a) => a.incident.to)).size).toBe(20);
+    for (const event of events.slice(1)) expect((await h.effect(event.id, 'alert')).status).toBe('done');
+  });
+
   test('the same overwrite event applied three times yields one revert and one alert', async () => {
     const h = harness({ action: 'revert' });
     const { event } = await h.overwrite();

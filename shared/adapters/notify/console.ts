@@ -1,16 +1,8 @@
-import { type Alert, alertTitle, formatTagRef } from '../../core';
+import { type Alert, alertTitle, printable as clean, formatTagRef } from '../../core';
 import type { Notifier } from './port';
 
 export interface ConsoleNotifierOptions {
   write?: (line: string) => void;
-}
-
-/** C0/C1 control characters and bidi overrides: event text must not forge lines or reorder a terminal. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point.
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]+/g;
-
-function clean(text: string): string {
-  return text.replace(UNPRINTABLE, ' ').trim();
 }
 
 /** `sha256:` and the first 12 hex digits, enough to tell two digests apart in a terminal. */

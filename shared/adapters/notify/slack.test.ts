@@ -169,8 +169,42 @@ describe('renderSlackMessage', () => {
     expect(contexts).toHaveLength(2);
   });
 
-  it('escapes with escapeSlack exactly the three characters Slack parses', () => {
-    expect(escapeSlack('a & <b> *c*')).toBe('a &amp; &lt;b&gt; *c*');
+  it('escapes with escapeSlack the three characters Slack parses and shows * _ ~ ` unformatted', () => {
+    const shown = (c: string) => `<!date^0^{_}|${c}>`;
+    expect(escapeSlack('a & <b> *c*')).toBe(`a &amp; &lt;b&gt; ${shown('*')}c${shown('*')}`);
+    expect(escapeSlack('_i_ ~s~ `x`')).toBe(
+      `${shown('_')}i${shown('_')} ${shown('~')}s${shown('~')} ${shown('`')}x${shown('`')}`,
+    );
+  });
+
+  it('does not let an actor reorder, colour or format the alert (bidi, escape codes, mrkdwn)', () => {
+    const message = renderSlackMessage(
+      alertOf({
+        incident: {
+          actor: '\u202Eevil\u001b[31m*bold*\u2066_x_\u0085~s~',
+          ref: { registryHost: 'r', repository: 'team\u202Eapp', tag: 'v1\u009b2J' },
+        },
+      }),
+    );
+    const text = allText(message);
+    for (const unsafe of ['\u202e', '\u2066', '\u001b', '\u0085', '\u009b']) {
+      expect(text).not.toContain(unsafe);
+      expect(text).not.toContain(JSON.stringify(unsafe).slice(1, -1)); // nor as a JSON escape
+    }
+    expect(text).not.toMatch(/\*bold\*|_x_|~s~/);
+    const fields = (message.blocks[1] as { fields: Array<{ text: string; verbatim: boolean }> }).fields;
+    const pushedBy = fields.find((f) => f.text.startsWith('*Pushed by*'))!;
+    expect(pushedBy.text).toBe(
+      '*Pushed by*\nevil [31m<!date^0^{_}|*>bold<!date^0^{_}|*> <!date^0^{_}|_>x<!date^0^{_}|_> <!date^0^{_}|~>s<!date^0^{_}|~>',
+    );
+    expect(headerText(message)).toBe(':rotating_light: Tag overwritten: r/team app:v1 2J');
+  });
+
+  it('marks every mrkdwn text object verbatim, so Slack links and mentions nothing on its own', () => {
+    const message = renderSlackMessage(alertOf({ notes: ['see #general or @here'] }));
+    const objects = JSON.stringify(message.blocks).match(/\{"type":"mrkdwn"[^}]*\}/g) ?? [];
+    expect(objects.length).toBeGreaterThan(10);
+    for (const object of objects) expect(JSON.parse(object)).toMatchObject({ verbatim: true });
   });
 });
 

@@ -1,4 +1,4 @@
-import { type Alert, alertTitle, formatTagRef, PermanentError, TransientError } from '../../core';
+import { type Alert, alertTitle, formatTagRef, PermanentError, printable, TransientError } from '../../core';
 import { describeNetworkError } from '../network-error';
 import type { Notifier } from './port';
 
@@ -22,20 +22,37 @@ const MAX_NOTE_BLOCKS = 40;
 /** Alerts whose delivery is partly done; bounded so a stream of failures cannot grow it forever. */
 const MAX_PENDING_ALERTS = 1000;
 
-/** Escapes the three characters Slack parses, so no event text can form a link, mention or command. */
+/**
+ * Printable text (no control or bidi characters) with the three characters Slack parses escaped, so
+ * no event text can form a link, mention or command; for plain_text objects and inline code.
+ */
+function escapeEntities(text: string): string {
+  return printable(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
+ * Text for a mrkdwn object: `escapeEntities`, and each of `* _ ~ \`` shown as itself but never as
+ * formatting. Slack has no escape for those; a date token whose format is invalid shows its fallback
+ * text verbatim, unformatted, so each becomes `<!date^0^{_}|*>`.
+ */
 export function escapeSlack(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return escapeEntities(text).replace(/[*_~`]/g, (c) => `<!date^0^{_}|${c}>`);
 }
 
 /** Inline code: backticks removed so the text cannot close the span, then escaped. */
 function code(text: string): string {
-  return `\`${escapeSlack(text.replace(/`/g, ''))}\``;
+  return `\`${escapeEntities(text.replace(/`/g, ''))}\``;
 }
 
-/** Cuts escaped text to `max` characters without splitting an `&amp;`-style entity. */
+/** Cuts escaped text to `max` characters without splitting an `&amp;` entity or a `<!date…>` token. */
 function truncate(escaped: string, max: number): string {
   if (escaped.length <= max) return escaped;
-  return `${escaped.slice(0, max - 1).replace(/&[a-z]*$/, '')}…`;
+  return `${escaped.slice(0, max - 1).replace(/&[a-z]*$|<[^>]*$/, '')}…`;
+}
+
+/** A mrkdwn text object Slack takes as written: no links, mentions or channel names made from it. */
+function mrkdwn(text: string, max = FIELD_MAX) {
+  return { type: 'mrkdwn', text: truncate(text, max), verbatim: true };
 }
 
 /** Slack user/group ids become mentions on purpose; any other owner is plain, escaped text. */
@@ -53,20 +70,18 @@ export function renderSlackMessage(alert: Alert): { text: string; blocks: unknow
   const { incident } = alert;
   const emoji = alert.severity === 'critical' ? ':rotating_light:' : ':warning:';
   const ref = escapeSlack(formatTagRef(incident.ref));
+  const plainRef = escapeEntities(formatTagRef(incident.ref));
   const actor = incident.actor === null ? 'unknown' : escapeSlack(incident.actor);
   const action = escapeSlack(alert.actionTaken);
   const owners = incident.owners.length === 0 ? 'none' : incident.owners.map(ownerText).join(', ');
-  const field = (label: string, value: string) => ({
-    type: 'mrkdwn',
-    text: truncate(`*${label}*\n${value}`, FIELD_MAX),
-  });
+  const field = (label: string, value: string) => mrkdwn(`*${label}*\n${value}`);
 
   const blocks: unknown[] = [
     {
       type: 'header',
       text: {
         type: 'plain_text',
-        text: truncate(`${emoji} ${alertTitle(alert)}: ${ref}`, HEADER_MAX),
+        text: truncate(`${emoji} ${escapeEntities(alertTitle(alert))}: ${plainRef}`, HEADER_MAX),
         emoji: true,
       },
     },
@@ -83,16 +98,16 @@ export function renderSlackMessage(alert: Alert): { text: string; blocks: unknow
         field('Event time', escapeSlack(incident.eventTime)),
       ],
     },
-    { type: 'section', text: { type: 'mrkdwn', text: truncate(`*Action taken:* ${action}`, FIELD_MAX) } },
+    { type: 'section', text: mrkdwn(`*Action taken:* ${action}`) },
     ...alert.notes.slice(0, MAX_NOTE_BLOCKS).map((note) => ({
       type: 'context',
-      elements: [{ type: 'mrkdwn', text: truncate(escapeSlack(note), FIELD_MAX) }],
+      elements: [mrkdwn(escapeSlack(note))],
     })),
-    { type: 'section', text: { type: 'mrkdwn', text: truncate(`*Owners:* ${owners}`, FIELD_MAX) } },
+    { type: 'section', text: mrkdwn(`*Owners:* ${owners}`) },
   ];
   const from = incident.from === null ? 'none' : escapeSlack(incident.from);
   const to = incident.to === null ? 'none' : escapeSlack(incident.to);
-  const text = `${emoji} ${alertTitle(alert)}: ${ref} ${from} → ${to} by ${actor}; ${action}`;
+  const text = `${emoji} ${escapeSlack(alertTitle(alert))}: ${ref} ${from} → ${to} by ${actor}; ${action}`;
   return { text: truncate(text, 3000), blocks };
 }
 
@@ -217,13 +232,5 @@ function retryAfterMs(header: string | null): number {
 
 /** Slack's answer, cut to 200 characters, on one line, and never echoing the URL. */
 function sanitize(text: string, url: string): string {
-  return (
-    text
-      .split(url)
-      .join('[webhook]')
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point.
-      .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
-      .trim()
-      .slice(0, 200)
-  );
+  return printable(text.split(url).join('[webhook]')).slice(0, 200);
 }

@@ -13,7 +13,10 @@ import { type ResolveDeps, resolve } from './resolve';
 import { revert } from './revert';
 
 /** Exactly what the runner and its executors ask of the history store. */
-export type OutboxStore = Pick<Outbox, 'claimDueEffects' | 'updateEffect' | 'effectsOf' | 'enqueueEffects'> &
+export type OutboxStore = Pick<
+  Outbox,
+  'claimDueEffects' | 'renewLease' | 'updateEffect' | 'effectsOf' | 'enqueueEffects'
+> &
   Pick<TagHistory, 'tagState' | 'markPendingRestore' | 'clearPendingRestore'> &
   ResolveDeps['store'];
 
@@ -25,7 +28,7 @@ export interface EffectRunnerOptions {
   /** Cluster endpoints told when a tag's digest changes; left out: bumps are recorded and skipped. */
   clusters?: ClusterEndpoints | null;
   now?: () => Date;
-  /** How long a claimed effect is held before another worker may retry it. */
+  /** How long a claimed effect is held before another worker may retry it; renewed as each one starts. */
   leaseMs?: number;
   /** How long to expect the echo of a revert. */
   restoreWindowMs?: number;
@@ -112,14 +115,33 @@ export class EffectRunner {
       this.again = false;
       for (;;) {
         const now = this.o.now();
-        const leaseUntil = new Date(now.getTime() + this.o.leaseMs).toISOString();
+        const leaseUntil = this.leaseFrom(now);
         const batch = await this.o.store.claimDueEffects(now.toISOString(), leaseUntil, this.o.batchSize);
         if (batch.length === 0) break;
-        for (const effect of batch) await this.runOne(effect);
-        total += batch.length;
+        for (const effect of batch) {
+          if (await this.holdFor(effect, leaseUntil)) {
+            await this.runOne(effect);
+            total += 1;
+          }
+        }
       }
     } while (this.again);
     return total;
+  }
+
+  private leaseFrom(now: Date): string {
+    return new Date(now.getTime() + this.o.leaseMs).toISOString();
+  }
+
+  /**
+   * One lease covers one effect: the claim's lease is renewed from now as each effect starts, so an
+   * effect late in a slow batch is still ours. Once that lease has passed and another worker claimed
+   * the effect, the renewal fails and it is theirs alone to run.
+   */
+  private async holdFor(row: OutboxEffect, claimedUntil: string): Promise<boolean> {
+    if (await this.o.store.renewLease(row.key, claimedUntil, this.leaseFrom(this.o.now()))) return true;
+    this.o.log.info('effect left to the worker that claimed it since', { key: row.key, effect: row.kind });
+    return false;
   }
 
   private async runOne(row: OutboxEffect): Promise<void> {

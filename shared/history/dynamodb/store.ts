@@ -234,22 +234,32 @@ export class DynamoDbHistoryStore implements HistoryStore {
     const claimed: OutboxEffect[] = [];
     for (const item of due) {
       // Another worker may have claimed it since the index answered: the condition decides.
-      const won = await this.conditionalUpdate({
-        Key: { pk: item.pk, sk: item.sk },
-        UpdateExpression: 'SET nextAttemptAt = :lease, gsi1sk = :order',
-        ConditionExpression: 'nextAttemptAt = :seen AND #status = :pending',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':lease': leaseUntil,
-          ':order': orderKey(leaseUntil, item.eventId, item.position),
-          ':seen': item.nextAttemptAt,
-          ':pending': 'pending',
-        },
-      });
-      if (won) claimed.push(toEffect(item));
+      if (await this.lease(item, item.nextAttemptAt, leaseUntil)) claimed.push(toEffect(item));
       else this.onConflict({ operation: 'claimDueEffects', key: item.key, attempt: 1 });
     }
     return claimed;
+  }
+
+  async renewLease(key: string, heldUntil: string, leaseUntil: string): Promise<boolean> {
+    const hash = key.lastIndexOf('#');
+    const item = await this.get<OutboxItem>(effectsKey(key.slice(0, hash)), key.slice(hash + 1));
+    return item !== null && (await this.lease(item, heldUntil, leaseUntil));
+  }
+
+  /** Leases a pending effect until `leaseUntil`, if its next attempt is still `seen`. */
+  private lease(item: OutboxItem, seen: string, leaseUntil: string): Promise<boolean> {
+    return this.conditionalUpdate({
+      Key: { pk: item.pk, sk: item.sk },
+      UpdateExpression: 'SET nextAttemptAt = :lease, gsi1sk = :order',
+      ConditionExpression: 'nextAttemptAt = :seen AND #status = :pending',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':lease': leaseUntil,
+        ':order': orderKey(leaseUntil, item.eventId, item.position),
+        ':seen': seen,
+        ':pending': 'pending',
+      },
+    });
   }
 
   async effectsOf(eventId: string): Promise<OutboxEffect[]> {

@@ -88,6 +88,13 @@ export class MemoryHistoryStore implements HistoryStore {
     return claimed;
   }
 
+  async renewLease(key: string, heldUntil: string, leaseUntil: string): Promise<boolean> {
+    const effect = this.outbox.get(key);
+    if (effect?.status !== 'pending' || effect.nextAttemptAt !== heldUntil) return false;
+    effect.nextAttemptAt = leaseUntil;
+    return true;
+  }
+
   async effectsOf(eventId: string): Promise<OutboxEffect[]> {
     return [...this.outbox.values()]
       .filter((e) => e.eventId === eventId)

@@ -167,10 +167,9 @@ export class SqliteHistoryStore implements HistoryStore {
       due: db.prepare<[string, number], OutboxRow>(
         "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, event_id, position LIMIT ?",
       ),
-      anyDue: db.prepare<[string], { one: number }>(
-        "SELECT 1 AS one FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? LIMIT 1",
+      lease: db.prepare(
+        "UPDATE outbox SET next_attempt_at = ? WHERE key = ? AND status = 'pending' AND next_attempt_at = ?",
       ),
-      lease: db.prepare('UPDATE outbox SET next_attempt_at = ? WHERE key = ?'),
       wait: db.prepare('UPDATE outbox SET next_attempt_at = ?, updated_at = ? WHERE key = ?'),
       // Keys are `<eventId>#<kind>`: a range scan on the primary key finds an event's effects ('$' follows '#').
       effectsOf: db.prepare<[string, string], OutboxRow>(
@@ -231,7 +230,7 @@ export class SqliteHistoryStore implements HistoryStore {
 
   private claim(now: string, leaseUntil: string, limit: number): OutboxEffect[] {
     const rows = this.statements.due.all(now, limit);
-    for (const row of rows) this.statements.lease.run(leaseUntil, row.key);
+    for (const row of rows) this.statements.lease.run(leaseUntil, row.key, row.next_attempt_at);
     return rows.map(toOutboxEffect);
   }
 
@@ -314,8 +313,12 @@ export class SqliteHistoryStore implements HistoryStore {
 
   async claimDueEffects(now: string, leaseUntil: string, limit: number): Promise<OutboxEffect[]> {
     // A plain read first: polling an idle outbox should not take the write lock every time.
-    if (!this.statements.anyDue.get(now)) return [];
+    if (!this.statements.due.get(now, 1)) return [];
     return this.claimTransaction.immediate(now, leaseUntil, limit);
+  }
+
+  async renewLease(key: string, heldUntil: string, leaseUntil: string): Promise<boolean> {
+    return this.statements.lease.run(leaseUntil, key, heldUntil).changes === 1;
   }
 
   async effectsOf(eventId: string): Promise<OutboxEffect[]> {

@@ -196,18 +196,30 @@ export class TableStorageHistoryStore implements HistoryStore {
     const claimed: OutboxEffect[] = [];
     for (const row of due) {
       if (claimed.length >= limit) break;
-      const effect = toOutboxEffect(row);
-      const leased = effectEntity(row.partitionKey, { ...effect, nextAttemptAt: leaseUntil }, row.updatedAt);
-      try {
-        await this.client.updateEntity(leased, 'Replace', { etag: row.etag });
-        claimed.push(effect);
-      } catch (error) {
-        const status = statusOf(error);
-        if (status !== 412 && status !== 404) throw classify(error, `claim effect ${effect.key}`);
-        this.onConflict({ operation: 'claimDueEffects', partitionKey: row.partitionKey, status, attempt: 1 });
-      }
+      if (await this.lease(row, leaseUntil)) claimed.push(toOutboxEffect(row));
     }
     return claimed;
+  }
+
+  async renewLease(key: string, heldUntil: string, leaseUntil: string): Promise<boolean> {
+    const row = await this.effectRow(key);
+    if (row?.status !== 'pending' || row.nextAttemptAt !== heldUntil) return false;
+    return this.lease(row, leaseUntil);
+  }
+
+  /** Leases an effect row until `leaseUntil` if it is unchanged since read (its ETag decides). */
+  private async lease(row: EffectEntity, leaseUntil: string): Promise<boolean> {
+    const effect = toOutboxEffect(row);
+    const leased = effectEntity(row.partitionKey, { ...effect, nextAttemptAt: leaseUntil }, row.updatedAt);
+    try {
+      await this.client.updateEntity(leased, 'Replace', { etag: row.etag });
+      return true;
+    } catch (error) {
+      const status = statusOf(error);
+      if (status !== 412 && status !== 404) throw classify(error, `claim effect ${effect.key}`);
+      this.onConflict({ operation: 'claimDueEffects', partitionKey: row.partitionKey, status, attempt: 1 });
+      return false;
+    }
   }
 
   async effectsOf(eventId: string): Promise<OutboxEffect[]> {
@@ -225,15 +237,8 @@ export class TableStorageHistoryStore implements HistoryStore {
   }
 
   async updateEffect(key: string, update: EffectUpdate, now: string): Promise<void> {
-    const hash = key.lastIndexOf('#');
-    const [eventId, kind] = [key.slice(0, hash), key.slice(hash + 1)];
-    const rowKey = `fx|${idPart(eventId)}|${kind}`;
     for (let attempt = 1; ; attempt++) {
-      let row: EffectEntity | null = null;
-      for (const pk of await this.partitionsOf(eventId)) {
-        row = await getRow<EffectEntity>(this.client, pk, rowKey, `read effect ${key}`);
-        if (row) break;
-      }
+      const row = await this.effectRow(key);
       if (!row) throw new PermanentError(`no effect ${key} in the outbox`);
       const next = applyUpdate(toOutboxEffect(row), update);
       try {
@@ -303,6 +308,22 @@ export class TableStorageHistoryStore implements HistoryStore {
     await callTable(`index the effects of ${eventId}`, () =>
       this.client.upsertEntity({ partitionKey: `ev|${idPart(eventId)}`, rowKey: pk, eventId }, 'Replace'),
     );
+  }
+
+  /** The row of the effect keyed `eventId#kind`, in whichever partition holds it. */
+  private async effectRow(key: string): Promise<EffectEntity | null> {
+    const hash = key.lastIndexOf('#');
+    const [eventId, kind] = [key.slice(0, hash), key.slice(hash + 1)];
+    for (const pk of await this.partitionsOf(eventId)) {
+      const row = await getRow<EffectEntity>(
+        this.client,
+        pk,
+        `fx|${idPart(eventId)}|${kind}`,
+        `read effect ${key}`,
+      );
+      if (row) return row;
+    }
+    return null;
   }
 
   private async partitionsOf(eventId: string): Promise<string[]> {
