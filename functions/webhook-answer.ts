@@ -1,9 +1,11 @@
-import type { IngestOutcome } from '../shared/guard/ingest';
+import type { IngestOutcome, PreflightOutcome } from '../shared/guard/ingest';
 
 /** An ingest outcome as HTTP: the one place a webhook's status code is chosen, for every runtime. */
 export interface WebhookAnswer {
   status: number;
   body: Record<string, unknown>;
+  /** Headers the answer needs besides its content type (a preflight's handshake, `Allow`). */
+  headers?: Record<string, string>;
 }
 
 const REFUSAL_STATUS = { unknownSource: 404, unauthenticated: 401, tooLarge: 413, rejected: 400 } as const;
@@ -18,5 +20,19 @@ export function webhookAnswer(outcome: IngestOutcome): WebhookAnswer {
       return { status: 503, body: { error: outcome.reason } };
     default:
       return { status: REFUSAL_STATUS[outcome.kind], body: { error: outcome.reason } };
+  }
+}
+
+/** An OPTIONS (CloudEvents handshake) outcome as HTTP. */
+export function preflightAnswer(
+  outcome: PreflightOutcome,
+): WebhookAnswer & { headers: Record<string, string> } {
+  switch (outcome.kind) {
+    case 'validated':
+      return { status: 200, headers: outcome.headers, body: { status: 'ok' } };
+    case 'postOnly':
+      return { status: 405, headers: { Allow: 'POST' }, body: { error: outcome.reason } };
+    default:
+      return { status: REFUSAL_STATUS[outcome.kind], headers: {}, body: { error: outcome.reason } };
   }
 }

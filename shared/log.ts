@@ -5,9 +5,13 @@ export interface Logger {
   info(message: string, fields?: LogFields): void;
   warn(message: string, fields?: LogFields): void;
   error(message: string, fields?: LogFields): void;
+  /** Detail an operator rarely needs (an aborted upload); written only with TAGWARDEN_LOG_LEVEL=debug. */
+  debug?(message: string, fields?: LogFields): void;
 }
 
 type Level = keyof Logger;
+
+const debugOn = () => process.env.TAGWARDEN_LOG_LEVEL === 'debug';
 
 /** One JSON object per line, handed to `write` with its level. */
 function jsonLines(write: (level: Level, line: string) => void): Logger {
@@ -15,7 +19,15 @@ function jsonLines(write: (level: Level, line: string) => void): Logger {
     (level: Level) =>
     (message: string, fields: LogFields = {}) =>
       write(level, JSON.stringify({ time: new Date().toISOString(), level, message, ...fields }));
-  return { info: log('info'), warn: log('warn'), error: log('error') };
+  const debug = log('debug');
+  return {
+    info: log('info'),
+    warn: log('warn'),
+    error: log('error'),
+    debug: (message, fields) => {
+      if (debugOn()) debug(message, fields);
+    },
+  };
 }
 
 export function jsonLogger(write: (line: string) => void = (line) => process.stderr.write(line)): Logger {

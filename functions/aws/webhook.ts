@@ -3,7 +3,8 @@ import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { errorMessage } from '../../shared/core';
 import { checkWebhook, webhookPreflight } from '../../shared/guard/ingest';
 import { webhookMessages } from '../../shared/guard/queue-envelope';
-import { webhookAnswer } from '../webhook-answer';
+import { MAX_BODY_BYTES } from '../../shared/sources';
+import { preflightAnswer, webhookAnswer } from '../webhook-answer';
 import { type WebhookDeps, webhookDependencies } from './webhook-dependencies';
 
 export type { WebhookDeps };
@@ -42,13 +43,21 @@ export async function handleWebhook(deps: WebhookDeps, event: LambdaFunctionURLE
   const query = new URLSearchParams(event.rawQueryString ?? '');
   const method = event.requestContext.http.method;
   if (method === 'OPTIONS') {
-    const preflight = webhookPreflight(deps, { source, headers, query });
+    const preflight = preflightAnswer(webhookPreflight(deps, { source, headers, query }));
     return answer(preflight.status, preflight.body, preflight.headers);
   }
   if (method !== 'POST') return answer(405, { error: 'use POST' }, { allow: 'POST' });
   const body = event.body
     ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8')
     : Buffer.alloc(0);
+  // The one place this runtime bounds a body (the Function URL itself stops at 6 MB).
+  if (body.length > MAX_BODY_BYTES)
+    return urlResult(
+      webhookAnswer({
+        kind: 'tooLarge',
+        reason: `body is ${body.length} bytes; the limit is ${MAX_BODY_BYTES}`,
+      }),
+    );
   const checked = checkWebhook(deps, { source, headers, query, body });
   if (!checked.ok) return urlResult(webhookAnswer(checked.refusal));
   if (checked.handshake) return urlResult(webhookAnswer({ kind: 'handshake', response: checked.handshake }));

@@ -1,8 +1,8 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { errorMessage } from '../../shared/core';
-import { ingestWebhook, webhookPreflight } from '../../shared/guard/ingest';
+import { admitWebhook, ingestWebhook, webhookPreflight } from '../../shared/guard/ingest';
 import { MAX_BODY_BYTES } from '../../shared/sources';
-import { webhookAnswer } from '../webhook-answer';
+import { preflightAnswer, type WebhookAnswer, webhookAnswer } from '../webhook-answer';
 import type { AzureDependencies, DependenciesProvider } from './dependencies';
 import { runDueEffects } from './effects';
 
@@ -27,21 +27,41 @@ export async function handleWebhook(
     headers[name.toLowerCase()] = value;
   });
   if (request.method === 'OPTIONS') {
-    const preflight = webhookPreflight(deps, { source, headers, query: request.query });
+    const preflight = preflightAnswer(webhookPreflight(deps, { source, headers, query: request.query }));
     return json(preflight.status, preflight.body, preflight.headers);
   }
   if (request.method !== 'POST') return json(405, { error: 'use POST' }, { allow: 'POST' });
-  // Refuse an announced oversize body before reading it into memory.
-  const announced = Number(headers['content-length'] ?? '0');
-  if (announced > MAX_BODY_BYTES)
-    return json(413, { error: `body is ${announced} bytes; the limit is ${MAX_BODY_BYTES}` });
-  const body = Buffer.from(await request.arrayBuffer());
+  // Source and credentials first, from the headers; the body is read only for a request that passed.
+  const refusal = admitWebhook(deps, { source, headers, query: request.query });
+  if (refusal) return answered(webhookAnswer(refusal));
+  const body = await boundedBody(request, headers['content-length']);
+  if (typeof body === 'string') return answered(webhookAnswer({ kind: 'tooLarge', reason: body }));
   const receivedAt = (deps.now?.() ?? new Date()).toISOString();
   const outcome = await ingestWebhook(deps, { source, headers, query: request.query, body });
   if (outcome.kind === 'unavailable') return poisoned(deps, source, body, receivedAt, outcome.reason);
   if (outcome.kind === 'recorded' || outcome.kind === 'handshake') await runDueEffects(deps, context);
-  const answer = webhookAnswer(outcome);
+  return answered(webhookAnswer(outcome));
+}
+
+function answered(answer: WebhookAnswer): HttpResponseInit {
   return json(answer.status, answer.body);
+}
+
+/**
+ * The body, at most MAX_BODY_BYTES of it, counted as the bytes arrive (a Content-Length can lie or be
+ * missing): the one place the Azure HTTP functions enforce the size. A string says why it was refused.
+ */
+async function boundedBody(request: HttpRequest, announced: string | undefined): Promise<Buffer | string> {
+  const declared = Number(announced ?? '0');
+  if (declared > MAX_BODY_BYTES) return `body is ${declared} bytes; the limit is ${MAX_BODY_BYTES}`;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request.body ?? []) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) return `body is larger than the limit of ${MAX_BODY_BYTES} bytes`;
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks);
 }
 
 async function poisoned(

@@ -94,8 +94,8 @@ async function route(
   // Authentication runs on the raw bytes, before any parsing.
   const signature = verifyBodySignature(deps.secret, body, header(req, SIGNATURE_HEADER));
   if (!signature.ok) return send(res, 401, { error: signature.reason });
-  const json = parseJsonBody(body.toString('utf8'), body.length);
-  if (!json.ok) return send(res, json.status, { error: json.reason });
+  const json = parseJsonBody(body.toString('utf8'));
+  if (!json.ok) return send(res, 400, { error: json.reason });
   const parsed = DigestBump.safeParse(json.value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

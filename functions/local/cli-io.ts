@@ -7,10 +7,13 @@ export class CliError extends Error {}
 export const out = (line: string) => process.stdout.write(`${line}\n`);
 export const err = (line: string) => process.stderr.write(`${line}\n`);
 
-/** A file's bytes, or standard input for `-`; an unreadable file is a CliError naming it. */
-export async function readBody(file: string): Promise<Buffer> {
+/**
+ * A file's bytes, or standard input for `-`, at most `limit` of them: this is the CLI's edge, where
+ * an input's size is enforced. An unreadable or oversized file is a CliError naming it.
+ */
+export async function readBody(file: string, limit: number): Promise<Buffer> {
   try {
-    return await readInput(file);
+    return await readInput(file, limit);
   } catch (error) {
     throw new CliError(`cannot read ${file}: ${errorMessage(error)}`);
   }

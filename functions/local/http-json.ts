@@ -2,33 +2,61 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 // The JSON-over-HTTP plumbing `serve` and `agent` share: bounded bodies, JSON answers.
 
-/** Reads at most `limit` bytes; answers 413 (and returns null) as soon as a body is larger. */
-export function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<Buffer | null> {
+/**
+ * Reads at most `limit` bytes: the one place a local body's size is enforced. Answers 413 (and
+ * returns null) as soon as a body is larger; returns null, after `onAborted`, when the client goes
+ * away mid-upload (nothing to answer).
+ */
+export function readBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  limit: number,
+  onAborted: (reason: string) => void = () => {},
+): Promise<Buffer | null> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
-    tooLarge(req, res, `body is ${declared} bytes; the limit is ${limit}`);
+    refuse(req, res, 413, { error: `body is ${declared} bytes; the limit is ${limit}` });
     return Promise.resolve(null);
   }
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
-        tooLarge(req, res, `body is larger than the limit of ${limit} bytes`);
+        refuse(req, res, 413, { error: `body is larger than the limit of ${limit} bytes` });
         resolve(null);
       } else chunks.push(chunk);
     });
     req.on('end', () => resolve(size > limit ? null : Buffer.concat(chunks)));
-    req.on('error', reject);
+    req.on('error', (error) => {
+      onAborted(error.message);
+      resolve(null);
+    });
+    req.on('close', () => {
+      if (!req.complete) resolve(null);
+    });
   });
 }
 
-function tooLarge(req: IncomingMessage, res: ServerResponse, reason: string): void {
+/** How long a refused connection may keep sending (discarded) before it is cut. */
+const LINGER_MS = 2_000;
+
+/**
+ * Answers and closes the connection without reading the rest of the body into memory. Node would
+ * destroy the socket as soon as the answer is written, and a client still sending its body would
+ * then get a reset that can swallow the answer: so our side is closed, what still arrives is
+ * discarded, and the socket is cut LINGER_MS later (or when the client closes first).
+ */
+export function refuse(req: IncomingMessage, res: ServerResponse, status: number, body: unknown): void {
   if (res.headersSent) return;
+  const socket = req.socket;
+  socket.destroySoon = () => {
+    socket.end();
+    setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  };
   res.setHeader('Connection', 'close');
-  send(res, 413, { error: reason });
-  // Stop reading what is left; the connection closes after the answer.
+  send(res, status, body);
   req.removeAllListeners('data');
   req.resume();
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { orderedEvent, parseJsonBody, parserFor, SOURCE_PARSERS } from '../../shared/sources';
+import { MAX_BODY_BYTES, orderedEvent, parseJsonBody, parserFor, SOURCE_PARSERS } from '../../shared/sources';
 import { CliError, err, out, readBody } from './cli-io';
 
 export function registerNormalizeCommand(program: Command): void {
@@ -17,8 +17,9 @@ async function normalize(file: string, options: { source: string }): Promise<voi
     throw new CliError(
       `unknown source "${options.source}"; known sources: ${[...SOURCE_PARSERS.keys()].join(', ')}`,
     );
-  const body = await readBody(file);
-  const json = parseJsonBody(body.toString('utf8'), body.length);
+  // A webhook body: the same limit as at the HTTP edge.
+  const body = await readBody(file, MAX_BODY_BYTES);
+  const json = parseJsonBody(body.toString('utf8'));
   if (!json.ok) throw new CliError(json.reason);
   const parsed = parser.parse(json.value);
   if (!parsed.ok) throw new CliError(parsed.reason);

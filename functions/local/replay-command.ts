@@ -24,6 +24,8 @@ export function registerReplayCommand(program: Command): void {
 }
 
 const REPLAY_BATCH = 1000;
+/** A replay file holds many events (JSON lines or a DLQ export); larger inputs are split first. */
+const MAX_REPLAY_BYTES = 256 * 1024 * 1024;
 
 async function replay(file: string, options: { config: string; db?: string }): Promise<void> {
   // A simulation reads only the policy: no Slack URL, tokens or registry credentials are needed.
@@ -36,7 +38,7 @@ async function replay(file: string, options: { config: string; db?: string }): P
         database: new Database(inMemoryImage(options.db)),
       })
     : new MemoryHistoryStore();
-  const { events, bad } = eventsToReplay((await readBody(file)).toString('utf8'));
+  const { events, bad } = eventsToReplay((await readBody(file, MAX_REPLAY_BYTES)).toString('utf8'));
   // Batches of events commit together (a dry run needs no per-event durability); output stays in order.
   for (let start = 0; start < events.length; start += REPLAY_BATCH) {
     const batch = events.slice(start, start + REPLAY_BATCH);
@@ -116,12 +118,12 @@ function inMemoryImage(path: string): Buffer {
 function queueExport(text: string): string[] | null {
   const trimmed = text.trim();
   if (!trimmed.startsWith('{') || trimmed.includes('\n{')) return null;
-  const json = parseJsonBody(trimmed, Buffer.byteLength(trimmed));
+  const json = parseJsonBody(trimmed);
   return json.ok ? queueExportBodies(json.value) : null;
 }
 
 function parseLine(line: string, number: number): RegistryEvent | string {
-  const json = parseJsonBody(line, Buffer.byteLength(line));
+  const json = parseJsonBody(line);
   if (!json.ok) return `line ${number}: ${json.reason}`;
   const parsed = parseNormalizedEvent(json.value);
   return 'problem' in parsed ? `line ${number}: ${parsed.problem}` : parsed.event;

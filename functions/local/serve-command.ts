@@ -39,11 +39,29 @@ export function registerServeCommand(program: Command): void {
     .action(serve);
 }
 
+/** Addresses only this machine can reach: the read API may stay open on them. */
+export function isLoopback(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return bare === 'localhost' || bare === '::1' || /^127(\.\d{1,3}){3}$/.test(bare);
+}
+
 async function serve(options: ServeOptions): Promise<void> {
   const root = localRoot(options.config);
+  const apiToken = root.config.config?.api?.token;
+  if (!apiToken && !isLoopback(options.host))
+    throw new CliError(
+      `serve --host ${options.host} listens beyond loopback: set api.token in the config so GET /api/tags requires it`,
+    );
   const store = openHistory(options.db, { backgroundCheckpointMs: 1000 });
   const service = await startLocalService(
-    { store, policy: root.config.policy, log: root.log, auth: root.auth, effects: root.effectRunner(store) },
+    {
+      store,
+      policy: root.config.policy,
+      log: root.log,
+      auth: root.auth,
+      effects: root.effectRunner(store),
+      apiToken,
+    },
     options,
   ).catch((error: NodeJS.ErrnoException) => {
     throw new CliError(

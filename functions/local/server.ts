@@ -1,15 +1,25 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { checkToken } from '../../shared/auth/webhook-auth';
 import { formatTagRef, parseTagRef } from '../../shared/core';
 import type { EffectRunner } from '../../shared/guard/effects';
-import { type IngestDeps, ingestWebhook, webhookPreflight } from '../../shared/guard/ingest';
+import {
+  admitWebhook,
+  type IngestDeps,
+  ingestWebhook,
+  type WebhookRequest,
+  webhookPreflight,
+} from '../../shared/guard/ingest';
+import { unauthorizedLog } from '../../shared/guard/refusal-log';
 import { MAX_BODY_BYTES } from '../../shared/sources';
-import { webhookAnswer } from '../webhook-answer';
-import { readBody, send } from './http-json';
+import { preflightAnswer, webhookAnswer } from '../webhook-answer';
+import { readBody, refuse, send } from './http-json';
 
 export interface LocalServerDeps extends IngestDeps {
   /** Called after events were recorded, so the outbox runs at once instead of at the next poll. */
   onRecorded: () => void;
+  /** `api.token`: when set, `GET /api/tags` requires it as `Authorization: Bearer <token>`. */
+  apiToken?: string | undefined;
 }
 
 export interface RunningLocalService {
@@ -22,7 +32,10 @@ export interface RunningLocalService {
  * Effects run in `effects`: every recorded delivery wakes it at once, and it polls for retries.
  */
 export async function startLocalService(
-  deps: IngestDeps & { effects: Pick<EffectRunner, 'start' | 'stop' | 'wake'> },
+  deps: IngestDeps & {
+    effects: Pick<EffectRunner, 'start' | 'stop' | 'wake'>;
+    apiToken?: string | undefined;
+  },
   address: { port: number; host: string },
 ): Promise<RunningLocalService> {
   const server = createLocalServer({ ...deps, onRecorded: () => deps.effects.wake() });
@@ -42,8 +55,9 @@ export async function startLocalService(
 
 /** The local HTTP runtime: thin routing over the shared ingest and history. */
 export function createLocalServer(deps: LocalServerDeps): Server {
+  const edge: Edge = { ...deps, unauthorized: unauthorizedLog(deps.log) };
   const server = createServer((req, res) => {
-    route(deps, req, res).catch((error: unknown) => {
+    route(edge, req, res).catch((error: unknown) => {
       deps.log.error('request failed', { error: error instanceof Error ? error.message : String(error) });
       if (!res.headersSent) send(res, 500, { error: 'internal error' });
     });
@@ -53,7 +67,11 @@ export function createLocalServer(deps: LocalServerDeps): Server {
   return server;
 }
 
-async function route(deps: LocalServerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+interface Edge extends LocalServerDeps {
+  unauthorized: ReturnType<typeof unauthorizedLog>;
+}
+
+async function route(deps: Edge, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const path = url.pathname;
   if (path === '/healthz') {
@@ -63,45 +81,90 @@ async function route(deps: LocalServerDeps, req: IncomingMessage, res: ServerRes
   }
   const webhook = /^\/webhooks\/([^/]+)$/.exec(path);
   if (webhook) {
-    if (req.method === 'OPTIONS') {
-      const answer = webhookPreflight(deps, {
-        source: decodeURIComponent(webhook[1]!),
-        headers: req.headers,
-        query: url.searchParams,
-      });
-      for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
-      return send(res, answer.status, answer.body);
-    }
-    if (req.method !== 'POST') return send(res, 405, { error: 'use POST' });
-    const body = await readBody(req, res, MAX_BODY_BYTES);
-    if (!body) return;
-    const outcome = await ingestWebhook(deps, {
-      source: decodeURIComponent(webhook[1]!),
-      headers: req.headers,
-      query: url.searchParams,
-      body,
-    });
-    const answer = webhookAnswer(outcome);
-    send(res, answer.status, answer.body);
-    if (outcome.kind === 'recorded') deps.onRecorded();
-    return;
+    const source = decoded(webhook[1]!);
+    if (source === null)
+      return refuse(req, res, 400, { error: 'the source name in the path is not valid percent-encoding' });
+    return serveWebhook(deps, { source, headers: req.headers, query: url.searchParams }, req, res);
   }
-  if (path.startsWith('/api/tags/')) {
-    if (req.method !== 'GET') return send(res, 405, { error: 'use GET' });
-    const ref = parseTagRef(decodeURIComponent(path.slice('/api/tags/'.length)));
-    if ('problem' in ref)
-      return send(res, 400, {
-        error: `${ref.problem}; expected /api/tags/<registryHost>/<repository>:<tag>`,
-      });
-    const [state, history] = await Promise.all([deps.store.tagState(ref), deps.store.history(ref)]);
-    if (!state && history.length === 0)
-      return send(res, 404, { error: `no history for ${formatTagRef(ref)}` });
-    return send(res, 200, {
-      tagRef: formatTagRef(ref),
-      current: state?.digest ?? null,
-      pendingRestore: state?.pendingRestore ?? null,
-      history,
-    });
-  }
+  if (path.startsWith('/api/tags/')) return serveTag(deps, path.slice('/api/tags/'.length), req, res);
   send(res, 404, { error: `no route for ${req.method} ${path.slice(0, 100)}` });
+}
+
+function decoded(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One webhook request. Source and credentials are checked from the headers before any body byte is
+ * read: a refused request is answered at once and its connection closed, unread. Only then is the
+ * body read, within the limit, and ingested (a signing source's signature is verified on it there).
+ */
+async function serveWebhook(
+  deps: Edge,
+  request: Omit<WebhookRequest, 'body'>,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const remoteAddress = req.socket.remoteAddress ?? 'unknown';
+  if (req.method === 'OPTIONS') {
+    const outcome = webhookPreflight(deps, request);
+    if (outcome.kind === 'unauthenticated')
+      deps.unauthorized({ source: request.source, reason: outcome.reason, remoteAddress });
+    const answer = preflightAnswer(outcome);
+    for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
+    return send(res, answer.status, answer.body);
+  }
+  if (req.method !== 'POST') return refuse(req, res, 405, { error: 'use POST' });
+  const refusal = admitWebhook(deps, request);
+  if (refusal) {
+    if (refusal.kind === 'unauthenticated')
+      deps.unauthorized({ source: request.source, reason: refusal.reason, remoteAddress });
+    const answer = webhookAnswer(refusal);
+    return refuse(req, res, answer.status, answer.body);
+  }
+  const body = await readBody(req, res, MAX_BODY_BYTES, (reason) =>
+    deps.log.debug?.('upload aborted by the client', { source: request.source, reason, remoteAddress }),
+  );
+  if (!body) return;
+  const outcome = await ingestWebhook(deps, { ...request, body });
+  if (outcome.kind === 'unauthenticated')
+    deps.unauthorized({ source: request.source, reason: outcome.reason, remoteAddress });
+  const answer = webhookAnswer(outcome);
+  send(res, answer.status, answer.body);
+  if (outcome.kind === 'recorded') deps.onRecorded();
+}
+
+/** `GET /api/tags/<ref>`: a tag's state and history, behind `api.token` when one is set. */
+async function serveTag(deps: Edge, rest: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.method !== 'GET') return send(res, 405, { error: 'use GET' });
+  if (deps.apiToken) {
+    const auth = checkToken({ token: deps.apiToken, header: 'Authorization' }, req.headers);
+    if (!auth.ok) {
+      deps.unauthorized({
+        source: 'api',
+        reason: auth.reason,
+        remoteAddress: req.socket.remoteAddress ?? 'unknown',
+      });
+      res.setHeader('WWW-Authenticate', 'Bearer realm="tagwarden"');
+      return send(res, 401, { error: `unauthorized: ${auth.reason}` });
+    }
+  }
+  const text = decoded(rest);
+  const ref = text === null ? { problem: 'the path is not valid percent-encoding' } : parseTagRef(text);
+  if ('problem' in ref)
+    return send(res, 400, {
+      error: `${ref.problem}; expected /api/tags/<registryHost>/<repository>:<tag>`,
+    });
+  const [state, history] = await Promise.all([deps.store.tagState(ref), deps.store.history(ref)]);
+  if (!state && history.length === 0) return send(res, 404, { error: `no history for ${formatTagRef(ref)}` });
+  return send(res, 200, {
+    tagRef: formatTagRef(ref),
+    current: state?.digest ?? null,
+    pendingRestore: state?.pendingRestore ?? null,
+    history,
+  });
 }

@@ -18,6 +18,32 @@ export interface AuthRequest {
   rawBody: Buffer;
 }
 
+/** What can be checked before any body byte is read: headers and the URL's query string. */
+export type AuthHeaders = Omit<AuthRequest, 'rawBody'>;
+
+/**
+ * The part of authentication that needs no body: a configured token (header or query) is checked,
+ * and a configured signature must at least be present. `needsBody` says whether the signature over
+ * the raw bytes remains to be verified, so an edge reads the body only for a request that passed this.
+ */
+export function authenticateHeaders(
+  rules: SourceAuthRules,
+  config: SourceAuthConfig | null,
+  request: AuthHeaders,
+): AuthResult & { needsBody?: boolean } {
+  if (!config || (!config.token && !config.secret)) return { ok: true };
+  if (config.secret) {
+    const header = rules.signature.header;
+    if (!firstValue(request.headers[header])?.trim())
+      return { ok: false, reason: `missing ${header} signature header` };
+  }
+  if (config.token) {
+    const token = checkConfiguredToken(rules, config as SourceAuthConfig & { token: string }, request);
+    if (!token.ok) return token;
+  }
+  return { ok: true, needsBody: Boolean(config.secret) };
+}
+
 /**
  * Authenticates one webhook request on its raw bytes and headers, before anything is parsed, by the
  * rules its source declares (where the token travels, which header carries the signature).
@@ -29,24 +55,29 @@ export function authenticateSource(
   config: SourceAuthConfig | null,
   request: AuthRequest,
 ): AuthResult {
-  if (!config || (!config.token && !config.secret)) return { ok: true };
-  if (config.secret) {
-    const result = checkSignature(rules.signature, config.secret, request);
-    if (!result.ok) return result;
+  const headers = authenticateHeaders(rules, config, request);
+  if (!headers.ok || !headers.needsBody || !config?.secret) return headers.ok ? { ok: true } : headers;
+  return checkSignature(rules.signature, config.secret, request);
+}
+
+function checkConfiguredToken(
+  rules: SourceAuthRules,
+  config: SourceAuthConfig & { token: string },
+  request: AuthHeaders,
+): AuthResult {
+  if (!config.header && rules.token.in === 'query') {
+    const presented = request.query.get('token');
+    if (presented === null || presented === '') return { ok: false, reason: 'missing token query parameter' };
+    return constantTimeEqual(presented, config.token)
+      ? { ok: true }
+      : { ok: false, reason: 'invalid credentials' };
   }
-  if (config.token) {
-    if (!config.header && rules.token.in === 'query') {
-      const presented = request.query.get('token');
-      if (presented === null || presented === '')
-        return { ok: false, reason: 'missing token query parameter' };
-      return constantTimeEqual(presented, config.token)
-        ? { ok: true }
-        : { ok: false, reason: 'invalid credentials' };
-    }
-    const header = config.header ?? (rules.token.in === 'header' ? rules.token.header : 'Authorization');
-    return checkToken({ token: config.token, header }, request.headers);
-  }
-  return { ok: true };
+  const header = config.header ?? (rules.token.in === 'header' ? rules.token.header : 'Authorization');
+  return checkToken({ token: config.token, header }, request.headers);
+}
+
+function firstValue(raw: string | string[] | undefined): string | undefined {
+  return Array.isArray(raw) ? raw[0] : raw;
 }
 
 function checkSignature(
@@ -54,8 +85,7 @@ function checkSignature(
   secret: string,
   request: AuthRequest,
 ): AuthResult {
-  const raw = request.headers[header];
-  const value = (Array.isArray(raw) ? raw[0] : raw)?.trim();
+  const value = firstValue(request.headers[header])?.trim();
   if (!value) return { ok: false, reason: `missing ${header} signature header` };
   const presented = prefix && value.toLowerCase().startsWith(prefix) ? value.slice(prefix.length) : value;
   const expected = createHmac('sha256', secret).update(request.rawBody).digest('hex');

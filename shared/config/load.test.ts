@@ -249,7 +249,7 @@ describe('errors name the file, line, column and field', () => {
 
   test('an unknown top-level key lists the allowed keys when nothing is close', () => {
     expect(errors('zzz: 1\n')).toEqual([
-      'tagwarden.yaml:1:1: unknown key "zzz" at the top level; expected defaults, rules, notify, sources, registries, clusters, effects',
+      'tagwarden.yaml:1:1: unknown key "zzz" at the top level; expected defaults, rules, notify, sources, api, registries, clusters, effects',
     ]);
   });
 

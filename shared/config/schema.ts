@@ -80,6 +80,18 @@ const SourcesSchema = z
     'Event sources by name: distribution, ecr, acr, or any other lowercase name (letters, digits, -).',
   );
 
+const ApiSchema = z
+  .strictObject({
+    token: z
+      .string()
+      .min(16, 'an API token must be at least 16 characters: a short token is guessable')
+      .optional()
+      .describe(
+        'Read token for `GET /api/tags`, sent as `Authorization: Bearer <token>`. Required when `serve` listens beyond loopback (--host). Use "${VAR}" to read it from the environment.',
+      ),
+  })
+  .describe("The read API of `tagwarden serve` (a tag's digest history).");
+
 /** `host[:port]`: a DNS name or IPv4 address, or a bracketed IPv6 address, with an optional port. */
 const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(:[0-9]{1,5})?$/;
 
@@ -153,6 +165,7 @@ export const TagwardenConfigFile = z
     rules: RulesSchema,
     notify: NotifySchema.optional(),
     sources: SourcesSchema.optional(),
+    api: ApiSchema.optional(),
     registries: RegistriesSchema.optional(),
     clusters: z.optional(ClustersSchema),
     effects: EffectsSchema.optional(),

@@ -1,8 +1,8 @@
-import { authenticateSource, type SourceAuthConfig } from '../auth/source-auth';
+import { authenticateHeaders, authenticateSource, type SourceAuthConfig } from '../auth/source-auth';
 import { errorMessage, formatTagRef, type Policy, type RegistryEvent } from '../core';
 import { type FailureLog, type Outbox, rejectedItemsRecord, type TagHistory } from '../history';
 import type { Logger } from '../log';
-import { parseJsonBody, parserFor, SOURCE_PARSERS, splitItems } from '../sources';
+import { parseJsonBody, parserFor, SOURCE_PARSERS, type SourceParser, splitItems } from '../sources';
 import { acceptEvents } from './record';
 
 export interface IngestDeps {
@@ -63,26 +63,49 @@ export type CheckedWebhook =
   | { ok: false; refusal: IngestRefusal };
 
 /**
- * Everything before recording, whatever the runtime: authenticate on raw bytes, bound the body,
- * parse it. The AWS webhook function stops here and queues the events; `serve` records them.
+ * What can be decided from the request line and headers alone, before any body byte is read: is the
+ * source known, and do its token (header or query) and signature header check out. An edge calls this
+ * first and reads the body only when it returns null; only a signing source's signature waits for
+ * the body (checkWebhook verifies it on the raw bytes).
+ */
+export function admitWebhook(
+  deps: Pick<IngestDeps, 'auth'>,
+  request: Omit<WebhookRequest, 'body'>,
+): IngestRefusal | null {
+  const found = knownSource(request.source);
+  if (!found.ok) return found.refusal;
+  const auth = authenticateHeaders(found.parser.auth, deps.auth(found.parser.name), request);
+  return auth.ok ? null : { kind: 'unauthenticated', reason: `unauthorized: ${auth.reason}` };
+}
+
+function knownSource(
+  source: string,
+): { ok: true; parser: SourceParser } | { ok: false; refusal: IngestRefusal } {
+  const parser = parserFor(source);
+  if (parser) return { ok: true, parser };
+  return refused(
+    'unknownSource',
+    `unknown source "${source.slice(0, 40)}"; known sources: ${[...SOURCE_PARSERS.keys()].join(', ')}`,
+  );
+}
+
+/**
+ * Everything before recording, whatever the runtime: authenticate on raw bytes, parse the body (its
+ * size was bounded at the runtime's edge). The AWS webhook function stops here and queues the
+ * events; `serve` records them.
  */
 export function checkWebhook(deps: Pick<IngestDeps, 'auth'>, request: WebhookRequest): CheckedWebhook {
-  const parser = parserFor(request.source);
-  if (!parser) {
-    return refused(
-      'unknownSource',
-      `unknown source "${request.source.slice(0, 40)}"; known sources: ${[...SOURCE_PARSERS.keys()].join(', ')}`,
-    );
-  }
+  const found = knownSource(request.source);
+  if (!found.ok) return found;
+  const { parser } = found;
   const auth = authenticateSource(parser.auth, deps.auth(parser.name), {
     headers: request.headers,
     query: request.query,
     rawBody: request.body,
   });
   if (!auth.ok) return refused('unauthenticated', `unauthorized: ${auth.reason}`);
-  // parseJsonBody holds the body to MAX_BODY_BYTES (the runtimes' edges may refuse earlier, unread).
-  const json = parseJsonBody(request.body.toString('utf8'), request.body.length);
-  if (!json.ok) return refused(json.status === 413 ? 'tooLarge' : 'rejected', json.reason);
+  const json = parseJsonBody(request.body.toString('utf8'));
+  if (!json.ok) return refused('rejected', json.reason);
   const parsed = parser.parse(json.value, { headers: singleValued(request.headers) });
   if (!parsed.ok) return refused('rejected', parsed.reason);
   const handshake = parsed.reply ? (parsed.reply.body as Record<string, unknown>) : null;
@@ -145,30 +168,31 @@ function singleValued(
   return out;
 }
 
+/** What became of an OPTIONS request to a webhook; `webhook-answer.ts` turns it into HTTP. */
+export type PreflightOutcome =
+  | Exclude<IngestRefusal, { kind: 'tooLarge' }>
+  | { kind: 'postOnly'; reason: string }
+  | { kind: 'validated'; headers: Record<string, string> };
+
 /** An OPTIONS request to a webhook: the CloudEvents abuse-protection handshake, authenticated like a POST. */
 export function webhookPreflight(
   deps: Pick<IngestDeps, 'auth'>,
   request: Omit<WebhookRequest, 'body'>,
-): { status: number; headers: Record<string, string>; body: Record<string, unknown> } {
-  const parser = parserFor(request.source);
-  if (!parser)
-    return { status: 404, headers: {}, body: { error: `unknown source "${request.source.slice(0, 40)}"` } };
-  if (!parser.preflight)
-    return { status: 405, headers: { Allow: 'POST' }, body: { error: `${parser.name} takes POST only` } };
+): PreflightOutcome {
+  const found = knownSource(request.source);
+  if (!found.ok) return { kind: 'unknownSource', reason: `unknown source "${request.source.slice(0, 40)}"` };
+  const { parser } = found;
+  if (!parser.preflight) return { kind: 'postOnly', reason: `${parser.name} takes POST only` };
   const auth = authenticateSource(parser.auth, deps.auth(parser.name), {
-    headers: request.headers,
-    query: request.query,
+    ...request,
     rawBody: Buffer.alloc(0),
   });
-  if (!auth.ok) return { status: 401, headers: {}, body: { error: `unauthorized: ${auth.reason}` } };
+  if (!auth.ok) return { kind: 'unauthenticated', reason: `unauthorized: ${auth.reason}` };
   const headers = parser.preflight({ headers: singleValued(request.headers) });
   return headers
-    ? { status: 200, headers, body: { status: 'ok' } }
+    ? { kind: 'validated', headers }
     : {
-        status: 400,
-        headers: {},
-        body: {
-          error: 'not a CloudEvents webhook validation request (WebHook-Request-Origin missing or invalid)',
-        },
+        kind: 'rejected',
+        reason: 'not a CloudEvents webhook validation request (WebHook-Request-Origin missing or invalid)',
       };
 }

@@ -66,7 +66,7 @@ export function webhookMessages(
 
 /** Reads one SQS record body: an EventBridge ECR event, or a message from the webhook function. */
 export function decodeRecord(body: string): DecodedRecord {
-  const json = parseJsonBody(body, Buffer.byteLength(body));
+  const json = parseJsonBody(body);
   if (!json.ok) return { ok: false, reason: json.reason };
   const value = json.value;
   if (isRecord(value) && value.kind === 'tagwarden-events') {

@@ -1,17 +1,19 @@
-/** Limits applied to every body before JSON.parse: JSON.parse alone accepts a 10,000-deep object. */
+/**
+ * The largest webhook body: each runtime enforces it once, at its edge, while the bytes arrive (the
+ * local server, the AWS webhook, the Azure HTTP functions; the CLI where it reads a file).
+ */
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** JSON.parse alone accepts a 10,000-deep object. */
 export const MAX_JSON_DEPTH = 32;
 
-export type JsonBodyResult = { ok: true; value: unknown } | { ok: false; status: 400 | 413; reason: string };
+export type JsonBodyResult = { ok: true; value: unknown } | { ok: false; reason: string };
 
-export function parseJsonBody(text: string, byteLength: number, maxDepth = MAX_JSON_DEPTH): JsonBodyResult {
-  if (byteLength > MAX_BODY_BYTES) {
-    return { ok: false, status: 413, reason: `body is ${byteLength} bytes; the limit is ${MAX_BODY_BYTES}` };
-  }
-  if (text.trim() === '') return { ok: false, status: 400, reason: 'body is empty; expected JSON' };
+/** Parses a body already bounded by its edge: rejects empty text, deep nesting and bad JSON. */
+export function parseJsonBody(text: string, maxDepth = MAX_JSON_DEPTH): JsonBodyResult {
+  if (text.trim() === '') return { ok: false, reason: 'body is empty; expected JSON' };
   const depth = jsonDepth(text);
   if (depth > maxDepth) {
-    return { ok: false, status: 400, reason: `JSON nests deeper than ${maxDepth} levels` };
+    return { ok: false, reason: `JSON nests deeper than ${maxDepth} levels` };
   }
   try {
     return { ok: true, value: JSON.parse(text) };
@@ -20,7 +22,7 @@ export function parseJsonBody(text: string, byteLength: number, maxDepth = MAX_J
     const message = Array.from((error as Error).message, (c) =>
       c < ' ' || c === '\x7f' ? JSON.stringify(c).slice(1, -1) : c,
     ).join('');
-    return { ok: false, status: 400, reason: `body is not valid JSON: ${message}` };
+    return { ok: false, reason: `body is not valid JSON: ${message}` };
   }
 }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -515,6 +515,14 @@ describe('tagwarden serve', () => {
     const result = runCli(['serve', '--port', String(port), '--db', join(cwd, 'h.db')], { cwd });
     expectOneLineError(result, `port ${port} on 127.0.0.1 is already in use`);
     expect(result.stdout).not.toContain('Tagwarden listening');
+  });
+
+  it('refuses to listen beyond loopback without api.token, in one line, before opening the history', () => {
+    const cwd = tempDir();
+    const result = runCli(['serve', '--host', '0.0.0.0', '--port', '0', '--db', join(cwd, 'h.db')], { cwd });
+    expectOneLineError(result, 'serve --host 0.0.0.0 listens beyond loopback: set api.token in the config');
+    expect(result.stdout).not.toContain('Tagwarden listening');
+    expect(existsSync(join(cwd, 'h.db'))).toBe(false);
   });
 
   it('exits 1 for --port 99999', () => {

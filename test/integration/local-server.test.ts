@@ -1,6 +1,6 @@
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalServer } from '../../functions/local/server';
@@ -11,7 +11,7 @@ import { MAX_BODY_BYTES } from '../../shared/sources';
 import { runCli } from '../support/cli-process';
 import { digestOf } from '../support/events';
 import { rawRequest } from '../support/raw-http';
-import { buildCli, freePort, type RunningTagwarden, startTagwarden } from '../support/tagwarden';
+import { buildCli, eventually, freePort, type RunningTagwarden, startTagwarden } from '../support/tagwarden';
 import { distributionBody, distributionEnvelope, distributionItem } from '../support/webhook-bodies';
 
 const TOKEN = 'tw-test-token-0123456789';
@@ -535,5 +535,91 @@ describe('a body of many rejected items, on a real `tagwarden serve`', () => {
     expect(result.status).toBe(0);
     expect(result.stdout).toContain('Rejected events (2):');
     expect(result.stdout).toMatch(/ {2}#1 {2}\S+ {2}ecr: 5000 items rejected: \[0\]: /);
+  });
+});
+
+describe('the read API behind api.token, and the edge log', () => {
+  const API_TOKEN = 'tw-api-token-0123456789';
+  const lines: { level: string; message: string; fields: Record<string, unknown> }[] = [];
+  const capture =
+    (level: string) =>
+    (message: string, fields: Record<string, unknown> = {}) =>
+      void lines.push({ level, message, fields });
+  let guarded: Server;
+  let guardedPort: number;
+
+  beforeAll(async () => {
+    guarded = createLocalServer({
+      store,
+      policy: DEFAULT_POLICY,
+      log: { info: capture('info'), warn: capture('warn'), error: capture('error'), debug: capture('debug') },
+      auth: (s) => (s === 'distribution' ? { token: TOKEN, header: 'Authorization' } : null),
+      onRecorded: () => {},
+      apiToken: API_TOKEN,
+    });
+    guardedPort = await listen(guarded);
+  });
+  afterAll(() => close(guarded));
+
+  const tags = (headers: Record<string, string> = {}) =>
+    fetch(`http://127.0.0.1:${guardedPort}/api/tags/${HOST}/nothing/here:v1`, { headers });
+
+  it('answers 401 to GET /api/tags without the token or with a wrong one, and serves it with the token', async () => {
+    const missing = await tags();
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get('www-authenticate')).toContain('Bearer');
+    expect((await tags({ Authorization: 'Bearer wrong-token-0123456789' })).status).toBe(401);
+    expect((await tags({ Authorization: `Bearer ${API_TOKEN}` })).status).toBe(404);
+  });
+
+  it('answers 400, not 500, to a path that is not valid percent-encoding', async () => {
+    const res = await rawRequest(
+      guardedPort,
+      ['POST /webhooks/% HTTP/1.1', 'Host: 127.0.0.1', 'Content-Length: 2'].join('\r\n'),
+    );
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body).error).toContain('percent-encoding');
+    expect(lines.filter((l) => l.level === 'error')).toEqual([]);
+  });
+
+  it('logs a 401 at warn without token material, once per source, reason and address', async () => {
+    lines.length = 0;
+    for (let i = 0; i < 3; i++)
+      await fetch(`http://127.0.0.1:${guardedPort}/webhooks/distribution`, {
+        method: 'POST',
+        body: '{}',
+        headers: { Authorization: 'Bearer not-the-token-0123456789' },
+      });
+    const warned = lines.filter((l) => l.level === 'warn');
+    expect(warned).toHaveLength(1);
+    expect(warned[0]!.fields).toEqual({
+      source: 'distribution',
+      reason: 'unauthorized: invalid credentials',
+      remoteAddress: '127.0.0.1',
+    });
+    expect(JSON.stringify(lines)).not.toContain('not-the-token');
+  });
+
+  it('logs an aborted upload at debug, not at error', async () => {
+    lines.length = 0;
+    await new Promise<void>((resolve) => {
+      const socket = connect(guardedPort, '127.0.0.1', () => {
+        socket.write(
+          [
+            'POST /webhooks/distribution HTTP/1.1',
+            'Host: 127.0.0.1',
+            `Authorization: Bearer ${TOKEN}`,
+            'Content-Length: 1000',
+            '',
+            '{"ev',
+          ].join('\r\n'),
+          () => setTimeout(() => socket.destroy(), 50),
+        );
+      });
+      socket.on('close', () => resolve());
+    });
+    const debug = await eventually(async () => lines.find((l) => l.level === 'debug'), 'a debug line');
+    expect(debug.message).toBe('upload aborted by the client');
+    expect(lines.filter((l) => l.level === 'error')).toEqual([]);
   });
 });

@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sourceAuthFor } from '../../functions/local/dependencies';
 import { createLocalServer } from '../../functions/local/server';
@@ -9,6 +10,8 @@ import type { TagwardenConfig } from '../../shared/config/schema';
 import { DEFAULT_POLICY } from '../../shared/core';
 import { MemoryHistoryStore } from '../../shared/history';
 import { silentLogger } from '../../shared/log';
+import { rawRequest } from '../support/raw-http';
+import { buildCli, freePort, type RunningTagwarden, startTagwarden } from '../support/tagwarden';
 
 const TOKEN = 'integration-token-0123456789';
 const SECRET = 'integration-secret-0123456789';
@@ -116,4 +119,111 @@ describe('webhook authentication through the server, per source', () => {
     expect(await answer.json()).toEqual({ validationResponse: '512d38b6-c7b8-40c8-89fe-f46f9e9622b6' });
     expect((await post('/webhooks/acr-eventgrid', validation)).status).toBe(401);
   });
+});
+
+describe('authentication before the body', () => {
+  const head = (path: string, length: number, extra: string[] = []) =>
+    [
+      `POST ${path} HTTP/1.1`,
+      'Host: 127.0.0.1',
+      'Content-Type: application/json',
+      `Content-Length: ${length}`,
+      ...extra,
+    ].join('\r\n');
+
+  test('answers 401 from the headers alone, to a body that never arrives, and closes the connection', async () => {
+    const port = Number(new URL(base).port);
+    const res = await rawRequest(port, head('/webhooks/harbor', 1000), { timeoutMs: 5_000 });
+    expect(res.written).toBe(0);
+    expect(res.status).toBe(401);
+    expect(res.head.toLowerCase()).toContain('connection: close');
+    expect(JSON.parse(res.body).error).toBe('unauthorized: missing Authorization header');
+    const query = await rawRequest(port, head('/webhooks/quay?token=wrong-token-0123456789', 1000), {
+      timeoutMs: 5_000,
+    });
+    expect(query.status).toBe(401);
+  });
+
+  test('refuses a signing source without its signature header before the body, and reads the body to verify one', async () => {
+    const port = Number(new URL(base).port);
+    const unsigned = await rawRequest(port, head('/webhooks/ghcr', 1000), { timeoutMs: 5_000 });
+    expect(unsigned.status).toBe(401);
+    expect(JSON.parse(unsigned.body).error).toBe(
+      'unauthorized: missing x-hub-signature-256 signature header',
+    );
+    const forged = await post('/webhooks/ghcr', Buffer.from('{}'), {
+      'x-hub-signature-256': `sha256=${'0'.repeat(64)}`,
+    });
+    expect(forged.status).toBe(401);
+    expect(((await forged.json()) as { error: string }).error).toBe('unauthorized: invalid signature');
+  });
+});
+
+describe('300 unauthenticated 1 MiB uploads against tagwarden serve', () => {
+  const MIB = 1024 * 1024;
+  const dir = mkdtempSync(join(tmpdir(), 'tagwarden-auth-rss-'));
+  let serve: RunningTagwarden | undefined;
+
+  beforeAll(async () => {
+    buildCli();
+    writeFileSync(join(dir, 'tagwarden.yaml'), `sources:\n  distribution:\n    token: ${TOKEN}\n`);
+    serve = await startTagwarden([
+      '--port',
+      String(await freePort()),
+      '--db',
+      join(dir, 'h.db'),
+      '--config',
+      join(dir, 'tagwarden.yaml'),
+    ]);
+  }, 60_000);
+  afterAll(async () => {
+    await serve?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /**
+   * Announces 1 MiB, sends all of it but the last byte, then stops. Resolves with the status the
+   * server answered, or NaN when none came within 5 s of the last byte sent (a server that
+   * reads the body before authenticating holds every such upload, unanswered).
+   */
+  function upload(port: number): Promise<number> {
+    return new Promise((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      let received = '';
+      let grace: NodeJS.Timeout | undefined;
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      const done = () => {
+        clearTimeout(grace);
+        socket.destroy();
+        resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(received)?.[1] ?? Number.NaN));
+      };
+      socket.on('data', (data) => {
+        received += data.toString('latin1');
+        if (received.includes('\r\n\r\n')) done();
+      });
+      socket.on('close', done);
+      socket.on('error', () => {}); // a refused upload may be reset mid-write; the answer decides
+      socket.on('connect', async () => {
+        socket.write(
+          `${['POST /webhooks/distribution HTTP/1.1', 'Host: 127.0.0.1', `Content-Length: ${MIB}`].join('\r\n')}\r\n\r\n`,
+        );
+        for (let sent = 0; sent < MIB - 1 && !socket.destroyed && received === ''; ) {
+          const part = chunk.subarray(0, Math.min(chunk.length, MIB - 1 - sent));
+          sent += part.length;
+          if (!socket.write(part)) await new Promise((r) => socket.once('drain', r).once('close', r));
+        }
+        if (!socket.destroyed) grace = setTimeout(done, 5_000);
+      });
+    });
+  }
+
+  test('all get 401 and the server never buffers their bodies (peak RSS under 300 MB)', async () => {
+    const port = Number(new URL(serve!.url).port);
+    const statuses = await Promise.all(Array.from({ length: 300 }, () => upload(port)));
+    const status = readFileSync(`/proc/${serve!.process.pid}/status`, 'utf8');
+    const peakKiB = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]);
+    expect(peakKiB).toBeGreaterThan(0);
+    expect(peakKiB * 1024).toBeLessThan(300 * 1000 * 1000);
+    expect(statuses.filter((status) => status !== 401)).toEqual([]);
+  }, 60_000);
 });
