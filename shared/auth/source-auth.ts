@@ -10,6 +10,15 @@ export interface SourceAuthConfig {
   header?: string | undefined;
   /** An HMAC-SHA256 key: the source signs the raw body (GitHub, JFrog). */
   secret?: string | undefined;
+  /** Accept requests without credentials (`open: true`, said as a warning at start); only where the runtime allows it. */
+  open?: boolean | undefined;
+  /** The registry hosts (`host[:port]`) this source may report; unset: every host but another cloud registry's. */
+  registries?: readonly string[] | undefined;
+}
+
+/** Whether a source's settings carry a token or a signing secret. */
+export function hasCredentials(config: SourceAuthConfig | null): boolean {
+  return Boolean(config?.token || config?.secret);
 }
 
 export interface AuthRequest {
@@ -21,15 +30,18 @@ export interface AuthRequest {
 /**
  * Authenticates one webhook request on its raw bytes and headers, before anything is parsed, by the
  * rules its source declares (where the token travels, which header carries the signature).
- * A source with neither token nor secret configured is accepted (and `serve` says so at start).
- * Every comparison is constant-time; no reason reveals what was expected.
+ * A source without token or secret is accepted only when it is explicitly `open`; otherwise it is
+ * refused, whatever is sent. Every comparison is constant-time; no reason reveals what was expected.
  */
 export function authenticateSource(
   rules: SourceAuthRules,
-  config: SourceAuthConfig | null,
+  config: SourceAuthConfig,
   request: AuthRequest,
 ): AuthResult {
-  if (!config || (!config.token && !config.secret)) return { ok: true };
+  if (!hasCredentials(config))
+    return config.open === true
+      ? { ok: true }
+      : { ok: false, reason: 'no token or secret is configured for this source' };
   if (config.secret) {
     const result = checkSignature(rules.signature, config.secret, request);
     if (!result.ok) return result;

@@ -2,14 +2,24 @@ import { authenticateSource, type SourceAuthConfig } from '../auth/source-auth';
 import { errorMessage, formatTagRef, type Policy, type RegistryEvent } from '../core';
 import type { HistoryStore } from '../history';
 import type { Logger } from '../log';
-import { parseJsonBody, parserFor, SOURCE_PARSERS, splitItems } from '../sources';
+import {
+  hostRefusal,
+  parseJsonBody,
+  parserFor,
+  SOURCE_PARSERS,
+  type SourceParser,
+  splitItems,
+} from '../sources';
 import { acceptEvents } from './record';
 
 export interface IngestDeps {
   store: HistoryStore;
   policy: Policy;
   log: Logger;
-  /** How each source authenticates; a source without a token or secret accepts unauthenticated requests. */
+  /**
+   * How each enabled source authenticates; null: the source is not enabled here (404). A source
+   * without a token or secret is refused (401) unless it is explicitly `open`.
+   */
   auth: (source: string) => SourceAuthConfig | null;
   now?: () => Date;
 }
@@ -25,6 +35,7 @@ export interface WebhookRequest {
 /** Why a delivery is refused whole; `reason` is the text the sender is told. */
 export type IngestRefusal =
   | { kind: 'unknownSource'; reason: string }
+  | { kind: 'notEnabled'; reason: string }
   | { kind: 'unauthenticated'; reason: string }
   | { kind: 'tooLarge'; reason: string }
   | { kind: 'rejected'; reason: string };
@@ -67,14 +78,10 @@ export type CheckedWebhook =
  * parse it. The AWS webhook function stops here and queues the events; `serve` records them.
  */
 export function checkWebhook(deps: Pick<IngestDeps, 'auth'>, request: WebhookRequest): CheckedWebhook {
-  const parser = parserFor(request.source);
-  if (!parser) {
-    return refused(
-      'unknownSource',
-      `unknown source "${request.source.slice(0, 40)}"; known sources: ${[...SOURCE_PARSERS.keys()].join(', ')}`,
-    );
-  }
-  const auth = authenticateSource(parser.auth, deps.auth(parser.name), {
+  const found = enabledSource(deps, request.source);
+  if (!found.ok) return refused(found.kind, found.reason);
+  const { parser, settings } = found;
+  const auth = authenticateSource(parser.auth, settings, {
     headers: request.headers,
     query: request.query,
     rawBody: request.body,
@@ -86,7 +93,33 @@ export function checkWebhook(deps: Pick<IngestDeps, 'auth'>, request: WebhookReq
   const parsed = parser.parse(json.value, { headers: singleValued(request.headers) });
   if (!parsed.ok) return refused('rejected', parsed.reason);
   const handshake = parsed.reply ? (parsed.reply.body as Record<string, unknown>) : null;
-  return { ok: true, source: parser.name, ...splitItems(parsed.items), handshake };
+  const split = splitItems(parsed.items);
+  const events = split.events.filter((event) => {
+    const refusal = hostRefusal(parser.name, event.registryHost, settings.registries);
+    if (refusal !== null) split.rejected.push(`${formatTagRef(event).slice(0, 200)}: ${refusal}`);
+    return refusal === null;
+  });
+  return { ok: true, source: parser.name, ...split, events, handshake };
+}
+
+type FoundSource =
+  | { ok: true; parser: SourceParser; settings: SourceAuthConfig }
+  | { ok: false; kind: 'unknownSource' | 'notEnabled'; reason: string };
+
+/** The source's parser and settings, or why it answers 404: unknown, or not enabled here. */
+function enabledSource(deps: Pick<IngestDeps, 'auth'>, source: string): FoundSource {
+  const parser = parserFor(source);
+  const name = source.slice(0, 40);
+  if (!parser) {
+    const known = [...SOURCE_PARSERS.keys()].join(', ');
+    return { ok: false, kind: 'unknownSource', reason: `unknown source "${name}"; known sources: ${known}` };
+  }
+  const settings = deps.auth(parser.name);
+  if (!settings) {
+    const reason = `source "${name}" is not enabled here (the config names it with a token or secret, or open: true, to enable it)`;
+    return { ok: false, kind: 'notEnabled', reason };
+  }
+  return { ok: true, parser, settings };
 }
 
 function refused(kind: IngestRefusal['kind'], reason: string): { ok: false; refusal: IngestRefusal } {
@@ -149,12 +182,12 @@ export function webhookPreflight(
   deps: Pick<IngestDeps, 'auth'>,
   request: Omit<WebhookRequest, 'body'>,
 ): { status: number; headers: Record<string, string>; body: Record<string, unknown> } {
-  const parser = parserFor(request.source);
-  if (!parser)
-    return { status: 404, headers: {}, body: { error: `unknown source "${request.source.slice(0, 40)}"` } };
+  const found = enabledSource(deps, request.source);
+  if (!found.ok) return { status: 404, headers: {}, body: { error: found.reason } };
+  const { parser, settings } = found;
   if (!parser.preflight)
     return { status: 405, headers: { Allow: 'POST' }, body: { error: `${parser.name} takes POST only` } };
-  const auth = authenticateSource(parser.auth, deps.auth(parser.name), {
+  const auth = authenticateSource(parser.auth, settings, {
     headers: request.headers,
     query: request.query,
     rawBody: Buffer.alloc(0),
