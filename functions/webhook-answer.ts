@@ -8,7 +8,13 @@ export interface WebhookAnswer {
   headers?: Record<string, string>;
 }
 
-const REFUSAL_STATUS = { unknownSource: 404, unauthenticated: 401, tooLarge: 413, rejected: 400 } as const;
+const REFUSAL_STATUS = {
+  unknownSource: 404,
+  notEnabled: 404,
+  unauthenticated: 401,
+  tooLarge: 413,
+  rejected: 400,
+} as const;
 
 export function webhookAnswer(outcome: IngestOutcome): WebhookAnswer {
   switch (outcome.kind) {

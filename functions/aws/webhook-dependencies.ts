@@ -1,5 +1,6 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SourceAuthConfig } from '../../shared/auth/source-auth';
 import { builtOnce } from '../../shared/built-once';
 import type { IngestDeps } from '../../shared/guard/ingest';
 import type { Logger } from '../../shared/log';
@@ -27,13 +28,23 @@ export async function buildWebhookDependencies(overrides: WebhookOverrides = {})
   if (!env.QUEUE_URL) throw new Error('QUEUE_URL is not set');
   const secrets = await readSecrets(overrides.secretsManager ?? new SecretsManagerClient({}), env.SECRET_ARN);
   return {
-    auth: (source) => {
-      const settings = secrets.sources?.[source];
-      return settings?.token || settings?.secret ? settings : null;
-    },
+    auth: webhookSourceAuth(secrets.sources ?? {}),
     sqs: overrides.sqs ?? new SQSClient({}),
     queueUrl: env.QUEUE_URL,
     log,
+  };
+}
+
+/**
+ * On the public Function URL a source is never open: one without a token or secret in the secret is
+ * refused with 401, whatever the secret says. ECR events never come this way (they come from
+ * EventBridge through the queue), so `ecr` is not enabled here at all.
+ */
+export function webhookSourceAuth(sources: Record<string, SourceAuthConfig>): IngestDeps['auth'] {
+  return (source) => {
+    if (source === 'ecr') return null;
+    const { open: _ignored, ...settings } = sources[source] ?? {};
+    return settings;
   };
 }
 

@@ -264,6 +264,7 @@ export async function buildAzureDependencies(overrides: AzureOverrides = {}): Pr
     runner,
     poison,
     // ACR webhooks carry the secret in a custom header; Event Grid cannot, so it travels as `?token=`.
+    // Never open: a source without the secret is refused (401), whatever it sends.
     auth: (source) => (source === 'acr' || source === 'acr-eventgrid' ? { token: secret } : null),
     ...(overrides.now ? { now: overrides.now } : {}),
   };

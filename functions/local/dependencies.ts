@@ -4,7 +4,7 @@ import { alertChannel } from '../../shared/adapters/notify/channel';
 import type { Notifier } from '../../shared/adapters/notify/port';
 import { OciDistributionRegistry } from '../../shared/adapters/registry/oci-distribution';
 import type { RegistryClient, RegistryResolver } from '../../shared/adapters/registry/port';
-import type { SourceAuthConfig } from '../../shared/auth/source-auth';
+import { hasCredentials, type SourceAuthConfig } from '../../shared/auth/source-auth';
 import { DEFAULT_CONFIG_NOTICE, loadConfigFile } from '../../shared/config/load';
 import { type TagwardenConfig, toPolicy } from '../../shared/config/schema';
 import { DEFAULT_POLICY, type Policy } from '../../shared/core';
@@ -56,10 +56,16 @@ export function registriesFor(config: TagwardenConfig | null): RegistryResolver 
   return (host) => clients.get(host.toLowerCase()) ?? null;
 }
 
+/**
+ * Which sources `serve` enables, and how each authenticates. With a config file: only the sources it
+ * names (with a token or secret, or `open: true`). Without one (the demo): every source, open —
+ * `serve` refuses to listen beyond loopback then (see serve-command).
+ */
 export function sourceAuthFor(config: TagwardenConfig | null): (source: string) => SourceAuthConfig | null {
+  if (config === null) return () => ({ open: true });
   return (source) => {
-    const settings = config?.sources?.[source];
-    return settings?.token || settings?.secret ? settings : null;
+    const settings = config.sources?.[source];
+    return settings && (hasCredentials(settings) || settings.open === true) ? settings : null;
   };
 }
 

@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
+import { hasCredentials } from '../../shared/auth/source-auth';
 import { SOURCE_PARSERS } from '../../shared/sources';
 import { CliError, out } from './cli-io';
 import { localRoot, openHistory } from './composition';
@@ -19,6 +20,12 @@ function port(value: string): number {
   return n;
 }
 
+/** 127.0.0.0/8, ::1 and localhost: the addresses only this machine reaches (open sources and the read API may stay open there). */
+export function isLoopback(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  return bare === 'localhost' || bare === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
+}
+
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
@@ -28,7 +35,7 @@ export function registerServeCommand(program: Command): void {
     .option('--port <port>', 'port to listen on', port, 8080)
     .option(
       '--host <host>',
-      'address to bind (keep 127.0.0.1 unless a token is set for every source)',
+      'address to bind (beyond loopback only when every enabled source has a token or secret, and api.token is set)',
       '127.0.0.1',
     )
     .option('--db <file>', 'SQLite history file', DEFAULT_DB_PATH)
@@ -39,14 +46,14 @@ export function registerServeCommand(program: Command): void {
     .action(serve);
 }
 
-/** Addresses only this machine can reach: the read API may stay open on them. */
-export function isLoopback(host: string): boolean {
-  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return bare === 'localhost' || bare === '::1' || /^127(\.\d{1,3}){3}$/.test(bare);
-}
-
 async function serve(options: ServeOptions): Promise<void> {
   const root = localRoot(options.config);
+  const enabled = [...SOURCE_PARSERS.keys()].filter((s) => root.auth(s) !== null);
+  const open = enabled.filter((s) => !hasCredentials(root.auth(s)));
+  if (open.length > 0 && !isLoopback(options.host))
+    throw new CliError(
+      `refusing to listen on ${options.host}: ${open.join(', ')} would accept webhooks without credentials; set sources.<name>.token or secret for each (or keep --host 127.0.0.1)`,
+    );
   const apiToken = root.config.config?.api?.token;
   if (!apiToken && !isLoopback(options.host))
     throw new CliError(
@@ -71,11 +78,11 @@ async function serve(options: ServeOptions): Promise<void> {
     );
   });
   // One write, so a reader of the first line has the rest too.
-  const open = [...SOURCE_PARSERS.keys()].filter((s) => !root.auth(s));
   out(
     [
       `Tagwarden listening on http://${options.host}:${service.port} (history ${options.db}, alerts to ${root.notifier.kind})`,
       ...(root.config.notice ? [root.config.notice] : []),
+      `Webhooks enabled for: ${enabled.length > 0 ? enabled.join(', ') : 'no source (name them under sources: in the config)'}.`,
       ...(open.length > 0
         ? [
             `Webhooks accepted without a token from: ${open.join(', ')} (set sources.<name>.token to require one).`,
@@ -83,6 +90,9 @@ async function serve(options: ServeOptions): Promise<void> {
         : []),
     ].join('\n'),
   );
+  // `open: true` in the config: said once more, as a warning, where log collectors look.
+  if (open.length > 0 && root.config.config !== null)
+    root.log.warn('sources open without credentials', { sources: open });
   const shutdown = async () => {
     await service.stop();
     await store.close();

@@ -10,6 +10,15 @@ export interface SourceAuthConfig {
   header?: string | undefined;
   /** An HMAC-SHA256 key: the source signs the raw body (GitHub, JFrog). */
   secret?: string | undefined;
+  /** Accept requests without credentials (`open: true`, said as a warning at start); only where the runtime allows it. */
+  open?: boolean | undefined;
+  /** The registry hosts (`host[:port]`) this source may report; unset: every host but another cloud registry's. */
+  registries?: readonly string[] | undefined;
+}
+
+/** Whether a source's settings carry a token or a signing secret. */
+export function hasCredentials(config: SourceAuthConfig | null): boolean {
+  return Boolean(config?.token || config?.secret);
 }
 
 export interface AuthRequest {
@@ -31,7 +40,10 @@ export function authenticateHeaders(
   config: SourceAuthConfig | null,
   request: AuthHeaders,
 ): AuthResult & { needsBody?: boolean } {
-  if (!config || (!config.token && !config.secret)) return { ok: true };
+  if (!config || !hasCredentials(config))
+    return config?.open === true
+      ? { ok: true }
+      : { ok: false, reason: 'no token or secret is configured for this source' };
   if (config.secret) {
     const header = rules.signature.header;
     if (!firstValue(request.headers[header])?.trim())
@@ -47,16 +59,16 @@ export function authenticateHeaders(
 /**
  * Authenticates one webhook request on its raw bytes and headers, before anything is parsed, by the
  * rules its source declares (where the token travels, which header carries the signature).
- * A source with neither token nor secret configured is accepted (and `serve` says so at start).
- * Every comparison is constant-time; no reason reveals what was expected.
+ * A source without token or secret is accepted only when it is explicitly `open`; otherwise it is
+ * refused, whatever is sent. Every comparison is constant-time; no reason reveals what was expected.
  */
 export function authenticateSource(
   rules: SourceAuthRules,
-  config: SourceAuthConfig | null,
+  config: SourceAuthConfig,
   request: AuthRequest,
 ): AuthResult {
   const headers = authenticateHeaders(rules, config, request);
-  if (!headers.ok || !headers.needsBody || !config?.secret) return headers.ok ? { ok: true } : headers;
+  if (!headers.ok || !headers.needsBody || !config.secret) return headers.ok ? { ok: true } : headers;
   return checkSignature(rules.signature, config.secret, request);
 }
 

@@ -329,7 +329,7 @@ describe('errors name the file, line, column and field', () => {
       'tagwarden.yaml:4:25: registries["r.example.com"].url: expected an http:// or https:// URL',
     );
     expect(errors(text)).toEqual([
-      'tagwarden.yaml:2:3: sources: key "Distribution": expected a lowercase source name such as distribution, ecr or acr',
+      'tagwarden.yaml:2:3: sources: key "Distribution": unknown source (did you mean "distribution"?); known sources: distribution, ecr, acr, acr-eventgrid, harbor, dockerhub, ghcr, quay, artifactory, gar',
       'tagwarden.yaml:4:3: registries: key "https://r.example.com": expected a registry host such as registry.example.com or 127.0.0.1:5000',
       'tagwarden.yaml:6:24: notify.slack.webhookUrl: expected an http:// or https:// URL',
     ]);

@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { isMap, isScalar, LineCounter, type Node, parseDocument } from 'yaml';
 import type * as z from 'zod';
+import { closest } from './closest';
 import { type TagwardenConfig, TagwardenConfigFile } from './schema';
 
 /** Config files are small; anything larger is a mistake (or an attack on the parser). */
@@ -350,35 +351,6 @@ function knownKeysAt(path: Path): string[] {
   return schema?._zod.def.type === 'object'
     ? Object.keys((schema._zod.def as z.core.$ZodObjectDef).shape)
     : [];
-}
-
-function closest(word: string, candidates: string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const candidate of candidates) {
-    const d = editDistance(word.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return bestDistance <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(
-        previous[j]! + 1,
-        current[j - 1]! + 1,
-        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }
 
 function firstLine(message: string): string {

@@ -1,5 +1,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} in strings is the config syntax, not a template slip.
 import * as z from 'zod';
+import { SOURCE_PARSERS } from '../sources';
+import { closest } from './closest';
 import { ClustersSchema } from './cluster-schema';
 import { DefaultsSchema, RulesSchema } from './policy-schema';
 
@@ -40,6 +42,9 @@ const NotifySchema = z
   .strictObject({ slack: SlackSchema.optional() })
   .describe('Where alerts go. Left out: alerts are printed to the console.');
 
+/** `host[:port]`: a DNS name or IPv4 address, or a bracketed IPv6 address, with an optional port. */
+const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(:[0-9]{1,5})?$/;
+
 const SourceSchema = z
   .strictObject({
     token: z
@@ -66,19 +71,46 @@ const SourceSchema = z
       .describe(
         "Header that carries the token instead of the source's default. `Authorization` expects the Bearer scheme (`Authorization: Bearer <token>`); any other header carries the token as is.",
       ),
+    open: z
+      .boolean()
+      .optional()
+      .describe(
+        '`true`: accept this source without a token or secret (warned at start; `serve` then listens on loopback only). Leave it out and set a token or secret instead.',
+      ),
+    registries: z
+      .array(
+        z
+          .string()
+          .regex(HOST_PORT, 'expected a registry host such as registry.example.com or 127.0.0.1:5000'),
+      )
+      .optional()
+      .describe(
+        'Registry hosts (`host[:port]`) this source may report; an event naming another host is rejected. Left out: any host except a cloud registry of another source (ECR only from ecr, ACR from acr or acr-eventgrid, Artifact Registry from gar, ghcr.io from ghcr, docker.io from dockerhub).',
+      ),
   })
-  .describe('How one event source authenticates its requests.');
+  .refine((source) => source.token !== undefined || source.secret !== undefined || source.open === true, {
+    error: 'set a token or secret for this source, or open: true to accept it without credentials',
+  })
+  .describe(
+    'One enabled event source and how it authenticates its requests. A source not named here is not enabled (its webhook answers 404).',
+  );
+
+const KNOWN_SOURCES = [...SOURCE_PARSERS.keys()];
 
 const SourcesSchema = z
   .record(
-    z
-      .string()
-      .regex(/^[a-z][a-z0-9-]*$/, 'expected a lowercase source name such as distribution, ecr or acr'),
+    z.string().superRefine((name, context) => {
+      if (SOURCE_PARSERS.has(name)) return;
+      const hint = closest(name, KNOWN_SOURCES);
+      context.addIssue({
+        code: 'custom',
+        input: name,
+        message: `unknown source${hint ? ` (did you mean "${hint}"?)` : ''}; known sources: ${KNOWN_SOURCES.join(', ')}`,
+      });
+    }),
     SourceSchema,
   )
-  .describe(
-    'Event sources by name: distribution, ecr, acr, or any other lowercase name (letters, digits, -).',
-  );
+  .describe(`Enabled event sources by name: ${KNOWN_SOURCES.join(', ')}.`);
 
 const ApiSchema = z
   .strictObject({
@@ -91,9 +123,6 @@ const ApiSchema = z
       ),
   })
   .describe("The read API of `tagwarden serve` (a tag's digest history).");
-
-/** `host[:port]`: a DNS name or IPv4 address, or a bracketed IPv6 address, with an optional port. */
-const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(:[0-9]{1,5})?$/;
 
 const RegistrySchema = z
   .strictObject({

@@ -2,14 +2,24 @@ import { authenticateHeaders, authenticateSource, type SourceAuthConfig } from '
 import { errorMessage, formatTagRef, type Policy, type RegistryEvent } from '../core';
 import { type FailureLog, type Outbox, rejectedItemsRecord, type TagHistory } from '../history';
 import type { Logger } from '../log';
-import { parseJsonBody, parserFor, SOURCE_PARSERS, type SourceParser, splitItems } from '../sources';
+import {
+  hostRefusal,
+  parseJsonBody,
+  parserFor,
+  SOURCE_PARSERS,
+  type SourceParser,
+  splitItems,
+} from '../sources';
 import { acceptEvents } from './record';
 
 export interface IngestDeps {
   store: TagHistory & Outbox & FailureLog;
   policy: Policy;
   log: Logger;
-  /** How each source authenticates; a source without a token or secret accepts unauthenticated requests. */
+  /**
+   * How each enabled source authenticates; null: the source is not enabled here (404). A source
+   * without a token or secret is refused (401) unless it is explicitly `open`.
+   */
   auth: (source: string) => SourceAuthConfig | null;
   now?: () => Date;
 }
@@ -25,6 +35,7 @@ export interface WebhookRequest {
 /** Why a delivery is refused whole; `reason` is the text the sender is told. */
 export type IngestRefusal =
   | { kind: 'unknownSource'; reason: string }
+  | { kind: 'notEnabled'; reason: string }
   | { kind: 'unauthenticated'; reason: string }
   | { kind: 'tooLarge'; reason: string }
   | { kind: 'rejected'; reason: string };
@@ -72,21 +83,33 @@ export function admitWebhook(
   deps: Pick<IngestDeps, 'auth'>,
   request: Omit<WebhookRequest, 'body'>,
 ): IngestRefusal | null {
-  const found = knownSource(request.source);
+  const found = enabledSource(deps, request.source);
   if (!found.ok) return found.refusal;
-  const auth = authenticateHeaders(found.parser.auth, deps.auth(found.parser.name), request);
+  const auth = authenticateHeaders(found.parser.auth, found.settings, request);
   return auth.ok ? null : { kind: 'unauthenticated', reason: `unauthorized: ${auth.reason}` };
 }
 
-function knownSource(
-  source: string,
-): { ok: true; parser: SourceParser } | { ok: false; refusal: IngestRefusal } {
+type FoundSource =
+  | { ok: true; parser: SourceParser; settings: SourceAuthConfig }
+  | { ok: false; refusal: Extract<IngestRefusal, { kind: 'unknownSource' | 'notEnabled' }> };
+
+/** The source's parser and settings, or why it answers 404: unknown, or not enabled here. */
+function enabledSource(deps: Pick<IngestDeps, 'auth'>, source: string): FoundSource {
   const parser = parserFor(source);
-  if (parser) return { ok: true, parser };
-  return refused(
-    'unknownSource',
-    `unknown source "${source.slice(0, 40)}"; known sources: ${[...SOURCE_PARSERS.keys()].join(', ')}`,
-  );
+  const name = source.slice(0, 40);
+  if (!parser) {
+    const known = [...SOURCE_PARSERS.keys()].join(', ');
+    return {
+      ok: false,
+      refusal: { kind: 'unknownSource', reason: `unknown source "${name}"; known sources: ${known}` },
+    };
+  }
+  const settings = deps.auth(parser.name);
+  if (!settings) {
+    const reason = `source "${name}" is not enabled here (the config names it with a token or secret, or open: true, to enable it)`;
+    return { ok: false, refusal: { kind: 'notEnabled', reason } };
+  }
+  return { ok: true, parser, settings };
 }
 
 /**
@@ -95,10 +118,10 @@ function knownSource(
  * events; `serve` records them.
  */
 export function checkWebhook(deps: Pick<IngestDeps, 'auth'>, request: WebhookRequest): CheckedWebhook {
-  const found = knownSource(request.source);
+  const found = enabledSource(deps, request.source);
   if (!found.ok) return found;
-  const { parser } = found;
-  const auth = authenticateSource(parser.auth, deps.auth(parser.name), {
+  const { parser, settings } = found;
+  const auth = authenticateSource(parser.auth, settings, {
     headers: request.headers,
     query: request.query,
     rawBody: request.body,
@@ -109,7 +132,13 @@ export function checkWebhook(deps: Pick<IngestDeps, 'auth'>, request: WebhookReq
   const parsed = parser.parse(json.value, { headers: singleValued(request.headers) });
   if (!parsed.ok) return refused('rejected', parsed.reason);
   const handshake = parsed.reply ? (parsed.reply.body as Record<string, unknown>) : null;
-  return { ok: true, source: parser.name, ...splitItems(parsed.items), handshake };
+  const split = splitItems(parsed.items);
+  const events = split.events.filter((event) => {
+    const refusal = hostRefusal(parser.name, event.registryHost, settings.registries);
+    if (refusal !== null) split.rejected.push(`${formatTagRef(event).slice(0, 200)}: ${refusal}`);
+    return refusal === null;
+  });
+  return { ok: true, source: parser.name, ...split, events, handshake };
 }
 
 function refused(kind: IngestRefusal['kind'], reason: string): { ok: false; refusal: IngestRefusal } {
@@ -179,11 +208,11 @@ export function webhookPreflight(
   deps: Pick<IngestDeps, 'auth'>,
   request: Omit<WebhookRequest, 'body'>,
 ): PreflightOutcome {
-  const found = knownSource(request.source);
-  if (!found.ok) return { kind: 'unknownSource', reason: `unknown source "${request.source.slice(0, 40)}"` };
-  const { parser } = found;
+  const found = enabledSource(deps, request.source);
+  if (!found.ok) return found.refusal;
+  const { parser, settings } = found;
   if (!parser.preflight) return { kind: 'postOnly', reason: `${parser.name} takes POST only` };
-  const auth = authenticateSource(parser.auth, deps.auth(parser.name), {
+  const auth = authenticateSource(parser.auth, settings, {
     ...request,
     rawBody: Buffer.alloc(0),
   });

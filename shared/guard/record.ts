@@ -1,6 +1,7 @@
 import { formatTagRef, type Policy, type RegistryEvent, resolveEffect, ruleFor } from '../core';
 import type { ApplyResult, Outbox, TagHistory } from '../history';
 import type { Logger } from '../log';
+import { perDelivery } from '../sources';
 
 export interface RecordedEvent {
   event: RegistryEvent;
@@ -43,9 +44,10 @@ export interface AcceptedEvents {
  */
 export async function acceptEvents(
   deps: { store: Pick<TagHistory, 'applyAll'> & Pick<Outbox, 'enqueueEffects'>; policy: Policy; log: Logger },
-  events: RegistryEvent[],
+  delivered: RegistryEvent[],
   receivedAt: string,
 ): Promise<AcceptedEvents> {
+  const events = delivered.map((event) => perDelivery(event, receivedAt));
   const resolving = events.filter((e) => e.action === 'push' && e.digest === null);
   for (const event of resolving) {
     const effect = resolveEffect(event, ruleFor(deps.policy, event), receivedAt);

@@ -121,6 +121,19 @@ export function contentId(source: string, parts: readonly (string | number | nul
   return `${source}:${fnv1a64Hex(parts.map((p) => JSON.stringify(p)).join('|'))}`;
 }
 
+const CONTENT_ID = /^[a-z][a-z0-9-]*:[0-9a-f]{16}$/;
+
+/**
+ * An event as it is recorded from one delivery. A content-derived id (contentId) names what was
+ * pushed, not the push: pushes A, B, A of one tag give A's id twice, and the store would call the
+ * second A a duplicate while the registry serves it. So such an id is made one delivery's
+ * (`<id>@<receivedAt>`); a redelivery of the tag's current digest is then `unchanged`, which plans
+ * no effect. Ids the source sends itself stay as they are: a redelivery is a duplicate by id.
+ */
+export function perDelivery<E extends { id: string }>(event: E, receivedAt: string): E {
+  return CONTENT_ID.test(event.id) ? { ...event, id: `${event.id}@${receivedAt}` } : event;
+}
+
 const URL_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 
 /**

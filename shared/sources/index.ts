@@ -10,7 +10,9 @@ import { harborParser } from './harbor';
 import { quayParser } from './quay';
 import type { SourceParser } from './types';
 
+export { perDelivery } from './common';
 export * from './json-body';
+export * from './registry-hosts';
 export * from './split';
 export * from './types';
 

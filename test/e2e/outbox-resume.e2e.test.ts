@@ -17,7 +17,7 @@ beforeAll(async () => {
   slack = await startSlackStub();
   writeFileSync(
     config,
-    'defaults: { action: alert, owners: ["#platform"] }\nnotify:\n  slack: { webhookUrl: "${SLACK_URL}" }\n',
+    'defaults: { action: alert, owners: ["#platform"] }\nsources:\n  distribution: { open: true }\nnotify:\n  slack: { webhookUrl: "${SLACK_URL}" }\n',
   );
 });
 afterAll(async () => {

@@ -519,10 +519,53 @@ describe('tagwarden serve', () => {
 
   it('refuses to listen beyond loopback without api.token, in one line, before opening the history', () => {
     const cwd = tempDir();
-    const result = runCli(['serve', '--host', '0.0.0.0', '--port', '0', '--db', join(cwd, 'h.db')], { cwd });
+    const config = write(
+      join(cwd, 'tagwarden.yaml'),
+      'sources:\n  distribution: { token: "a-token-of-sixteen-chars" }\n',
+    );
+    const result = runCli(
+      ['serve', '--host', '0.0.0.0', '--port', '0', '--db', join(cwd, 'h.db'), '--config', config],
+      { cwd },
+    );
     expectOneLineError(result, 'serve --host 0.0.0.0 listens beyond loopback: set api.token in the config');
     expect(result.stdout).not.toContain('Tagwarden listening');
     expect(existsSync(join(cwd, 'h.db'))).toBe(false);
+  });
+
+  it('refuses to listen beyond loopback while a source is open (the demo without a config), in one line', () => {
+    const cwd = tempDir();
+    const result = runCli(['serve', '--host', '0.0.0.0', '--port', '0', '--db', join(cwd, 'h.db')], { cwd });
+    expectOneLineError(result, 'refusing to listen on 0.0.0.0: distribution, ecr, acr');
+    expect(result.stderr).toContain('without credentials');
+    expect(result.stdout).not.toContain('Tagwarden listening');
+  });
+
+  it('refuses to listen beyond loopback while a configured source is open: true', () => {
+    const cwd = tempDir();
+    const config = write(
+      join(cwd, 'tagwarden.yaml'),
+      'sources:\n  distribution: { token: "a-token-of-sixteen-chars" }\n  harbor: { open: true }\n',
+    );
+    const result = runCli(
+      ['serve', '--host', '10.0.0.1', '--port', '0', '--db', join(cwd, 'h.db'), '--config', config],
+      {
+        cwd,
+      },
+    );
+    expectOneLineError(
+      result,
+      'refusing to listen on 10.0.0.1: harbor would accept webhooks without credentials',
+    );
+  });
+
+  it('names a misspelt source under sources: as a config error with the closest name', () => {
+    const cwd = tempDir();
+    const config = write(
+      join(cwd, 'tagwarden.yaml'),
+      'sources:\n  acr-evengrid: { token: "a-token-of-sixteen-chars" }\n',
+    );
+    const result = runCli(['serve', '--port', '0', '--db', join(cwd, 'h.db'), '--config', config], { cwd });
+    expectOneLineError(result, 'sources: key "acr-evengrid": unknown source (did you mean "acr-eventgrid"?)');
   });
 
   it('exits 1 for --port 99999', () => {
@@ -550,7 +593,10 @@ describe('tagwarden serve', () => {
   it('records a webhook, then exits 0 on SIGTERM with the event kept in the history file', async () => {
     const cwd = tempDir();
     const db = join(cwd, 'h.db');
-    const config = write(join(cwd, 'tagwarden.yaml'), 'defaults: { action: alert }\n');
+    const config = write(
+      join(cwd, 'tagwarden.yaml'),
+      'defaults: { action: alert }\nsources: { distribution: { open: true } }\n',
+    );
     const tagwarden = await startTagwarden([
       '--port',
       String(await freePort()),

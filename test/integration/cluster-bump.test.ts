@@ -144,6 +144,8 @@ describe('a cluster receiver down for longer than the retry window', () => {
       [
         'rules:',
         '  - { match: { tag: latest }, action: allow, bump: true }',
+        // A config enables only the sources it names.
+        'sources: { distribution: { open: true } }',
         'notify:',
         `  slack: { webhookUrl: "${slack.url}" }`,
         'clusters:',

@@ -3,6 +3,7 @@ import { request as httpRequest, type Server } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { createLocalServer } from '../../functions/local/server';
 import { DEFAULT_POLICY, type Policy, type RegistryEvent } from '../../shared/core';
 import { type ApplyResult, MemoryHistoryStore, SqliteHistoryStore } from '../../shared/history';
@@ -40,7 +41,9 @@ beforeAll(async () => {
     store,
     policy: DEFAULT_POLICY,
     log: silentLogger,
-    auth: (s) => (s === 'distribution' ? { token: TOKEN, header: 'Authorization' } : null),
+    // distribution with a token, acr explicitly open, every other source not enabled.
+    auth: (s) =>
+      s === 'distribution' ? { token: TOKEN, header: 'Authorization' } : s === 'acr' ? { open: true } : null,
     onRecorded: () => {
       wakes++;
     },
@@ -136,7 +139,7 @@ describe('POST /webhooks/distribution with a token configured', () => {
   });
 });
 
-describe('a source with no token configured (acr)', () => {
+describe('a source explicitly open without a token (acr)', () => {
   it('accepts webhooks without any Authorization header: 202 for a valid body, 400 for a malformed one', async () => {
     const digest = digestOf('acr-open');
     const valid = JSON.stringify({
@@ -419,7 +422,7 @@ describe('a failing history store', () => {
       store: flaky,
       policy: DEFAULT_POLICY,
       log: silentLogger,
-      auth: () => null,
+      auth: () => ({ open: true }),
       onRecorded: () => {
         flakyWakes++;
       },
@@ -482,9 +485,22 @@ describe('a body of many rejected items, on a real `tagwarden serve`', () => {
   const db = join(serveDir, 'history.db');
   let tagwarden: RunningTagwarden | undefined;
 
-  /** The database with its write-ahead log: what the disk really holds. */
-  const bytesOnDisk = () =>
-    [db, `${db}-wal`].reduce((sum, file) => sum + (existsSync(file) ? statSync(file).size : 0), 0);
+  /**
+   * What the history holds on disk: the write-ahead log is first folded into the database and
+   * truncated (a TRUNCATE checkpoint from a second connection), so a page counts once, not once in
+   * the log and again in the file, whenever the server's own checkpoint happened to run.
+   */
+  const bytesOnDisk = () => {
+    if (existsSync(db)) {
+      const connection = new Database(db);
+      try {
+        connection.pragma('wal_checkpoint(TRUNCATE)');
+      } finally {
+        connection.close();
+      }
+    }
+    return [db, `${db}-wal`].reduce((sum, file) => sum + (existsSync(file) ? statSync(file).size : 0), 0);
+  };
   const itemsBody = (count: number) => `[${Array.from({ length: count }, () => '{}').join(',')}]`;
 
   beforeAll(async () => {

@@ -227,3 +227,126 @@ describe('300 unauthenticated 1 MiB uploads against tagwarden serve', () => {
     expect(statuses.filter((status) => status !== 401)).toEqual([]);
   }, 60_000);
 });
+
+describe('only the sources the config names are enabled (issue 11, item 2)', () => {
+  let closed: Server;
+  let closedBase: string;
+  let closedStore: MemoryHistoryStore;
+  const AZURE_TAG = { registryHost: 'demo.azurecr.io', repository: 'payments/api', tag: 'v1.4.2' };
+  const ECR_HOST = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
+
+  beforeAll(async () => {
+    closedStore = new MemoryHistoryStore();
+    // Tokens for some sources; acr-eventgrid is not named.
+    const config = {
+      sources: {
+        distribution: { token: TOKEN },
+        harbor: { token: TOKEN, registries: ['harbor.example.com'] },
+      },
+    } as unknown as TagwardenConfig;
+    closed = createLocalServer({
+      store: closedStore,
+      policy: DEFAULT_POLICY,
+      log: silentLogger,
+      auth: sourceAuthFor(config),
+      onRecorded: () => {},
+    });
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    closedBase = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => closed.close(resolve));
+  });
+
+  const postClosed = (path: string, body: string | Buffer, headers: Record<string, string> = {}) =>
+    fetch(`${closedBase}${path}`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', ...headers },
+    });
+
+  const distributionPush = (id: string, host: string) =>
+    JSON.stringify({
+      events: [
+        {
+          id,
+          timestamp: '2026-11-22T10:00:00Z',
+          action: 'push',
+          target: {
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            digest: `sha256:${'a'.repeat(64)}`,
+            repository: 'payments/api',
+            tag: 'v1',
+          },
+          request: { host },
+        },
+      ],
+    });
+
+  test('a forged, unauthenticated acr-eventgrid push is refused 404 (not enabled) and nothing is recorded', async () => {
+    const res = await postClosed(
+      '/webhooks/acr-eventgrid',
+      fixture('acr-eventgrid/image-pushed-eventgrid-schema.json'),
+    );
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { error: string }).error).toMatch(
+      /^source "acr-eventgrid" is not enabled here/,
+    );
+    expect(await closedStore.tagState(AZURE_TAG)).toBeNull();
+    expect(await closedStore.history(AZURE_TAG)).toEqual([]);
+    expect(await closedStore.failures(10)).toEqual([]);
+    // The CloudEvents handshake of a source not enabled is refused the same way.
+    const preflight = await fetch(`${closedBase}/webhooks/acr-eventgrid`, {
+      method: 'OPTIONS',
+      headers: { 'webhook-request-origin': 'eventgrid.azure.net' },
+    });
+    expect(preflight.status).toBe(404);
+  });
+
+  test('an authenticated source cannot report a cloud registry of another source: the item is rejected with a reason', async () => {
+    const res = await postClosed('/webhooks/distribution', distributionPush('ecr-forged', ECR_HOST), {
+      authorization: `Bearer ${TOKEN}`,
+    });
+    expect(res.status).toBe(202);
+    const summary = (await res.json()) as { accepted: number; rejected: string[] };
+    expect(summary.accepted).toBe(0);
+    expect(summary.rejected).toEqual([
+      `${ECR_HOST}/payments/api:v1: registry host "${ECR_HOST}" is Amazon ECR; its events are accepted only from ecr, not from distribution`,
+    ]);
+    expect(
+      await closedStore.tagState({ registryHost: ECR_HOST, repository: 'payments/api', tag: 'v1' }),
+    ).toBeNull();
+  });
+
+  test('a source bound to registry hosts rejects items naming another host', async () => {
+    const harbor = (host: string) =>
+      JSON.stringify({
+        type: 'PUSH_ARTIFACT',
+        occur_at: 1763805600,
+        operator: 'ci',
+        event_data: {
+          resources: [
+            {
+              digest: `sha256:${'b'.repeat(64)}`,
+              tag: 'v1',
+              resource_url: `${host}/library/api:v1`,
+            },
+          ],
+          repository: { name: 'api', namespace: 'library', repo_full_name: 'library/api' },
+        },
+      });
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const bound = await (await postClosed('/webhooks/harbor', harbor('harbor.example.com'), auth)).json();
+    expect(bound).toMatchObject({ accepted: 1, rejected: [] });
+    const other = (await (
+      await postClosed('/webhooks/harbor', harbor('other.example.com'), auth)
+    ).json()) as {
+      accepted: number;
+      rejected: string[];
+    };
+    expect(other.accepted).toBe(0);
+    expect(other.rejected).toEqual([
+      'other.example.com/library/api:v1: registry host "other.example.com" is not one this source is bound to (sources.harbor.registries: harbor.example.com)',
+    ]);
+  });
+});

@@ -40,7 +40,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   'shared/auth': ['shared/core', 'shared/sources'],
   'shared/history': ['shared/core', LOG],
   'shared/adapters': ['shared/core', 'shared/contracts', LOG],
-  'shared/config': ['shared/core', 'shared/contracts', ZOD_ENGLISH],
+  'shared/config': ['shared/core', 'shared/contracts', 'shared/sources', ZOD_ENGLISH],
   'shared/agent': ['shared/core', 'shared/contracts', LOG],
   'shared/guard': [
     'shared/core',

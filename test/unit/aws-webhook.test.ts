@@ -3,7 +3,7 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handleWebhook, type WebhookDeps } from '../../functions/aws/webhook';
-import { buildWebhookDependencies } from '../../functions/aws/webhook-dependencies';
+import { buildWebhookDependencies, webhookSourceAuth } from '../../functions/aws/webhook-dependencies';
 import { decodeRecord } from '../../shared/guard/queue-envelope';
 import { silentLogger } from '../../shared/log';
 import { digestOf } from '../support/events';
@@ -71,6 +71,71 @@ beforeEach(() => {
 });
 
 describe('the AWS webhook function', () => {
+  describe('sources without credentials and ECR events are refused (issue 11, item 2)', () => {
+    // As the secret gives them: a token for distribution only, nothing for acr-eventgrid, open ignored.
+    const closed: WebhookDeps = {
+      ...deps,
+      auth: webhookSourceAuth({ distribution: { token: TOKEN }, harbor: { open: true } }),
+    };
+    const eventGridPush = JSON.stringify([
+      {
+        id: 'forged-1',
+        subject: 'payments/api:v1',
+        eventType: 'Microsoft.ContainerRegistry.ImagePushed',
+        eventTime: '2026-11-22T10:00:00Z',
+        dataVersion: '1.0',
+        data: {
+          id: 'forged-1',
+          timestamp: '2026-11-22T10:00:00Z',
+          action: 'push',
+          target: { digest: digestOf('forged'), repository: 'payments/api', tag: 'v1' },
+          request: { host: 'demo.azurecr.io' },
+        },
+      },
+    ]);
+
+    test('a forged, unauthenticated acr-eventgrid push is refused 401 and nothing is queued', async () => {
+      const result = await handleWebhook(
+        closed,
+        urlEvent('/webhooks/acr-eventgrid', { body: eventGridPush }),
+      );
+      expect(result.statusCode).toBe(401);
+      expect(JSON.parse(result.body).error).toBe(
+        'unauthorized: no token or secret is configured for this source',
+      );
+      const open = await handleWebhook(closed, urlEvent('/webhooks/harbor', { body: '{}' }));
+      expect(open.statusCode).toBe(401);
+      expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
+    });
+
+    test('never takes ECR events: the ecr source is not enabled, and ECR hosts from another source are rejected', async () => {
+      const ecr = await handleWebhook(
+        closed,
+        urlEvent('/webhooks/ecr', { body: '{}', headers: { authorization: `Bearer ${TOKEN}` } }),
+      );
+      expect(ecr.statusCode).toBe(404);
+      const ecrHost = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
+      const viaDistribution = await handleWebhook(
+        closed,
+        urlEvent('/webhooks/distribution', {
+          body: envelope.replace('registry.example.com', ecrHost),
+          headers: { authorization: `Bearer ${TOKEN}` },
+        }),
+      );
+      expect(viaDistribution.statusCode).toBe(202);
+      expect(JSON.parse(viaDistribution.body)).toMatchObject({
+        accepted: 0,
+        rejected: [expect.stringContaining(`registry host "${ecrHost}" is Amazon ECR`)],
+      });
+      const calls = sqs.commandCalls(SendMessageCommand);
+      expect(calls).toHaveLength(1);
+      for (const call of calls) {
+        const decoded = decodeRecord(call.args[0].input.MessageBody!);
+        expect(decoded).toMatchObject({ ok: true, events: [] });
+      }
+    });
+  });
+
   test('authenticates, parses and queues the normalized events, then acknowledges with 202', async () => {
     const result = await handleWebhook(
       deps,
@@ -194,19 +259,27 @@ describe('the webhook composition root', () => {
     return client;
   };
 
-  it('enables a source only when the secret names it with a token or a secret', async () => {
+  it('never opens a source on the Function URL: one without a token or secret is refused, ecr is not enabled', async () => {
     const built = await buildWebhookDependencies({
       sqs: deps.sqs,
       secretsManager: secretsHolding({
-        sources: { distribution: { token: TOKEN }, harbor: {}, ghcr: { secret: 'hmac-secret-0123456789' } },
+        sources: {
+          distribution: { token: TOKEN },
+          harbor: { open: true },
+          ghcr: { secret: 'hmac-secret-0123456789' },
+          ecr: { token: TOKEN },
+        },
       }),
       env: { QUEUE_URL: deps.queueUrl, SECRET_ARN },
     });
     expect(built.queueUrl).toBe(deps.queueUrl);
     expect(built.auth('distribution')).toEqual({ token: TOKEN });
     expect(built.auth('ghcr')).toEqual({ secret: 'hmac-secret-0123456789' });
-    expect(built.auth('harbor')).toBeNull();
-    expect(built.auth('quay')).toBeNull();
+    // No credentials: enabled, so every request is refused with 401 (open is ignored here).
+    expect(built.auth('harbor')).toEqual({});
+    expect(built.auth('quay')).toEqual({});
+    // ECR events come from EventBridge through the queue, never through the public webhook.
+    expect(built.auth('ecr')).toBeNull();
   });
 
   it('refuses to build without a queue', async () => {

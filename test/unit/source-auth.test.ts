@@ -16,9 +16,16 @@ const request = (headers: Record<string, string> = {}, query = '', rawBody = bod
 });
 
 describe('authenticating a webhook per source', () => {
-  test('accepts any request for a source with neither token nor secret configured', () => {
-    expect(authenticateSource(rulesOf('distribution'), null, request())).toEqual({ ok: true });
-    expect(authenticateSource(rulesOf('distribution'), {}, request())).toEqual({ ok: true });
+  test('accepts any request for a source explicitly open, with neither token nor secret', () => {
+    expect(authenticateSource(rulesOf('distribution'), { open: true }, request())).toEqual({ ok: true });
+  });
+
+  test('refuses every request for a source with neither token nor secret that is not open', () => {
+    for (const config of [{}, { open: false }, { token: '' }, { secret: '' }]) {
+      expect(
+        authenticateSource(rulesOf('distribution'), config, request({ authorization: 'Bearer anything' })),
+      ).toEqual({ ok: false, reason: 'no token or secret is configured for this source' });
+    }
   });
 
   test('expects a Bearer token in Authorization for distribution, ecr, acr and harbor', () => {
