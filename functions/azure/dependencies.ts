@@ -1,5 +1,6 @@
 import type { TableClient } from '@azure/data-tables';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import type { QueueClient } from '@azure/storage-queue';
 import { containerRegistryManagement } from '../../shared/adapters/azure/arm';
 import { type ArmRegistryReader, registryOwners } from '../../shared/adapters/azure/owners';
 import { StorageQueuePoison } from '../../shared/adapters/azure/poison-queue';
@@ -147,16 +148,35 @@ export interface AzureOverrides {
   now?: () => Date;
 }
 
-/** Builds every adapter from the settings. Throws one clear line when a setting is missing or wrong. */
-export async function buildAzureDependencies(overrides: AzureOverrides = {}): Promise<AzureDependencies> {
-  const env = overrides.env ?? (process.env as AzureEnvironment);
-  const log = overrides.log ?? consoleLogger();
-  const policy = azurePolicy(env.POLICY);
+function webhookSecret(env: AzureEnvironment): string {
   const secret = setting(env, 'ACR_WEBHOOK_SECRET');
   if (!secret || secret.length < MIN_SECRET_LENGTH)
     throw new Error(
       `ACR_WEBHOOK_SECRET must be set to at least ${MIN_SECRET_LENGTH} characters (a Key Vault reference in Azure)`,
     );
+  return secret;
+}
+
+/** The poison queue (created if missing; a queue that does not answer yet only warns). */
+async function openPoisonQueue(queue: QueueClient, log: Logger): Promise<StorageQueuePoison> {
+  const poison = new StorageQueuePoison(queue);
+  try {
+    await poison.ensureQueue();
+  } catch (error) {
+    log.warn('could not check the poison queue; it is needed only when the history table fails', {
+      queue: poison.name,
+      error: errorMessage(error),
+    });
+  }
+  return poison;
+}
+
+/** Builds every adapter from the settings. Throws one clear line when a setting is missing or wrong. */
+export async function buildAzureDependencies(overrides: AzureOverrides = {}): Promise<AzureDependencies> {
+  const env = overrides.env ?? (process.env as AzureEnvironment);
+  const log = overrides.log ?? consoleLogger();
+  const policy = azurePolicy(env.POLICY);
+  const secret = webhookSecret(env);
   const slackWebhookUrl = setting(env, 'SLACK_WEBHOOK_URL');
   const clusters = new ClusterSender(azureClusters(env));
   let credential = overrides.credential;
@@ -166,15 +186,7 @@ export async function buildAzureDependencies(overrides: AzureOverrides = {}): Pr
   };
   const clients = storageClients(env, identity, DEFAULT_HISTORY_TABLE);
   const store = await (overrides.openStore ?? ((table) => openTableStore(table, log)))(clients.table);
-  const poison = new StorageQueuePoison(clients.queue);
-  try {
-    await poison.ensureQueue();
-  } catch (error) {
-    log.warn('could not check the poison queue; it is needed only when the history table fails', {
-      queue: poison.name,
-      error: errorMessage(error),
-    });
-  }
+  const poison = await openPoisonQueue(clients.queue, log);
   const channel = overrides.notifier ?? alertChannel({ webhookUrl: slackWebhookUrl });
   const armFor =
     overrides.armFor ??
