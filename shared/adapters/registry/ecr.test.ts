@@ -12,6 +12,7 @@ import {
   RepositoryNotFoundException,
 } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
+import { batchGetImage } from '../../../test/support/aws-mocks';
 import { RecordingNotifier } from '../../../test/support/recording-notifier';
 import { PermanentError, type Policy, type RegistryEvent, TransientError } from '../../core';
 import { EffectRunner, keepTagFor } from '../../guard/effects';
@@ -68,29 +69,7 @@ function ecrServes(
   setting: RepositorySetting = { imageTagMutability: 'MUTABLE' },
 ) {
   const repository = { ...setting };
-  ecr
-    .on(BatchGetImageCommand)
-    .callsFake((input: { imageIds: { imageTag?: string; imageDigest?: string }[] }) => {
-      const id = input.imageIds[0]!;
-      if (id.imageTag) {
-        const digest = tags[id.imageTag];
-        return digest
-          ? { images: [{ imageId: { imageTag: id.imageTag, imageDigest: digest } }], failures: [] }
-          : { images: [], failures: [{ imageId: id, failureCode: 'ImageNotFound', failureReason: 'gone' }] };
-      }
-      const text = [OLD, NEW].find((m) => sha256(m) === id.imageDigest);
-      return text
-        ? {
-            images: [
-              {
-                imageId: { imageDigest: id.imageDigest },
-                imageManifest: text,
-                imageManifestMediaType: MEDIA,
-              },
-            ],
-          }
-        : { images: [], failures: [{ imageId: id, failureCode: 'ImageNotFound' }] };
-    });
+  ecr.on(BatchGetImageCommand).callsFake(batchGetImage((tag) => tags[tag], [OLD, NEW], MEDIA));
   ecr.on(PutImageCommand).callsFake((input: { imageManifest: string; imageTag: string }) => {
     const digest = sha256(input.imageManifest);
     const existing = tags[input.imageTag];
