@@ -95,6 +95,40 @@ function ecrServes(
 
 beforeEach(() => ecr.reset());
 
+const HOST = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
+
+/** A push of `text` under payments/api:v1.4.2 on the ECR host. */
+const push = (id: string, text: string, timestamp: string): RegistryEvent => ({
+  id,
+  action: 'push',
+  registryHost: HOST,
+  repository: 'payments/api',
+  tag: 'v1.4.2',
+  digest: sha256(text),
+  mediaType: MEDIA,
+  timestamp,
+  actor: 'ci',
+});
+
+/** The ECR registry (keep tags and `latest` stay mutable) and an outbox runner on it, at 10:05:02. */
+function runnerOnEcr(store: MemoryHistoryStore, policy: Policy) {
+  const registry = new EcrRegistry({
+    client,
+    registryId: '123456789012',
+    mutableTagPatterns: () => ['latest', 'tagwarden-keep-*'],
+  });
+  const notifier = new RecordingNotifier();
+  const runner = new EffectRunner({
+    store,
+    registries: (host) => (host === HOST ? registry : null),
+    notifier,
+    log: silentLogger,
+    policy,
+    now: () => new Date('2026-11-22T10:05:02.000Z'),
+  });
+  return { registry, notifier, runner };
+}
+
 describe('EcrRegistry', () => {
   const registry = new EcrRegistry({
     client,
@@ -357,23 +391,11 @@ describe('ownersFromRepositoryTags', () => {
 
 describe('a revert through the effect runner with ECR', () => {
   test('an overwrite of a revert tag ends in PutImage of the old manifest text under the tag, and the new one kept', async () => {
-    const HOST = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
     const policy: Policy = {
       defaults: { action: 'alert', owners: [], bump: false },
       rules: [{ match: { repository: 'payments/*' }, action: 'revert', owners: ['#payments'], bump: false }],
     };
     const store = new MemoryHistoryStore();
-    const push = (id: string, text: string, timestamp: string): RegistryEvent => ({
-      id,
-      action: 'push',
-      registryHost: HOST,
-      repository: 'payments/api',
-      tag: 'v1.4.2',
-      digest: sha256(text),
-      mediaType: MEDIA,
-      timestamp,
-      actor: 'ci',
-    });
     await store.apply(push('e1', OLD, '2026-11-22T10:00:00.000Z'), policy, '2026-11-22T10:00:01.000Z');
     const overwrite = await store.apply(
       push('e2', NEW, '2026-11-22T10:05:00.000Z'),
@@ -383,20 +405,7 @@ describe('a revert through the effect runner with ECR', () => {
     expect(overwrite.transition.kind).toBe('overwrite');
 
     ecrServes({ 'v1.4.2': sha256(NEW) });
-    const registry = new EcrRegistry({
-      client,
-      registryId: '123456789012',
-      mutableTagPatterns: () => ['latest', 'tagwarden-keep-*'],
-    });
-    const notifier = new RecordingNotifier();
-    const runner = new EffectRunner({
-      store,
-      registries: (host) => (host === HOST ? registry : null),
-      notifier,
-      log: silentLogger,
-      policy,
-      now: () => new Date('2026-11-22T10:05:02.000Z'),
-    });
+    const { notifier, runner } = runnerOnEcr(store, policy);
     await runner.runDue();
 
     const puts = ecr.commandCalls(PutImageCommand).map((c) => c.args[0].input);
@@ -424,19 +433,7 @@ describe('a revert through the effect runner with ECR', () => {
 });
 
 describe('lock then revert with ECR, as ECR enforces tag immutability', () => {
-  const HOST = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
   const TAG = 'v1.4.2';
-  const push = (id: string, text: string, timestamp: string): RegistryEvent => ({
-    id,
-    action: 'push',
-    registryHost: HOST,
-    repository: 'payments/api',
-    tag: TAG,
-    digest: sha256(text),
-    mediaType: MEDIA,
-    timestamp,
-    actor: 'ci',
-  });
 
   test('an overwrite that slipped in before the lock is put back through the lock, and the lock stays', async () => {
     const policy: Policy = {
@@ -454,20 +451,7 @@ describe('lock then revert with ECR, as ECR enforces tag immutability', () => {
     expect(overwrite.transition.kind).toBe('overwrite');
 
     const served = ecrServes({ [TAG]: sha256(NEW) });
-    const registry = new EcrRegistry({
-      client,
-      registryId: '123456789012',
-      mutableTagPatterns: () => ['latest', 'tagwarden-keep-*'],
-    });
-    const notifier = new RecordingNotifier();
-    const runner = new EffectRunner({
-      store,
-      registries: (host) => (host === HOST ? registry : null),
-      notifier,
-      log: silentLogger,
-      policy,
-      now: () => new Date('2026-11-22T10:05:02.000Z'),
-    });
+    const { registry, notifier, runner } = runnerOnEcr(store, policy);
     await runner.runDue();
 
     expect((await store.effectsOf('e1')).map((e) => [e.kind, e.status])).toEqual([['lock', 'done']]);
