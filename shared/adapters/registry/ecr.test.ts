@@ -110,6 +110,25 @@ const push = (id: string, text: string, timestamp: string): RegistryEvent => ({
   actor: 'ci',
 });
 
+/** A policy taking `action` on payments/*, alerting elsewhere. */
+const paymentsPolicy = (action: 'revert' | 'lock'): Policy => ({
+  defaults: { action: 'alert', owners: [], bump: false },
+  rules: [{ match: { repository: 'payments/*' }, action, owners: ['#payments'], bump: false }],
+});
+
+/** A store where payments/api:v1.4.2 went from OLD (10:00) to NEW (10:05), recorded as an overwrite. */
+async function overwrittenStore(policy: Policy): Promise<MemoryHistoryStore> {
+  const store = new MemoryHistoryStore();
+  await store.apply(push('e1', OLD, '2026-11-22T10:00:00.000Z'), policy, '2026-11-22T10:00:01.000Z');
+  const overwrite = await store.apply(
+    push('e2', NEW, '2026-11-22T10:05:00.000Z'),
+    policy,
+    '2026-11-22T10:05:01.000Z',
+  );
+  expect(overwrite.transition.kind).toBe('overwrite');
+  return store;
+}
+
 /** The ECR registry (keep tags and `latest` stay mutable) and an outbox runner on it, at 10:05:02. */
 function runnerOnEcr(store: MemoryHistoryStore, policy: Policy) {
   const registry = new EcrRegistry({
@@ -391,18 +410,8 @@ describe('ownersFromRepositoryTags', () => {
 
 describe('a revert through the effect runner with ECR', () => {
   test('an overwrite of a revert tag ends in PutImage of the old manifest text under the tag, and the new one kept', async () => {
-    const policy: Policy = {
-      defaults: { action: 'alert', owners: [], bump: false },
-      rules: [{ match: { repository: 'payments/*' }, action: 'revert', owners: ['#payments'], bump: false }],
-    };
-    const store = new MemoryHistoryStore();
-    await store.apply(push('e1', OLD, '2026-11-22T10:00:00.000Z'), policy, '2026-11-22T10:00:01.000Z');
-    const overwrite = await store.apply(
-      push('e2', NEW, '2026-11-22T10:05:00.000Z'),
-      policy,
-      '2026-11-22T10:05:01.000Z',
-    );
-    expect(overwrite.transition.kind).toBe('overwrite');
+    const policy = paymentsPolicy('revert');
+    const store = await overwrittenStore(policy);
 
     ecrServes({ 'v1.4.2': sha256(NEW) });
     const { notifier, runner } = runnerOnEcr(store, policy);
@@ -436,19 +445,9 @@ describe('lock then revert with ECR, as ECR enforces tag immutability', () => {
   const TAG = 'v1.4.2';
 
   test('an overwrite that slipped in before the lock is put back through the lock, and the lock stays', async () => {
-    const policy: Policy = {
-      defaults: { action: 'alert', owners: [], bump: false },
-      rules: [{ match: { repository: 'payments/*' }, action: 'lock', owners: ['#payments'], bump: false }],
-    };
-    const store = new MemoryHistoryStore();
-    await store.apply(push('e1', OLD, '2026-11-22T10:00:00.000Z'), policy, '2026-11-22T10:00:01.000Z');
+    const policy = paymentsPolicy('lock');
     // The overwrite lands before the first push's lock has run.
-    const overwrite = await store.apply(
-      push('e2', NEW, '2026-11-22T10:05:00.000Z'),
-      policy,
-      '2026-11-22T10:05:01.000Z',
-    );
-    expect(overwrite.transition.kind).toBe('overwrite');
+    const store = await overwrittenStore(policy);
 
     const served = ecrServes({ [TAG]: sha256(NEW) });
     const { registry, notifier, runner } = runnerOnEcr(store, policy);
