@@ -1,8 +1,10 @@
-import { TableClient } from '@azure/data-tables';
+import type { TableClient } from '@azure/data-tables';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
-import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
+import type { QueueClient } from '@azure/storage-queue';
 import { containerRegistryManagement } from '../../shared/adapters/azure/arm';
 import { type ArmRegistryReader, registryOwners } from '../../shared/adapters/azure/owners';
+import { StorageQueuePoison } from '../../shared/adapters/azure/poison-queue';
+import { type StorageSettings, storageClients } from '../../shared/adapters/azure/storage';
 import { ClusterSender } from '../../shared/adapters/cluster/sender';
 import { alertChannel } from '../../shared/adapters/notify/channel';
 import type { Notifier } from '../../shared/adapters/notify/port';
@@ -18,10 +20,10 @@ import type { ClusterEndpoint } from '../../shared/contracts/cluster-bump/endpoi
 import { errorMessage, type Policy } from '../../shared/core';
 import { EffectRunner } from '../../shared/guard/effects';
 import type { IngestDeps } from '../../shared/guard/ingest';
+import { openHistoryTable } from '../../shared/guard/poison';
 import type { HistoryStore } from '../../shared/history/port';
 import { DEFAULT_HISTORY_TABLE, TableStorageHistoryStore } from '../../shared/history/table-storage';
 import { consoleLogger, type Logger } from '../../shared/log';
-import { StorageQueuePoison } from './poison';
 import { azurePolicy } from './policy';
 
 /**
@@ -30,15 +32,7 @@ import { azurePolicy } from './policy';
  * so the code reads plain environment variables and never calls Key Vault itself.
  */
 
-export interface AzureEnvironment {
-  /** A Storage connection string for the history table and the poison queue (Azurite, or key-based). */
-  TAGWARDEN_STORAGE?: string;
-  /** Identity-based storage instead: the account name; the managed identity needs the data roles. */
-  TAGWARDEN_STORAGE_ACCOUNT?: string;
-  /** The Functions host's own storage, used when neither of the above is set. */
-  AzureWebJobsStorage?: string;
-  TAGWARDEN_HISTORY_TABLE?: string;
-  TAGWARDEN_POISON_QUEUE?: string;
+export interface AzureEnvironment extends StorageSettings {
   /** The policy as JSON (the deployment converts the YAML file), validated like the AWS runtime's. */
   POLICY?: string;
   SLACK_WEBHOOK_URL?: string;
@@ -55,8 +49,9 @@ export interface AzureEnvironment {
   TAGWARDEN_CLUSTERS?: string;
 }
 
+export { DEFAULT_POISON_QUEUE } from '../../shared/adapters/azure/storage';
 export { DEFAULT_HISTORY_TABLE };
-export const DEFAULT_POISON_QUEUE = 'tagwarden-poison';
+
 const MIN_SECRET_LENGTH = 16;
 
 /** How a trigger gets the worker's dependencies (built once, see azureDependencies). */
@@ -135,59 +130,9 @@ export function acrRegistries(
   };
 }
 
-interface StorageClients {
-  table: TableClient;
-  queue: QueueClient;
-}
-
-function isPlainHttp(connectionString: string): boolean {
-  return /UseDevelopmentStorage=true|Endpoint=http:\/\//i.test(connectionString);
-}
-
-export function storageClients(env: AzureEnvironment, credential: () => TokenCredential): StorageClients {
-  const tableName = env.TAGWARDEN_HISTORY_TABLE?.trim() || DEFAULT_HISTORY_TABLE;
-  const queueName = env.TAGWARDEN_POISON_QUEUE?.trim() || DEFAULT_POISON_QUEUE;
-  const connectionString = env.TAGWARDEN_STORAGE?.trim();
-  const account = env.TAGWARDEN_STORAGE_ACCOUNT?.trim();
-  if (connectionString || (!account && env.AzureWebJobsStorage?.trim())) {
-    const text = (connectionString || env.AzureWebJobsStorage?.trim())!;
-    return {
-      table: TableClient.fromConnectionString(text, tableName, {
-        allowInsecureConnection: isPlainHttp(text),
-      }),
-      queue: QueueServiceClient.fromConnectionString(text).getQueueClient(queueName),
-    };
-  }
-  if (account) {
-    if (!/^[a-z0-9]{3,24}$/.test(account))
-      throw new Error(`TAGWARDEN_STORAGE_ACCOUNT "${account.slice(0, 40)}" is not a storage account name`);
-    const identity = credential();
-    return {
-      table: new TableClient(`https://${account}.table.core.windows.net`, tableName, identity),
-      queue: new QueueClient(`https://${account}.queue.core.windows.net/${queueName}`, identity),
-    };
-  }
-  throw new Error(
-    'no storage configured: set TAGWARDEN_STORAGE_ACCOUNT (managed identity) or TAGWARDEN_STORAGE (connection string)',
-  );
-}
-
-/**
- * The history store on the table (created if missing). The deployment creates the table, so a
- * failure here only means the service is down right now: start anyway, and let deliveries go to the
- * poison queue until it answers, rather than refuse every request.
- */
-export async function openTableStore(table: TableClient, log: Logger): Promise<HistoryStore> {
-  const store = new TableStorageHistoryStore(table);
-  try {
-    await store.ensureTable();
-  } catch (error) {
-    log.warn('could not check the history table; deliveries go to the poison queue until it answers', {
-      table: table.tableName,
-      error: errorMessage(error),
-    });
-  }
-  return store;
+/** The history store on the table (created if missing; a table that does not answer yet only warns). */
+export function openTableStore(table: TableClient, log: Logger): Promise<HistoryStore> {
+  return openHistoryTable(new TableStorageHistoryStore(table), table.tableName, log);
 }
 
 export interface AzureOverrides {
@@ -205,26 +150,18 @@ export interface AzureOverrides {
   now?: () => Date;
 }
 
-/** Builds every adapter from the settings. Throws one clear line when a setting is missing or wrong. */
-export async function buildAzureDependencies(overrides: AzureOverrides = {}): Promise<AzureDependencies> {
-  const env = overrides.env ?? (process.env as AzureEnvironment);
-  const log = overrides.log ?? consoleLogger();
-  const policy = azurePolicy(env.POLICY);
+function webhookSecret(env: AzureEnvironment): string {
   const secret = setting(env, 'ACR_WEBHOOK_SECRET');
   if (!secret || secret.length < MIN_SECRET_LENGTH)
     throw new Error(
       `ACR_WEBHOOK_SECRET must be set to at least ${MIN_SECRET_LENGTH} characters (a Key Vault reference in Azure)`,
     );
-  const slackWebhookUrl = setting(env, 'SLACK_WEBHOOK_URL');
-  const clusters = new ClusterSender(azureClusters(env));
-  let credential = overrides.credential;
-  const identity = () => {
-    credential ??= new DefaultAzureCredential();
-    return credential;
-  };
-  const clients = storageClients(env, identity);
-  const store = await (overrides.openStore ?? ((table) => openTableStore(table, log)))(clients.table);
-  const poison = new StorageQueuePoison(clients.queue);
+  return secret;
+}
+
+/** The poison queue (created if missing; a queue that does not answer yet only warns). */
+async function openPoisonQueue(queue: QueueClient, log: Logger): Promise<StorageQueuePoison> {
+  const poison = new StorageQueuePoison(queue);
   try {
     await poison.ensureQueue();
   } catch (error) {
@@ -233,6 +170,25 @@ export async function buildAzureDependencies(overrides: AzureOverrides = {}): Pr
       error: errorMessage(error),
     });
   }
+  return poison;
+}
+
+/** Builds every adapter from the settings. Throws one clear line when a setting is missing or wrong. */
+export async function buildAzureDependencies(overrides: AzureOverrides = {}): Promise<AzureDependencies> {
+  const env = overrides.env ?? (process.env as AzureEnvironment);
+  const log = overrides.log ?? consoleLogger();
+  const policy = azurePolicy(env.POLICY);
+  const secret = webhookSecret(env);
+  const slackWebhookUrl = setting(env, 'SLACK_WEBHOOK_URL');
+  const clusters = new ClusterSender(azureClusters(env));
+  let credential = overrides.credential;
+  const identity = () => {
+    credential ??= new DefaultAzureCredential();
+    return credential;
+  };
+  const clients = storageClients(env, identity, DEFAULT_HISTORY_TABLE);
+  const store = await (overrides.openStore ?? ((table) => openTableStore(table, log)))(clients.table);
+  const poison = await openPoisonQueue(clients.queue, log);
   const channel = overrides.notifier ?? alertChannel({ webhookUrl: slackWebhookUrl });
   const armFor =
     overrides.armFor ??

@@ -1,9 +1,9 @@
 import type { EventGridEvent, InvocationContext } from '@azure/functions';
 import { errorMessage } from '../../shared/core';
+import { recordBody } from '../../shared/guard/poison';
 import type { AzureDependencies, DependenciesProvider } from './dependencies';
 import { runDueEffects } from './effects';
 import { httpHandler } from './http';
-import { recordBody } from './poison';
 
 /**
  * Event Grid delivered over HTTP (`…/webhooks/acr-eventgrid?token=<secret>`): the Event Grid schema

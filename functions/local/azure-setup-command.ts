@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { azureEndpoint } from '../../shared/adapters/azure/loopback';
 import { type ArmContainerRegistry, setupAcrWebhook } from '../../shared/adapters/azure/setup';
 import { errorMessage } from '../../shared/core';
-import { registerPoisonCommands } from '../azure/poison-command';
+import { registerPoisonCommands } from './azure-poison-command';
 
 /**
  * `tagwarden azure setup`: points the registry's webhook at the Tagwarden Function, idempotently.

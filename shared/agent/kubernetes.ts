@@ -45,34 +45,44 @@ interface Page<T> {
 }
 type Lister<T> = (page: { namespace: string | null; _continue: string | undefined }) => Promise<Page<T>>;
 
+interface PageParams {
+  limit: number;
+  _continue?: string;
+}
+
+/** One kind's lister: a page across all namespaces, or a page of one namespace. */
+function lister(
+  allNamespaces: (page: PageParams) => Promise<Page<WorkloadLike>>,
+  inNamespace: (page: PageParams & { namespace: string }) => Promise<Page<WorkloadLike>>,
+): Lister<WorkloadLike> {
+  return ({ namespace, _continue }) => {
+    const page = { limit: PAGE_SIZE, ...(_continue ? { _continue } : {}) };
+    return namespace === null ? allNamespaces(page) : inNamespace({ namespace, ...page });
+  };
+}
+
 export function kubernetesWorkloadClient(k8s: KubernetesModule, config: K8s.KubeConfig): WorkloadClient {
   const apps = config.makeApiClient(k8s.AppsV1Api);
   const batch = config.makeApiClient(k8s.BatchV1Api);
   // 1.x sends application/json-patch+json by default; a strategic merge patch must say so.
   const strategicMerge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch);
-  const page = (namespace: string | null, _continue: string | undefined) => ({
-    limit: PAGE_SIZE,
-    ...(_continue ? { _continue } : {}),
-    ...(namespace === null ? {} : { namespace }),
-  });
-
   const listers: Record<WorkloadKind, Lister<WorkloadLike>> = {
-    Deployment: ({ namespace, _continue }) =>
-      namespace === null
-        ? apps.listDeploymentForAllNamespaces(page(null, _continue))
-        : apps.listNamespacedDeployment({ namespace, ...page(namespace, _continue) }),
-    StatefulSet: ({ namespace, _continue }) =>
-      namespace === null
-        ? apps.listStatefulSetForAllNamespaces(page(null, _continue))
-        : apps.listNamespacedStatefulSet({ namespace, ...page(namespace, _continue) }),
-    DaemonSet: ({ namespace, _continue }) =>
-      namespace === null
-        ? apps.listDaemonSetForAllNamespaces(page(null, _continue))
-        : apps.listNamespacedDaemonSet({ namespace, ...page(namespace, _continue) }),
-    CronJob: ({ namespace, _continue }) =>
-      namespace === null
-        ? batch.listCronJobForAllNamespaces(page(null, _continue))
-        : batch.listNamespacedCronJob({ namespace, ...page(namespace, _continue) }),
+    Deployment: lister(
+      (p) => apps.listDeploymentForAllNamespaces(p),
+      (p) => apps.listNamespacedDeployment(p),
+    ),
+    StatefulSet: lister(
+      (p) => apps.listStatefulSetForAllNamespaces(p),
+      (p) => apps.listNamespacedStatefulSet(p),
+    ),
+    DaemonSet: lister(
+      (p) => apps.listDaemonSetForAllNamespaces(p),
+      (p) => apps.listNamespacedDaemonSet(p),
+    ),
+    CronJob: lister(
+      (p) => batch.listCronJobForAllNamespaces(p),
+      (p) => batch.listNamespacedCronJob(p),
+    ),
   };
 
   const patchers: Record<

@@ -36,21 +36,26 @@ const ref = (repository: string, tag: string, registryHost = '127.0.0.1:5000') =
   tag,
 });
 
+/** The defaults and rules of the example file, as the schema fills them in. */
+const EXAMPLE_POLICY = {
+  defaults: { action: 'alert', owners: ['#platform'], bump: false },
+  rules: [
+    {
+      match: { repository: 'payments/*', tag: 'v*' },
+      action: 'revert',
+      owners: ['#payments', '@alice'],
+      bump: false,
+    },
+    { match: { tag: 'latest' }, action: 'allow', owners: [], bump: true },
+  ],
+};
+
 describe('loading the config file', () => {
   test('the example file loads with its environment variables set', () => {
     const result = loadConfigFile(EXAMPLE, ENV);
     if (!result.ok) throw new Error(result.errors.join('\n'));
     expect(result.config).toEqual({
-      defaults: { action: 'alert', owners: ['#platform'], bump: false },
-      rules: [
-        {
-          match: { repository: 'payments/*', tag: 'v*' },
-          action: 'revert',
-          owners: ['#payments', '@alice'],
-          bump: false,
-        },
-        { match: { tag: 'latest' }, action: 'allow', owners: [], bump: true },
-      ],
+      ...EXAMPLE_POLICY,
       notify: { slack: { webhookUrl: ENV.SLACK_WEBHOOK_URL } },
       sources: { distribution: { token: ENV.TAGWARDEN_DISTRIBUTION_TOKEN } },
       registries: { '127.0.0.1:5000': { url: 'http://127.0.0.1:5000' } },
@@ -346,18 +351,7 @@ describe('errors name the file, line, column and field', () => {
 describe('toPolicy', () => {
   test("gives the rules in order and the defaults, and only the file's rules apply", () => {
     const policy = toPolicy(ok(readFileSync(EXAMPLE, 'utf8'), ENV));
-    expect(policy).toEqual({
-      defaults: { action: 'alert', owners: ['#platform'], bump: false },
-      rules: [
-        {
-          match: { repository: 'payments/*', tag: 'v*' },
-          action: 'revert',
-          owners: ['#payments', '@alice'],
-          bump: false,
-        },
-        { match: { tag: 'latest' }, action: 'allow', owners: [], bump: true },
-      ],
-    });
+    expect(policy).toEqual(EXAMPLE_POLICY);
     expect(ruleFor(policy, ref('payments/api', 'v1.2.3'))).toMatchObject({
       action: 'revert',
       source: 'rules[0]',

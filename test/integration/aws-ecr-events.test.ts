@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto';
 import {
   BatchGetImageCommand,
   ECRClient,
   ListTagsForResourceCommand,
   PutImageCommand,
 } from '@aws-sdk/client-ecr';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { type AwsDependencies, buildAwsDependencies } from '../../functions/aws/dependencies';
@@ -16,6 +15,7 @@ import { DigestBump, TIMESTAMP_HEADER } from '../../shared/contracts/cluster-bum
 import { decodeOutcome } from '../../shared/guard/effects';
 import { createHistoryTable } from '../../shared/history/dynamodb';
 import pushFixture from '../fixtures/ecr/push-valid.json';
+import { batchGetImage, manifestDigest, putImage, secretsManagerHolding } from '../support/aws-mocks';
 import { type ClusterReceiver, startClusterReceiver } from '../support/cluster-receiver';
 import { type RunningDynamoDb, startDynamoDbLocal } from '../support/dynamodb-local';
 import { RecordingNotifier } from '../support/recording-notifier';
@@ -33,7 +33,7 @@ const manifest = (seed: string) =>
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
     config: { seed },
   });
-const digestOf = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;
+const digestOf = manifestDigest;
 const A = manifest('a');
 const B = manifest('b');
 
@@ -107,42 +107,15 @@ const SECRET_ARN = 'arn:aws:secretsmanager:us-west-2:123456789012:secret:tagward
 const CLUSTER_SECRET = 'aws-cluster-hmac-key-0123456789';
 
 /** Secrets Manager (mocked) serving the Tagwarden secret with this JSON, as the stack's secret holds it. */
-function secretHolding(secret: unknown): SecretsManagerClient {
-  const client = new SecretsManagerClient({
-    region: 'us-west-2',
-    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-  });
-  mockClient(client)
-    .on(GetSecretValueCommand, { SecretId: SECRET_ARN })
-    .resolves({ SecretString: JSON.stringify(secret) });
-  return client;
-}
+const secretHolding = (secret: unknown) => secretsManagerHolding('us-west-2', SECRET_ARN, secret);
 
 /** ECR as the mock serves it: the tag points at `serving`, and both manifests exist by digest. */
 function ecrServes(serving: string) {
   ecr.reset();
   ecr
     .on(BatchGetImageCommand)
-    .callsFake((input: { imageIds: { imageTag?: string; imageDigest?: string }[] }) => {
-      const id = input.imageIds[0]!;
-      if (id.imageTag)
-        return { images: [{ imageId: { imageTag: id.imageTag, imageDigest: digestOf(serving) } }] };
-      const text = [A, B].find((m) => digestOf(m) === id.imageDigest);
-      return text
-        ? {
-            images: [
-              {
-                imageId: { imageDigest: id.imageDigest },
-                imageManifest: text,
-                imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
-              },
-            ],
-          }
-        : { images: [], failures: [{ failureCode: 'ImageNotFound' }] };
-    });
-  ecr.on(PutImageCommand).callsFake((input: { imageManifest: string }) => ({
-    image: { imageId: { imageDigest: digestOf(input.imageManifest) } },
-  }));
+    .callsFake(batchGetImage(() => digestOf(serving), [A, B], 'application/vnd.oci.image.manifest.v1+json'));
+  ecr.on(PutImageCommand).callsFake(putImage);
 }
 
 const putsUnder = (tag: string) =>

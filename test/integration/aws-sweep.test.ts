@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import { BatchGetImageCommand, DescribeImagesCommand, ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import { buildAwsDependencies } from '../../functions/aws/dependencies';
 import { handleSweep, listEcrTags, registryOf } from '../../functions/aws/sweep';
 import { EcrRegistry } from '../../shared/adapters/registry/ecr';
 import { createHistoryTable } from '../../shared/history/dynamodb';
+import { batchGetImage, manifestDigest, putImage } from '../support/aws-mocks';
 import { type RunningDynamoDb, startDynamoDbLocal } from '../support/dynamodb-local';
 import { RecordingNotifier } from '../support/recording-notifier';
 
@@ -14,7 +14,7 @@ const REPOSITORY = 'payments/api';
 const MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+json';
 const manifest = (seed: string) =>
   JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPE, config: { seed } });
-const digestOf = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;
+const digestOf = manifestDigest;
 const A = manifest('a');
 const B = manifest('b');
 const L = manifest('l');
@@ -60,28 +60,8 @@ function ecrServes(v1: string) {
   );
   ecr
     .on(BatchGetImageCommand)
-    .callsFake((input: { imageIds: { imageTag?: string; imageDigest?: string }[] }) => {
-      const id = input.imageIds[0]!;
-      if (id.imageTag) {
-        const serving = id.imageTag === 'latest' ? L : v1;
-        return { images: [{ imageId: { imageTag: id.imageTag, imageDigest: digestOf(serving) } }] };
-      }
-      const text = [A, B, L].find((m) => digestOf(m) === id.imageDigest);
-      return text
-        ? {
-            images: [
-              {
-                imageId: { imageDigest: id.imageDigest },
-                imageManifest: text,
-                imageManifestMediaType: MEDIA_TYPE,
-              },
-            ],
-          }
-        : { images: [], failures: [{ failureCode: 'ImageNotFound' }] };
-    });
-  ecr.on(PutImageCommand).callsFake((input: { imageManifest: string }) => ({
-    image: { imageId: { imageDigest: digestOf(input.imageManifest) } },
-  }));
+    .callsFake(batchGetImage((tag) => digestOf(tag === 'latest' ? L : v1), [A, B, L], MEDIA_TYPE));
+  ecr.on(PutImageCommand).callsFake(putImage);
 }
 
 async function dependencies(notifier: RecordingNotifier) {

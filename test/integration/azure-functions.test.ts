@@ -12,9 +12,9 @@ import {
 } from '../../functions/azure/dependencies';
 import { effectsTimerHandler } from '../../functions/azure/effects';
 import { eventGridTriggerHandler, eventGridWebhookHandler } from '../../functions/azure/event-grid';
-import { listPoison, replayPoison } from '../../functions/azure/poison';
-import { registerPoisonCommands } from '../../functions/azure/poison-command';
+import { registerPoisonCommands } from '../../functions/local/azure-poison-command';
 import { DigestBump } from '../../shared/contracts/cluster-bump/payload';
+import { listPoison, replayPoison } from '../../shared/guard/poison';
 import type { HistoryStore } from '../../shared/history/port';
 import { silentLogger } from '../../shared/log';
 import { AZURITE_ACCOUNT, AZURITE_KEY, type RunningAzurite, startAzurite } from '../support/azurite';

@@ -11,7 +11,10 @@ import { DEFAULT_HISTORY_TABLE, DEFAULT_POISON_QUEUE } from '../../functions/azu
 const dir = join(__dirname, '..', '..', 'infra', 'azure');
 const main = readFileSync(join(dir, 'main.bicep'), 'utf8');
 const registryRole = readFileSync(join(dir, 'registry-role.bicep'), 'utf8');
-const code = readFileSync(join(__dirname, '..', '..', 'functions', 'azure', 'dependencies.ts'), 'utf8');
+/** The settings the Azure composition root reads: its own, and the storage ones it shares with the CLI. */
+const code = ['functions/azure/dependencies.ts', 'shared/adapters/azure/storage.ts']
+  .map((file) => readFileSync(join(__dirname, '..', '..', file), 'utf8'))
+  .join('\n');
 const index = readFileSync(join(__dirname, '..', '..', 'functions', 'azure', 'index.ts'), 'utf8');
 
 /** Bicep without its `//` comments (none of ours sit inside strings). */

@@ -225,46 +225,32 @@ export function bump(
 
 type Containers = { name: string; image: string }[];
 
-/** A Deployment/StatefulSet/DaemonSet object as the API returns it. */
-export function workloadObject(
+type ObjectBuilder = (
   namespace: string,
   name: string,
   containers: Containers,
-  initContainers: Containers = [],
-): KubeObject {
-  return {
-    metadata: { name, namespace, uid: randomUUID() },
-    spec: {
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: { containers, ...(initContainers.length > 0 ? { initContainers } : {}) },
-      },
-    },
-  };
+  initContainers?: Containers,
+) => KubeObject;
+
+function kubeObject(namespace: string, name: string, spec: object): KubeObject {
+  return { metadata: { name, namespace, uid: randomUUID() }, spec };
 }
 
-export function cronJobObject(
-  namespace: string,
-  name: string,
-  containers: Containers,
-  initContainers: Containers = [],
-): KubeObject {
-  return {
-    metadata: { name, namespace, uid: randomUUID() },
-    spec: {
-      schedule: '*/5 * * * *',
-      jobTemplate: {
-        spec: {
-          template: {
-            spec: {
-              restartPolicy: 'OnFailure',
-              containers,
-              ...(initContainers.length > 0 ? { initContainers } : {}),
-            },
-          },
-        },
-      },
-    },
-  };
+function podSpec(containers: Containers, initContainers: Containers, extra: object = {}): object {
+  return { ...extra, containers, ...(initContainers.length > 0 ? { initContainers } : {}) };
 }
+
+/** A Deployment/StatefulSet/DaemonSet object as the API returns it. */
+export const workloadObject: ObjectBuilder = (namespace, name, containers, initContainers = []) =>
+  kubeObject(namespace, name, {
+    selector: { matchLabels: { app: name } },
+    template: { metadata: { labels: { app: name } }, spec: podSpec(containers, initContainers) },
+  });
+
+export const cronJobObject: ObjectBuilder = (namespace, name, containers, initContainers = []) =>
+  kubeObject(namespace, name, {
+    schedule: '*/5 * * * *',
+    jobTemplate: {
+      spec: { template: { spec: podSpec(containers, initContainers, { restartPolicy: 'OnFailure' }) } },
+    },
+  });

@@ -104,22 +104,8 @@ export async function startFakeAcr(options: { loginServer?: string } = {}): Prom
   const interceptors: Array<(call: { method: string; path: string }) => AcrReply | undefined> = [];
   let endpoint = '';
 
-  const repoManifests = (repo: string) => {
-    let map = manifests.get(repo);
-    if (!map) {
-      map = new Map();
-      manifests.set(repo, map);
-    }
-    return map;
-  };
-  const repoTags = (repo: string) => {
-    let map = tags.get(repo);
-    if (!map) {
-      map = new Map();
-      tags.set(repo, map);
-    }
-    return map;
-  };
+  const repoManifests = (repo: string) => mapOf(manifests, repo);
+  const repoTags = (repo: string) => mapOf(tags, repo);
   const store = (repo: string, bytes: Buffer, mediaType: string): string => {
     const digest = sha256(bytes);
     const existing = repoManifests(repo).get(digest);
@@ -369,4 +355,14 @@ export function staticCredential(token = 'aad-token-for-tests') {
   return {
     getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }),
   };
+}
+
+/** The map under `key`, created empty on first use. */
+function mapOf<K, V>(maps: Map<string, Map<K, V>>, key: string): Map<K, V> {
+  let map = maps.get(key);
+  if (!map) {
+    map = new Map();
+    maps.set(key, map);
+  }
+  return map;
 }

@@ -1,4 +1,3 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -6,6 +5,7 @@ import { handleWebhook, type WebhookDeps } from '../../functions/aws/webhook';
 import { buildWebhookDependencies, webhookSourceAuth } from '../../functions/aws/webhook-dependencies';
 import { decodeRecord } from '../../shared/guard/queue-envelope';
 import { silentLogger } from '../../shared/log';
+import { secretsManagerHolding } from '../support/aws-mocks';
 import { digestOf } from '../support/events';
 
 const TOKEN = 'lambda-token-0123456789ab';
@@ -248,16 +248,7 @@ describe('the AWS webhook function', () => {
 
 describe('the webhook composition root', () => {
   const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:tagwarden-AbCdEf';
-  const secretsHolding = (secret: unknown) => {
-    const client = new SecretsManagerClient({
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-    });
-    mockClient(client)
-      .on(GetSecretValueCommand, { SecretId: SECRET_ARN })
-      .resolves({ SecretString: JSON.stringify(secret) });
-    return client;
-  };
+  const secretsHolding = (secret: unknown) => secretsManagerHolding('us-east-1', SECRET_ARN, secret);
 
   it('never opens a source on the Function URL: one without a token or secret is refused, ecr is not enabled', async () => {
     const built = await buildWebhookDependencies({

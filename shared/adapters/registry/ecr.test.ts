@@ -12,6 +12,7 @@ import {
   RepositoryNotFoundException,
 } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
+import { batchGetImage } from '../../../test/support/aws-mocks';
 import { RecordingNotifier } from '../../../test/support/recording-notifier';
 import { PermanentError, type Policy, type RegistryEvent, TransientError } from '../../core';
 import { EffectRunner, keepTagFor } from '../../guard/effects';
@@ -68,29 +69,7 @@ function ecrServes(
   setting: RepositorySetting = { imageTagMutability: 'MUTABLE' },
 ) {
   const repository = { ...setting };
-  ecr
-    .on(BatchGetImageCommand)
-    .callsFake((input: { imageIds: { imageTag?: string; imageDigest?: string }[] }) => {
-      const id = input.imageIds[0]!;
-      if (id.imageTag) {
-        const digest = tags[id.imageTag];
-        return digest
-          ? { images: [{ imageId: { imageTag: id.imageTag, imageDigest: digest } }], failures: [] }
-          : { images: [], failures: [{ imageId: id, failureCode: 'ImageNotFound', failureReason: 'gone' }] };
-      }
-      const text = [OLD, NEW].find((m) => sha256(m) === id.imageDigest);
-      return text
-        ? {
-            images: [
-              {
-                imageId: { imageDigest: id.imageDigest },
-                imageManifest: text,
-                imageManifestMediaType: MEDIA,
-              },
-            ],
-          }
-        : { images: [], failures: [{ imageId: id, failureCode: 'ImageNotFound' }] };
-    });
+  ecr.on(BatchGetImageCommand).callsFake(batchGetImage((tag) => tags[tag], [OLD, NEW], MEDIA));
   ecr.on(PutImageCommand).callsFake((input: { imageManifest: string; imageTag: string }) => {
     const digest = sha256(input.imageManifest);
     const existing = tags[input.imageTag];
@@ -115,6 +94,59 @@ function ecrServes(
 }
 
 beforeEach(() => ecr.reset());
+
+const HOST = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
+
+/** A push of `text` under payments/api:v1.4.2 on the ECR host. */
+const push = (id: string, text: string, timestamp: string): RegistryEvent => ({
+  id,
+  action: 'push',
+  registryHost: HOST,
+  repository: 'payments/api',
+  tag: 'v1.4.2',
+  digest: sha256(text),
+  mediaType: MEDIA,
+  timestamp,
+  actor: 'ci',
+});
+
+/** A policy taking `action` on payments/*, alerting elsewhere. */
+const paymentsPolicy = (action: 'revert' | 'lock'): Policy => ({
+  defaults: { action: 'alert', owners: [], bump: false },
+  rules: [{ match: { repository: 'payments/*' }, action, owners: ['#payments'], bump: false }],
+});
+
+/** A store where payments/api:v1.4.2 went from OLD (10:00) to NEW (10:05), recorded as an overwrite. */
+async function overwrittenStore(policy: Policy): Promise<MemoryHistoryStore> {
+  const store = new MemoryHistoryStore();
+  await store.apply(push('e1', OLD, '2026-11-22T10:00:00.000Z'), policy, '2026-11-22T10:00:01.000Z');
+  const overwrite = await store.apply(
+    push('e2', NEW, '2026-11-22T10:05:00.000Z'),
+    policy,
+    '2026-11-22T10:05:01.000Z',
+  );
+  expect(overwrite.transition.kind).toBe('overwrite');
+  return store;
+}
+
+/** The ECR registry (keep tags and `latest` stay mutable) and an outbox runner on it, at 10:05:02. */
+function runnerOnEcr(store: MemoryHistoryStore, policy: Policy) {
+  const registry = new EcrRegistry({
+    client,
+    registryId: '123456789012',
+    mutableTagPatterns: () => ['latest', 'tagwarden-keep-*'],
+  });
+  const notifier = new RecordingNotifier();
+  const runner = new EffectRunner({
+    store,
+    registries: (host) => (host === HOST ? registry : null),
+    notifier,
+    log: silentLogger,
+    policy,
+    now: () => new Date('2026-11-22T10:05:02.000Z'),
+  });
+  return { registry, notifier, runner };
+}
 
 describe('EcrRegistry', () => {
   const registry = new EcrRegistry({
@@ -405,46 +437,11 @@ describe('ownersFromRepositoryTags', () => {
 
 describe('a revert through the effect runner with ECR', () => {
   test('an overwrite of a revert tag ends in PutImage of the old manifest text under the tag, and the new one kept', async () => {
-    const HOST = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
-    const policy: Policy = {
-      defaults: { action: 'alert', owners: [], bump: false },
-      rules: [{ match: { repository: 'payments/*' }, action: 'revert', owners: ['#payments'], bump: false }],
-    };
-    const store = new MemoryHistoryStore();
-    const push = (id: string, text: string, timestamp: string): RegistryEvent => ({
-      id,
-      action: 'push',
-      registryHost: HOST,
-      repository: 'payments/api',
-      tag: 'v1.4.2',
-      digest: sha256(text),
-      mediaType: MEDIA,
-      timestamp,
-      actor: 'ci',
-    });
-    await store.apply(push('e1', OLD, '2026-11-22T10:00:00.000Z'), policy, '2026-11-22T10:00:01.000Z');
-    const overwrite = await store.apply(
-      push('e2', NEW, '2026-11-22T10:05:00.000Z'),
-      policy,
-      '2026-11-22T10:05:01.000Z',
-    );
-    expect(overwrite.transition.kind).toBe('overwrite');
+    const policy = paymentsPolicy('revert');
+    const store = await overwrittenStore(policy);
 
     ecrServes({ 'v1.4.2': sha256(NEW) });
-    const registry = new EcrRegistry({
-      client,
-      registryId: '123456789012',
-      mutableTagPatterns: () => ['latest', 'tagwarden-keep-*'],
-    });
-    const notifier = new RecordingNotifier();
-    const runner = new EffectRunner({
-      store,
-      registries: (host) => (host === HOST ? registry : null),
-      notifier,
-      log: silentLogger,
-      policy,
-      now: () => new Date('2026-11-22T10:05:02.000Z'),
-    });
+    const { notifier, runner } = runnerOnEcr(store, policy);
     await runner.runDue();
 
     const puts = ecr.commandCalls(PutImageCommand).map((c) => c.args[0].input);
@@ -472,50 +469,15 @@ describe('a revert through the effect runner with ECR', () => {
 });
 
 describe('lock then revert with ECR, as ECR enforces tag immutability', () => {
-  const HOST = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
   const TAG = 'v1.4.2';
-  const push = (id: string, text: string, timestamp: string): RegistryEvent => ({
-    id,
-    action: 'push',
-    registryHost: HOST,
-    repository: 'payments/api',
-    tag: TAG,
-    digest: sha256(text),
-    mediaType: MEDIA,
-    timestamp,
-    actor: 'ci',
-  });
 
   test('an overwrite that slipped in before the lock is put back through the lock, and the lock stays', async () => {
-    const policy: Policy = {
-      defaults: { action: 'alert', owners: [], bump: false },
-      rules: [{ match: { repository: 'payments/*' }, action: 'lock', owners: ['#payments'], bump: false }],
-    };
-    const store = new MemoryHistoryStore();
-    await store.apply(push('e1', OLD, '2026-11-22T10:00:00.000Z'), policy, '2026-11-22T10:00:01.000Z');
+    const policy = paymentsPolicy('lock');
     // The overwrite lands before the first push's lock has run.
-    const overwrite = await store.apply(
-      push('e2', NEW, '2026-11-22T10:05:00.000Z'),
-      policy,
-      '2026-11-22T10:05:01.000Z',
-    );
-    expect(overwrite.transition.kind).toBe('overwrite');
+    const store = await overwrittenStore(policy);
 
     const served = ecrServes({ [TAG]: sha256(NEW) });
-    const registry = new EcrRegistry({
-      client,
-      registryId: '123456789012',
-      mutableTagPatterns: () => ['latest', 'tagwarden-keep-*'],
-    });
-    const notifier = new RecordingNotifier();
-    const runner = new EffectRunner({
-      store,
-      registries: (host) => (host === HOST ? registry : null),
-      notifier,
-      log: silentLogger,
-      policy,
-      now: () => new Date('2026-11-22T10:05:02.000Z'),
-    });
+    const { registry, notifier, runner } = runnerOnEcr(store, policy);
     await runner.runDue();
 
     expect((await store.effectsOf('e1')).map((e) => [e.kind, e.status])).toEqual([['lock', 'done']]);

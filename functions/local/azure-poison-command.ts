@@ -1,15 +1,21 @@
 import type { TokenCredential } from '@azure/identity';
 import { type Command, InvalidArgumentError } from 'commander';
+import type { StorageSettings } from '../../shared/adapters/azure/storage';
 import { loadConfigFile } from '../../shared/config/load';
-import { toPolicy } from '../../shared/config/policy-schema';
+import { policyFromJson, toPolicy } from '../../shared/config/policy-schema';
 import type { Policy } from '../../shared/core';
+import { listPoison, openHistoryTable, replayPoison } from '../../shared/guard/poison';
 import { jsonLogger, type Logger } from '../../shared/log';
-import type { AzureEnvironment } from './dependencies';
-import { azurePolicy } from './policy';
 
 // The Azure SDKs are loaded when a poison command runs (dynamic imports below), so the rest of the
 // CLI starts without them.
-const azureRuntime = async () => ({ ...(await import('./dependencies')), ...(await import('./poison')) });
+const azureRuntime = async () => ({
+  ...(await import('../../shared/adapters/azure/storage')),
+  ...(await import('../../shared/adapters/azure/poison-queue')),
+  ...(await import('../../shared/history/table-storage')),
+});
+
+type PoisonEnvironment = StorageSettings & { POLICY?: string };
 
 /**
  * `tagwarden azure poison list|replay`: the operator's side of the poison queue. It reaches the same
@@ -64,8 +70,8 @@ export function registerPoisonCommands(azure: Command, dependencies: PoisonComma
     .action((options: StorageOptions & { config?: string }) => poisonReplay(options, dependencies));
 }
 
-function environment(options: StorageOptions, dependencies: PoisonCommandDependencies): AzureEnvironment {
-  const env = (dependencies.env ?? process.env) as AzureEnvironment;
+function environment(options: StorageOptions, dependencies: PoisonCommandDependencies): PoisonEnvironment {
+  const env = (dependencies.env ?? process.env) as PoisonEnvironment;
   return {
     ...env,
     ...(options.storageAccount
@@ -73,7 +79,7 @@ function environment(options: StorageOptions, dependencies: PoisonCommandDepende
       : {}),
     ...(options.table ? { TAGWARDEN_HISTORY_TABLE: options.table } : {}),
     ...(options.queue ? { TAGWARDEN_POISON_QUEUE: options.queue } : {}),
-  } as AzureEnvironment;
+  } as PoisonEnvironment;
 }
 
 async function credentialOf(dependencies: PoisonCommandDependencies): Promise<TokenCredential> {
@@ -84,9 +90,9 @@ async function credentialOf(dependencies: PoisonCommandDependencies): Promise<To
 
 async function poisonList(options: StorageOptions, dependencies: PoisonCommandDependencies): Promise<void> {
   const out = dependencies.out ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const { listPoison, storageClients, StorageQueuePoison } = await azureRuntime();
+  const { DEFAULT_HISTORY_TABLE, storageClients, StorageQueuePoison } = await azureRuntime();
   const credential = await credentialOf(dependencies);
-  const clients = storageClients(environment(options, dependencies), () => credential);
+  const clients = storageClients(environment(options, dependencies), () => credential, DEFAULT_HISTORY_TABLE);
   const entries = await listPoison({ poison: new StorageQueuePoison(clients.queue) }, options.limit);
   if (entries.length === 0) {
     out(`poison queue ${clients.queue.name} is empty`);
@@ -111,7 +117,7 @@ function policyOf(config: string | undefined, env: Record<string, string | undef
       throw new Error(
         'pass --config <policy.yaml> or set POLICY (JSON): a replay plans effects with the policy',
       );
-    return azurePolicy(env.POLICY);
+    return policyFromJson(env.POLICY, 'convert the YAML policy file to JSON (see "Deploy on Azure")');
   }
   const loaded = loadConfigFile(config, env, { policyOnly: true });
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
@@ -126,10 +132,15 @@ async function poisonReplay(
   const env = environment(options, dependencies);
   const policy = policyOf(options.config, env as Record<string, string | undefined>);
   const log = dependencies.log ?? jsonLogger();
-  const { openTableStore, replayPoison, storageClients, StorageQueuePoison } = await azureRuntime();
+  const { DEFAULT_HISTORY_TABLE, storageClients, StorageQueuePoison, TableStorageHistoryStore } =
+    await azureRuntime();
   const credential = await credentialOf(dependencies);
-  const clients = storageClients(env, () => credential);
-  const store = await openTableStore(clients.table, log);
+  const clients = storageClients(env, () => credential, DEFAULT_HISTORY_TABLE);
+  const store = await openHistoryTable(
+    new TableStorageHistoryStore(clients.table),
+    clients.table.tableName,
+    log,
+  );
   const report = await replayPoison(
     { store, policy, log, poison: new StorageQueuePoison(clients.queue) },
     { limit: options.limit },

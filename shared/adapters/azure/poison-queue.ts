@@ -1,8 +1,5 @@
 import type { QueueClient } from '@azure/storage-queue';
 import * as z from 'zod';
-import { errorMessage } from '../../shared/core';
-import type { IngestDeps, IngestOutcome } from '../../shared/guard/ingest';
-import { ingestWebhook } from '../../shared/guard/ingest';
 
 /**
  * The poison queue (a Storage Queue): a body Tagwarden understood but could not record (the history
@@ -35,7 +32,23 @@ export interface PoisonEntry {
 
 export class PoisonBodyTooLarge extends Error {}
 
-export class StorageQueuePoison {
+/** The poison queue as the application sees it: what `shared/guard/poison.ts` lists and replays. */
+export interface PoisonQueue {
+  readonly name: string;
+  list(limit?: number): Promise<PoisonEntry[]>;
+  receive(limit: number, visibilitySeconds: number): Promise<ReceivedPoison[]>;
+  remove(messageId: string, popReceipt: string): Promise<void>;
+}
+
+/** A received message: its entry, or null when the text is not a Tagwarden poison message. */
+export interface ReceivedPoison {
+  entry: PoisonEntry | null;
+  text: string;
+  messageId: string;
+  popReceipt: string;
+}
+
+export class StorageQueuePoison implements PoisonQueue {
   constructor(private readonly queue: QueueClient) {}
 
   get name(): string {
@@ -72,10 +85,7 @@ export class StorageQueuePoison {
   }
 
   /** Takes up to `limit` entries out of sight for `visibilitySeconds`; each must be deleted or it comes back. */
-  async receive(
-    limit: number,
-    visibilitySeconds: number,
-  ): Promise<Array<{ entry: PoisonEntry | null; text: string; messageId: string; popReceipt: string }>> {
+  async receive(limit: number, visibilitySeconds: number): Promise<ReceivedPoison[]> {
     const received = await this.queue.receiveMessages({
       numberOfMessages: Math.max(1, Math.min(limit, 32)),
       visibilityTimeout: visibilitySeconds,
@@ -116,96 +126,5 @@ function safeJson(text: string): unknown {
     return JSON.parse(text);
   } catch {
     return undefined;
-  }
-}
-
-export interface PoisonDeps extends Omit<IngestDeps, 'auth'> {
-  poison: StorageQueuePoison;
-}
-
-/** What `listPoison` shows an operator: no body bytes, only what identifies and explains each entry. */
-export async function listPoison(deps: Pick<PoisonDeps, 'poison'>, limit = 32) {
-  const entries = await deps.poison.list(limit);
-  return entries.map(({ body, ...rest }) => ({ ...rest, bytes: body.length }));
-}
-
-export interface ReplayReport {
-  /** Recorded now (or found already recorded: replay is idempotent by event id). */
-  replayed: number;
-  /** Still not recordable (the store is still down): left in the queue for the next replay. */
-  stillFailing: number;
-  /** Not understood any more (or not ours): kept as failed records in the history store, then removed. */
-  rejected: number;
-}
-
-/**
- * Replays the poison queue into history: each body goes through the same parser and store as a live
- * delivery, minus authentication (it was authenticated when it arrived). A body that records is
- * removed; one that still cannot be recorded stays for the next run.
- */
-export async function replayPoison(
-  deps: PoisonDeps,
-  options: { limit?: number; visibilitySeconds?: number } = {},
-): Promise<ReplayReport> {
-  const report: ReplayReport = { replayed: 0, stillFailing: 0, rejected: 0 };
-  let remaining = options.limit ?? 1000;
-  const seen = new Set<string>();
-  while (remaining > 0) {
-    const batch = await deps.poison.receive(Math.min(remaining, 32), options.visibilitySeconds ?? 300);
-    const fresh = batch.filter((item) => !seen.has(item.messageId));
-    if (fresh.length === 0) break;
-    for (const item of fresh) {
-      seen.add(item.messageId);
-      remaining -= 1;
-      const receivedAt = (deps.now?.() ?? new Date()).toISOString();
-      if (!item.entry) {
-        await deps.store.recordFailure({
-          source: 'poison-queue',
-          reason: 'not a Tagwarden poison message',
-          payload: item.text,
-          receivedAt,
-        });
-        await deps.poison.remove(item.messageId, item.popReceipt);
-        report.rejected += 1;
-        continue;
-      }
-      const outcome = await recordBody(deps, item.entry.source, item.entry.body);
-      if (outcome.kind === 'unavailable') {
-        report.stillFailing += 1;
-        deps.log.warn('poison entry still cannot be recorded; it stays in the queue', {
-          messageId: item.messageId,
-          source: item.entry.source,
-        });
-        continue;
-      }
-      if (outcome.kind !== 'recorded' && outcome.kind !== 'handshake') {
-        await deps.store.recordFailure({
-          source: item.entry.source,
-          reason: `replay from the poison queue: ${outcome.reason}`,
-          payload: item.entry.body.toString('utf8'),
-          receivedAt,
-        });
-        report.rejected += 1;
-      } else report.replayed += 1;
-      await deps.poison.remove(item.messageId, item.popReceipt);
-    }
-  }
-  return report;
-}
-
-/** A body that was authenticated on arrival, recorded like a live delivery. Never throws. */
-export async function recordBody(
-  deps: Omit<IngestDeps, 'auth'>,
-  source: string,
-  body: Buffer,
-): Promise<IngestOutcome> {
-  try {
-    return await ingestWebhook(
-      // Authenticated on arrival (or by the Functions host, for the Event Grid trigger).
-      { ...deps, auth: () => ({ open: true }) },
-      { source, headers: {}, query: new URLSearchParams(), body },
-    );
-  } catch (error) {
-    return { kind: 'unavailable', reason: errorMessage(error) };
   }
 }
