@@ -16,10 +16,29 @@ const REFUSAL_STATUS = {
   rejected: 400,
 } as const;
 
+/** Reasons an answer lists at the most: a 1 MiB body of bad items must not make a 20 MB answer. */
+export const MAX_LISTED_REASONS = 20;
+
+/**
+ * The 202 body: what was accepted, and the ignored and rejected items' reasons — the first
+ * MAX_LISTED_REASONS of each, with their full counts (`ignoredCount`, `rejectedCount`).
+ */
+export function acceptedBody<S extends { ignored: readonly string[]; rejected: readonly string[] }>(
+  summary: S,
+): Record<string, unknown> {
+  return {
+    ...summary,
+    ignored: summary.ignored.slice(0, MAX_LISTED_REASONS),
+    ignoredCount: summary.ignored.length,
+    rejected: summary.rejected.slice(0, MAX_LISTED_REASONS),
+    rejectedCount: summary.rejected.length,
+  };
+}
+
 export function webhookAnswer(outcome: IngestOutcome): WebhookAnswer {
   switch (outcome.kind) {
     case 'recorded':
-      return { status: 202, body: { ...outcome.summary } };
+      return { status: 202, body: acceptedBody(outcome.summary) };
     case 'handshake':
       return { status: 200, body: outcome.response };
     case 'unavailable':

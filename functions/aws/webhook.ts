@@ -4,7 +4,7 @@ import { errorMessage } from '../../shared/core';
 import { checkWebhook, webhookPreflight } from '../../shared/guard/ingest';
 import { webhookMessages } from '../../shared/guard/queue-envelope';
 import { MAX_BODY_BYTES } from '../../shared/sources';
-import { preflightAnswer, webhookAnswer } from '../webhook-answer';
+import { acceptedBody, preflightAnswer, webhookAnswer } from '../webhook-answer';
 import { type WebhookDeps, webhookDependencies } from './webhook-dependencies';
 
 export type { WebhookDeps };
@@ -73,11 +73,10 @@ export async function handleWebhook(deps: WebhookDeps, event: LambdaFunctionURLE
     });
     return urlResult(webhookAnswer({ kind: 'unavailable', reason: 'queue unavailable; retry later' }));
   }
-  return answer(202, {
-    accepted: checked.events.length,
-    ignored: checked.ignored,
-    rejected: checked.rejected,
-  });
+  return answer(
+    202,
+    acceptedBody({ accepted: checked.events.length, ignored: checked.ignored, rejected: checked.rejected }),
+  );
 }
 
 export const handler = async (event: LambdaFunctionURLEvent): Promise<UrlResult> => {
