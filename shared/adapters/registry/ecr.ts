@@ -19,6 +19,7 @@ import {
   tagProblem,
 } from '../../core';
 import type { Logger } from '../../log';
+import { classify, clip, errorName } from './ecr-errors';
 import { checkArguments, checkManifestToPut, servedDigest, servedManifest } from './manifest-bytes';
 import { MANIFEST_ACCEPT } from './oci-distribution';
 import type { LockOutcome, Manifest, RegistryClient } from './port';
@@ -53,32 +54,6 @@ const PERMANENT_FAILURES = new Set([
   'MissingDigestAndTag',
   'ImageInaccessible',
   'UpstreamAccessDenied',
-]);
-const TRANSIENT = new Set([
-  'ThrottlingException',
-  'ThrottledException',
-  'ServerException',
-  'ServiceUnavailable',
-  'ServiceUnavailableException',
-  'TooManyRequests',
-  'TooManyRequestsException',
-  'InternalFailure',
-  'InternalServerError',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'TimeoutError',
-]);
-const PERMANENT = new Set([
-  'AccessDeniedException',
-  'InvalidParameterException',
-  'LimitExceededException',
-  'ValidationException',
-  'RepositoryNotFoundException',
-  'ImageDigestDoesNotMatchException',
-  'LayersNotFoundException',
-  'ReferencedImagesNotFoundException',
-  'UnrecognizedClientException',
-  'InvalidSignatureException',
 ]);
 
 export interface EcrRegistryOptions {
@@ -375,28 +350,6 @@ function tooMany(repository: string, patterns: string[], who: string): LockOutco
   };
 }
 
-function errorName(error: unknown): string {
-  const name = typeof error === 'object' && error !== null ? (error as { name?: unknown }).name : undefined;
-  return typeof name === 'string' && name.length > 0 ? name : 'Error';
-}
-
-/** Throttling, 5xx, 429 and network failures are retried; other 4xx fail at once. */
-export function classify(operation: string, what: string, error: unknown): Error {
-  if (error instanceof TransientError || error instanceof PermanentError) return error;
-  const name = errorName(error);
-  const meta =
-    typeof error === 'object' && error !== null
-      ? (error as { $metadata?: { httpStatusCode?: number } }).$metadata
-      : undefined;
-  const status = meta?.httpStatusCode;
-  const message = error instanceof Error ? clip(error.message) : '';
-  const detail = `${operation} ${what}: ${name}${status ? ` (HTTP ${status})` : ''}${message && message !== name ? `: ${message}` : ''}`;
-  if (TRANSIENT.has(name)) return new TransientError(detail);
-  if (PERMANENT.has(name)) return new PermanentError(detail);
-  if (status === undefined || status >= 500 || status === 429) return new TransientError(detail);
-  return new PermanentError(detail);
-}
-
 /** ECR wildcards: `*` is any run of characters, everything else is literal. */
 function wildcardMatches(filter: string, tag: string): boolean {
   const pattern = filter.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&'));
@@ -405,8 +358,4 @@ function wildcardMatches(filter: string, tag: string): boolean {
 
 function unique(values: string[]): string[] {
   return [...new Set(values)];
-}
-
-function clip(text: string): string {
-  return text.length > 300 ? `${text.slice(0, 297)}...` : text;
 }
