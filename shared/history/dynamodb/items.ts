@@ -1,24 +1,11 @@
-import {
-  type Digest,
-  formatTagRef,
-  type OutboxEffect,
-  type PendingRestore,
-  type TagRef,
-  type TagState,
-} from '../../core';
+import { formatTagRef, type OutboxEffect, type TagRef, type TagState } from '../../core';
 
 import type { EffectUpdate } from '../port';
 
 // The table's items: one STATE item per tag, H#<seq> history rows beside it, EFFECTS#<eventId> outbox items.
 
-export interface StateItem {
-  digest: Digest | null;
-  lastDigest: Digest | null;
-  eventTime: string;
-  eventId: string;
-  pendingRestore: PendingRestore | null;
-  approvedDigest: Digest | null;
-  version: number;
+/** A tag's state as the core keeps it, and the count of its history rows. */
+export interface StateItem extends TagState {
   /** History rows of the tag so far: the next row's sequence, and with `version` the compare-and-set token. */
   rows: number;
 }
