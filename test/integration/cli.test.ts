@@ -159,7 +159,10 @@ describe('tagwarden normalize', () => {
   it('reads the body from standard input when the file is -', () => {
     const result = runCli(['normalize', '--source', 'distribution', '-'], { input: body });
     expect(result.status).toBe(0);
-    expect(lines(result.stdout).map((line) => JSON.parse(line).id)).toEqual(['distribution:norm-1', 'distribution:norm-2']);
+    expect(lines(result.stdout).map((line) => JSON.parse(line).id)).toEqual([
+      'distribution:norm-1',
+      'distribution:norm-2',
+    ]);
   });
 
   it('reports a body that is not JSON as one error line and exits 1', () => {
