@@ -4,6 +4,7 @@ import { type FailureLog, type Outbox, rejectedItemsRecord, type TagHistory } fr
 import type { Logger } from '../log';
 import {
   hostRefusal,
+  namespacedEvent,
   parseJsonBody,
   parserFor,
   SOURCE_PARSERS,
@@ -138,7 +139,9 @@ export function checkWebhook(deps: Pick<IngestDeps, 'auth'>, request: WebhookReq
     if (refusal !== null) split.rejected.push(`${formatTagRef(event).slice(0, 200)}: ${refusal}`);
     return refusal === null;
   });
-  return { ok: true, source: parser.name, ...split, events, handshake };
+  // Ids in the source's namespace: no source can pre-claim another's id.
+  const namespaced = events.map((event) => namespacedEvent(parser.name, event));
+  return { ok: true, source: parser.name, ...split, events: namespaced, handshake };
 }
 
 function refused(kind: IngestRefusal['kind'], reason: string): { ok: false; refusal: IngestRefusal } {

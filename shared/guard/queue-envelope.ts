@@ -1,5 +1,5 @@
 import type { RegistryEvent } from '../core';
-import { parseJsonBody, parseNormalizedEvent, splitItems } from '../sources';
+import { namespacedEvent, parseJsonBody, parseNormalizedEvent, splitItems } from '../sources';
 import { ecrParser } from '../sources/ecr';
 import { isRecord } from '../sources/validate';
 
@@ -84,13 +84,16 @@ export function decodeRecord(body: string): DecodedRecord {
     for (const [i, item] of value.events.entries()) {
       const parsed = parseNormalizedEvent(item, { allowMissingDigest: true });
       if ('problem' in parsed) rejected.push(`events[${i}]: ${parsed.problem}`);
-      else events.push(parsed.event);
+      // The webhook function queued them namespaced; one queued by an older version gets it here.
+      else events.push(namespacedEvent(value.source, parsed.event));
     }
     return { ok: true, source: value.source, receivedAt: value.receivedAt, events, rejected, ignored: [] };
   }
   const parsed = ecrParser.parse(value);
   if (!parsed.ok) return { ok: false, reason: parsed.reason };
-  return { ok: true, source: 'ecr', receivedAt: null, ...splitItems(parsed.items) };
+  const split = splitItems(parsed.items);
+  const events = split.events.map((event) => namespacedEvent('ecr', event));
+  return { ok: true, source: 'ecr', receivedAt: null, ...split, events };
 }
 
 /**

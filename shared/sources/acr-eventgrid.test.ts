@@ -21,7 +21,7 @@ describe('ACR events through Event Grid', () => {
       {
         kind: 'event',
         event: {
-          id: '831e1650-001e-001b-66ab-eeb76e069631',
+          id: '31c51664-e5bd-416a-a5df-e5206bc47ed0',
           action: 'push',
           registryHost: 'demo.azurecr.io',
           repository: 'aci-helloworld',
@@ -40,7 +40,7 @@ describe('ACR events through Event Grid', () => {
       {
         kind: 'event',
         event: {
-          id: '831e1650-001e-001b-66ab-eeb76e069632',
+          id: '31c51664-e5bd-416a-a5df-e5206bc47ed1',
           action: 'push',
           registryHost: 'demo.azurecr.io',
           repository: 'payments/api',
@@ -59,7 +59,7 @@ describe('ACR events through Event Grid', () => {
       {
         kind: 'event',
         event: expect.objectContaining({
-          id: 'f06e3921-301f-42ec-b368-212f7d5354bd',
+          id: 'f06e3921-301f-42ec-b368-212f7d5354be',
           action: 'delete',
           tag: 'v1.4.2',
           digest: DIGEST,

@@ -142,7 +142,8 @@ function judge(item: Record<string, unknown>): ItemOutcome {
   if (registryHost === null) return rejected('data.request.host is missing');
 
   return validatedEvent({
-    id: parsed.data.id,
+    // ACR's own event id (the webhook sends the same): a push reported both ways is recorded once.
+    id: nonEmpty(data.id) ?? parsed.data.id,
     action: push ? 'push' : 'delete',
     registryHost: registryHost.toLowerCase(),
     repository,

@@ -11,6 +11,7 @@ import { quayParser } from './quay';
 import type { SourceParser } from './types';
 
 export { perDelivery } from './common';
+export * from './id-namespace';
 export * from './json-body';
 export * from './registry-hosts';
 export * from './split';

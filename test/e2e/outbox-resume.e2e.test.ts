@@ -96,7 +96,7 @@ describe('the effect outbox across a crash', () => {
     await eventually(async () => (slack.received > received ? true : undefined), 'the failed first attempt');
     await eventually(async () => {
       const store = new SqliteHistoryStore({ path: db });
-      const [alert] = await store.effectsOf('e2');
+      const [alert] = await store.effectsOf('distribution:e2');
       await store.close();
       return alert?.attempts === 1 && alert.status === 'pending' ? true : undefined;
     }, 'the retry to be scheduled');
@@ -118,7 +118,7 @@ describe('the effect outbox across a crash', () => {
       ((await again.json()) as { transitions: { transition: string }[] }).transitions[0]!.transition,
     ).toBe('duplicate');
     const store = new SqliteHistoryStore({ path: db });
-    const effects = await store.effectsOf('e2');
+    const effects = await store.effectsOf('distribution:e2');
     await store.close();
     expect(effects).toMatchObject([{ kind: 'alert', status: 'done', attempts: 2 }]);
     expect(slack.messages.slice(before).filter((m) => m.text.includes('orders/api:v3'))).toHaveLength(1);

@@ -150,7 +150,7 @@ describe('the ECR events Lambda with DynamoDB Local and a mocked ECR', () => {
     ecrServes(A);
     const apply = deps.store.apply.bind(deps.store);
     deps.store.apply = async (event, plan, receivedAt) => {
-      if (event.id === 'boom') throw new Error('ProvisionedThroughputExceededException');
+      if (event.id === 'ecr:boom') throw new Error('ProvisionedThroughputExceededException');
       return apply(event, plan, receivedAt);
     };
     const result = await handleBatch(
@@ -239,8 +239,8 @@ describe('the ECR events Lambda with DynamoDB Local and a mocked ECR', () => {
     expect(await handleBatch(deps, batch(newer, older), context)).toEqual({ batchItemFailures: [] });
     const rows = await deps.store.history({ registryHost: HOST, repository: REPOSITORY, tag: 'v1.0.0' });
     expect(rows.map((r) => [r.eventId, r.transition])).toEqual([
-      ['s1', 'first-seen'],
-      ['s2', 'overwrite'],
+      ['ecr:s1', 'first-seen'],
+      ['ecr:s2', 'overwrite'],
     ]);
     expect(putsUnder('v1.0.0').map((c) => c.args[0].input.imageManifest)).toEqual([A]);
   }, 60_000);
@@ -253,8 +253,8 @@ describe('the ECR events Lambda with DynamoDB Local and a mocked ECR', () => {
     await handleBatch(deps, batch(record('n1', A, '2026-11-22T11:00:00Z', 'v2.0.0')), context);
     const rows = await deps.store.history({ registryHost: HOST, repository: REPOSITORY, tag: 'v2.0.0' });
     expect(rows.map((r) => [r.eventId, r.transition])).toEqual([
-      ['n2', 'first-seen'],
-      ['n1', 'overwritten'],
+      ['ecr:n2', 'first-seen'],
+      ['ecr:n1', 'overwritten'],
     ]);
     expect(putsUnder('v2.0.0').map((c) => c.args[0].input.imageManifest)).toEqual([A]);
     expect(notifier.alerts).toHaveLength(1);
@@ -332,7 +332,7 @@ describe('cluster bumps from the ECR events Lambda (clusters in the Tagwarden se
     expect(call.headers[TIMESTAMP_HEADER.toLowerCase()]).toBe(bump.timestamp);
     // Allowed: the tag is left on the new digest, and the bump is recorded as sent.
     expect(putsUnder('latest')).toHaveLength(0);
-    const planned = (await deps.store.effectsOf('b2')).find((e) => e.kind === 'bump');
+    const planned = (await deps.store.effectsOf('ecr:b2')).find((e) => e.kind === 'bump');
     expect(planned).toMatchObject({ status: 'done' });
     expect(decodeOutcome(planned!.outcome)).toEqual({ kind: 'fannedOut', clusters: ['prod-eu'] });
   }, 60_000);

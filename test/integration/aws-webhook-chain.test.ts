@@ -101,8 +101,8 @@ test('a distribution webhook goes through the queue into history: one overwrite,
 
   const rows = await deps.store.history(REF);
   expect(rows.map((row) => [row.eventId, row.transition])).toEqual([
-    ['e-a', 'first-seen'],
-    ['e-b', 'overwrite'],
+    ['distribution:e-a', 'first-seen'],
+    ['distribution:e-b', 'overwrite'],
   ]);
   expect(notifier.alerts).toHaveLength(1);
   expect(notifier.alerts[0]!.incident).toMatchObject({

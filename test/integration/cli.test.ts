@@ -140,7 +140,7 @@ describe('tagwarden normalize', () => {
     expect(events).toHaveLength(2);
     for (const event of events) expect(Object.keys(event)).toEqual(EVENT_KEYS);
     expect(events[0]).toEqual({
-      id: 'norm-1',
+      id: 'distribution:norm-1',
       action: 'push',
       registryHost: HOST,
       repository: 'payments/api',
@@ -150,7 +150,7 @@ describe('tagwarden normalize', () => {
       timestamp: '2026-11-22T10:00:00.000Z',
       actor: 'alice',
     });
-    expect(events[1]).toMatchObject({ id: 'norm-2', tag: 'v2', digest: B });
+    expect(events[1]).toMatchObject({ id: 'distribution:norm-2', tag: 'v2', digest: B });
     expect(lines(result.stderr)).toEqual([
       expect.stringMatching(/^ignored: events\[1\]: action "pull" ignored/),
     ]);
@@ -159,7 +159,10 @@ describe('tagwarden normalize', () => {
   it('reads the body from standard input when the file is -', () => {
     const result = runCli(['normalize', '--source', 'distribution', '-'], { input: body });
     expect(result.status).toBe(0);
-    expect(lines(result.stdout).map((line) => JSON.parse(line).id)).toEqual(['norm-1', 'norm-2']);
+    expect(lines(result.stdout).map((line) => JSON.parse(line).id)).toEqual([
+      'distribution:norm-1',
+      'distribution:norm-2',
+    ]);
   });
 
   it('reports a body that is not JSON as one error line and exits 1', () => {
@@ -227,7 +230,7 @@ describe('tagwarden replay', () => {
         .trim()
         .split('\n')
         .map((line) => JSON.parse(line).id),
-    ).toEqual(['13cde686-328b-6117-af20-0e5566167482', 'q-1']);
+    ).toEqual(['ecr:13cde686-328b-6117-af20-0e5566167482', 'distribution:q-1']);
     expect(result.stderr).toMatch(/^message 3: body is not valid JSON/m);
     expect(result.status).toBe(1);
   });
@@ -625,6 +628,6 @@ describe('tagwarden serve', () => {
     const history = await withStore(db, (store) =>
       store.history({ registryHost: HOST, repository: 'serve/api', tag: 'v1' }),
     );
-    expect(history.map((h) => h.eventId)).toEqual(['serve-1']);
+    expect(history.map((h) => h.eventId)).toEqual(['distribution:serve-1']);
   });
 });

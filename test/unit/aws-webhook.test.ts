@@ -155,7 +155,7 @@ describe('the AWS webhook function', () => {
       ok: true,
       source: 'distribution',
       receivedAt: '2026-11-22T10:00:05.000Z',
-      events: [{ id: 'd-1', tag: 'v1', digest: digestOf(1) }],
+      events: [{ id: 'distribution:d-1', tag: 'v1', digest: digestOf(1) }],
     });
   });
 
