@@ -105,6 +105,11 @@ export class TagwardenStack extends Stack {
     if (this.deadLetterQueue)
       new CfnOutput(this, 'DeadLetterQueue', { value: this.deadLetterQueue.queueArn });
     new CfnOutput(this, 'SecretArn', { value: secret.secretArn });
+    new CfnOutput(this, 'SweepFunction', {
+      value: this.sweep.functionName,
+      description:
+        "Reconcile history with ECR now (every configured repository, else all): aws lambda invoke --function-name <SweepFunction> --payload '{}' --cli-binary-format raw-in-base64-out sweep.json",
+    });
     new CfnOutput(this, 'SecretName', {
       value: secretName,
       description:

@@ -1,4 +1,4 @@
-import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { DescribeImagesCommand, DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import type { Context } from 'aws-lambda';
 import { tagProblem } from '../../shared/core';
 import { type ObservedTag, reconcile } from '../../shared/guard/sweep';
@@ -34,6 +34,21 @@ export async function listEcrTags(
   return tags;
 }
 
+/** Every repository of the registry (DescribeRepositories, all pages): what a sweep covers by default. */
+export async function listEcrRepositories(client: ECRClient, registryId: string): Promise<string[]> {
+  const names: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await client.send(
+      new DescribeRepositoriesCommand({ registryId, maxResults: 1000, ...(nextToken ? { nextToken } : {}) }),
+    );
+    for (const repository of page.repositories ?? [])
+      if (repository.repositoryName) names.push(repository.repositoryName);
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return names;
+}
+
 /** account and region of this function, from its own ARN. */
 export function registryOf(context: Pick<Context, 'invokedFunctionArn'>): {
   registryId: string;
@@ -47,7 +62,8 @@ export function registryOf(context: Pick<Context, 'invokedFunctionArn'>): {
 
 /**
  * The scheduled run: `{ "task": "outbox" }` only runs due effects (retries); anything else sweeps
- * the configured repositories for differences events missed, then runs due effects.
+ * the configured repositories (none configured: every repository of the registry) for differences
+ * events missed, then runs due effects.
  */
 export async function handleSweep(
   deps: AwsDependencies,
@@ -60,7 +76,9 @@ export async function handleSweep(
   let checked = 0;
   let differences = 0;
   if (input?.task !== 'outbox') {
-    for (const repository of repositories) {
+    const swept =
+      repositories.length > 0 ? repositories : await listEcrRepositories(ecr, registry.registryId);
+    for (const repository of swept) {
       const observed = await listEcrTags(ecr, registry.registryId, repository);
       const report = await reconcile(
         deps,

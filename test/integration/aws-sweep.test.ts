@@ -1,4 +1,10 @@
-import { BatchGetImageCommand, DescribeImagesCommand, ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
+import {
+  BatchGetImageCommand,
+  DescribeImagesCommand,
+  DescribeRepositoriesCommand,
+  ECRClient,
+  PutImageCommand,
+} from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import { buildAwsDependencies } from '../../functions/aws/dependencies';
 import { handleSweep, listEcrTags, registryOf } from '../../functions/aws/sweep';
@@ -101,6 +107,34 @@ describe('the sweep Lambda with DynamoDB Local and a mocked ECR', () => {
       [ACCOUNT, REPOSITORY, undefined],
       [ACCOUNT, REPOSITORY, 'page-2'],
     ]);
+  });
+
+  test('with no repositories configured, sweeps every repository of the registry, across pages', async () => {
+    const deps = await dependencies(new RecordingNotifier());
+    ecrServes(A);
+    ecr
+      .on(DescribeRepositoriesCommand)
+      .callsFake((input: { nextToken?: string }) =>
+        input.nextToken === 'more'
+          ? { repositories: [{ repositoryName: 'payments/worker' }] }
+          : { repositories: [{ repositoryName: REPOSITORY }, {}], nextToken: 'more' },
+      );
+    // Two tags in each of the two repositories (the mock serves the same tags for any repository).
+    expect(await handleSweep(deps, undefined, client(), registry, [], () => NOW)).toEqual({
+      checked: 4,
+      differences: 4,
+    });
+    const listed = ecr.commandCalls(DescribeRepositoriesCommand).map((c) => c.args[0].input);
+    expect(listed.map((input) => [input.registryId, input.nextToken])).toEqual([
+      [ACCOUNT, undefined],
+      [ACCOUNT, 'more'],
+    ]);
+    const swept = ecr.commandCalls(DescribeImagesCommand).map((c) => c.args[0].input.repositoryName);
+    expect([...new Set(swept)]).toEqual([REPOSITORY, 'payments/worker']);
+    // A configured list is swept as given: no listing.
+    ecr.resetHistory();
+    await handleSweep(deps, undefined, client(), registry, [REPOSITORY], () => NOW);
+    expect(ecr.commandCalls(DescribeRepositoriesCommand)).toHaveLength(0);
   });
 
   test('records what history lacks, then finds an overwrite no event reported and reverts it', async () => {

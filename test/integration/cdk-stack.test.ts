@@ -262,6 +262,11 @@ describe('the CDK stack', () => {
     expect(secret.Properties.GenerateSecretString).toBeUndefined();
     expect(secret.DeletionPolicy).toBe('Retain');
     expect(template.toJSON().Outputs.SecretName.Value).toBe('Tagwarden/secrets');
+    const sweep = only(resources(template, 'AWS::Lambda::Function').filter((f) => f.id.startsWith('Sweep')));
+    expect(template.toJSON().Outputs.SweepFunction.Value).toEqual({ Ref: sweep.id });
+    expect(template.toJSON().Outputs.SweepFunction.Description).toContain(
+      'aws lambda invoke --function-name',
+    );
     const app = new App({ context: NO_BUNDLING });
     const second = Template.fromStack(new TagwardenStack(app, 'TagwardenStaging'));
     expect(only(resources(second, 'AWS::SecretsManager::Secret')).Properties.Name).toBe(
