@@ -65,11 +65,10 @@ function benchReplay(): void {
   const receivedAt = new Date().toISOString();
 
   const store = new SqliteHistoryStore({ path: join(dir, 'replay.db') });
-  const plan = DEFAULT_POLICY;
   let start = performance.now();
   const kinds = new Map<string, number>();
   for (const event of events) {
-    const kind = store.applySync(event, plan, receivedAt).transition.kind;
+    const kind = store.applySync(event, DEFAULT_POLICY, receivedAt).transition.kind;
     kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
   }
   const storeMs = performance.now() - start;
@@ -79,7 +78,7 @@ function benchReplay(): void {
   const batched = new SqliteHistoryStore({ path: join(dir, 'replay-batched.db') });
   start = performance.now();
   for (let i = 0; i < events.length; i += 1000)
-    batched.applyAllSync(events.slice(i, i + 1000), plan, receivedAt);
+    batched.applyAllSync(events.slice(i, i + 1000), DEFAULT_POLICY, receivedAt);
   const batchedMs = performance.now() - start;
   batched.db.close();
 
@@ -444,10 +443,11 @@ async function benchCost(): Promise<void> {
       repository: 'cost/api',
       digest: digestOf((Math.floor(i / 100) * 7 + i) % 3),
     }));
-    const plan = DEFAULT_POLICY;
     let overwrites = 0;
     for (const event of events) {
-      if ((await store.apply(event, plan, new Date().toISOString())).transition.kind === 'overwrite')
+      if (
+        (await store.apply(event, DEFAULT_POLICY, new Date().toISOString())).transition.kind === 'overwrite'
+      )
         overwrites += 1;
     }
     const perEvent = { wru: wru / events.length, rru: rru / events.length };

@@ -61,11 +61,10 @@ export function describeHistoryStore(
     it('gives one transition and one set of effects for an event delivered three times', async () => {
       await store.apply(pushEvent({ digest: A, timestamp: at(1) }), noEffects, RECEIVED);
       const overwrite = pushEvent({ digest: B, timestamp: at(2) });
-      const plan = revertPolicy;
       const results = [
-        await store.apply(overwrite, plan, RECEIVED),
-        await store.apply(overwrite, plan, RECEIVED),
-        await store.apply({ ...overwrite }, plan, RECEIVED),
+        await store.apply(overwrite, revertPolicy, RECEIVED),
+        await store.apply(overwrite, revertPolicy, RECEIVED),
+        await store.apply({ ...overwrite }, revertPolicy, RECEIVED),
       ];
       expect(results.map((r) => r.transition.kind)).toEqual(['overwrite', 'duplicate', 'duplicate']);
       expect(results[1]!.effects).toEqual([]);
@@ -96,10 +95,9 @@ export function describeHistoryStore(
     });
 
     it("finds only an event's own effects, even when its id is a prefix of another id with #", async () => {
-      const plan = revertPolicy;
-      await store.apply(pushEvent({ id: 'seed', digest: A, timestamp: at(1) }), plan, RECEIVED);
-      await store.apply(pushEvent({ id: 'e1', digest: B, timestamp: at(2) }), plan, RECEIVED);
-      await store.apply(pushEvent({ id: 'e1#x', digest: C, timestamp: at(3) }), plan, RECEIVED);
+      await store.apply(pushEvent({ id: 'seed', digest: A, timestamp: at(1) }), revertPolicy, RECEIVED);
+      await store.apply(pushEvent({ id: 'e1', digest: B, timestamp: at(2) }), revertPolicy, RECEIVED);
+      await store.apply(pushEvent({ id: 'e1#x', digest: C, timestamp: at(3) }), revertPolicy, RECEIVED);
       expect((await store.effectsOf('e1')).map((e) => e.key)).toEqual(['e1#revert', 'e1#alert']);
     });
 

@@ -149,9 +149,9 @@ describe('the ECR events Lambda with DynamoDB Local and a mocked ECR', () => {
     const deps = await dependencies();
     ecrServes(A);
     const apply = deps.store.apply.bind(deps.store);
-    deps.store.apply = async (event, plan, receivedAt) => {
+    deps.store.apply = async (event, policy, receivedAt) => {
       if (event.id === 'ecr:boom') throw new Error('ProvisionedThroughputExceededException');
-      return apply(event, plan, receivedAt);
+      return apply(event, policy, receivedAt);
     };
     const result = await handleBatch(
       deps,

@@ -186,17 +186,16 @@ describe('DynamoDB history with two clients racing on an existing tag', () => {
 
   it('lets two workers claiming at once never claim one effect twice, and together claim them all', async () => {
     const { clients, stores, conflicts } = await rivalStores('claims');
-    const plan = revertPolicy;
     // Ten tags overwritten under a revert rule: 20 effects (a revert and an alert each).
     for (let i = 0; i < 10; i++) {
       await stores[0].apply(
         pushEvent({ tag: `v${i}`, digest: digestOf('a'), timestamp: at(1) }),
-        plan,
+        revertPolicy,
         at(100),
       );
       await stores[0].apply(
         pushEvent({ tag: `v${i}`, digest: digestOf('b'), timestamp: at(2) }),
-        plan,
+        revertPolicy,
         at(100),
       );
     }

@@ -72,13 +72,12 @@ function harness(names: string[], options: { maxAttempts?: number; only?: Record
     maxAttempts: options.maxAttempts ?? 3,
     backoffBaseMs: 1000,
   });
-  const plan = POLICY;
   /** `latest` first pushed as OLD, then moved to NEW: an allowed overwrite with bump. */
   const move = async (repository = 'payments/api') => {
     const first = pushEvent({ repository, tag: 'latest', digest: OLD, timestamp: at(1) });
     const second = pushEvent({ repository, tag: 'latest', digest: NEW, timestamp: at(2) });
-    await store.apply(first, plan, at(3));
-    const result = await store.apply(second, plan, at(4));
+    await store.apply(first, POLICY, at(3));
+    const result = await store.apply(second, POLICY, at(4));
     expect(result.transition.kind).toBe('overwrite');
     return second;
   };

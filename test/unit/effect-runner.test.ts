@@ -61,14 +61,14 @@ function harness(setup: Setup) {
     ...setup.runner,
   };
   const runner = new EffectRunner(options);
-  const plan = policyOf(setup.action, setup.bump ?? false);
+  const policy = policyOf(setup.action, setup.bump ?? false);
 
   let seconds = 0;
   /** Records a push as the registry's event would report it, received a second after it happened. */
   const record = async (event: RegistryEvent) => {
     return store.apply(
       event,
-      plan,
+      policy,
       new Date(Date.parse(event.timestamp ?? at(seconds)) + 1000).toISOString(),
     );
   };
