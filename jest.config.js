@@ -1,4 +1,5 @@
-// Three projects: unit (pure, fast), integration (real SQLite, servers on loopback), e2e (real registry).
+// Four projects: unit (pure, fast), integration (real SQLite, servers on loopback), e2e (real registry),
+// deploy (the README's deployment steps rehearsed against the built artefacts).
 const transform = { '^.+\\.(t|j)s$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
 // ESM-only packages (the Kubernetes client and what it imports) are compiled to CommonJS like our code.
 const ESM_ONLY = ['@kubernetes/client-node', 'openid-client', 'oauth4webapi', 'jose'];
@@ -23,5 +24,7 @@ module.exports = {
     },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
+    // The README's deployment sections, rehearsed from the synthesized template and the built packages.
+    { ...common, displayName: 'deploy', testMatch: ['<rootDir>/test/deploy/**/*.test.ts'] },
   ],
 };
