@@ -1,6 +1,6 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { errorMessage } from '../../shared/core';
-import { admitWebhook, ingestWebhook, webhookPreflight } from '../../shared/guard/ingest';
+import { admitWebhook, ingestAdmitted, webhookPreflight } from '../../shared/guard/ingest';
 import { MAX_BODY_BYTES } from '../../shared/sources';
 import { preflightAnswer, type WebhookAnswer, webhookAnswer } from '../webhook-answer';
 import type { AzureDependencies, DependenciesProvider } from './dependencies';
@@ -32,12 +32,12 @@ export async function handleWebhook(
   }
   if (request.method !== 'POST') return json(405, { error: 'use POST' }, { allow: 'POST' });
   // Source and credentials first, from the headers; the body is read only for a request that passed.
-  const refusal = admitWebhook(deps, { source, headers, query: request.query });
-  if (refusal) return answered(webhookAnswer(refusal));
+  const admission = admitWebhook(deps, { source, headers, query: request.query });
+  if (!admission.ok) return answered(webhookAnswer(admission.refusal));
   const body = await boundedBody(request, headers['content-length']);
   if (typeof body === 'string') return answered(webhookAnswer({ kind: 'tooLarge', reason: body }));
   const receivedAt = (deps.now?.() ?? new Date()).toISOString();
-  const outcome = await ingestWebhook(deps, { source, headers, query: request.query, body });
+  const outcome = await ingestAdmitted(deps, admission.webhook, body);
   if (outcome.kind === 'unavailable') return poisoned(deps, source, body, receivedAt, outcome.reason);
   if (outcome.kind === 'recorded' || outcome.kind === 'handshake') await runDueEffects(deps, context);
   return answered(webhookAnswer(outcome));

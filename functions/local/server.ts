@@ -6,7 +6,7 @@ import type { EffectRunner } from '../../shared/guard/effects';
 import {
   admitWebhook,
   type IngestDeps,
-  ingestWebhook,
+  ingestAdmitted,
   type WebhookRequest,
   webhookPreflight,
 } from '../../shared/guard/ingest';
@@ -119,8 +119,9 @@ async function serveWebhook(
     return send(res, answer.status, answer.body);
   }
   if (req.method !== 'POST') return refuse(req, res, 405, { error: 'use POST' });
-  const refusal = admitWebhook(deps, request);
-  if (refusal) {
+  const admission = admitWebhook(deps, request);
+  if (!admission.ok) {
+    const { refusal } = admission;
     if (refusal.kind === 'unauthenticated')
       deps.unauthorized({ source: request.source, reason: refusal.reason, remoteAddress });
     const answer = webhookAnswer(refusal);
@@ -130,7 +131,7 @@ async function serveWebhook(
     deps.log.debug?.('upload aborted by the client', { source: request.source, reason, remoteAddress }),
   );
   if (!body) return;
-  const outcome = await ingestWebhook(deps, { ...request, body });
+  const outcome = await ingestAdmitted(deps, admission.webhook, body);
   if (outcome.kind === 'unauthenticated')
     deps.unauthorized({ source: request.source, reason: outcome.reason, remoteAddress });
   const answer = webhookAnswer(outcome);

@@ -72,6 +72,18 @@ export function authenticateSource(
   return checkSignature(rules.signature, config.secret, request);
 }
 
+/**
+ * What remains after `authenticateHeaders` passed: the signature over the raw bytes, when the source
+ * is configured with a secret. The header checks are not repeated.
+ */
+export function verifyBodySignature(
+  rules: SourceAuthRules,
+  config: SourceAuthConfig,
+  request: AuthRequest,
+): AuthResult {
+  return config.secret ? checkSignature(rules.signature, config.secret, request) : { ok: true };
+}
+
 function checkConfiguredToken(
   rules: SourceAuthRules,
   config: SourceAuthConfig & { token: string },

@@ -1,16 +1,13 @@
-import { authenticateHeaders, authenticateSource, type SourceAuthConfig } from '../auth/source-auth';
+import {
+  authenticateHeaders,
+  authenticateSource,
+  type SourceAuthConfig,
+  verifyBodySignature,
+} from '../auth/source-auth';
 import { errorMessage, formatTagRef, type Policy, type RegistryEvent } from '../core';
 import { type FailureLog, type Outbox, rejectedItemsRecord, type TagHistory } from '../history';
 import type { Logger } from '../log';
-import {
-  hostRefusal,
-  namespacedEvent,
-  parseJsonBody,
-  parserFor,
-  SOURCE_PARSERS,
-  type SourceParser,
-  splitItems,
-} from '../sources';
+import { parserFor, readDelivery, SOURCE_PARSERS, type SourceParser } from '../sources';
 import { acceptEvents } from './record';
 
 export interface IngestDeps {
@@ -75,19 +72,32 @@ export type CheckedWebhook =
   | { ok: false; refusal: IngestRefusal };
 
 /**
+ * A webhook whose source is enabled here and whose header credentials (token, signature header)
+ * passed. Only `admitWebhook` makes one; what remains is a signing source's signature over the body.
+ */
+export interface AdmittedWebhook {
+  readonly request: Omit<WebhookRequest, 'body'>;
+  readonly parser: SourceParser;
+  readonly settings: SourceAuthConfig;
+}
+
+export type Admission = { ok: true; webhook: AdmittedWebhook } | { ok: false; refusal: IngestRefusal };
+
+/**
  * What can be decided from the request line and headers alone, before any body byte is read: is the
- * source known, and do its token (header or query) and signature header check out. An edge calls this
- * first and reads the body only when it returns null; only a signing source's signature waits for
- * the body (checkWebhook verifies it on the raw bytes).
+ * source known and enabled, and do its token (header or query) and signature header check out. An
+ * edge calls this first and reads the body only when it is admitted; the signature over the raw
+ * bytes is verified once the body is there (`checkAdmitted`).
  */
 export function admitWebhook(
   deps: Pick<IngestDeps, 'auth'>,
   request: Omit<WebhookRequest, 'body'>,
-): IngestRefusal | null {
+): Admission {
   const found = enabledSource(deps, request.source);
-  if (!found.ok) return found.refusal;
+  if (!found.ok) return found;
   const auth = authenticateHeaders(found.parser.auth, found.settings, request);
-  return auth.ok ? null : { kind: 'unauthenticated', reason: `unauthorized: ${auth.reason}` };
+  if (!auth.ok) return refused('unauthenticated', `unauthorized: ${auth.reason}`);
+  return { ok: true, webhook: { request, parser: found.parser, settings: found.settings } };
 }
 
 type FoundSource =
@@ -114,34 +124,26 @@ function enabledSource(deps: Pick<IngestDeps, 'auth'>, source: string): FoundSou
 }
 
 /**
- * Everything before recording, whatever the runtime: authenticate on raw bytes, parse the body (its
- * size was bounded at the runtime's edge). The AWS webhook function stops here and queues the
- * events; `serve` records them.
+ * An admitted webhook's body (its size bounded at the runtime's edge): the signature verified on the
+ * raw bytes, then read by its source (`readDelivery`). The AWS webhook function stops here and
+ * queues the events; `serve` records them.
  */
+export function checkAdmitted(webhook: AdmittedWebhook, body: Buffer): CheckedWebhook {
+  const { request, parser, settings } = webhook;
+  const signature = verifyBodySignature(parser.auth, settings, { ...request, rawBody: body });
+  if (!signature.ok) return refused('unauthenticated', `unauthorized: ${signature.reason}`);
+  const delivery = readDelivery(parser, body, {
+    headers: singleValued(request.headers),
+    registries: settings.registries,
+  });
+  if (!delivery.ok) return refused('rejected', delivery.reason);
+  return { ...delivery, source: parser.name };
+}
+
+/** Admission and check in one, for callers that hold the whole request already. */
 export function checkWebhook(deps: Pick<IngestDeps, 'auth'>, request: WebhookRequest): CheckedWebhook {
-  const found = enabledSource(deps, request.source);
-  if (!found.ok) return found;
-  const { parser, settings } = found;
-  const auth = authenticateSource(parser.auth, settings, {
-    headers: request.headers,
-    query: request.query,
-    rawBody: request.body,
-  });
-  if (!auth.ok) return refused('unauthenticated', `unauthorized: ${auth.reason}`);
-  const json = parseJsonBody(request.body.toString('utf8'));
-  if (!json.ok) return refused('rejected', json.reason);
-  const parsed = parser.parse(json.value, { headers: singleValued(request.headers) });
-  if (!parsed.ok) return refused('rejected', parsed.reason);
-  const handshake = parsed.reply ? (parsed.reply.body as Record<string, unknown>) : null;
-  const split = splitItems(parsed.items);
-  const events = split.events.filter((event) => {
-    const refusal = hostRefusal(parser.name, event.registryHost, settings.registries);
-    if (refusal !== null) split.rejected.push(`${formatTagRef(event).slice(0, 200)}: ${refusal}`);
-    return refusal === null;
-  });
-  // Ids in the source's namespace: no source can pre-claim another's id.
-  const namespaced = events.map((event) => namespacedEvent(parser.name, event));
-  return { ok: true, source: parser.name, ...split, events: namespaced, handshake };
+  const admission = admitWebhook(deps, request);
+  return admission.ok ? checkAdmitted(admission.webhook, request.body) : admission;
 }
 
 function refused(kind: IngestRefusal['kind'], reason: string): { ok: false; refusal: IngestRefusal } {
@@ -149,23 +151,26 @@ function refused(kind: IngestRefusal['kind'], reason: string): { ok: false; refu
 }
 
 /**
- * One webhook delivery: check it, keep rejected items as failed records, record the events. Recorded
- * once the body is understood (some items may be ignored or rejected); refused only for a bad
- * request; unavailable when the store cannot take it, so the registry retries and nothing is lost.
+ * One admitted delivery: check its body, keep rejected items as failed records, record the events.
+ * Recorded once the body is understood (some items may be ignored or rejected); refused only for a
+ * bad request; unavailable when the store cannot take it, so the registry retries and nothing is lost.
  */
-export async function ingestWebhook(deps: IngestDeps, request: WebhookRequest): Promise<IngestOutcome> {
-  const checked = checkWebhook(deps, request);
+export async function ingestAdmitted(
+  deps: IngestDeps,
+  webhook: AdmittedWebhook,
+  body: Buffer,
+): Promise<IngestOutcome> {
+  const checked = checkAdmitted(webhook, body);
   if (!checked.ok) return checked.refusal;
   const { source, events, ignored, rejected } = checked;
   const receivedAt = (deps.now?.() ?? new Date()).toISOString();
   try {
     if (rejected.length > 0) {
-      const failure = rejectedItemsRecord(source, rejected, request.body.toString('utf8'), receivedAt);
+      const failure = rejectedItemsRecord(source, rejected, body.toString('utf8'), receivedAt);
       await deps.store.recordFailure(failure);
       deps.log.warn('event rejected', { source, rejected: rejected.length, reason: failure.reason });
     }
     const { recorded, resolving } = await acceptEvents(deps, events, receivedAt);
-    // A handshake (Event Grid subscription validation) answers with what the source expects.
     if (checked.handshake) return { kind: 'handshake', response: checked.handshake };
     return {
       kind: 'recorded',
@@ -188,6 +193,12 @@ export async function ingestWebhook(deps: IngestDeps, request: WebhookRequest): 
     });
     return { kind: 'unavailable', reason: 'history store unavailable; retry later' };
   }
+}
+
+/** Admission and ingest in one, for callers that hold the whole request already (poison replay). */
+export async function ingestWebhook(deps: IngestDeps, request: WebhookRequest): Promise<IngestOutcome> {
+  const admission = admitWebhook(deps, request);
+  return admission.ok ? ingestAdmitted(deps, admission.webhook, request.body) : admission.refusal;
 }
 
 /** Header values as parsers see them: one string each, names lower-cased (as Node gives them). */

@@ -14,7 +14,7 @@ export { perDelivery } from './common';
 export * from './id-namespace';
 export * from './json-body';
 export * from './registry-hosts';
-export * from './split';
+export * from './delivery';
 export * from './types';
 
 /** One parser per wire format; `POST /webhooks/<name>` and `normalize --source <name>` look here. */
