@@ -1,0 +1,108 @@
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from '../support/cli-process';
+import { digestOf } from '../support/events';
+import { collectOutput, eventually, freePort } from '../support/tagwarden';
+import { distributionBody } from '../support/webhook-bodies';
+
+/**
+ * The package as a user installs it: `npm pack`, then `npm install -g` of the tarball into a
+ * temporary prefix, then the installed `tagwarden` command run from an empty directory. npm takes
+ * what it can from its cache (`--prefer-offline`: the project's own install filled it), and
+ * better-sqlite3 builds as it does for a user (`--allow-scripts`, as the README says).
+ */
+const work = mkdtempSync(join(tmpdir(), 'tagwarden-pack-'));
+const prefix = join(work, 'prefix');
+const home = join(work, 'home');
+let tarball = '';
+let bin = '';
+
+function npm(args: string[], cwd: string): string {
+  return execFileSync('npm', args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, npm_config_loglevel: 'error', npm_config_update_notifier: 'false' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 64 * 1024 * 1024,
+  });
+}
+
+beforeAll(() => {
+  mkdirSync(home, { recursive: true });
+  npm(['pack', '--pack-destination', work], ROOT);
+  const packed = readdirSync(work).find((name) => name.endsWith('.tgz'));
+  if (!packed) throw new Error(`npm pack wrote no tarball into ${work}`);
+  tarball = join(work, packed);
+  npm(
+    [
+      'install',
+      '--global',
+      '--prefix',
+      prefix,
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+      '--allow-scripts=better-sqlite3',
+      tarball,
+    ],
+    work,
+  );
+  bin = join(prefix, 'bin', 'tagwarden');
+}, 900_000);
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function tagwarden(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(bin, args, { cwd: home, encoding: 'utf8', timeout: 30_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+it('packs only what a user runs: the command, its bundle, the schema and the docs', () => {
+  const files = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' }).trim().split('\n').sort();
+  expect(files).toContain('package/bin/tagwarden.js');
+  expect(files).toContain('package/dist/cli.js');
+  expect(files).toContain('package/schema/tagwarden.schema.json');
+  expect(files).toContain('package/README.md');
+  expect(files.filter((file) => /\.test\.ts$|^package\/(test|shared|functions|infra)\//.test(file))).toEqual(
+    [],
+  );
+});
+
+it('installs a tagwarden command that answers --version and --help', () => {
+  const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
+  const shown = tagwarden(['--version']);
+  expect(shown).toMatchObject({ status: 0, stdout: `${version}\n` });
+  const help = tagwarden(['--help']);
+  expect(help.status).toBe(0);
+  expect(help.stdout).toMatch(/serve/);
+});
+
+it('runs serve from the installed package on its embedded SQLite history, and reads it back', async () => {
+  const port = await freePort();
+  const child = spawn(bin, ['serve', '--port', String(port)], {
+    cwd: home,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output = collectOutput(child);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    await eventually(
+      async () => ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok ? true : undefined),
+      `serve to answer /healthz (output: ${output()})`,
+    );
+    const push = await fetch(`http://127.0.0.1:${port}/webhooks/distribution`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: distributionBody({ repository: 'packed/api', tag: 'v1', digest: digestOf('1') }),
+    });
+    expect(push.status).toBe(202);
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+  const history = tagwarden(['history', '127.0.0.1:5000/packed/api:v1', '--json']);
+  expect(history.status).toBe(0);
+  expect(history.stdout).toContain(digestOf('1'));
+}, 60_000);
