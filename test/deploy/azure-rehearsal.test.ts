@@ -84,20 +84,22 @@ const deployment = (policyJson: string): Deployment => ({
 });
 
 /**
- * App Service's part: a `@Microsoft.KeyVault(SecretUri=https://<vault>/secrets/<name>/)` setting is
- * replaced by the secret, when the template's vault holds it; otherwise the reference stays as is.
+ * App Service's part: a Key Vault reference (`@Microsoft.KeyVault(SecretUri=https://<vault>/secrets/<name>/)`
+ * or `@Microsoft.KeyVault(VaultName=<vault>;SecretName=<name>)`) is replaced by the secret when the
+ * template's vault holds it; otherwise the reference stays as it is, as App Service leaves it.
  */
 function resolveKeyVaultReferences(
   defined: Record<string, string>,
   vaultUri: string,
   secrets: Record<string, string>,
 ): Record<string, string> {
+  const vaultName = new URL(vaultUri).hostname.split('.')[0];
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(defined)) {
-    const reference = /^@Microsoft\.KeyVault\(SecretUri=(https:\/\/[^/]+\/)secrets\/([^/)]+)\/?\)$/.exec(
-      value,
-    );
-    const secret = reference && reference[1] === vaultUri ? secrets[reference[2]!] : undefined;
+    const byUri = /^@Microsoft\.KeyVault\(SecretUri=(https:\/\/[^/]+\/)secrets\/([^/)]+)\/?\)$/.exec(value);
+    const byName = /^@Microsoft\.KeyVault\(VaultName=([^;)]+);SecretName=([^;)]+)\)$/.exec(value);
+    const ours = byUri?.[1] === vaultUri || byName?.[1] === vaultName;
+    const secret = ours ? secrets[(byUri ?? byName)![2]!] : undefined;
     out[name] = secret ?? value;
   }
   return out;

@@ -530,6 +530,7 @@ export function appSettings(bicep: BicepTemplate, deployment: Deployment): Recor
   if (!Array.isArray(entries)) throw new Error('bicep: the Function App has no siteConfig.appSettings list');
   const settings: Record<string, string> = {};
   for (const entry of entries as { name: string; value: unknown }[]) {
+    if (entry.name in settings) throw new Error(`bicep: app setting ${entry.name} is defined twice`);
     if (entry.value === null || entry.value === undefined) continue;
     settings[entry.name] = typeof entry.value === 'string' ? entry.value : JSON.stringify(entry.value);
   }
