@@ -332,6 +332,7 @@ describe('acrWebhook', () => {
     );
     expect(acr.aadTokens.every((token) => token.startsWith('mi-token-'))).toBe(true);
     expect(acr.aadTokens.length).toBeGreaterThan(0);
+    expect(arm.calls.length).toBeGreaterThan(0);
     expect(arm.calls.every((call) => call.authorization?.startsWith('Bearer mi-token-'))).toBe(true);
   });
 
@@ -368,6 +369,26 @@ describe('Event Grid', () => {
     const b = push('web', 'ce', 'web-ce');
     expect((await invoke('acrEventGrid', cloudEvent('t-2', 'web', 'ce', b.digest))).result).toBeNull();
     expect((await store.tagState(ref('web', 'ce')))?.digest).toBe(b.digest);
+  });
+
+  it('records one push delivered both as the ACR webhook and through Event Grid once', async () => {
+    const a = push('web', 'both', 'web-both');
+    const webhook = await invoke('acrWebhook', acrDelivery('both-1', 'web', 'both', a.digest));
+    expect(webhook.result).toMatchObject({
+      status: 202,
+      jsonBody: { transitions: [{ transition: 'first-seen' }] },
+    });
+    // Event Grid's envelope has an id of its own; ACR's event id travels in data.id.
+    await invoke('acrEventGrid', eventGridSchema('both-1', 'web', 'both', a.digest));
+    const http = await invoke(
+      'acrEventGridWebhook',
+      eventGridHttp([cloudEvent('both-1', 'web', 'both', a.digest)]),
+    );
+    expect(http.result).toMatchObject({
+      status: 202,
+      jsonBody: { transitions: [{ transition: 'duplicate' }] },
+    });
+    expect(await transitions('web', 'both')).toEqual(['first-seen']);
   });
 
   it('acrEventGridWebhook answers the handshake and records both schemas; a wrong token gets 401', async () => {
