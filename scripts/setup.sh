@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent set-up on a fresh Debian machine with Node 20+: npm dependencies and the build, and with
-# --test also what the test suite needs (Debian's docker-registry and skopeo). Safe to run every time.
+# --test also what the test suite needs (Debian's docker-registry, skopeo, zip and unzip). Safe to run every time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +26,9 @@ if [[ ${1:-} == --test ]]; then
   packages=()
   command -v docker-registry >/dev/null 2>&1 || packages+=(docker-registry)
   command -v skopeo >/dev/null 2>&1 || packages+=(skopeo)
+  # The Azure rehearsal zips the Functions app as the deployment steps do, and unpacks it as the platform does.
+  command -v zip >/dev/null 2>&1 || packages+=(zip)
+  command -v unzip >/dev/null 2>&1 || packages+=(unzip)
   command -v java >/dev/null 2>&1 || packages+=(default-jre-headless) # DynamoDB Local (jar in npm amplify-dynamodb-simulator)
   if ((${#packages[@]})); then
     sudo=""
