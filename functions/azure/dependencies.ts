@@ -85,6 +85,22 @@ function setting(
   return value;
 }
 
+/**
+ * Slack is optional: left out, empty, or a Key Vault reference the platform could not resolve (the
+ * secret was never set) all mean "no Slack": alerts go to the function log, and an unresolved
+ * reference is named in a warning so it can be fixed. Nothing else stops for it.
+ */
+export function slackUrl(env: AzureEnvironment, log: Logger): string | undefined {
+  try {
+    return setting(env, 'SLACK_WEBHOOK_URL');
+  } catch (error) {
+    log.warn('alerts go to the function log: SLACK_WEBHOOK_URL is not usable', {
+      error: errorMessage(error),
+    });
+    return undefined;
+  }
+}
+
 /** The cluster endpoints of TAGWARDEN_CLUSTERS, validated like the config file's `clusters`. */
 export function azureClusters(env: AzureEnvironment): ClusterEndpoint[] {
   const text = setting(env, 'TAGWARDEN_CLUSTERS');
@@ -179,7 +195,7 @@ export async function buildAzureDependencies(overrides: AzureOverrides = {}): Pr
   const log = overrides.log ?? consoleLogger();
   const policy = azurePolicy(env.POLICY);
   const secret = webhookSecret(env);
-  const slackWebhookUrl = setting(env, 'SLACK_WEBHOOK_URL');
+  const slackWebhookUrl = slackUrl(env, log);
   const clusters = new ClusterSender(azureClusters(env));
   let credential = overrides.credential;
   const identity = () => {

@@ -12,7 +12,10 @@ param registryName string
 @description('Resource group of the registry (may differ from the deployment\'s).')
 param registryResourceGroup string = resourceGroup().name
 
-@description('Key Vault secret holding the Slack incoming-webhook URL.')
+@description('Whether alerts go to Slack: adds the SLACK_WEBHOOK_URL setting, a Key Vault reference to slackSecretName. Without it alerts go to the function log. Set it once that secret exists.')
+param slackEnabled bool = false
+
+@description('Key Vault secret holding the Slack incoming-webhook URL (read only with slackEnabled).')
 param slackSecretName string = 'tagwarden-slack-webhook-url'
 
 @description('Key Vault secret holding the shared secret ACR sends (Authorization: Bearer …) and Event Grid sends (?token=…).')
@@ -151,6 +154,17 @@ var clusterSettings = clusterBumps ? [
   { name: 'TAGWARDEN_CLUSTERS', value: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${clustersSecretName}/)' }
 ] : []
 
+// Optional: without it alerts are written to the function log (an unresolved reference is treated the same way).
+var slackSettings = slackEnabled ? [
+  { name: 'SLACK_WEBHOOK_URL', value: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${slackSecretName}/)' }
+] : []
+
+// Flex Consumption rejects the site properties Microsoft lists as deprecated for it (ftpsState,
+// use32BitWorkerProcess, alwaysOn, linuxFxVersion, functionAppScaleLimit, …) and the app settings
+// its runtime section replaces (FUNCTIONS_WORKER_RUNTIME, FUNCTIONS_EXTENSION_VERSION, …): none is
+// set here. The table: "Flex Consumption plan deprecations",
+// https://learn.microsoft.com/azure/azure-functions/functions-app-settings#flex-consumption-plan-deprecations
+// (test/integration/azure-template.test.ts lists them and fails if one appears).
 resource app 'Microsoft.Web/sites@2024-04-01' = {
   name: '${namePrefix}-${suffix}'
   location: location
@@ -173,7 +187,6 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
     }
     siteConfig: {
       minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
       http20Enabled: true
       appSettings: concat([
         // The host's own storage, by identity (Flex Consumption sets the worker runtime itself).
@@ -185,9 +198,8 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'TAGWARDEN_REGISTRIES', value: registry.properties.loginServer }
         { name: 'TAGWARDEN_REGISTRY_IDS', value: registry.id }
         { name: 'POLICY', value: policyJson }
-        { name: 'SLACK_WEBHOOK_URL', value: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${slackSecretName}/)' }
         { name: 'ACR_WEBHOOK_SECRET', value: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${webhookSecretName}/)' }
-      ], clusterSettings)
+      ], slackSettings, clusterSettings)
     }
   }
 }

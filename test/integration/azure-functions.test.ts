@@ -589,6 +589,41 @@ describe('composition root', () => {
   });
 });
 
+describe('Slack is optional', () => {
+  it('starts without SLACK_WEBHOOK_URL, or with an unresolved reference to it, and alerts to the log', async () => {
+    const warnings: string[] = [];
+    const log = {
+      ...silentLogger,
+      warn: (message: string, fields?: Record<string, unknown>) => {
+        warnings.push(`${message} ${JSON.stringify(fields ?? {})}`);
+      },
+    };
+    const env = {
+      TAGWARDEN_STORAGE: azurite.connectionString,
+      ACR_WEBHOOK_SECRET: SECRET,
+      TAGWARDEN_HISTORY_TABLE: `tagwardenslack${Date.now() % 1e8}`,
+    };
+    const without = await buildAzureDependencies({ env, credential: staticCredential(), log });
+    expect(without.policy).toBeDefined();
+    expect(warnings).toEqual([]);
+    // The deployment referenced a secret nobody set: the platform leaves the literal in place.
+    const unresolved = await buildAzureDependencies({
+      env: {
+        ...env,
+        SLACK_WEBHOOK_URL:
+          '@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/tagwarden-slack-webhook-url/)',
+      },
+      credential: staticCredential(),
+      log,
+    });
+    expect(unresolved.policy).toBeDefined();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      /^alerts go to the function log: SLACK_WEBHOOK_URL is not usable .*unresolved Key Vault reference/,
+    );
+  });
+});
+
 describe('functions/azure/index.ts', () => {
   it('registers both webhook routes for every method, the Event Grid trigger and the effects timer', () => {
     const registered: Record<string, unknown> = {};

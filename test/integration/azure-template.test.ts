@@ -108,7 +108,12 @@ describe('infra/azure/main.bicep', () => {
     expect(code_(main)).toMatch(
       /var clusterSettings = clusterBumps \? \[[^\]]*TAGWARDEN_CLUSTERS[^\]]*\] : \[\]/,
     );
-    expect(code_(main)).toMatch(/appSettings: concat\(\[[\s\S]*\], clusterSettings\)/);
+    expect(code_(main)).toMatch(/appSettings: concat\(\[[\s\S]*\], slackSettings, clusterSettings\)/);
+    // Slack is optional for real: no reference (which would stop nothing, but warns) unless asked for.
+    expect(main).toContain('param slackEnabled bool = false');
+    expect(code_(main)).toMatch(
+      /var slackSettings = slackEnabled \? \[[^\]]*SLACK_WEBHOOK_URL[^\]]*\] : \[\]/,
+    );
     expect(code).toContain('TAGWARDEN_CLUSTERS?:');
     expect(code).toMatch(/setting\(env, 'TAGWARDEN_CLUSTERS'\)/);
     expect(main).toMatch(/enableRbacAuthorization:\s*true/);
@@ -140,6 +145,47 @@ describe('infra/azure/main.bicep', () => {
     const node = /runtime:\s*\{\s*name:\s*'node',\s*version:\s*'(\d+)'\s*\}/.exec(main);
     expect(Number(node?.[1])).toBeGreaterThanOrEqual(22);
     expect(main).toMatch(/sku:\s*\{\s*name:\s*'FC1',\s*tier:\s*'FlexConsumption'\s*\}/);
+  });
+
+  it('sets none of the site properties and app settings the Flex Consumption deprecation table lists', () => {
+    // learn.microsoft.com/azure/azure-functions/functions-app-settings#flex-consumption-plan-deprecations
+    // (and the Azure-Samples Flex Consumption samples' "Deprecated properties and settings"): each is
+    // rejected or ignored on a Flex Consumption app; ftpsState is refused outright in some regions.
+    const properties = [
+      'ftpsState',
+      'use32BitWorkerProcess',
+      'isReserved',
+      'IsXenon',
+      'windowsFxVersion',
+      'alwaysOn',
+      'preWarmedInstanceCount',
+      'functionAppScaleLimit',
+      'containerSize',
+      'javaVersion',
+      'powerShellVersion',
+      'netFrameworkVersion',
+      'linuxFxVersion',
+    ];
+    const settings = [
+      'WEBSITE_NODE_DEFAULT_VERSION',
+      'FUNCTIONS_EXTENSION_VERSION',
+      'FUNCTIONS_WORKER_RUNTIME',
+      'FUNCTIONS_WORKER_RUNTIME_VERSION',
+      'FUNCTIONS_MAX_HTTP_CONCURRENCY',
+      'FUNCTIONS_WORKER_PROCESS_COUNT',
+      'FUNCTIONS_WORKER_DYNAMIC_CONCURRENCY_ENABLED',
+      'WEBSITE_CONTENTAZUREFILECONNECTIONSTRING',
+      'WEBSITE_CONTENTSHARE',
+      'WEBSITE_RUN_FROM_PACKAGE',
+      'SCM_DO_BUILD_DURING_DEPLOYMENT',
+    ];
+    const body = code_(main);
+    for (const name of properties)
+      expect({ name, set: new RegExp(`\\b${name}\\s*:`, 'i').test(body) }).toEqual({ name, set: false });
+    for (const name of settings)
+      expect({ name, set: body.includes(`'${name}'`) }).toEqual({ name, set: false });
+    // The comment cites the table.
+    expect(main).toContain('functions-app-settings#flex-consumption-plan-deprecations');
   });
 
   it('outputs the webhook URLs of the routes index.ts registers', () => {
