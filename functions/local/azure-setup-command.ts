@@ -32,6 +32,7 @@ interface SetupOptions {
   secretEnv: string;
   webhookName: string;
   dryRun?: boolean;
+  legacyRoles?: boolean;
 }
 
 const DEFAULT_ARM_ENDPOINT = 'https://management.azure.com';
@@ -67,6 +68,10 @@ export function registerAzureCommands(program: Command, dependencies: AzureComma
     )
     .option('--webhook-name <name>', 'name of the webhook in the registry', 'tagwarden')
     .option('--dry-run', 'print what would change, change nothing')
+    .option(
+      '--legacy-roles',
+      'the registry stays in RBAC-only mode: the app was deployed with registryPermissions=legacy (AcrPush and a tag-lock custom role)',
+    )
     .action((options: SetupOptions) => azureSetup(options, dependencies));
 }
 
@@ -101,6 +106,7 @@ async function azureSetup(options: SetupOptions, dependencies: AzureCommandDepen
       serviceUri: options.functionUrl,
       token,
       dryRun: options.dryRun === true,
+      legacyRoles: options.legacyRoles === true,
     });
   } catch (error) {
     throw new Error(oneLine(errorMessage(error)));
@@ -164,7 +170,8 @@ async function checkCredential(credential: TokenCredential, scope: string): Prom
 
 function oneLine(text: string): string {
   const first = text.split('\n')[0] ?? '';
-  return first.length > 400 ? `${first.slice(0, 397)}...` : first;
+  // Long enough for the longest message of ours (the mode check names registry, group and subscription).
+  return first.length > 600 ? `${first.slice(0, 597)}...` : first;
 }
 
 function quote(text: string): string {

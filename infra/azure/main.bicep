@@ -12,6 +12,10 @@ param registryName string
 @description('Resource group of the registry (may differ from the deployment\'s).')
 param registryResourceGroup string = resourceGroup().name
 
+@description('The registry\'s role assignment mode (az acr show --query roleAssignmentMode): abac for AbacRepositoryPermissions (the app gets "Container Registry Repository Writer"), legacy for an RBAC-only registry (AcrPush plus a custom tag-lock role; `tagwarden azure setup --legacy-roles`).')
+@allowed(['abac', 'legacy'])
+param registryPermissions string = 'abac'
+
 @description('Whether alerts go to Slack: adds the SLACK_WEBHOOK_URL setting, a Key Vault reference to slackSecretName. Without it alerts go to the function log. Set it once that secret exists.')
 param slackEnabled bool = false
 
@@ -251,6 +255,7 @@ module registryRole 'registry-role.bicep' = {
   params: {
     registryName: registryName
     principalId: app.identity.principalId
+    registryPermissions: registryPermissions
   }
 }
 

@@ -18,6 +18,8 @@ const REGISTRY = 'tagwardenacr';
 const SECRET = 'acr-webhook-token-0123456789abcdef';
 const URL_V1 = 'https://tagwarden-fn.azurewebsites.net/api/webhooks/acr';
 const URL_V2 = 'https://tagwarden-fn2.azurewebsites.net/api/webhooks/acr';
+const LEGACY = 'legacyacr01';
+const SWITCH = `az acr update --name ${LEGACY} --resource-group ${GROUP} --subscription ${SUBSCRIPTION} --role-assignment-mode rbac-abac`;
 
 let arm: FakeArm;
 let snapshot = '';
@@ -30,6 +32,15 @@ beforeAll(async () => {
     registry: REGISTRY,
     location: 'westeurope',
     tags: { env: 'prod', 'tagwarden:owners': '#payments, @alice  #payments' },
+    roleAssignmentMode: 'AbacRepositoryPermissions',
+  });
+  // Today's default registry: RBAC-only, where Container Registry Repository Writer is not honoured.
+  arm.addRegistry({
+    subscription: SUBSCRIPTION,
+    resourceGroup: GROUP,
+    registry: LEGACY,
+    location: 'westeurope',
+    roleAssignmentMode: 'LegacyRegistryPermissions',
   });
   buildCli();
   // A private copy of the built CLI, as useCliSnapshot makes: another suite's build cannot disturb it.
@@ -152,6 +163,34 @@ describe('tagwarden azure setup against a stand-in of ARM', () => {
     });
   });
 
+  it('stops on an RBAC-only registry with the exact command that switches it, and writes nothing', async () => {
+    const writes = arm.writeCalls().length;
+    const result = await setup(['--registry', LEGACY, '--function-url', URL_V1]);
+    expect(result.error).toContain(
+      `registry ${LEGACY} is in role assignment mode LegacyRegistryPermissions, where "Container Registry Repository Writer" is not honoured`,
+    );
+    expect(result.error).toContain(`\`${SWITCH}\``);
+    expect(result.error).toContain('--legacy-roles');
+    expect(result.error).not.toContain('\n');
+    expect(arm.writeCalls()).toHaveLength(writes);
+    expect(arm.webhookOf(SUBSCRIPTION, GROUP, LEGACY, 'tagwarden')).toBeNull();
+  });
+
+  it('with --legacy-roles sets an RBAC-only registry up, and refuses the flag on an ABAC-enabled one', async () => {
+    const result = await setup(['--registry', LEGACY, '--function-url', URL_V1, '--legacy-roles']);
+    expect(result.error).toBeNull();
+    expect(result.lines).toContain(
+      'role assignment mode LegacyRegistryPermissions: --legacy-roles, the app needs AcrPush and the tag-lock custom role (deploy main.bicep with registryPermissions=legacy)',
+    );
+    expect(arm.webhookOf(SUBSCRIPTION, GROUP, LEGACY, 'tagwarden')?.serviceUri).toBe(URL_V1);
+    const writes = arm.writeCalls().length;
+    const abac = await setup(['--registry', REGISTRY, '--function-url', URL_V2, '--legacy-roles']);
+    expect(abac.error).toMatch(
+      /^--legacy-roles: registry tagwardenacr is ABAC-enabled \(AbacRepositoryPermissions\)/,
+    );
+    expect(arm.writeCalls()).toHaveLength(writes);
+  });
+
   it('names the registry that was not found, in one line, and writes nothing', async () => {
     const writes = arm.writeCalls().length;
     const result = await setup(['--registry', 'nosuchregistry', '--function-url', URL_V1]);
@@ -227,6 +266,13 @@ describe('tagwarden azure setup as a process', () => {
     expect(result.stderr).toBe(
       `error: registry nosuchregistry in resource group ${GROUP} of subscription ${SUBSCRIPTION} was not found\n`,
     );
+  });
+
+  it('exits 1 with one line naming the switch command on an RBAC-only registry', async () => {
+    const result = await run(['--registry', LEGACY, '--function-url', URL_V2]);
+    expect(result.status).toBe(1);
+    expect(result.stderr.split('\n')).toHaveLength(2);
+    expect(result.stderr).toContain(SWITCH);
   });
 
   it('exits 1 when a required option is missing, naming it', async () => {

@@ -10,7 +10,7 @@
  *   arm.writeCalls();   // the PUT and PATCH calls, with their JSON bodies
  *
  * Paths, under /subscriptions/{s}/resourceGroups/{g}/providers/Microsoft.ContainerRegistry/registries/{r}:
- *   GET  ''                                   the registry (404 ResourceNotFound when unknown)
+ *   GET  ''                                   the registry, with its roleAssignmentMode (404 ResourceNotFound when unknown)
  *   GET|PUT|PATCH /webhooks/{w}               the webhook (serviceUri and customHeaders are write-only)
  *   POST /webhooks/{w}/getCallbackConfig      serviceUri and customHeaders
  * Writes answer 200 with `provisioningState: Succeeded`, so the SDK's poller finishes at once.
@@ -46,6 +46,8 @@ export interface FakeArm {
     location: string;
     /** Azure resource tags of the registry. */
     tags?: Record<string, string>;
+    /** `properties.roleAssignmentMode` (AbacRepositoryPermissions, LegacyRegistryPermissions); left out: absent. */
+    roleAssignmentMode?: string;
   }): void;
   webhookOf(
     subscription: string,
@@ -66,6 +68,7 @@ export interface FakeArm {
 
 interface FakeRegistry {
   location: string;
+  roleAssignmentMode?: string;
   tags: Record<string, string>;
   webhooks: Map<string, FakeWebhook>;
 }
@@ -108,7 +111,11 @@ export async function startFakeArm(): Promise<FakeArm> {
           location: registry.location,
           tags: registry.tags,
           sku: { name: 'Premium', tier: 'Premium' },
-          properties: { loginServer: `${r!.toLowerCase()}.azurecr.io`, provisioningState: 'Succeeded' },
+          properties: {
+            loginServer: `${r!.toLowerCase()}.azurecr.io`,
+            provisioningState: 'Succeeded',
+            ...(registry.roleAssignmentMode ? { roleAssignmentMode: registry.roleAssignmentMode } : {}),
+          },
         },
       };
     }
@@ -176,9 +183,10 @@ export async function startFakeArm(): Promise<FakeArm> {
   return {
     endpoint,
     calls,
-    addRegistry: ({ subscription, resourceGroup, registry, location, tags }) => {
+    addRegistry: ({ subscription, resourceGroup, registry, location, tags, roleAssignmentMode }) => {
       registries.set(key(subscription, resourceGroup, registry), {
         location,
+        ...(roleAssignmentMode ? { roleAssignmentMode } : {}),
         tags: tags ?? {},
         webhooks: new Map(),
       });
