@@ -191,6 +191,42 @@ describe('tagwarden azure setup against a stand-in of ARM', () => {
     expect(arm.writeCalls()).toHaveLength(writes);
   });
 
+  it('refreshes the Key Vault references of --function-app after the webhook, and lists their status', async () => {
+    arm.addSite({
+      subscription: SUBSCRIPTION,
+      resourceGroup: 'rg-app',
+      site: 'tagwarden-abc123',
+      references: { ACR_WEBHOOK_SECRET: 'Resolved', SLACK_WEBHOOK_URL: 'SecretNotFound' },
+    });
+    const args = ['--registry', REGISTRY, '--function-url', URL_V2, '--function-app', 'tagwarden-abc123'];
+    const dry = await setup([...args, '--app-resource-group', 'rg-app', '--dry-run']);
+    expect(dry.lines).toContain(
+      'dry run: would refresh the Key Vault references of function app tagwarden-abc123',
+    );
+    expect(arm.calls.filter((c) => c.path.endsWith('/refresh'))).toHaveLength(0);
+    const result = await setup([...args, '--app-resource-group', 'rg-app']);
+    expect(result.error).toBeNull();
+    const refresh = arm.calls.filter((c) => c.path.endsWith('/refresh'));
+    expect(refresh).toEqual([
+      expect.objectContaining({
+        method: 'POST',
+        path: `/subscriptions/${SUBSCRIPTION}/resourceGroups/rg-app/providers/Microsoft.Web/sites/tagwarden-abc123/config/configreferences/appsettings/refresh`,
+        status: 200,
+        authorization: 'Bearer arm-token',
+      }),
+    ]);
+    expect(result.lines.slice(-3)).toEqual([
+      'refreshed the Key Vault references of function app tagwarden-abc123',
+      '  ACR_WEBHOOK_SECRET: Resolved',
+      '  SLACK_WEBHOOK_URL: SecretNotFound',
+    ]);
+    // The app in another group than the registry, when --app-resource-group is left out: named, one line.
+    const missing = await setup(args);
+    expect(missing.error).toBe(
+      `refreshing the Key Vault references of function app tagwarden-abc123 in resource group ${GROUP}: ARM answered 404 ResourceNotFound (is --function-app right?)`,
+    );
+  });
+
   it('names the registry that was not found, in one line, and writes nothing', async () => {
     const writes = arm.writeCalls().length;
     const result = await setup(['--registry', 'nosuchregistry', '--function-url', URL_V1]);

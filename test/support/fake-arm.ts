@@ -13,6 +13,8 @@
  *   GET  ''                                   the registry, with its roleAssignmentMode (404 ResourceNotFound when unknown)
  *   GET|PUT|PATCH /webhooks/{w}               the webhook (serviceUri and customHeaders are write-only)
  *   POST /webhooks/{w}/getCallbackConfig      serviceUri and customHeaders
+ * and POST /subscriptions/{s}/resourceGroups/{g}/providers/Microsoft.Web/sites/{app}/config/
+ * configreferences/appsettings/refresh: the Key Vault references addSite gave, with their status.
  * Writes answer 200 with `provisioningState: Succeeded`, so the SDK's poller finishes at once.
  * A request without `Authorization: Bearer …` answers 401.
  */
@@ -62,6 +64,13 @@ export interface FakeArm {
     webhook: string,
     value: FakeWebhook,
   ): void;
+  /** A Function App whose Key Vault references the refresh call reports (setting → status). */
+  addSite(s: {
+    subscription: string;
+    resourceGroup: string;
+    site: string;
+    references: Record<string, string>;
+  }): void;
   writeCalls(): ArmCall[];
   stop(): Promise<void>;
 }
@@ -76,8 +85,27 @@ interface FakeRegistry {
 const REGISTRY =
   /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ContainerRegistry\/registries\/([^/]+)(?:\/webhooks\/([^/]+)(\/getCallbackConfig)?)?$/i;
 
+const SITE_REFRESH =
+  /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Web\/sites\/([^/]+)\/config\/configreferences\/appsettings\/refresh$/i;
+
 export async function startFakeArm(): Promise<FakeArm> {
   const registries = new Map<string, FakeRegistry>();
+  const sites = new Map<string, Record<string, string>>();
+
+  /** POST …/sites/{app}/config/configreferences/appsettings/refresh: the references and their status. */
+  function refresh(method: string, match: RegExpExecArray) {
+    const [, s, g, app] = match;
+    const references = sites.get(key(s!, g!, app!));
+    if (method !== 'POST') return armError(405, 'MethodNotAllowed', method);
+    if (!references) return armError(404, 'ResourceNotFound', `site ${app} not found`);
+    const value = Object.entries(references).map(([name, status]) => ({
+      id: `${match[0].replace(/\/refresh$/, '')}/${name}`,
+      name,
+      type: 'Microsoft.Web/sites/config/configreferences',
+      properties: { status, secretName: name.toLowerCase() },
+    }));
+    return { status: 200, body: { value } };
+  }
   const calls: ArmCall[] = [];
   const key = (s: string, g: string, r: string) => `${s}/${g}/${r}`.toLowerCase();
 
@@ -90,6 +118,8 @@ export async function startFakeArm(): Promise<FakeArm> {
   });
 
   function handle(method: string, path: string, body: Record<string, unknown> | null) {
+    const site = SITE_REFRESH.exec(path);
+    if (site) return refresh(method, site);
     const m = REGISTRY.exec(path);
     if (!m) return armError(404, 'InvalidResourceType', `${method} ${path} is not part of this fake`);
     const [, s, g, r, w, callback] = m;
@@ -197,6 +227,9 @@ export async function startFakeArm(): Promise<FakeArm> {
     },
     setWebhook: (s, g, r, w, value) => {
       registries.get(key(s, g, r))?.webhooks.set(w, structuredClone(value));
+    },
+    addSite: ({ subscription, resourceGroup, site, references }) => {
+      sites.set(key(subscription, resourceGroup, site), { ...references });
     },
     writeCalls: () => calls.filter((c) => c.method === 'PUT' || c.method === 'PATCH'),
     stop: () =>
