@@ -1,5 +1,6 @@
 import type { TokenCredential } from '@azure/identity';
 import type { Command } from 'commander';
+import { azureCloud } from '../../shared/adapters/azure/cloud';
 import { azureEndpoint } from '../../shared/adapters/azure/loopback';
 import { type ArmContainerRegistry, setupAcrWebhook } from '../../shared/adapters/azure/setup';
 import { errorMessage } from '../../shared/core';
@@ -13,8 +14,9 @@ import { registerPoisonCommands } from './azure-poison-command';
  * Environment:
  *   TAGWARDEN_ACR_WEBHOOK_SECRET (or the name --secret-env gives): the token the `acr` source
  *     expects; read from the environment, never argv, where `ps` would show it.
- *   TAGWARDEN_ARM_ENDPOINT: another ARM endpoint (a sovereign cloud, or a local stand-in on
- *     http://127.0.0.1 in tests); default https://management.azure.com.
+ *   AZURE_CLOUD: AzureCloud (default), AzureChinaCloud or AzureUSGovernment: picks the ARM endpoint.
+ *   TAGWARDEN_ARM_ENDPOINT: another ARM endpoint (a local stand-in on http://127.0.0.1 in tests);
+ *     overrides AZURE_CLOUD's.
  *   TAGWARDEN_ARM_TOKEN: a bearer token for ARM to use as is (e.g. `az account get-access-token
  *     --query accessToken -o tsv`); without it, DefaultAzureCredential (az login, environment,
  *     managed identity, workload identity).
@@ -39,7 +41,6 @@ interface SetupOptions {
   appResourceGroup?: string;
 }
 
-const DEFAULT_ARM_ENDPOINT = 'https://management.azure.com';
 const GUID = /^[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$/i;
 /** ACR registry and webhook names: 5 to 50 letters and digits (ARM's own rule). */
 const ACR_NAME = /^[a-zA-Z0-9]{5,50}$/;
@@ -91,7 +92,12 @@ async function azureSetup(options: SetupOptions, dependencies: AzureCommandDepen
   const out = dependencies.out ?? ((line: string) => process.stdout.write(`${line}\n`));
   const token = checkOptions(options, env);
 
-  const endpoint = env.TAGWARDEN_ARM_ENDPOINT || DEFAULT_ARM_ENDPOINT;
+  let endpoint: string;
+  try {
+    endpoint = env.TAGWARDEN_ARM_ENDPOINT || azureCloud(env.AZURE_CLOUD).armEndpoint;
+  } catch (error) {
+    throw new Error(oneLine(errorMessage(error)));
+  }
   let scope: string;
   try {
     scope = `${azureEndpoint(endpoint, true).endpoint}/.default`;

@@ -196,6 +196,8 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         // The host's own storage, by identity (Flex Consumption sets the worker runtime itself).
         { name: 'AzureWebJobsStorage__accountName', value: storage.name }
         { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insights.properties.ConnectionString }
+        // The cloud the app runs in: storage suffix, ARM endpoint and ACR token audience follow it.
+        { name: 'AZURE_CLOUD', value: environment().name }
         { name: 'TAGWARDEN_STORAGE_ACCOUNT', value: storage.name }
         { name: 'TAGWARDEN_HISTORY_TABLE', value: history.name }
         { name: 'TAGWARDEN_POISON_QUEUE', value: poison.name }

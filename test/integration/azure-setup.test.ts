@@ -267,6 +267,10 @@ describe('tagwarden azure setup against a stand-in of ARM', () => {
     expect(short.error).toBe('MY_SECRET must be at least 16 characters with no whitespace');
     const http = await setup(['--registry', REGISTRY, '--function-url', 'http://tagwarden.example/api']);
     expect(http.error).toMatch(/--function-url must be https/);
+    const cloud = await setup(['--registry', REGISTRY, '--function-url', URL_V1], {
+      env: { AZURE_CLOUD: 'AzureGermanCloud', TAGWARDEN_ACR_WEBHOOK_SECRET: SECRET },
+    });
+    expect(cloud.error).toMatch(/^AZURE_CLOUD "AzureGermanCloud" is not a cloud Tagwarden knows/);
     const badName = await setup(['--registry', 'my.azurecr.io', '--function-url', URL_V1]);
     expect(badName.error).toMatch(/--registry "my.azurecr.io" is not a registry name/);
     expect(arm.calls).toHaveLength(calls);
