@@ -492,6 +492,32 @@ describe('Event Grid', () => {
   });
 });
 
+describe('one push, two ways', () => {
+  it('records a push once when ACR delivers it as a webhook and Event Grid as an event (own envelope id)', async () => {
+    const h = await harness();
+    const a = push('web', 'both', 'both-a');
+    await h.webhook(acrRequest(acrBody('acr-both-1', 'web', 'both', a.digest, '2026-12-01T04:00:00Z')));
+    const b = push('web', 'both', 'both-b');
+    // Microsoft's samples: the Event Grid envelope id differs from the ACR event id it carries as data.id.
+    const viaEventGrid = { ...imagePushed('acr-both-2', 'web', 'both', b.digest), id: 'eg-envelope-7f3c9a' };
+    expect(viaEventGrid.data.id).toBe('acr-both-2');
+    const webhook = await h.webhook(
+      acrRequest(acrBody('acr-both-2', 'web', 'both', b.digest, '2026-12-01T04:00:00Z')),
+    );
+    const eventGrid = await h.eventGridHttp(eventGridRequest([viaEventGrid]));
+    await eventGridTriggerHandler(async () => h.deps)(viaEventGrid as never, context());
+    expect(webhook.status).toBe(202);
+    expect(webhook.jsonBody).toMatchObject({ transitions: [{ transition: 'overwrite' }] });
+    expect(eventGrid.status).toBe(202);
+    expect(eventGrid.jsonBody).toMatchObject({ transitions: [{ transition: 'duplicate' }] });
+    const history = await h.deps.store.history(ref('web', 'both'));
+    expect(history.map((row) => row.transition)).toEqual(['first-seen', 'overwrite']);
+    await settle(h, () => (slack.messages.length >= 1 ? true : undefined), 'the overwrite alert');
+    await h.timer();
+    expect(slack.messages).toHaveLength(1);
+  });
+});
+
 describe('poison queue', () => {
   it('keeps a body the history table cannot take, lists it, and replays it into history', async () => {
     const healthy = await harness();
