@@ -39,7 +39,7 @@ param location string = resourceGroup().location
 @maxLength(11)
 param namePrefix string = 'tagwarden'
 
-@description('The policy as JSON (the YAML policy file converted; see README "Deploy on Azure"). Empty: the built-in defaults.')
+@description('The policy as JSON (the YAML policy file converted; see docs/azure.md). Empty: the built-in defaults.')
 param policyJson string = ''
 
 // Built-in role definitions (ids are the same in every tenant).
