@@ -2,6 +2,7 @@ import type { TableClient } from '@azure/data-tables';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import type { QueueClient } from '@azure/storage-queue';
 import { containerRegistryManagement } from '../../shared/adapters/azure/arm';
+import { type AzureCloud, azureCloud, cloudOfRegistry } from '../../shared/adapters/azure/cloud';
 import { type ArmRegistryReader, registryOwners } from '../../shared/adapters/azure/owners';
 import { StorageQueuePoison } from '../../shared/adapters/azure/poison-queue';
 import { type StorageSettings, storageClients } from '../../shared/adapters/azure/storage';
@@ -38,8 +39,6 @@ export interface AzureEnvironment extends StorageSettings {
   SLACK_WEBHOOK_URL?: string;
   /** The shared secret ACR sends as `Authorization: Bearer …` (and Event Grid as `?token=`). */
   ACR_WEBHOOK_SECRET?: string;
-  /** Comma-separated login servers Tagwarden may act on; left out: any `*.azurecr.io` host. */
-  TAGWARDEN_REGISTRIES?: string;
   /** Comma-separated ARM ids of the registries whose `tagwarden:owners` resource tag names alert owners. */
   TAGWARDEN_REGISTRY_IDS?: string;
   /**
@@ -85,6 +84,22 @@ function setting(
   return value;
 }
 
+/**
+ * Slack is optional: left out, empty, or a Key Vault reference the platform could not resolve (the
+ * secret was never set) all mean "no Slack": alerts go to the function log, and an unresolved
+ * reference is named in a warning so it can be fixed. Nothing else stops for it.
+ */
+export function slackUrl(env: AzureEnvironment, log: Logger): string | undefined {
+  try {
+    return setting(env, 'SLACK_WEBHOOK_URL');
+  } catch (error) {
+    log.warn('alerts go to the function log: SLACK_WEBHOOK_URL is not usable', {
+      error: errorMessage(error),
+    });
+    return undefined;
+  }
+}
+
 /** The cluster endpoints of TAGWARDEN_CLUSTERS, validated like the config file's `clusters`. */
 export function azureClusters(env: AzureEnvironment): ClusterEndpoint[] {
   const text = setting(env, 'TAGWARDEN_CLUSTERS');
@@ -106,6 +121,7 @@ export function acrRegistries(
   credential: TokenCredential,
   allowed: string | undefined,
   endpointFor?: (host: string) => string,
+  cloud: AzureCloud = azureCloud(undefined, allowed),
 ): RegistryResolver {
   const allowList = (allowed ?? '')
     .split(',')
@@ -122,6 +138,9 @@ export function acrRegistries(
       registry = new AcrRegistry({
         loginServer: name,
         credential,
+        // A `.azurecr.cn` host asks for the China audience, `.azurecr.us` for US Government's; a custom
+        // domain (allow-listed) for the deployment's cloud's.
+        audience: (cloudOfRegistry(name) ?? cloud).acrAudience,
         ...(endpoint ? { endpoint, allowInsecureConnection: endpoint.startsWith('http://') } : {}),
       });
       clients.set(name, registry);
@@ -179,8 +198,9 @@ export async function buildAzureDependencies(overrides: AzureOverrides = {}): Pr
   const log = overrides.log ?? consoleLogger();
   const policy = azurePolicy(env.POLICY);
   const secret = webhookSecret(env);
-  const slackWebhookUrl = setting(env, 'SLACK_WEBHOOK_URL');
+  const slackWebhookUrl = slackUrl(env, log);
   const clusters = new ClusterSender(azureClusters(env));
+  const cloud = azureCloud(env.AZURE_CLOUD, env.TAGWARDEN_REGISTRIES);
   let credential = overrides.credential;
   const identity = () => {
     credential ??= new DefaultAzureCredential();
@@ -192,14 +212,16 @@ export async function buildAzureDependencies(overrides: AzureOverrides = {}): Pr
   const channel = overrides.notifier ?? alertChannel({ webhookUrl: slackWebhookUrl });
   const armFor =
     overrides.armFor ??
-    ((subscription: string) => containerRegistryManagement(identity(), subscription) as ArmRegistryReader);
+    ((subscription: string) =>
+      containerRegistryManagement(identity(), subscription, cloud.armEndpoint) as ArmRegistryReader);
   const notifier = new RepositoryOwnersNotifier(
     channel,
     cachedRepositoryOwners(registryOwners(env.TAGWARDEN_REGISTRY_IDS, armFor)),
     log,
   );
   const registries =
-    overrides.registries ?? acrRegistries(identity(), env.TAGWARDEN_REGISTRIES, overrides.acrEndpointFor);
+    overrides.registries ??
+    acrRegistries(identity(), env.TAGWARDEN_REGISTRIES, overrides.acrEndpointFor, cloud);
   const runner = new EffectRunner({
     store,
     registries,

@@ -1,18 +1,22 @@
 import type { TokenCredential } from '@azure/identity';
 import type { Command } from 'commander';
+import { azureCloud } from '../../shared/adapters/azure/cloud';
 import { azureEndpoint } from '../../shared/adapters/azure/loopback';
 import { type ArmContainerRegistry, setupAcrWebhook } from '../../shared/adapters/azure/setup';
 import { errorMessage } from '../../shared/core';
 import { registerPoisonCommands } from './azure-poison-command';
 
 /**
- * `tagwarden azure setup`: points the registry's webhook at the Tagwarden Function, idempotently.
+ * `tagwarden azure setup`: checks the registry's role assignment mode (the app's registry role must
+ * be honoured there), points the registry's webhook at the Tagwarden Function, idempotently, and with
+ * --function-app refreshes the app's Key Vault references (run it after the vault's secrets are set).
  *
  * Environment:
  *   TAGWARDEN_ACR_WEBHOOK_SECRET (or the name --secret-env gives): the token the `acr` source
  *     expects; read from the environment, never argv, where `ps` would show it.
- *   TAGWARDEN_ARM_ENDPOINT: another ARM endpoint (a sovereign cloud, or a local stand-in on
- *     http://127.0.0.1 in tests); default https://management.azure.com.
+ *   AZURE_CLOUD: AzureCloud (default), AzureChinaCloud or AzureUSGovernment: picks the ARM endpoint.
+ *   TAGWARDEN_ARM_ENDPOINT: another ARM endpoint (a local stand-in on http://127.0.0.1 in tests);
+ *     overrides AZURE_CLOUD's.
  *   TAGWARDEN_ARM_TOKEN: a bearer token for ARM to use as is (e.g. `az account get-access-token
  *     --query accessToken -o tsv`); without it, DefaultAzureCredential (az login, environment,
  *     managed identity, workload identity).
@@ -32,12 +36,16 @@ interface SetupOptions {
   secretEnv: string;
   webhookName: string;
   dryRun?: boolean;
+  legacyRoles?: boolean;
+  functionApp?: string;
+  appResourceGroup?: string;
 }
 
-const DEFAULT_ARM_ENDPOINT = 'https://management.azure.com';
 const GUID = /^[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$/i;
 /** ACR registry and webhook names: 5 to 50 letters and digits (ARM's own rule). */
 const ACR_NAME = /^[a-zA-Z0-9]{5,50}$/;
+/** App Service names: 2 to 60 letters, digits and hyphens, not starting or ending with a hyphen. */
+const FUNCTION_APP = /^[a-zA-Z0-9][a-zA-Z0-9-]{0,58}[a-zA-Z0-9]$/;
 const RESOURCE_GROUP = /^[-\w.()]{1,89}[-\w()]$|^[-\w()]$/;
 const CREDENTIAL_ERRORS = new Set([
   'CredentialUnavailableError',
@@ -54,7 +62,7 @@ export function registerAzureCommands(program: Command, dependencies: AzureComma
   azure
     .command('setup')
     .description(
-      "create or update the ACR webhook that sends push and delete events to Tagwarden's Function (idempotent)",
+      "check the registry's role mode, create or update its webhook to Tagwarden's Function (idempotent), and refresh the Function's Key Vault references",
     )
     .requiredOption('--subscription <id>', 'Azure subscription id of the registry')
     .requiredOption('--resource-group <name>', 'resource group of the registry')
@@ -67,6 +75,15 @@ export function registerAzureCommands(program: Command, dependencies: AzureComma
     )
     .option('--webhook-name <name>', 'name of the webhook in the registry', 'tagwarden')
     .option('--dry-run', 'print what would change, change nothing')
+    .option(
+      '--legacy-roles',
+      'the registry stays in RBAC-only mode: the app was deployed with registryPermissions=legacy (AcrPush and a tag-lock custom role)',
+    )
+    .option(
+      '--function-app <name>',
+      'the Function App (functionAppName output): refresh its Key Vault references once the secrets are set',
+    )
+    .option('--app-resource-group <name>', 'resource group of the Function App (default: --resource-group)')
     .action((options: SetupOptions) => azureSetup(options, dependencies));
 }
 
@@ -75,7 +92,12 @@ async function azureSetup(options: SetupOptions, dependencies: AzureCommandDepen
   const out = dependencies.out ?? ((line: string) => process.stdout.write(`${line}\n`));
   const token = checkOptions(options, env);
 
-  const endpoint = env.TAGWARDEN_ARM_ENDPOINT || DEFAULT_ARM_ENDPOINT;
+  let endpoint: string;
+  try {
+    endpoint = env.TAGWARDEN_ARM_ENDPOINT || azureCloud(env.AZURE_CLOUD).armEndpoint;
+  } catch (error) {
+    throw new Error(oneLine(errorMessage(error)));
+  }
   let scope: string;
   try {
     scope = `${azureEndpoint(endpoint, true).endpoint}/.default`;
@@ -101,11 +123,29 @@ async function azureSetup(options: SetupOptions, dependencies: AzureCommandDepen
       serviceUri: options.functionUrl,
       token,
       dryRun: options.dryRun === true,
+      legacyRoles: options.legacyRoles === true,
     });
   } catch (error) {
     throw new Error(oneLine(errorMessage(error)));
   }
   for (const line of result.lines) out(line);
+  if (options.functionApp) {
+    const app = {
+      subscription: options.subscription,
+      resourceGroup: options.appResourceGroup ?? options.resourceGroup,
+      name: options.functionApp,
+    };
+    if (options.dryRun) {
+      out(`dry run: would refresh the Key Vault references of function app ${app.name}`);
+      return;
+    }
+    const { refreshKeyVaultReferences } = await import('../../shared/adapters/azure/key-vault-refresh');
+    try {
+      for (const line of await refreshKeyVaultReferences(credential, endpoint, app)) out(line);
+    } catch (error) {
+      throw new Error(oneLine(errorMessage(error)));
+    }
+  }
 }
 
 /** Validates every option before any call; returns the webhook token. */
@@ -118,6 +158,10 @@ function checkOptions(options: SetupOptions, env: NodeJS.ProcessEnv): string {
     throw new Error(
       `--registry ${quote(options.registry)} is not a registry name (5 to 50 letters and digits, without .azurecr.io)`,
     );
+  if (options.functionApp !== undefined && !FUNCTION_APP.test(options.functionApp))
+    throw new Error(`--function-app ${quote(options.functionApp)} is not a function app name`);
+  if (options.appResourceGroup !== undefined && !RESOURCE_GROUP.test(options.appResourceGroup))
+    throw new Error(`--app-resource-group ${quote(options.appResourceGroup)} is not a resource group name`);
   if (!ACR_NAME.test(options.webhookName))
     throw new Error(`--webhook-name ${quote(options.webhookName)} must be 5 to 50 letters and digits`);
   let url: URL;
@@ -164,7 +208,8 @@ async function checkCredential(credential: TokenCredential, scope: string): Prom
 
 function oneLine(text: string): string {
   const first = text.split('\n')[0] ?? '';
-  return first.length > 400 ? `${first.slice(0, 397)}...` : first;
+  // Long enough for the longest message of ours (the mode check names registry, group and subscription).
+  return first.length > 600 ? `${first.slice(0, 597)}...` : first;
 }
 
 function quote(text: string): string {

@@ -12,7 +12,14 @@ param registryName string
 @description('Resource group of the registry (may differ from the deployment\'s).')
 param registryResourceGroup string = resourceGroup().name
 
-@description('Key Vault secret holding the Slack incoming-webhook URL.')
+@description('The registry\'s role assignment mode (az acr show --query roleAssignmentMode): abac for AbacRepositoryPermissions (the app gets "Container Registry Repository Writer"), legacy for an RBAC-only registry (AcrPush plus a custom tag-lock role; `tagwarden azure setup --legacy-roles`).')
+@allowed(['abac', 'legacy'])
+param registryPermissions string = 'abac'
+
+@description('Whether alerts go to Slack: adds the SLACK_WEBHOOK_URL setting, a Key Vault reference to slackSecretName. Without it alerts go to the function log. Set it once that secret exists.')
+param slackEnabled bool = false
+
+@description('Key Vault secret holding the Slack incoming-webhook URL (read only with slackEnabled).')
 param slackSecretName string = 'tagwarden-slack-webhook-url'
 
 @description('Key Vault secret holding the shared secret ACR sends (Authorization: Bearer …) and Event Grid sends (?token=…).')
@@ -32,7 +39,7 @@ param location string = resourceGroup().location
 @maxLength(11)
 param namePrefix string = 'tagwarden'
 
-@description('The policy as JSON (the YAML policy file converted; see README "Deploy on Azure"). Empty: the built-in defaults.')
+@description('The policy as JSON (the YAML policy file converted; see docs/azure.md). Empty: the built-in defaults.')
 param policyJson string = ''
 
 // Built-in role definitions (ids are the same in every tenant).
@@ -151,6 +158,17 @@ var clusterSettings = clusterBumps ? [
   { name: 'TAGWARDEN_CLUSTERS', value: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${clustersSecretName}/)' }
 ] : []
 
+// Optional: without it alerts are written to the function log (an unresolved reference is treated the same way).
+var slackSettings = slackEnabled ? [
+  { name: 'SLACK_WEBHOOK_URL', value: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${slackSecretName}/)' }
+] : []
+
+// Flex Consumption rejects the site properties Microsoft lists as deprecated for it (ftpsState,
+// use32BitWorkerProcess, alwaysOn, linuxFxVersion, functionAppScaleLimit, …) and the app settings
+// its runtime section replaces (FUNCTIONS_WORKER_RUNTIME, FUNCTIONS_EXTENSION_VERSION, …): none is
+// set here. The table: "Flex Consumption plan deprecations",
+// https://learn.microsoft.com/azure/azure-functions/functions-app-settings#flex-consumption-plan-deprecations
+// (test/integration/azure-template.test.ts lists them and fails if one appears).
 resource app 'Microsoft.Web/sites@2024-04-01' = {
   name: '${namePrefix}-${suffix}'
   location: location
@@ -173,21 +191,21 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
     }
     siteConfig: {
       minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
       http20Enabled: true
       appSettings: concat([
         // The host's own storage, by identity (Flex Consumption sets the worker runtime itself).
         { name: 'AzureWebJobsStorage__accountName', value: storage.name }
         { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insights.properties.ConnectionString }
+        // The cloud the app runs in: storage suffix, ARM endpoint and ACR token audience follow it.
+        { name: 'AZURE_CLOUD', value: environment().name }
         { name: 'TAGWARDEN_STORAGE_ACCOUNT', value: storage.name }
         { name: 'TAGWARDEN_HISTORY_TABLE', value: history.name }
         { name: 'TAGWARDEN_POISON_QUEUE', value: poison.name }
         { name: 'TAGWARDEN_REGISTRIES', value: registry.properties.loginServer }
         { name: 'TAGWARDEN_REGISTRY_IDS', value: registry.id }
         { name: 'POLICY', value: policyJson }
-        { name: 'SLACK_WEBHOOK_URL', value: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${slackSecretName}/)' }
         { name: 'ACR_WEBHOOK_SECRET', value: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${webhookSecretName}/)' }
-      ], clusterSettings)
+      ], slackSettings, clusterSettings)
     }
   }
 }
@@ -239,6 +257,7 @@ module registryRole 'registry-role.bicep' = {
   params: {
     registryName: registryName
     principalId: app.identity.principalId
+    registryPermissions: registryPermissions
   }
 }
 

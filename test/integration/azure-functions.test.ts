@@ -492,6 +492,32 @@ describe('Event Grid', () => {
   });
 });
 
+describe('one push, two ways', () => {
+  it('records a push once when ACR delivers it as a webhook and Event Grid as an event (own envelope id)', async () => {
+    const h = await harness();
+    const a = push('web', 'both', 'both-a');
+    await h.webhook(acrRequest(acrBody('acr-both-1', 'web', 'both', a.digest, '2026-12-01T04:00:00Z')));
+    const b = push('web', 'both', 'both-b');
+    // Microsoft's samples: the Event Grid envelope id differs from the ACR event id it carries as data.id.
+    const viaEventGrid = { ...imagePushed('acr-both-2', 'web', 'both', b.digest), id: 'eg-envelope-7f3c9a' };
+    expect(viaEventGrid.data.id).toBe('acr-both-2');
+    const webhook = await h.webhook(
+      acrRequest(acrBody('acr-both-2', 'web', 'both', b.digest, '2026-12-01T04:00:00Z')),
+    );
+    const eventGrid = await h.eventGridHttp(eventGridRequest([viaEventGrid]));
+    await eventGridTriggerHandler(async () => h.deps)(viaEventGrid as never, context());
+    expect(webhook.status).toBe(202);
+    expect(webhook.jsonBody).toMatchObject({ transitions: [{ transition: 'overwrite' }] });
+    expect(eventGrid.status).toBe(202);
+    expect(eventGrid.jsonBody).toMatchObject({ transitions: [{ transition: 'duplicate' }] });
+    const history = await h.deps.store.history(ref('web', 'both'));
+    expect(history.map((row) => row.transition)).toEqual(['first-seen', 'overwrite']);
+    await settle(h, () => (slack.messages.length >= 1 ? true : undefined), 'the overwrite alert');
+    await h.timer();
+    expect(slack.messages).toHaveLength(1);
+  });
+});
+
 describe('poison queue', () => {
   it('keeps a body the history table cannot take, lists it, and replays it into history', async () => {
     const healthy = await harness();
@@ -586,6 +612,41 @@ describe('composition root', () => {
     })(acrRequest('{}'), context());
     expect(answer.status).toBe(500);
     expect(JSON.stringify(answer.jsonBody)).not.toContain('ACR_WEBHOOK_SECRET');
+  });
+});
+
+describe('Slack is optional', () => {
+  it('starts without SLACK_WEBHOOK_URL, or with an unresolved reference to it, and alerts to the log', async () => {
+    const warnings: string[] = [];
+    const log = {
+      ...silentLogger,
+      warn: (message: string, fields?: Record<string, unknown>) => {
+        warnings.push(`${message} ${JSON.stringify(fields ?? {})}`);
+      },
+    };
+    const env = {
+      TAGWARDEN_STORAGE: azurite.connectionString,
+      ACR_WEBHOOK_SECRET: SECRET,
+      TAGWARDEN_HISTORY_TABLE: `tagwardenslack${Date.now() % 1e8}`,
+    };
+    const without = await buildAzureDependencies({ env, credential: staticCredential(), log });
+    expect(without.policy).toBeDefined();
+    expect(warnings).toEqual([]);
+    // The deployment referenced a secret nobody set: the platform leaves the literal in place.
+    const unresolved = await buildAzureDependencies({
+      env: {
+        ...env,
+        SLACK_WEBHOOK_URL:
+          '@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/tagwarden-slack-webhook-url/)',
+      },
+      credential: staticCredential(),
+      log,
+    });
+    expect(unresolved.policy).toBeDefined();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      /^alerts go to the function log: SLACK_WEBHOOK_URL is not usable .*unresolved Key Vault reference/,
+    );
   });
 });
 

@@ -18,6 +18,8 @@ const REGISTRY = 'tagwardenacr';
 const SECRET = 'acr-webhook-token-0123456789abcdef';
 const URL_V1 = 'https://tagwarden-fn.azurewebsites.net/api/webhooks/acr';
 const URL_V2 = 'https://tagwarden-fn2.azurewebsites.net/api/webhooks/acr';
+const LEGACY = 'legacyacr01';
+const SWITCH = `az acr update --name ${LEGACY} --resource-group ${GROUP} --subscription ${SUBSCRIPTION} --role-assignment-mode rbac-abac`;
 
 let arm: FakeArm;
 let snapshot = '';
@@ -30,6 +32,15 @@ beforeAll(async () => {
     registry: REGISTRY,
     location: 'westeurope',
     tags: { env: 'prod', 'tagwarden:owners': '#payments, @alice  #payments' },
+    roleAssignmentMode: 'AbacRepositoryPermissions',
+  });
+  // Today's default registry: RBAC-only, where Container Registry Repository Writer is not honoured.
+  arm.addRegistry({
+    subscription: SUBSCRIPTION,
+    resourceGroup: GROUP,
+    registry: LEGACY,
+    location: 'westeurope',
+    roleAssignmentMode: 'LegacyRegistryPermissions',
   });
   buildCli();
   // A private copy of the built CLI, as useCliSnapshot makes: another suite's build cannot disturb it.
@@ -152,6 +163,70 @@ describe('tagwarden azure setup against a stand-in of ARM', () => {
     });
   });
 
+  it('stops on an RBAC-only registry with the exact command that switches it, and writes nothing', async () => {
+    const writes = arm.writeCalls().length;
+    const result = await setup(['--registry', LEGACY, '--function-url', URL_V1]);
+    expect(result.error).toContain(
+      `registry ${LEGACY} is in role assignment mode LegacyRegistryPermissions, where "Container Registry Repository Writer" is not honoured`,
+    );
+    expect(result.error).toContain(`\`${SWITCH}\``);
+    expect(result.error).toContain('--legacy-roles');
+    expect(result.error).not.toContain('\n');
+    expect(arm.writeCalls()).toHaveLength(writes);
+    expect(arm.webhookOf(SUBSCRIPTION, GROUP, LEGACY, 'tagwarden')).toBeNull();
+  });
+
+  it('with --legacy-roles sets an RBAC-only registry up, and refuses the flag on an ABAC-enabled one', async () => {
+    const result = await setup(['--registry', LEGACY, '--function-url', URL_V1, '--legacy-roles']);
+    expect(result.error).toBeNull();
+    expect(result.lines).toContain(
+      'role assignment mode LegacyRegistryPermissions: --legacy-roles, the app needs AcrPush and the tag-lock custom role (deploy main.bicep with registryPermissions=legacy)',
+    );
+    expect(arm.webhookOf(SUBSCRIPTION, GROUP, LEGACY, 'tagwarden')?.serviceUri).toBe(URL_V1);
+    const writes = arm.writeCalls().length;
+    const abac = await setup(['--registry', REGISTRY, '--function-url', URL_V2, '--legacy-roles']);
+    expect(abac.error).toMatch(
+      /^--legacy-roles: registry tagwardenacr is ABAC-enabled \(AbacRepositoryPermissions\)/,
+    );
+    expect(arm.writeCalls()).toHaveLength(writes);
+  });
+
+  it('refreshes the Key Vault references of --function-app after the webhook, and lists their status', async () => {
+    arm.addSite({
+      subscription: SUBSCRIPTION,
+      resourceGroup: 'rg-app',
+      site: 'tagwarden-abc123',
+      references: { ACR_WEBHOOK_SECRET: 'Resolved', SLACK_WEBHOOK_URL: 'SecretNotFound' },
+    });
+    const args = ['--registry', REGISTRY, '--function-url', URL_V2, '--function-app', 'tagwarden-abc123'];
+    const dry = await setup([...args, '--app-resource-group', 'rg-app', '--dry-run']);
+    expect(dry.lines).toContain(
+      'dry run: would refresh the Key Vault references of function app tagwarden-abc123',
+    );
+    expect(arm.calls.filter((c) => c.path.endsWith('/refresh'))).toHaveLength(0);
+    const result = await setup([...args, '--app-resource-group', 'rg-app']);
+    expect(result.error).toBeNull();
+    const refresh = arm.calls.filter((c) => c.path.endsWith('/refresh'));
+    expect(refresh).toEqual([
+      expect.objectContaining({
+        method: 'POST',
+        path: `/subscriptions/${SUBSCRIPTION}/resourceGroups/rg-app/providers/Microsoft.Web/sites/tagwarden-abc123/config/configreferences/appsettings/refresh`,
+        status: 200,
+        authorization: 'Bearer arm-token',
+      }),
+    ]);
+    expect(result.lines.slice(-3)).toEqual([
+      'refreshed the Key Vault references of function app tagwarden-abc123',
+      '  ACR_WEBHOOK_SECRET: Resolved',
+      '  SLACK_WEBHOOK_URL: SecretNotFound',
+    ]);
+    // The app in another group than the registry, when --app-resource-group is left out: named, one line.
+    const missing = await setup(args);
+    expect(missing.error).toBe(
+      `refreshing the Key Vault references of function app tagwarden-abc123 in resource group ${GROUP}: ARM answered 404 ResourceNotFound (is --function-app right?)`,
+    );
+  });
+
   it('names the registry that was not found, in one line, and writes nothing', async () => {
     const writes = arm.writeCalls().length;
     const result = await setup(['--registry', 'nosuchregistry', '--function-url', URL_V1]);
@@ -192,6 +267,10 @@ describe('tagwarden azure setup against a stand-in of ARM', () => {
     expect(short.error).toBe('MY_SECRET must be at least 16 characters with no whitespace');
     const http = await setup(['--registry', REGISTRY, '--function-url', 'http://tagwarden.example/api']);
     expect(http.error).toMatch(/--function-url must be https/);
+    const cloud = await setup(['--registry', REGISTRY, '--function-url', URL_V1], {
+      env: { AZURE_CLOUD: 'AzureGermanCloud', TAGWARDEN_ACR_WEBHOOK_SECRET: SECRET },
+    });
+    expect(cloud.error).toMatch(/^AZURE_CLOUD "AzureGermanCloud" is not a cloud Tagwarden knows/);
     const badName = await setup(['--registry', 'my.azurecr.io', '--function-url', URL_V1]);
     expect(badName.error).toMatch(/--registry "my.azurecr.io" is not a registry name/);
     expect(arm.calls).toHaveLength(calls);
@@ -227,6 +306,13 @@ describe('tagwarden azure setup as a process', () => {
     expect(result.stderr).toBe(
       `error: registry nosuchregistry in resource group ${GROUP} of subscription ${SUBSCRIPTION} was not found\n`,
     );
+  });
+
+  it('exits 1 with one line naming the switch command on an RBAC-only registry', async () => {
+    const result = await run(['--registry', LEGACY, '--function-url', URL_V2]);
+    expect(result.status).toBe(1);
+    expect(result.stderr.split('\n')).toHaveLength(2);
+    expect(result.stderr).toContain(SWITCH);
   });
 
   it('exits 1 when a required option is missing, naming it', async () => {

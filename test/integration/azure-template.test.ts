@@ -33,11 +33,12 @@ const BUILT_IN = {
   containerRegistryRepositoryWriter: '2a1e307c-b015-4ebd-883e-5b7698a07328',
   reader: 'acdd72a7-3385-48ef-bd42-f606fba81ae7',
 };
+/** Assigned only with registryPermissions=legacy (an RBAC-only registry), with the tag-lock custom role. */
+const LEGACY_ONLY = { acrPush: '8311e382-0749-4cb8-b61a-304f252e45ec' };
 /** Roles the identity must not get: broader than needed. */
 const TOO_BROAD = {
   owner: '8e3af657-a8ff-443c-a75c-2fe8c4bcb635',
   contributor: 'b24988ac-6180-42a0-ab88-20f7382dd24c',
-  acrPush: '8311e382-0749-4cb8-b61a-304f252e45ec',
   acrDelete: 'c2f4ef07-c644-48eb-af81-4b1b4947fb11',
   containerRegistryRepositoryContributor: '2efddaa5-3f1f-4df3-97df-af3f13818f4c',
   storageAccountContributor: '17d1049b-9a84-46fb-8f53-869881c3d3ab',
@@ -76,11 +77,24 @@ describe('infra/azure/main.bicep', () => {
     const assigned = [
       ...code_(main + registryRole).matchAll(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g),
     ].map((m) => m[0]);
-    expect(new Set(assigned)).toEqual(new Set(Object.values(BUILT_IN)));
+    expect(new Set(assigned)).toEqual(new Set([...Object.values(BUILT_IN), ...Object.values(LEGACY_ONLY)]));
     for (const id of Object.values(TOO_BROAD)) expect(main + registryRole).not.toContain(id);
     // One assignment per role, each to the app's identity with the right scope.
     expect(code_(main).match(/Microsoft\.Authorization\/roleAssignments@/g)).toHaveLength(4);
-    expect(code_(registryRole).match(/Microsoft\.Authorization\/roleAssignments@/g)).toHaveLength(2);
+    expect(code_(registryRole).match(/Microsoft\.Authorization\/roleAssignments@/g)).toHaveLength(4);
+    // Repository Writer only in ABAC mode; AcrPush and the custom role only in legacy mode.
+    expect(registryRole).toMatch(/resource repositoryWriter '[^']+' = if \(!legacy\)/);
+    expect(registryRole).toMatch(/resource pusher '[^']+' = if \(legacy\)/);
+    expect(registryRole).toMatch(/resource tagLockerAssignment '[^']+' = if \(legacy\)/);
+    expect(main).toContain("param registryPermissions string = 'abac'");
+    expect(main).toMatch(/registryPermissions: registryPermissions/);
+    // The custom role carries exactly the repository metadata actions, on the registry alone.
+    const actions = /actions: \[([^\]]*)\]/.exec(code_(registryRole))?.[1] ?? '';
+    expect(actions.match(/'[^']+'/g)).toEqual([
+      "'Microsoft.ContainerRegistry/registries/metadata/read'",
+      "'Microsoft.ContainerRegistry/registries/metadata/write'",
+    ]);
+    expect(code_(registryRole)).toMatch(/assignableScopes: \[\s*registry\.id\s*\]/);
     expect(registryRole).toMatch(/scope:\s*registry\b/);
     expect(main).toMatch(
       /module registryRole 'registry-role\.bicep'[\s\S]*scope:\s*resourceGroup\(registryResourceGroup\)/,
@@ -108,7 +122,12 @@ describe('infra/azure/main.bicep', () => {
     expect(code_(main)).toMatch(
       /var clusterSettings = clusterBumps \? \[[^\]]*TAGWARDEN_CLUSTERS[^\]]*\] : \[\]/,
     );
-    expect(code_(main)).toMatch(/appSettings: concat\(\[[\s\S]*\], clusterSettings\)/);
+    expect(code_(main)).toMatch(/appSettings: concat\(\[[\s\S]*\], slackSettings, clusterSettings\)/);
+    // Slack is optional for real: no reference (which would stop nothing, but warns) unless asked for.
+    expect(main).toContain('param slackEnabled bool = false');
+    expect(code_(main)).toMatch(
+      /var slackSettings = slackEnabled \? \[[^\]]*SLACK_WEBHOOK_URL[^\]]*\] : \[\]/,
+    );
     expect(code).toContain('TAGWARDEN_CLUSTERS?:');
     expect(code).toMatch(/setting\(env, 'TAGWARDEN_CLUSTERS'\)/);
     expect(main).toMatch(/enableRbacAuthorization:\s*true/);
@@ -140,6 +159,47 @@ describe('infra/azure/main.bicep', () => {
     const node = /runtime:\s*\{\s*name:\s*'node',\s*version:\s*'(\d+)'\s*\}/.exec(main);
     expect(Number(node?.[1])).toBeGreaterThanOrEqual(22);
     expect(main).toMatch(/sku:\s*\{\s*name:\s*'FC1',\s*tier:\s*'FlexConsumption'\s*\}/);
+  });
+
+  it('sets none of the site properties and app settings the Flex Consumption deprecation table lists', () => {
+    // learn.microsoft.com/azure/azure-functions/functions-app-settings#flex-consumption-plan-deprecations
+    // (and the Azure-Samples Flex Consumption samples' "Deprecated properties and settings"): each is
+    // rejected or ignored on a Flex Consumption app; ftpsState is refused outright in some regions.
+    const properties = [
+      'ftpsState',
+      'use32BitWorkerProcess',
+      'isReserved',
+      'IsXenon',
+      'windowsFxVersion',
+      'alwaysOn',
+      'preWarmedInstanceCount',
+      'functionAppScaleLimit',
+      'containerSize',
+      'javaVersion',
+      'powerShellVersion',
+      'netFrameworkVersion',
+      'linuxFxVersion',
+    ];
+    const settings = [
+      'WEBSITE_NODE_DEFAULT_VERSION',
+      'FUNCTIONS_EXTENSION_VERSION',
+      'FUNCTIONS_WORKER_RUNTIME',
+      'FUNCTIONS_WORKER_RUNTIME_VERSION',
+      'FUNCTIONS_MAX_HTTP_CONCURRENCY',
+      'FUNCTIONS_WORKER_PROCESS_COUNT',
+      'FUNCTIONS_WORKER_DYNAMIC_CONCURRENCY_ENABLED',
+      'WEBSITE_CONTENTAZUREFILECONNECTIONSTRING',
+      'WEBSITE_CONTENTSHARE',
+      'WEBSITE_RUN_FROM_PACKAGE',
+      'SCM_DO_BUILD_DURING_DEPLOYMENT',
+    ];
+    const body = code_(main);
+    for (const name of properties)
+      expect({ name, set: new RegExp(`\\b${name}\\s*:`, 'i').test(body) }).toEqual({ name, set: false });
+    for (const name of settings)
+      expect({ name, set: body.includes(`'${name}'`) }).toEqual({ name, set: false });
+    // The comment cites the table.
+    expect(main).toContain('functions-app-settings#flex-consumption-plan-deprecations');
   });
 
   it('outputs the webhook URLs of the routes index.ts registers', () => {

@@ -10,9 +10,11 @@
  *   arm.writeCalls();   // the PUT and PATCH calls, with their JSON bodies
  *
  * Paths, under /subscriptions/{s}/resourceGroups/{g}/providers/Microsoft.ContainerRegistry/registries/{r}:
- *   GET  ''                                   the registry (404 ResourceNotFound when unknown)
+ *   GET  ''                                   the registry, with its roleAssignmentMode (404 ResourceNotFound when unknown)
  *   GET|PUT|PATCH /webhooks/{w}               the webhook (serviceUri and customHeaders are write-only)
  *   POST /webhooks/{w}/getCallbackConfig      serviceUri and customHeaders
+ * and POST /subscriptions/{s}/resourceGroups/{g}/providers/Microsoft.Web/sites/{app}/config/
+ * configreferences/appsettings/refresh: the Key Vault references addSite gave, with their status.
  * Writes answer 200 with `provisioningState: Succeeded`, so the SDK's poller finishes at once.
  * A request without `Authorization: Bearer …` answers 401.
  */
@@ -46,6 +48,8 @@ export interface FakeArm {
     location: string;
     /** Azure resource tags of the registry. */
     tags?: Record<string, string>;
+    /** `properties.roleAssignmentMode` (AbacRepositoryPermissions, LegacyRegistryPermissions); left out: absent. */
+    roleAssignmentMode?: string;
   }): void;
   webhookOf(
     subscription: string,
@@ -60,12 +64,20 @@ export interface FakeArm {
     webhook: string,
     value: FakeWebhook,
   ): void;
+  /** A Function App whose Key Vault references the refresh call reports (setting → status). */
+  addSite(s: {
+    subscription: string;
+    resourceGroup: string;
+    site: string;
+    references: Record<string, string>;
+  }): void;
   writeCalls(): ArmCall[];
   stop(): Promise<void>;
 }
 
 interface FakeRegistry {
   location: string;
+  roleAssignmentMode?: string;
   tags: Record<string, string>;
   webhooks: Map<string, FakeWebhook>;
 }
@@ -73,8 +85,27 @@ interface FakeRegistry {
 const REGISTRY =
   /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ContainerRegistry\/registries\/([^/]+)(?:\/webhooks\/([^/]+)(\/getCallbackConfig)?)?$/i;
 
+const SITE_REFRESH =
+  /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Web\/sites\/([^/]+)\/config\/configreferences\/appsettings\/refresh$/i;
+
 export async function startFakeArm(): Promise<FakeArm> {
   const registries = new Map<string, FakeRegistry>();
+  const sites = new Map<string, Record<string, string>>();
+
+  /** POST …/sites/{app}/config/configreferences/appsettings/refresh: the references and their status. */
+  function refresh(method: string, match: RegExpExecArray) {
+    const [, s, g, app] = match;
+    const references = sites.get(key(s!, g!, app!));
+    if (method !== 'POST') return armError(405, 'MethodNotAllowed', method);
+    if (!references) return armError(404, 'ResourceNotFound', `site ${app} not found`);
+    const value = Object.entries(references).map(([name, status]) => ({
+      id: `${match[0].replace(/\/refresh$/, '')}/${name}`,
+      name,
+      type: 'Microsoft.Web/sites/config/configreferences',
+      properties: { status, secretName: name.toLowerCase() },
+    }));
+    return { status: 200, body: { value } };
+  }
   const calls: ArmCall[] = [];
   const key = (s: string, g: string, r: string) => `${s}/${g}/${r}`.toLowerCase();
 
@@ -87,6 +118,8 @@ export async function startFakeArm(): Promise<FakeArm> {
   });
 
   function handle(method: string, path: string, body: Record<string, unknown> | null) {
+    const site = SITE_REFRESH.exec(path);
+    if (site) return refresh(method, site);
     const m = REGISTRY.exec(path);
     if (!m) return armError(404, 'InvalidResourceType', `${method} ${path} is not part of this fake`);
     const [, s, g, r, w, callback] = m;
@@ -108,7 +141,11 @@ export async function startFakeArm(): Promise<FakeArm> {
           location: registry.location,
           tags: registry.tags,
           sku: { name: 'Premium', tier: 'Premium' },
-          properties: { loginServer: `${r!.toLowerCase()}.azurecr.io`, provisioningState: 'Succeeded' },
+          properties: {
+            loginServer: `${r!.toLowerCase()}.azurecr.io`,
+            provisioningState: 'Succeeded',
+            ...(registry.roleAssignmentMode ? { roleAssignmentMode: registry.roleAssignmentMode } : {}),
+          },
         },
       };
     }
@@ -176,9 +213,10 @@ export async function startFakeArm(): Promise<FakeArm> {
   return {
     endpoint,
     calls,
-    addRegistry: ({ subscription, resourceGroup, registry, location, tags }) => {
+    addRegistry: ({ subscription, resourceGroup, registry, location, tags, roleAssignmentMode }) => {
       registries.set(key(subscription, resourceGroup, registry), {
         location,
+        ...(roleAssignmentMode ? { roleAssignmentMode } : {}),
         tags: tags ?? {},
         webhooks: new Map(),
       });
@@ -189,6 +227,9 @@ export async function startFakeArm(): Promise<FakeArm> {
     },
     setWebhook: (s, g, r, w, value) => {
       registries.get(key(s, g, r))?.webhooks.set(w, structuredClone(value));
+    },
+    addSite: ({ subscription, resourceGroup, site, references }) => {
+      sites.set(key(subscription, resourceGroup, site), { ...references });
     },
     writeCalls: () => calls.filter((c) => c.method === 'PUT' || c.method === 'PATCH'),
     stop: () =>

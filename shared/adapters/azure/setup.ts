@@ -7,6 +7,7 @@ import type {
 } from '@azure/arm-containerregistry';
 import { PermanentError } from '../../core/errors';
 import { classifyAzureError, statusOf } from './errors';
+import { checkRoleAssignmentMode } from './role-mode';
 
 /** What `tagwarden azure setup` makes the registry's webhook look like. */
 export interface WantedWebhook {
@@ -135,6 +136,8 @@ export interface WebhookSetupRequest extends WantedWebhook {
   registry: string;
   webhookName: string;
   dryRun: boolean;
+  /** The app was given AcrPush and the tag-lock custom role (`registryPermissions=legacy`). */
+  legacyRoles?: boolean;
 }
 
 export interface WebhookSetupResult {
@@ -159,9 +162,17 @@ export async function setupAcrWebhook(
     if (statusOf(error) === 404) throw new PermanentError(`${where} was not found`);
     throw classifyAzureError(`reading ${where}`, error);
   }
+  // Before any write: revert and lock need roles the registry's mode honours.
+  const mode = checkRoleAssignmentMode({
+    subscription: request.subscription,
+    resourceGroup,
+    registry,
+    mode: found.roleAssignmentMode,
+    legacyRoles: request.legacyRoles === true,
+  });
   const current = await readWebhook(arm, request);
   const plan = planWebhook(current, request, found.location);
-  const lines = [`${where} (${found.location})`, ...describePlan(plan, webhookName)];
+  const lines = [`${where} (${found.location})`, mode, ...describePlan(plan, webhookName)];
   if (plan.kind === 'none') return { plan, lines, changed: false };
   if (request.dryRun) return { plan, lines: [...lines, 'dry run: nothing was changed'], changed: false };
   try {

@@ -1,6 +1,7 @@
 import { TableClient } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
 import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
+import { azureCloud } from './cloud';
 
 /**
  * The storage account of an Azure deployment: the history table and the poison queue, reached with
@@ -17,6 +18,13 @@ export interface StorageSettings {
   AzureWebJobsStorage?: string;
   TAGWARDEN_HISTORY_TABLE?: string;
   TAGWARDEN_POISON_QUEUE?: string;
+  /**
+   * The Azure cloud (AzureCloud, AzureChinaCloud, AzureUSGovernment; the template sets it): picks the
+   * storage endpoint suffix and the ARM endpoint. Left out: the cloud of TAGWARDEN_REGISTRIES' hosts.
+   */
+  AZURE_CLOUD?: string;
+  /** Comma-separated login servers Tagwarden may act on; left out: any `*.azurecr.io|cn|us` host. */
+  TAGWARDEN_REGISTRIES?: string;
 }
 
 export const DEFAULT_POISON_QUEUE = 'tagwarden-poison';
@@ -53,9 +61,10 @@ export function storageClients(
     if (!/^[a-z0-9]{3,24}$/.test(account))
       throw new Error(`TAGWARDEN_STORAGE_ACCOUNT "${account.slice(0, 40)}" is not a storage account name`);
     const identity = credential();
+    const suffix = azureCloud(env.AZURE_CLOUD, env.TAGWARDEN_REGISTRIES).storageSuffix;
     return {
-      table: new TableClient(`https://${account}.table.core.windows.net`, tableName, identity),
-      queue: new QueueClient(`https://${account}.queue.core.windows.net/${queueName}`, identity),
+      table: new TableClient(`https://${account}.table.${suffix}`, tableName, identity),
+      queue: new QueueClient(`https://${account}.queue.${suffix}/${queueName}`, identity),
     };
   }
   throw new Error(

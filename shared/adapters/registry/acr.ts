@@ -19,6 +19,11 @@ export interface AcrRegistryOptions {
   endpoint?: string;
   /** Allows a plain-http endpoint, on loopback only (see azure/loopback.ts). */
   allowInsecureConnection?: boolean;
+  /**
+   * What the Entra ID token is asked for before the exchange: the SDK's default is the public
+   * cloud's; national clouds need theirs (see azure/cloud.ts, derived from the login server).
+   */
+  audience?: string;
   /** Per call, token exchange included; default 10 s. A hung call would outlive the effect's lease. */
   timeoutMs?: number;
 }
@@ -50,7 +55,11 @@ export class AcrRegistry implements RegistryClient {
     );
     this.endpoint = setup.endpoint;
     // The SDK's own retries would hide a 429 or 503 from the outbox, which retries with backoff.
-    this.clientOptions = { additionalPolicies: setup.additionalPolicies, retryOptions: { maxRetries: 0 } };
+    this.clientOptions = {
+      additionalPolicies: setup.additionalPolicies,
+      retryOptions: { maxRetries: 0 },
+      ...(options.audience ? { audience: options.audience } : {}),
+    };
     this.properties = new ContainerRegistryClient(this.endpoint, options.credential, this.clientOptions);
   }
 
