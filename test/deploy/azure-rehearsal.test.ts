@@ -1,5 +1,5 @@
 /**
- * The README's "Deploy on Azure" steps, rehearsed against what they build and deploy:
+ * The "Deploy on Azure" steps of docs/azure.md, rehearsed against what they build and deploy:
  *  1. the policy as JSON, with the README's own one-liner;
  *  2. the app settings of `infra/azure/main.bicep`, read from the template (params given as the
  *     README's deployment command gives them, variables and resources evaluated, what only Azure
@@ -70,7 +70,7 @@ const deployment = (policyJson: string): Deployment => ({
   tenantId: '99999999-8888-7777-6666-555555555555',
   resourceGroup: 'tagwarden',
   location: 'westeurope',
-  params: { registryName: REGISTRY, registryResourceGroup: REGISTRY_GROUP, policyJson },
+  params: { registryName: REGISTRY, registryResourceGroup: REGISTRY_GROUP, policyJson, slackEnabled: true },
   runtime: {
     'Microsoft.ContainerRegistry/registries': (name) => ({ loginServer: `${name.toLowerCase()}.azurecr.io` }),
     'Microsoft.KeyVault/vaults': (name) => ({ vaultUri: `https://${name}.vault.azure.net/` }),
