@@ -1,8 +1,9 @@
 // Cron-friendly commands (issue 13, item 3): sweep, baseline and retry resolve only the ${VAR}s they use.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { localRoot } from '../../functions/local/composition';
+import { SqliteHistoryStore } from '../../shared/history';
 import { silentLogger } from '../../shared/log';
 import { runCli, useCliSnapshot } from '../support/cli-process';
 import { pushImage } from '../support/images';
@@ -106,6 +107,53 @@ describe('settings a command reads later (retry, and the effects of a sweep)', (
   it('reads everything at start without declared needs (serve), naming the first missing variable', () => {
     const config = writeConfig('serve.yaml', `{ url: "${registry.url}" }`);
     expect(() => localRoot(config, silentLogger)).toThrow('TW_TEST_UNSET_SLACK_URL');
+  });
+
+  /** A history file with one alert that failed for good. */
+  async function failedAlert(db: string): Promise<string> {
+    const store = new SqliteHistoryStore({ path: db });
+    const now = new Date().toISOString();
+    const incident = {
+      eventId: 'distribution:needs-1',
+      ref: { registryHost: registry.host, repository: 'payments/api', tag: 'v1.0.0' },
+      from: `sha256:${'a'.repeat(64)}`,
+      to: `sha256:${'b'.repeat(64)}`,
+      restoreTo: null,
+      actor: null,
+      eventTime: now,
+      ruleAction: 'alert' as const,
+      ruleSource: 'defaults',
+      owners: [],
+    };
+    await store.enqueueEffects(incident.eventId, [{ kind: 'alert', incident, after: null }], now);
+    const [effect] = await store.effectsOf(incident.eventId);
+    await store.updateEffect(effect!.key, { status: 'failed', error: 'Slack was down' }, now);
+    await store.close();
+    return effect!.key;
+  }
+
+  it('retry delivers an alert without the cluster secret, source and API tokens set', async () => {
+    const config = writeConfig('retry-console.yaml', `{ url: "${registry.url}" }`);
+    // No notify section: alerts go to the console.
+    writeFileSync(config, readFileSync(config, 'utf8').replace(/^notify:\n.*\n/m, ''));
+    const db = join(dir, 'retry-console.db');
+    const key = await failedAlert(db);
+    const result = runCli(['retry', '--all', '--config', config, '--db', db]);
+    expect(result.stderr).toMatch(/^ALERT tag overwritten: \S+\/payments\/api:v1\.0\.0 /);
+    expect(result.stderr).not.toContain('error:');
+    expect(result.stdout.trim()).toBe(`delivered  ${key}: sent via console`);
+    expect(result.status).toBe(0);
+  });
+
+  it('retry of an alert whose Slack URL is unset reports the variable for that effect', async () => {
+    const config = writeConfig('retry-slack.yaml', `{ url: "${registry.url}" }`);
+    const db = join(dir, 'retry-slack.db');
+    const key = await failedAlert(db);
+    const result = runCli(['retry', '--key', key, '--config', config, '--db', db]);
+    expect(result.stdout).toContain(`${key}: `);
+    expect(result.stdout).toContain('environment variable TW_TEST_UNSET_SLACK_URL is not set');
+    expect(result.stderr.trim()).toBe('error: 1 of 1 effect(s) not delivered (see above)');
+    expect(result.status).toBe(1);
   });
 
   it('retry runs (nothing to retry) with none of the secrets set', () => {
