@@ -5,6 +5,7 @@ import { registerAzureCommands } from './azure-setup-command';
 import { err } from './cli-io';
 import { registerFailedCommand } from './failed-command';
 import { registerHistoryCommand } from './history-command';
+import { registerInitCommand } from './init-command';
 import { registerNormalizeCommand } from './normalize-command';
 import { registerReplayCommand } from './replay-command';
 import { registerRetryCommand } from './retry-command';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .version(process.env.npm_package_version ?? '0.1.0')
     .showHelpAfterError('(run with --help for usage)');
   registerServeCommand(program);
+  registerInitCommand(program);
   registerNormalizeCommand(program);
   registerReplayCommand(program);
   registerHistoryCommand(program);

@@ -1,8 +1,10 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { ClusterEndpoints } from '../../shared/adapters/cluster/port';
 import type { Notifier } from '../../shared/adapters/notify/port';
-import type { RegistryResolver } from '../../shared/adapters/registry/port';
+import type { RegistryClient, RegistryResolver } from '../../shared/adapters/registry/port';
 import type { SourceAuthConfig } from '../../shared/auth/source-auth';
+import type { ConfigSection } from '../../shared/config/load';
 import { EffectRunner } from '../../shared/guard/effects';
 import { type HistoryStore, SqliteHistoryStore } from '../../shared/history';
 import { jsonLogger, type Logger } from '../../shared/log';
@@ -31,10 +33,43 @@ export interface LocalRoot {
   effectRunner(store: HistoryStore): EffectRunner;
 }
 
-export function localRoot(configPath: string | undefined, log: Logger = jsonLogger()): LocalRoot {
-  const config = loadLocalConfig(configPath);
-  const registries = registriesFor(config.config);
-  const notifier = notifierFor(config.config);
+/**
+ * What a command reads of the config at start: the policy always, and these sections (with their
+ * `${VAR}`s); `registries` then only for `registryHosts` when given. Every other notify, cluster or
+ * registry setting is read when an effect first uses it, so a cron `sweep` needs neither the Slack URL
+ * nor a source token in its environment — and an alert it raises still goes to Slack when it is set.
+ * Without `needs`, everything is read at start (serve: a mistake is found before listening).
+ */
+export interface ConfigNeeds {
+  sections: ConfigSection[];
+  registryHosts?: string[];
+}
+
+export function localRoot(
+  configPath: string | undefined,
+  log: Logger = jsonLogger(),
+  needs?: ConfigNeeds,
+): LocalRoot {
+  const config = loadLocalConfig(configPath, process.env, needs ?? {});
+  const later = (sections: ConfigSection[], registryHosts?: string[]) =>
+    loadLocalConfig(config.path ?? undefined, process.env, {
+      sections,
+      ...(registryHosts ? { registryHosts } : {}),
+    }).config;
+  const eager = (section: ConfigSection) => !needs || needs.sections.includes(section);
+  const readLater = lazyRegistries((host) => registriesFor(later(['registries'], [host])));
+  const registries = !eager('registries')
+    ? readLater
+    : needs?.registryHosts
+      ? orLater(registriesFor(config.config), readLater)
+      : registriesFor(config.config);
+  const notifier = eager('notify')
+    ? notifierFor(config.config)
+    : lazyNotifier(() => notifierFor(later(['notify'])));
+  const settings = runnerSettingsFor(config.config);
+  const clusters = eager('clusters')
+    ? settings.clusters
+    : lazyClusters(() => runnerSettingsFor(later(['clusters'])).clusters);
   return {
     config,
     log,
@@ -48,8 +83,55 @@ export function localRoot(configPath: string | undefined, log: Logger = jsonLogg
         notifier,
         log,
         policy: config.policy,
-        ...runnerSettingsFor(config.config),
+        ...settings,
+        clusters,
       }),
+  };
+}
+
+/** `make` run at the first call (again after a failure: a `${VAR}` set by then is read). */
+function once<T>(make: () => T): () => T {
+  let made: T | undefined;
+  return () => {
+    made ??= make();
+    return made;
+  };
+}
+
+/** With only some registries read at start, any other host is read when first asked for. */
+function orLater(resolver: RegistryResolver, later: RegistryResolver): RegistryResolver {
+  return (host) => resolver(host) ?? later(host);
+}
+
+/** One read of the config per host, at its first use. */
+function lazyRegistries(make: (host: string) => RegistryResolver): RegistryResolver {
+  const made = new Map<string, RegistryClient | null>();
+  return (host) => {
+    const key = host.toLowerCase();
+    if (!made.has(key)) made.set(key, make(key)(key));
+    return made.get(key) ?? null;
+  };
+}
+
+/** Built at first use; a missing `${VAR}` then fails that alert (retried, then dead-lettered), not the command. */
+function lazyNotifier(make: () => Notifier): Notifier {
+  const get = once(make);
+  return {
+    get kind() {
+      return get().kind;
+    },
+    send: async (alert) => get().send(alert),
+  };
+}
+
+function lazyClusters(make: () => ClusterEndpoints): ClusterEndpoints {
+  const get = once(make);
+  return {
+    get count() {
+      return get().count;
+    },
+    namesFor: (ref) => get().namesFor(ref),
+    send: async (name, bump) => get().send(name, bump),
   };
 }
 

@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ClusterSender } from '../../shared/adapters/cluster/sender';
 import { alertChannel } from '../../shared/adapters/notify/channel';
 import type { Notifier } from '../../shared/adapters/notify/port';
 import { OciDistributionRegistry } from '../../shared/adapters/registry/oci-distribution';
 import type { RegistryClient, RegistryResolver } from '../../shared/adapters/registry/port';
 import { hasCredentials, type SourceAuthConfig } from '../../shared/auth/source-auth';
-import { DEFAULT_CONFIG_NOTICE, loadConfigFile } from '../../shared/config/load';
+import { DEFAULT_CONFIG_NOTICE, loadConfigFile, type SectionOptions } from '../../shared/config/load';
 import { type TagwardenConfig, toPolicy } from '../../shared/config/schema';
 import { DEFAULT_POLICY, type Policy } from '../../shared/core';
 import type { EffectRunnerOptions } from '../../shared/guard/effects';
@@ -18,6 +19,8 @@ export interface LocalConfig {
   policy: Policy;
   /** Set when running on the built-in defaults, to say so at start. */
   notice: string | null;
+  /** The file read, or null when none was given and ./tagwarden.yaml does not exist. */
+  path: string | null;
 }
 
 export class ConfigError extends Error {}
@@ -26,13 +29,20 @@ export class ConfigError extends Error {}
 export function loadLocalConfig(
   configPath: string | undefined,
   env: Record<string, string | undefined> = process.env,
-  options: { policyOnly?: boolean } = {},
+  options: SectionOptions = {},
 ): LocalConfig {
   const path = configPath ?? (existsSync(DEFAULT_CONFIG_PATH) ? DEFAULT_CONFIG_PATH : undefined);
-  if (!path) return { config: null, policy: DEFAULT_POLICY, notice: DEFAULT_CONFIG_NOTICE };
+  if (!path) return { config: null, policy: DEFAULT_POLICY, notice: DEFAULT_CONFIG_NOTICE, path: null };
   const loaded = loadConfigFile(path, env, options);
   if (!loaded.ok) throw new ConfigError(loaded.errors.join('\n'));
-  return { config: loaded.config, policy: toPolicy(loaded.config), notice: null };
+  return { config: loaded.config, policy: toPolicy(loaded.config), notice: null, path };
+}
+
+/** Why a registry host has no client: no entry for it, or no config file at all (and where we looked). */
+export function noRegistryMessage(host: string, config: LocalConfig): string {
+  if (config.path === null)
+    return `no config file was found (looked for ${resolve(DEFAULT_CONFIG_PATH)}; pass --config <file>), so no registry is configured for ${host}`;
+  return `no registry is configured for ${host}; add registries."${host}".url to the config`;
 }
 
 export function notifierFor(config: TagwardenConfig | null): Notifier {
@@ -72,7 +82,7 @@ export function sourceAuthFor(config: TagwardenConfig | null): (source: string) 
 /** The cluster endpoints and retry settings of the config, for every EffectRunner the CLI builds. */
 export function runnerSettingsFor(
   config: TagwardenConfig | null,
-): Pick<EffectRunnerOptions, 'clusters' | 'maxAttempts' | 'backoffBaseMs' | 'backoffMaxMs'> {
+): Pick<EffectRunnerOptions, 'maxAttempts' | 'backoffBaseMs' | 'backoffMaxMs'> & { clusters: ClusterSender } {
   const effects = config?.effects;
   return {
     clusters: new ClusterSender(config?.clusters ?? []),

@@ -53,7 +53,10 @@ async function retry(options: RetryOptions): Promise<void> {
       out('No failed effects to retry.');
       return;
     }
-    const root = localRoot(options.config, options.verbose ? jsonLogger() : silentLogger);
+    // Each effect reads the settings it uses when it runs (a bump needs no Slack URL).
+    const root = localRoot(options.config, options.verbose ? jsonLogger() : silentLogger, {
+      sections: ['effects'],
+    });
     const now = new Date().toISOString();
     for (const effect of targets)
       await store.updateEffect(

@@ -4,7 +4,7 @@ import { hostProblem, repositoryProblem } from '../../shared/core';
 import { reconcile } from '../../shared/guard/sweep';
 import { CliError, out } from './cli-io';
 import { localRoot, openHistory } from './composition';
-import { DEFAULT_DB_PATH } from './dependencies';
+import { DEFAULT_DB_PATH, noRegistryMessage } from './dependencies';
 
 /** `sweep` and `baseline`: one command each, the same run (baseline only seeds unseen tags). */
 export function registerSweepCommands(program: Command): void {
@@ -35,7 +35,12 @@ async function sweep(
   options: { db: string; config?: string },
   baseline: boolean,
 ): Promise<void> {
-  const root = localRoot(options.config);
+  // Only the swept registries' settings are read now: a missing Slack URL or source token is no reason to stop.
+  const hosts = targets.map((target) => target.slice(0, Math.max(target.indexOf('/'), 0)));
+  const root = localRoot(options.config, undefined, {
+    sections: ['registries', 'effects'],
+    registryHosts: hosts,
+  });
   const registries = root.registries;
   const parsed = targets.map((target) => {
     const slash = target.indexOf('/');
@@ -48,9 +53,7 @@ async function sweep(
     if (problem) throw new CliError(problem);
     const registry = registries(registryHost);
     if (!(registry instanceof OciDistributionRegistry)) {
-      throw new CliError(
-        `no registry is configured for ${registryHost}; add registries."${registryHost}".url to the config`,
-      );
+      throw new CliError(noRegistryMessage(registryHost, root.config));
     }
     return { registryHost, repository, registry };
   });

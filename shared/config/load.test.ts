@@ -96,6 +96,43 @@ describe('loading the config file', () => {
     expect(result.errors.join('\n')).toMatch(/t\.yaml:4:13: rules\[0\]\.action/);
   });
 
+  test('sections reads the policy and the named sections only; registryHosts only those registries', () => {
+    const text = [
+      'notify: { slack: { webhookUrl: "${UNSET_SLACK}" } }',
+      'api: { token: "${UNSET_API}" }',
+      'registries:',
+      '  "Reg.Example.com:5000": { url: "http://reg.example.com:5000", username: u, password: "${REG_PASSWORD}" }',
+      '  "other.example.com": { url: "https://other.example.com", username: u, password: "${UNSET_OTHER}" }',
+      'effects: { maxAttempts: 3 }',
+      '',
+    ].join('\n');
+    const env = { REG_PASSWORD: 'pw' };
+    const result = loadConfigText(text, {
+      file: 't.yaml',
+      env,
+      sections: ['registries', 'effects'],
+      registryHosts: ['reg.example.com:5000'],
+    });
+    if (!result.ok) throw new Error(result.errors.join('\n'));
+    expect(result.config.notify).toBeUndefined();
+    expect(result.config.api).toBeUndefined();
+    expect(Object.keys(result.config.registries ?? {})).toEqual(['Reg.Example.com:5000']);
+    expect(result.config.registries?.['Reg.Example.com:5000']?.password).toBe('pw');
+    expect(result.config.effects?.maxAttempts).toBe(3);
+
+    const missing = loadConfigText(text, {
+      file: 't.yaml',
+      env: {},
+      sections: ['registries'],
+      registryHosts: ['reg.example.com:5000'],
+    });
+    expect(missing.ok).toBe(false);
+    if (!missing.ok)
+      expect(missing.errors).toEqual([
+        expect.stringMatching(/environment variable REG_PASSWORD is not set$/),
+      ]);
+  });
+
   test('an empty file yields the default policy: alert on everything, no owners, no rules', () => {
     for (const text of ['', '\n', '# only a comment\n', '---\n']) {
       const config = ok(text);

@@ -25,10 +25,19 @@ export interface LoadOptions {
    * so a policy simulation needs none of their secrets in the environment.
    */
   policyOnly?: boolean;
+  /**
+   * Read the policy and only these other sections: the rest are left out unread, their `${VAR}`s
+   * unresolved, so a command needs only the secrets it uses (`policyOnly` is `sections: []`).
+   */
+  sections?: readonly ConfigSection[];
+  /** Of `registries`, read only these hosts (case-insensitive): a sweep needs its registry's credentials alone. */
+  registryHosts?: readonly string[];
 }
 
-/** The top-level keys that are not policy; `policyOnly` skips them (a typo elsewhere is still an error). */
-const NON_POLICY_KEYS = ['notify', 'sources', 'registries', 'clusters', 'effects'];
+/** The top-level keys that are not policy; `sections` picks among them (a typo elsewhere is still an error). */
+export const CONFIG_SECTIONS = ['notify', 'sources', 'api', 'registries', 'clusters', 'effects'] as const;
+export type ConfigSection = (typeof CONFIG_SECTIONS)[number];
+export type SectionOptions = Pick<LoadOptions, 'policyOnly' | 'sections' | 'registryHosts'>;
 
 type Path = (string | number)[];
 
@@ -78,9 +87,7 @@ export function loadConfigText(text: string, options: LoadOptions): LoadResult {
   }
   // An empty file (or one with only comments) is an empty config.
   if (raw === null || raw === undefined) raw = {};
-  if (options.policyOnly && typeof raw === 'object' && !Array.isArray(raw)) {
-    raw = Object.fromEntries(Object.entries(raw as object).filter(([key]) => !NON_POLICY_KEYS.includes(key)));
-  }
+  raw = selectSections(raw, options);
 
   const problems: Located[] = [];
   const expansionFailed: string[] = [];
@@ -111,7 +118,7 @@ export function loadConfigText(text: string, options: LoadOptions): LoadResult {
 export function loadConfigFile(
   path: string,
   env: Record<string, string | undefined> = process.env,
-  options: { policyOnly?: boolean } = {},
+  options: SectionOptions = {},
 ): LoadResult {
   let text: string;
   try {
@@ -133,6 +140,30 @@ export function loadConfigFile(
     };
   }
   return loadConfigText(text, { file: path, env, ...options });
+}
+
+/** Leaves out, before expansion, the sections (and registries) the caller does not read. */
+function selectSections(raw: unknown, options: SectionOptions): unknown {
+  const sections: readonly string[] | undefined = options.policyOnly ? [] : options.sections;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  let entries = Object.entries(raw);
+  if (sections) entries = entries.filter(([key]) => !isSection(key) || sections.includes(key));
+  const hosts = options.registryHosts?.map((host) => host.toLowerCase());
+  if (hosts) {
+    entries = entries.map(([key, value]) =>
+      key === 'registries' && typeof value === 'object' && value !== null && !Array.isArray(value)
+        ? [
+            key,
+            Object.fromEntries(Object.entries(value).filter(([host]) => hosts.includes(host.toLowerCase()))),
+          ]
+        : [key, value],
+    );
+  }
+  return Object.fromEntries(entries);
+}
+
+function isSection(key: string): key is ConfigSection {
+  return (CONFIG_SECTIONS as readonly string[]).includes(key);
 }
 
 // ---------------------------------------------------------------------------------------------

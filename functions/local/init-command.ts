@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { loadConfigText } from '../../shared/config/load';
+import { CliError, out } from './cli-io';
+import { DEFAULT_CONFIG_PATH } from './dependencies';
+
+interface InitOptions {
+  config: string;
+  force?: boolean;
+  registry: string;
+  registryUrl?: string;
+  url: string;
+}
+
+/** The variables the starter config reads; the source token is generated, the credentials are yours. */
+const TOKEN_VAR = 'TAGWARDEN_DISTRIBUTION_TOKEN';
+const USER_VAR = 'TAGWARDEN_REGISTRY_USERNAME';
+const PASSWORD_VAR = 'TAGWARDEN_REGISTRY_PASSWORD';
+
+export function registerInitCommand(program: Command): void {
+  program
+    .command('init')
+    .description(
+      'write a starter tagwarden.yaml (release tags revert, latest may move) and print the registry notifications to paste',
+    )
+    .option('--config <file>', 'where to write the config', DEFAULT_CONFIG_PATH)
+    .option('--force', 'overwrite an existing file')
+    .option('--registry <host>', 'the registry host[:port] as its events name it', '127.0.0.1:5000')
+    .option('--registry-url <url>', 'how Tagwarden reaches the registry (default: http://<registry>)')
+    .option('--url <url>', 'where the registry reaches Tagwarden', 'http://127.0.0.1:8080')
+    .action(init);
+}
+
+function init(options: InitOptions): void {
+  if (existsSync(options.config) && !options.force)
+    throw new CliError(`${options.config} already exists; pass --force to overwrite it`);
+  const token = randomBytes(24).toString('base64url');
+  const text = starterConfig(options.registry, options.registryUrl ?? `http://${options.registry}`);
+  // What is written must load: checked with the variables it names set, before anything is written.
+  const env = { [TOKEN_VAR]: token, [USER_VAR]: 'user', [PASSWORD_VAR]: 'password' };
+  const loaded = loadConfigText(text, { file: options.config, env });
+  if (!loaded.ok) throw new CliError(loaded.errors.join('; '));
+  writeFileSync(options.config, text, { mode: 0o600 });
+  out(
+    [
+      `Wrote ${options.config}: tags v* and x.y.z are reverted when overwritten, latest may move, any other tag alerts.`,
+      '',
+      'Set these in the shell that runs `tagwarden serve` (the token is new: keep it secret):',
+      `  export ${TOKEN_VAR}=${token}`,
+      `  export ${USER_VAR}='your-registry-user' ${PASSWORD_VAR}='its-password'`,
+      '',
+      "Paste into the registry's config.yml (Debian's docker-registry: /etc/docker/registry/config.yml), then restart it:",
+      notificationsSnippet(`${options.url.replace(/\/+$/, '')}/webhooks/distribution`, token),
+    ].join('\n'),
+  );
+}
+
+export function starterConfig(registryHost: string, registryUrl: string): string {
+  return `# Written by \`tagwarden init\`. Rules are tried in order; the first match wins.
+# "\${VAR}" reads an environment variable when the file is loaded: secrets stay out of this file.
+
+# Tags no rule matches: alert when one is overwritten (printed to the console without notify.slack).
+defaults: { action: alert }
+
+rules:
+  - match: { tag: "v*" } # release tags: put the first digest back
+    action: revert
+  - match: { tag: "*.*.*" } # x.y.z release tags without a v
+    action: revert
+  - match: { tag: latest } # expected to move
+    action: allow
+
+# The distribution registry's notifications carry this token (Authorization: Bearer …).
+sources:
+  distribution: { token: "\${${TOKEN_VAR}}" }
+
+# How Tagwarden reaches the registry to read, lock and revert tags.
+registries:
+  "${registryHost}":
+    url: "${registryUrl}"
+    username: "\${${USER_VAR}}"
+    password: "\${${PASSWORD_VAR}}"
+`;
+}
+
+/** The `notifications` block of a distribution registry's config.yml; pulls are left out (one POST each). */
+export function notificationsSnippet(url: string, token: string): string {
+  return `notifications:
+  endpoints:
+    - name: tagwarden
+      url: ${url}
+      headers:
+        Authorization: [Bearer ${token}]
+      timeout: 2s
+      threshold: 5
+      backoff: 1s
+      ignore:
+        actions: [pull]`;
+}
