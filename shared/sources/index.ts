@@ -11,10 +11,10 @@ import { quayParser } from './quay';
 import type { SourceParser } from './types';
 
 export { perDelivery } from './common';
+export * from './delivery';
 export * from './id-namespace';
 export * from './json-body';
 export * from './registry-hosts';
-export * from './delivery';
 export * from './types';
 
 /** One parser per wire format; `POST /webhooks/<name>` and `normalize --source <name>` look here. */
