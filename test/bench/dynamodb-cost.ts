@@ -49,7 +49,8 @@ function currentMix(): Mix {
 
 /**
  * Issue 12's realistic mix, interleaved: 70 % first pushes of new tags, 25 % moves of ten floating
- * tags under `allow`, 5 % overwrites of fifty existing tags under `alert` (one outbox effect each).
+ * tags under `allow`, 5 % overwrites of fifty existing tags under `alert` (one outbox effect each),
+ * with ECR's lengths: its registry host, `ecr:<uuid>` ids, an assumed role's ARN as the actor.
  */
 function realisticMix(): Mix {
   const policy: Policy = {
@@ -74,11 +75,17 @@ function realisticMix(): Mix {
     const n = overwrites++;
     return push(at, 'mix/guarded', `v${n}`, digestOf('g1'));
   });
+  const ecr = (event: RegistryEvent, i: number): RegistryEvent => ({
+    ...event,
+    id: `ecr:${digestOf(event.id).slice(7, 15)}-1f2e-4d3c-8b7a-${digestOf(i).slice(7, 19)}`,
+    registryHost: '123456789012.dkr.ecr.us-east-1.amazonaws.com',
+    actor: 'arn:aws:sts::123456789012:assumed-role/github-actions-deploy/GitHubActions',
+  });
   return {
     name: 'realistic mix (70 % first, 25 % floating moves, 5 % overwrites alerted)',
     policy,
-    setup,
-    events,
+    setup: setup.map(ecr),
+    events: events.map(ecr),
   };
 }
 
