@@ -25,12 +25,11 @@ import {
 import { OciDistributionRegistry } from '../../shared/adapters/registry/oci-distribution';
 import { DEFAULT_POLICY, type RegistryEvent } from '../../shared/core';
 import { SqliteHistoryStore } from '../../shared/history';
-import { createHistoryTable, DynamoDbHistoryStore } from '../../shared/history/dynamodb';
-import { startDynamoDbLocal } from '../support/dynamodb-local';
 import { digestOf } from '../support/events';
 import { pushImage } from '../support/images';
 import { startRegistry } from '../support/registry';
 import { eventually, freePort, startTagwarden } from '../support/tagwarden';
+import { benchCost } from './dynamodb-cost';
 
 const dir = mkdtempSync(join(tmpdir(), 'tagwarden-bench-'));
 const figures: [string, string][] = [];
@@ -405,70 +404,6 @@ function benchBundles(): void {
   }
 }
 
-/**
- * Cost per million push events on AWS, from the DynamoDB requests the store really makes (counted on
- * DynamoDB Local, 1,000 events: first pushes, re-pushes and overwrites under an alert rule, so the
- * outbox is written too) and list prices (us-east-1, on-demand; stated below, change them there).
- */
-async function benchCost(): Promise<void> {
-  const PRICE = {
-    wru: 0.625,
-    rru: 0.125,
-    sqsRequest: 0.4,
-    lambdaRequest: 0.2,
-    lambdaGbSecondArm: 0.0000133334,
-  };
-  const dynamo = await startDynamoDbLocal();
-  try {
-    await createHistoryTable(dynamo.client, 'cost');
-    let wru = 0;
-    let rru = 0;
-    dynamo.client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const input = args.input as { TransactItems?: unknown[]; ConsistentRead?: boolean };
-        const command = (context as { commandName?: string }).commandName ?? '';
-        // Items here are under 1 KB (writes) and 4 KB (reads): transactional writes cost 2 WRU per item.
-        if (command === 'TransactWriteItemsCommand') wru += 2 * (input.TransactItems?.length ?? 0);
-        else if (['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand'].includes(command)) wru += 1;
-        else if (['GetItemCommand', 'QueryCommand'].includes(command)) rru += input.ConsistentRead ? 1 : 0.5;
-        return next(args);
-      },
-      { step: 'initialize', name: 'countCapacity' },
-    );
-    const store = new DynamoDbHistoryStore({ client: dynamo.client, tableName: 'cost' });
-    // 100 tags pushed 10 times each: 100 first pushes, then re-pushes and overwrites (alerted, so outbox rows).
-    const events = replayEvents(1000).map((event, i) => ({
-      ...event,
-      tag: `v${i % 100}`,
-      repository: 'cost/api',
-      digest: digestOf((Math.floor(i / 100) * 7 + i) % 3),
-    }));
-    let overwrites = 0;
-    for (const event of events) {
-      if (
-        (await store.apply(event, DEFAULT_POLICY, new Date().toISOString())).transition.kind === 'overwrite'
-      )
-        overwrites += 1;
-    }
-    const perEvent = { wru: wru / events.length, rru: rru / events.length };
-    const dynamoCost = perEvent.wru * PRICE.wru + perEvent.rru * PRICE.rru;
-    // One SendMessage per event (EventBridge → SQS), Receive + Delete per batch of 10; one invocation per
-    // batch of 10 at 256 MB arm64, assumed 200 ms per batch (not measured here).
-    const sqsCost = (1 + 2 / 10) * PRICE.sqsRequest;
-    const lambdaCost = PRICE.lambdaRequest / 10 + (1_000_000 / 10) * 0.2 * 0.25 * PRICE.lambdaGbSecondArm;
-    report(
-      'cost: DynamoDB per event (measured, 1,000 events)',
-      `${perEvent.wru.toFixed(2)} WRU, ${perEvent.rru.toFixed(2)} RRU`,
-    );
-    report(
-      'cost: per million push events (us-east-1 on-demand list prices)',
-      `DynamoDB $${dynamoCost.toFixed(2)} + SQS $${sqsCost.toFixed(2)} + Lambda $${lambdaCost.toFixed(2)} (assumed 200 ms per batch of 10) = $${(dynamoCost + sqsCost + lambdaCost).toFixed(2)}; EventBridge's AWS-service events are free`,
-    );
-  } finally {
-    await dynamo.stop();
-  }
-}
-
 async function main() {
   console.log(
     `Tagwarden bench on ${process.platform}/${process.arch}, Node ${process.version}, ${new Date().toISOString()}\n`,
@@ -478,7 +413,7 @@ async function main() {
   if (!only || only === 'serve') await benchServe();
   if (!only || only === 'revert') await benchRevert();
   if (!only || only === 'lambda') benchBundles();
-  if (!only || only === 'cost') await benchCost();
+  if (!only || only === 'cost') await benchCost(report);
   rmSync(dir, { recursive: true, force: true });
   console.log('\nSummary');
   for (const [name, value] of figures) console.log(`  ${name}: ${value}`);

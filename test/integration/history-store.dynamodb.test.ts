@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type Policy, type RegistryEvent, tagRefOf } from '../../shared/core';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { formatTagRef, type Policy, type RegistryEvent, tagRefOf } from '../../shared/core';
 import type { HistoryEntry } from '../../shared/history';
 import {
   createHistoryTable,
@@ -93,12 +94,13 @@ async function rivalStores(prefix: string) {
   return { clients, stores: stores as [DynamoDbHistoryStore, DynamoDbHistoryStore], conflicts };
 }
 
-/** Runs `between` once, after the client's store has read the tag and before its transaction is sent. */
-function beforeNextTransaction(client: DynamoDBClient, between: () => Promise<void>): void {
+/** Runs `between` once, after the client's store has read the tag and before its conditional write of it. */
+function beforeNextStateWrite(client: DynamoDBClient, between: () => Promise<void>): void {
   let armed = true;
   client.middlewareStack.add(
     (next) => async (args) => {
-      if (armed && 'TransactItems' in (args.input as object)) {
+      const input = args.input as object;
+      if (armed && ('TransactItems' in input || 'ConditionExpression' in input)) {
         armed = false;
         await between();
       }
@@ -162,7 +164,7 @@ describe('DynamoDB history with two clients racing on an existing tag', () => {
     await reverter.apply(pushEvent({ digest: digestOf('b'), timestamp: at(2) }), noEffects, at(1000));
     const restore = { digest: digestOf('a'), from: digestOf('b'), until: at(2000) };
     let marked: boolean | null = null;
-    beforeNextTransaction(clients[0]!, async () => {
+    beforeNextStateWrite(clients[0]!, async () => {
       marked = await reverter.markPendingRestore(ref, restore);
     });
     const rePush = await writer.apply(
@@ -208,4 +210,96 @@ describe('DynamoDB history with two clients racing on an existing tag', () => {
     expect(await stores[1].claimDueEffects(at(200), at(300), 100)).toHaveLength(20); // lease over
     for (const client of clients) client.destroy();
   }, 60_000);
+});
+
+describe('DynamoDB history written by the previous layout (users upgrading)', () => {
+  // Before issue 12 item 5 every push was one transaction: an EVENT#<id> marker, the STATE item and
+  // an H#<seq> history row. These are those items, byte for byte as that layout wrote them.
+  it('reads the tag and its rows, knows its events as duplicates, and records on after them', async () => {
+    const tableName = `legacy-${++tables}`;
+    await createHistoryTable(dynamo.client, tableName);
+    const [A, B, C] = ['a', 'b', 'c'].map(digestOf) as [string, string, string];
+    const first = pushEvent({ id: 'old-1', digest: A, timestamp: at(1) });
+    const second = pushEvent({ id: 'old-2', digest: B, timestamp: at(2) });
+    const ref = tagRefOf(first);
+    const pk = `TAG#${formatTagRef(ref)}`;
+    const oldRow = (
+      seq: number,
+      event: RegistryEvent,
+      previousDigest: string | null,
+      transition: string,
+    ) => ({
+      pk,
+      sk: `H#${String(seq).padStart(12, '0')}`,
+      seq,
+      eventId: event.id,
+      action: event.action,
+      registryHost: event.registryHost,
+      repository: event.repository,
+      tag: event.tag,
+      digest: event.digest,
+      previousDigest,
+      transition,
+      eventTime: event.timestamp,
+      receivedAt: at(1000),
+      actor: event.actor,
+    });
+    const doc = DynamoDBDocumentClient.from(dynamo.client);
+    for (const Item of [
+      { pk: 'EVENT#old-1', sk: 'EVENT', tagRef: formatTagRef(ref) },
+      { pk: 'EVENT#old-2', sk: 'EVENT', tagRef: formatTagRef(ref) },
+      oldRow(1, first, null, 'first-seen'),
+      oldRow(2, second, A, 'overwrite'),
+      {
+        pk,
+        sk: 'STATE',
+        digest: B,
+        lastDigest: A,
+        eventTime: at(2),
+        eventId: 'old-2',
+        pendingRestore: null,
+        approvedDigest: B,
+        version: 2,
+        rows: 2,
+      },
+    ])
+      await doc.send(new PutCommand({ TableName: tableName, Item }));
+    const store = new DynamoDbHistoryStore({ client: dynamo.client, tableName });
+
+    expect(await store.tagState(ref)).toMatchObject({ digest: B, approvedDigest: B, version: 2 });
+    expect(await store.history(ref)).toEqual([
+      expect.objectContaining({ seq: 1, eventId: 'old-1', digest: A, transition: 'first-seen' }),
+      expect.objectContaining({
+        seq: 2,
+        eventId: 'old-2',
+        digest: B,
+        previousDigest: A,
+        transition: 'overwrite',
+      }),
+    ]);
+    expect((await store.apply(second, noEffects, at(1001))).transition.kind).toBe('duplicate');
+    const third = pushEvent({ id: 'new-3', digest: C, timestamp: at(3) });
+    expect((await store.apply(third, noEffects, at(1001))).transition).toEqual({
+      kind: 'overwrite',
+      from: B,
+      to: C,
+    });
+    await store.apply(pushEvent({ id: 'new-4', digest: A, timestamp: at(4) }), noEffects, at(1001));
+    // After the tag moved on in the new layout, old and new redeliveries alike are still duplicates.
+    for (const again of [first, second, third])
+      expect((await store.apply(again, noEffects, at(1002))).transition.kind).toBe('duplicate');
+    const rows = await store.history(ref);
+    expect(rows.map((r) => [r.seq, r.eventId, r.previousDigest, r.transition])).toEqual([
+      [1, 'old-1', null, 'first-seen'],
+      [2, 'old-2', A, 'overwrite'],
+      [3, 'new-3', B, 'overwrite'],
+      [4, 'new-4', C, 'overwrite'],
+    ]);
+    expect(rows[3]).toMatchObject({
+      registryHost: ref.registryHost,
+      repository: ref.repository,
+      tag: ref.tag,
+    });
+    expect((await store.tagState(ref))?.digest).toBe(A);
+  });
 });

@@ -1,13 +1,49 @@
-import { formatTagRef, type OutboxEffect, type TagRef, type TagState } from '../../core';
+import { formatTagRef, type HistoryEntry, type OutboxEffect, type TagRef, type TagState } from '../../core';
 
 import type { EffectUpdate } from '../port';
 
-// The table's items: one STATE item per tag, H#<seq> history rows beside it, EFFECTS#<eventId> outbox items.
+// The table's items: one STATE item per tag carrying its latest history row, E#<eventId> history rows
+// beside it (the previous layout wrote H#<seq> rows and EVENT#<eventId> markers, still read), and
+// EFFECTS#<eventId> outbox items.
 
-/** A tag's state as the core keeps it, and the count of its history rows. */
+/** A history row in the tag's partition: the tag's own fields are the partition's key. */
+export type TagRow = Omit<HistoryEntry, 'registryHost' | 'repository' | 'tag'>;
+
+/** A tag's state as the core keeps it, the count of its history rows, and its latest row. */
 export interface StateItem extends TagState {
   /** History rows of the tag so far: the next row's sequence, and with `version` the compare-and-set token. */
   rows: number;
+  /**
+   * The tag's latest history row. The next write to the tag copies it out to its own `E#<eventId>`
+   * item before moving the state on, so a row is either here or there. Absent on a state item the
+   * previous layout wrote.
+   */
+  last?: TagRow;
+  /** Rows the previous layout wrote for this tag (`H#<seq>` items, `EVENT#<eventId>` markers). */
+  legacyRows?: number;
+}
+
+/** Rows of the tag written by the previous layout, whose ids are known by `EVENT#<eventId>` markers. */
+export function legacyRowsOf(item: StateItem): number {
+  return item.last === undefined ? item.rows : (item.legacyRows ?? 0);
+}
+
+/** A tag's history rows from every item of its partition (either layout), in the order recorded. */
+export function historyOf(
+  ref: TagRef,
+  items: ({ pk: string; sk: string } & Record<string, unknown>)[],
+): HistoryEntry[] {
+  const bySeq = new Map<number, HistoryEntry>();
+  const tagFields = { registryHost: ref.registryHost, repository: ref.repository, tag: ref.tag };
+  for (const { pk: _pk, sk, ...item } of items) {
+    if (sk === 'STATE') {
+      const last = (item as unknown as StateItem).last;
+      if (last) bySeq.set(last.seq, { ...last, ...tagFields });
+    } else if (sk.startsWith('H#')) bySeq.set(item.seq as number, item as unknown as HistoryEntry);
+    else if (sk.startsWith('E#'))
+      bySeq.set(item.seq as number, { ...(item as unknown as TagRow), ...tagFields });
+  }
+  return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
 }
 
 export interface OutboxItem extends OutboxEffect {
@@ -20,7 +56,9 @@ export interface OutboxItem extends OutboxEffect {
 
 export const tagKey = (ref: TagRef) => `TAG#${formatTagRef(ref)}`;
 export const effectsKey = (eventId: string) => `EFFECTS#${eventId}`;
-export const rowKey = (seq: number) => `H#${String(seq).padStart(12, '0')}`;
+export const rowKey = (eventId: string) => `E#${eventId}`;
+/** The previous layout's seen-id marker of an event, `{ tagRef }`. */
+export const legacyEventKey = (eventId: string) => `EVENT#${eventId}`;
 export const orderKey = (at: string, eventId: string, position: number) =>
   `${at}#${eventId}#${String(position).padStart(3, '0')}`;
 

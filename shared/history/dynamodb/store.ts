@@ -1,8 +1,4 @@
-import {
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-  TransactionCanceledException,
-} from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,
   GetCommand,
@@ -35,6 +31,9 @@ import { DynamoDbFailureLog } from './failure-log';
 import {
   effectsKey,
   effectUpdateExpression,
+  historyOf,
+  legacyEventKey,
+  legacyRowsOf,
   type OutboxItem,
   orderKey,
   outboxItem,
@@ -45,6 +44,7 @@ import {
   toState,
 } from './items';
 import { queryAll } from './query';
+import { lostTheTag, tagWrite } from './tag-write';
 
 const MAX_CONFLICT_RETRIES = 25;
 
@@ -63,10 +63,11 @@ export interface DynamoDbHistoryStoreOptions {
 }
 
 /**
- * DynamoDB history, one table. `apply` is one TransactWriteItems: the event id (attribute_not_exists,
- * so a duplicate fails there), the tag's state (compare-and-set on its row count and version, so a
- * concurrent writer makes it fail and we re-read and re-decide), the history row and the outbox
- * items. Correctness lives in those conditions, never in a read-then-write.
+ * DynamoDB history, one table. `apply` reads the tag's state item, then (for a known tag) whether the
+ * event has a row, and writes the state item with the event's row on it under a compare-and-set on
+ * its row count and version, so a concurrent writer or restore mark makes it fail and we re-read and
+ * re-decide (`tag-write.ts`). Only an event with effects needs a transaction (the state item and the
+ * outbox items). Correctness lives in those conditions, never in a read-then-write.
  */
 export class DynamoDbHistoryStore implements HistoryStore {
   private readonly doc: DynamoDBDocumentClient;
@@ -86,78 +87,24 @@ export class DynamoDbHistoryStore implements HistoryStore {
   async apply(event: RegistryEvent, policy: Policy, receivedAt: string): Promise<ApplyResult> {
     const rule = ruleFor(policy, event);
     for (let attempt = 0; ; attempt++) {
-      const [stateItem, seen] = await Promise.all([
-        this.get<StateItem>(tagKey(event), 'STATE'),
-        this.get(`EVENT#${event.id}`, 'EVENT'),
-      ]);
+      const stateItem = await this.get<StateItem>(tagKey(event), 'STATE');
+      const seen = stateItem !== null && (await this.seen(event, stateItem));
       const prev = stateItem ? toState(stateItem) : null;
-      const step = recordStep({ prev, seen: seen !== null, event, rule, receivedAt });
+      const step = recordStep({ prev, seen, event, rule, receivedAt });
       if (step.kind === 'duplicate') return step.result;
-      const rows = (stateItem?.rows ?? 0) + 1;
-      const next: StateItem | null = step.next ? { ...step.next, rows } : null;
-      const cas = stateItem
-        ? {
-            ConditionExpression: '#rows = :rows AND #version = :version',
-            ExpressionAttributeValues: { ':rows': stateItem.rows, ':version': stateItem.version },
-          }
-        : { ConditionExpression: 'attribute_not_exists(pk)' };
-      const stateWrite = next
-        ? {
-            Put: {
-              TableName: this.table,
-              Item: { pk: tagKey(event), sk: 'STATE', ...next },
-              ...cas,
-              ExpressionAttributeNames: stateItem ? { '#rows': 'rows', '#version': 'version' } : undefined,
-            },
-          }
-        : {
-            Update: {
-              TableName: this.table,
-              Key: { pk: tagKey(event), sk: 'STATE' },
-              UpdateExpression: 'SET #rows = :next',
-              ConditionExpression: '#rows = :rows AND #version = :version',
-              ExpressionAttributeNames: { '#rows': 'rows', '#version': 'version' },
-              ExpressionAttributeValues: {
-                ':next': rows,
-                ':rows': stateItem?.rows ?? 0,
-                ':version': stateItem?.version ?? 0,
-              },
-            },
-          };
-      const history: HistoryEntry = { seq: rows, ...step.history };
+      const write = tagWrite(this.table, event, stateItem, step, receivedAt);
       try {
-        await this.doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Put: {
-                  TableName: this.table,
-                  Item: { pk: `EVENT#${event.id}`, sk: 'EVENT', tagRef: formatTagRef(event) },
-                  ConditionExpression: 'attribute_not_exists(pk)',
-                },
-              },
-              stateWrite,
-              { Put: { TableName: this.table, Item: { pk: tagKey(event), sk: rowKey(rows), ...history } } },
-              ...step.result.effects.map((effect) => ({
-                Put: {
-                  TableName: this.table,
-                  Item: outboxItem(effect, receivedAt),
-                  ConditionExpression: 'attribute_not_exists(pk)',
-                },
-              })),
-            ],
-          }),
-        );
+        if (write.copyOut) await this.doc.send(new PutCommand(write.copyOut));
+        if (write.effects.length === 0) await this.doc.send(new PutCommand(write.state));
+        else
+          await this.doc.send(
+            new TransactWriteCommand({
+              TransactItems: [write.state, ...write.effects].map((put) => ({ Put: put })),
+            }),
+          );
         return step.result;
       } catch (error) {
-        if (!(error instanceof TransactionCanceledException)) throw error;
-        const reasons = error.CancellationReasons ?? [];
-        if (reasons[0]?.Code === 'ConditionalCheckFailed') continue; // recorded meanwhile: the re-read says duplicate
-        if (
-          reasons[1]?.Code !== 'ConditionalCheckFailed' &&
-          !reasons.some((r) => r.Code === 'TransactionConflict')
-        )
-          throw error;
+        if (!lostTheTag(error, event.id)) throw error;
         this.onConflict({ operation: 'apply', key: tagKey(event), attempt: attempt + 1 });
         await backOffAfterConflict(
           attempt + 1,
@@ -166,6 +113,20 @@ export class DynamoDbHistoryStore implements HistoryStore {
         );
       }
     }
+  }
+
+  /**
+   * Whether the event was recorded for its tag: it is the state item's latest row, or has a row of
+   * its own (or, for a tag the previous layout wrote, its marker). Read after the state item: a row
+   * the state no longer holds was copied out before the state moved on, so it is found here.
+   */
+  private async seen(event: RegistryEvent, stateItem: StateItem): Promise<boolean> {
+    if (stateItem.last?.eventId === event.id) return true;
+    const [row, marker] = await Promise.all([
+      this.get(tagKey(event), rowKey(event.id)),
+      legacyRowsOf(stateItem) > 0 ? this.get<{ tagRef?: string }>(legacyEventKey(event.id), 'EVENT') : null,
+    ]);
+    return row !== null || marker?.tagRef === formatTagRef(event);
   }
 
   applyAll(events: RegistryEvent[], policy: Policy, receivedAt: string): Promise<ApplyResult[]> {
@@ -194,12 +155,12 @@ export class DynamoDbHistoryStore implements HistoryStore {
   }
 
   async history(ref: TagRef): Promise<HistoryEntry[]> {
-    const items = await this.query<HistoryEntry & { pk: string; sk: string }>({
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :h)',
-      ExpressionAttributeValues: { ':pk': tagKey(ref), ':h': 'H#' },
+    const items = await this.query<{ pk: string; sk: string } & Record<string, unknown>>({
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': tagKey(ref) },
       ConsistentRead: true,
     });
-    return items.map(({ pk: _pk, sk: _sk, ...entry }) => entry);
+    return historyOf(ref, items);
   }
 
   async markPendingRestore(ref: TagRef, restore: PendingRestore): Promise<boolean> {
