@@ -72,7 +72,7 @@ export function sourceAuthFor(config: TagwardenConfig | null): (source: string) 
 /** The cluster endpoints and retry settings of the config, for every EffectRunner the CLI builds. */
 export function runnerSettingsFor(
   config: TagwardenConfig | null,
-): Pick<EffectRunnerOptions, 'clusters' | 'maxAttempts' | 'backoffBaseMs' | 'backoffMaxMs'> {
+): Pick<EffectRunnerOptions, 'clusters' | 'maxAttempts' | 'backoffBaseMs' | 'backoffMaxMs' | 'alertWaitMs'> {
   const effects = config?.effects;
   return {
     clusters: new ClusterSender(config?.clusters ?? []),
@@ -81,6 +81,7 @@ export function runnerSettingsFor(
           maxAttempts: effects.maxAttempts,
           backoffBaseMs: effects.backoffBaseMs,
           backoffMaxMs: effects.backoffMaxMs,
+          alertWaitMs: effects.alertWaitMs,
         }
       : {}),
   };
