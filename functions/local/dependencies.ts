@@ -80,9 +80,12 @@ export function sourceAuthFor(config: TagwardenConfig | null): (source: string) 
 }
 
 /** The cluster endpoints and retry settings of the config, for every EffectRunner the CLI builds. */
-export function runnerSettingsFor(
-  config: TagwardenConfig | null,
-): Pick<EffectRunnerOptions, 'maxAttempts' | 'backoffBaseMs' | 'backoffMaxMs'> & { clusters: ClusterSender } {
+export function runnerSettingsFor(config: TagwardenConfig | null): Pick<
+  EffectRunnerOptions,
+  'maxAttempts' | 'backoffBaseMs' | 'backoffMaxMs' | 'alertWaitMs'
+> & {
+  clusters: ClusterSender;
+} {
   const effects = config?.effects;
   return {
     clusters: new ClusterSender(config?.clusters ?? []),
@@ -91,6 +94,7 @@ export function runnerSettingsFor(
           maxAttempts: effects.maxAttempts,
           backoffBaseMs: effects.backoffBaseMs,
           backoffMaxMs: effects.backoffMaxMs,
+          alertWaitMs: effects.alertWaitMs,
         }
       : {}),
   };

@@ -183,9 +183,18 @@ const EffectsSchema = z
       .max(86_400_000, 'expected at most 86400000 ms')
       .default(300_000)
       .describe('Longest retry delay (default 300000, five minutes).'),
+    alertWaitMs: z
+      .number()
+      .int()
+      .min(0, 'expected at least 0 ms')
+      .max(3_600_000, 'expected at most 3600000 ms')
+      .default(5000)
+      .describe(
+        'How long after an overwrite its alert waits for the revert (default 5000). When the revert is not done by then, the alert goes out saying it is still being retried; a second alert follows only if the revert fails for good.',
+      ),
   })
   .describe(
-    'Retries of the effect outbox (reverts, locks, alerts, cluster bumps). With the defaults a failing effect is retried for one to two minutes, then fails for good: it is alerted, listed by `tagwarden failed` and can be run again with `tagwarden retry`.',
+    'Retries of the effect outbox (reverts, locks, alerts, cluster bumps). With the defaults a failing effect is retried for one to two minutes (a revert first three times within 200 ms), then fails for good: it is alerted, listed by `tagwarden failed` and can be run again with `tagwarden retry`.',
   );
 
 export const TagwardenConfigFile = z

@@ -276,7 +276,8 @@ async function benchServe(): Promise<void> {
   }
 }
 
-async function benchRevert(): Promise<void> {
+/** Push → the registry serves the old digest again, over 100 overwrites on a real docker-registry. */
+async function benchRevert(overwrites = 100): Promise<void> {
   const port = await freePort();
   const token = 'bench-token-0123456789abcdef';
   const registry = await startRegistry({
@@ -301,7 +302,7 @@ async function benchRevert(): Promise<void> {
   const client = new OciDistributionRegistry({ url: registry.url });
   const latencies: number[] = [];
   try {
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < overwrites; i++) {
       const tag = `v1.0.${i}`;
       const a = await pushImage(registry.url, 'bench/api', tag, `a-${i}`);
       await eventually(async () => {
@@ -337,11 +338,11 @@ async function benchRevert(): Promise<void> {
     db.close();
   }
   latencies.sort((x, y) => x - y);
-  const pick = (q: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!.toFixed(0);
+  // Nearest rank: p99 of 100 is the 99th, not the largest.
+  const pick = (q: number) => latencies[Math.max(0, Math.ceil(q * latencies.length) - 1)]!.toFixed(0);
   report(
-    'revert: push of B returned → registry serves A again (20 overwrites, real docker-registry)',
-    `p50 ${pick(0.5)} ms, p95 ${pick(0.95)} ms, max ${pick(1)} ms`,
+    `revert: push of B returned → registry serves A again (${overwrites} overwrites, real docker-registry)`,
+    `p50 ${pick(0.5)} ms, p95 ${pick(0.95)} ms, p99 ${pick(0.99)} ms, max ${pick(1)} ms (target p95 < 150 ms, p99 < 300 ms)`,
   );
 }
 

@@ -1,7 +1,12 @@
 import fc from 'fast-check';
-import { type Policy, resolveEffect, ruleFor, tagRefOf } from '../../shared/core';
+import { type Policy, resolveEffect, ruleFor, TransientError, tagRefOf } from '../../shared/core';
+import { decodeOutcome, EffectRunner } from '../../shared/guard/effects';
 import { type HistoryStore, rejectedItemsRecord, summarizeReasons } from '../../shared/history';
+import { silentLogger } from '../../shared/log';
 import { at, deleteEvent, digestOf, noEffects, pushEvent } from '../support/events';
+import { FakeRegistry } from '../support/fake-registry';
+import { runOutboxFor } from '../support/outbox-clock';
+import { RecordingNotifier } from '../support/recording-notifier';
 
 const ref = tagRefOf(pushEvent());
 const A = digestOf('a');
@@ -301,6 +306,52 @@ export function describeHistoryStore(
       expect(await store.renewLease(revert, at(1020), at(1050))).toBe(false);
       expect(await store.renewLease(`${overwrite.id}#lock`, at(1020), at(1050))).toBe(false);
       expect((await store.claimDueEffects(at(1040), at(1060), 10)).map((e) => e.key)).toEqual([alert]);
+    });
+
+    it('lets an alert go out before its revert settles once the wait runs out, and alert again only when the revert fails for good', async () => {
+      const registry = new FakeRegistry();
+      const notifier = new RecordingNotifier();
+      const clock = { current: new Date(at(3)) }; // a second after the overwrite
+      const runner = new EffectRunner({
+        store,
+        registries: () => registry,
+        notifier,
+        log: silentLogger,
+        now: () => clock.current,
+        random: () => 0.5,
+        maxAttempts: 2,
+        alertWaitMs: 500,
+      });
+      const overwrite = async (tag: string) => {
+        const a = registry.push(ref.repository, tag, `${tag}-a`);
+        await store.apply(pushEvent({ tag, digest: a.digest, timestamp: at(1) }), revertPolicy, at(1));
+        const b = registry.push(ref.repository, tag, `${tag}-b`);
+        const event = pushEvent({ tag, digest: b.digest, timestamp: at(2) });
+        await store.apply(event, revertPolicy, at(2));
+        return { a, event };
+      };
+      // The registry refuses the first 4 attempts (the first and the quick retries), then recovers.
+      const recovers = await overwrite('v1');
+      registry.failNext('currentDigest', new TransientError('connect ECONNREFUSED'), { times: 4 });
+      await runOutboxFor(runner, store, clock, recovers.event.id, 174);
+      expect(notifier.alerts).toEqual([]);
+      await runOutboxFor(runner, store, clock, recovers.event.id, 10 * 60_000);
+      expect(registry.tagOf(ref.repository, 'v1')).toBe(recovers.a.digest);
+      expect(notifier.alerts.map((a) => a.actionTaken)).toEqual([
+        expect.stringMatching(/^revert not done yet \(attempt 4: connect ECONNREFUSED\)/),
+      ]);
+      const alerted = (await store.effectsOf(recovers.event.id)).find((e) => e.kind === 'alert');
+      expect(decodeOutcome(alerted!.outcome)).toEqual({
+        kind: 'alerted',
+        via: 'recording',
+        before: ['revert'],
+      });
+      // Refusing for good this time: one more alert, when the revert fails.
+      const fails = await overwrite('v2');
+      registry.failNext('currentDigest', new TransientError('connect ECONNREFUSED'), { times: 100 });
+      await runOutboxFor(runner, store, clock, fails.event.id, 60 * 60_000);
+      expect(notifier.alerts.map((a) => a.title)).toEqual([undefined, undefined, 'Revert failed']);
+      expect(notifier.alerts[2]!.actionTaken).toBe('revert FAILED after 5 attempt(s): connect ECONNREFUSED');
     });
 
     it('keeps one queued effect per key, however often it is enqueued, outside any transition', async () => {

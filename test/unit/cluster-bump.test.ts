@@ -361,7 +361,12 @@ describe('clusters in the config', () => {
         timeoutMs: 5000,
       },
     ]);
-    expect(result.config.effects).toEqual({ maxAttempts: 2, backoffBaseMs: 50, backoffMaxMs: 300_000 });
+    expect(result.config.effects).toEqual({
+      maxAttempts: 2,
+      backoffBaseMs: 50,
+      backoffMaxMs: 300_000,
+      alertWaitMs: 5000,
+    });
   });
 
   test('names must be unique, signed formats need a secret, and URLs are http(s)', () => {

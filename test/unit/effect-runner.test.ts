@@ -20,6 +20,7 @@ import { MemoryHistoryStore, type OutboxEffect } from '../../shared/history';
 import { silentLogger } from '../../shared/log';
 import { at, pushEvent } from '../support/events';
 import { FakeRegistry, type FakeRegistryOptions } from '../support/fake-registry';
+import { runOutboxFor } from '../support/outbox-clock';
 import { RecordingNotifier } from '../support/recording-notifier';
 
 const HOST = '127.0.0.1:5000';
@@ -395,7 +396,7 @@ describe('EffectRunner: retries', () => {
     const h = harness({ action: 'revert' });
     const { old, event } = await h.overwrite();
     h.registry.failNext('currentDigest', new TransientError('503 Service Unavailable'));
-    const expectedRetry = h.nowPlus(750); // base 1000 ms, equal jitter with random 0.5: 500 + 250
+    const expectedRetry = h.nowPlus(25); // a revert's first retry is a quick one
 
     await h.runner.runDue();
 
@@ -410,7 +411,7 @@ describe('EffectRunner: retries', () => {
     expect(waiting.nextAttemptAt >= expectedRetry).toBe(true);
     expect(h.notifier.attempts).toBe(0);
 
-    h.advance(749);
+    h.advance(24);
     expect(await h.runner.runDue()).toBe(0);
 
     h.advance(1);
@@ -425,20 +426,20 @@ describe('EffectRunner: retries', () => {
     expect(h.notifier.alerts).toHaveLength(1);
   });
 
-  test('backoff doubles per attempt with equal jitter', async () => {
+  test("a revert's first three retries come quick, then backoff doubles per attempt with equal jitter", async () => {
     const h = harness({ action: 'revert' });
     const { event } = await h.overwrite();
-    h.registry.failNext('currentDigest', new TransientError('timeout'), { times: 3 });
+    h.registry.failNext('currentDigest', new TransientError('timeout'), { times: 6 });
     const delays: number[] = [];
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 6; i++) {
       const before = h.clock.current.getTime();
       await h.runner.runDue();
       const revert = await h.effect(event.id, 'revert');
       delays.push(Date.parse(revert.nextAttemptAt) - before);
       h.clock.current = new Date(revert.nextAttemptAt);
     }
-    // ceilings 1000, 2000, 4000 ms; with random 0.5 the delay is 3/4 of the ceiling.
-    expect(delays).toEqual([750, 1500, 3000]);
+    // 25, 50, 100 ms; then ceilings 1000, 2000, 4000 ms, and with random 0.5 the delay is 3/4 of the ceiling.
+    expect(delays).toEqual([25, 50, 100, 750, 1500, 3000]);
   });
 
   test('a Retry-After from the registry sets the next attempt exactly that much later', async () => {
@@ -452,20 +453,21 @@ describe('EffectRunner: retries', () => {
     expect(await h.effect(event.id, 'revert')).toMatchObject({ status: 'pending', nextAttemptAt: expected });
   });
 
-  test('after maxAttempts transient failures the revert fails and the alert reports the failure', async () => {
-    const h = harness({ action: 'revert', runner: { maxAttempts: 3 } });
+  test('after maxAttempts transient failures (and the quick retries) the revert fails and the alert reports the failure', async () => {
+    // An alert that may wait the whole hour for the revert: it reports how the revert ended.
+    const h = harness({ action: 'revert', runner: { maxAttempts: 3, alertWaitMs: 60 * 60_000 } });
     const { offending, event } = await h.overwrite();
     h.registry.failNext('currentDigest', new TransientError('connection reset'), { times: 10 });
 
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 6; i++) {
       await h.runner.runDue();
       h.advance(10 * 60_000);
     }
 
-    expect(h.registry.callsOf('currentDigest')).toHaveLength(3);
+    expect(h.registry.callsOf('currentDigest')).toHaveLength(6);
     expect(await h.effect(event.id, 'revert')).toMatchObject({
       status: 'failed',
-      attempts: 3,
+      attempts: 6,
       lastError: 'connection reset',
     });
     expect(h.notifier.alerts).toHaveLength(1);
@@ -474,7 +476,7 @@ describe('EffectRunner: retries', () => {
       `revert FAILED: connection reset; the tag still serves ${offending.digest}`,
     );
     await h.runner.runDue();
-    expect(h.registry.callsOf('currentDigest')).toHaveLength(3);
+    expect(h.registry.callsOf('currentDigest')).toHaveLength(6);
   });
 
   test('a put that fails transiently until the runner gives up clears the pending restore it marked', async () => {
@@ -491,13 +493,13 @@ describe('EffectRunner: retries', () => {
       digest: old.digest,
       from: offending.digest,
     });
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < 5; i++) {
       h.advance(10 * 60_000);
       await h.runner.runDue();
     }
 
-    expect(h.tagPuts()).toHaveLength(3);
-    expect(await h.effect(event.id, 'revert')).toMatchObject({ status: 'failed', attempts: 3 });
+    expect(h.tagPuts()).toHaveLength(6); // 3 attempts and 3 quick retries
+    expect(await h.effect(event.id, 'revert')).toMatchObject({ status: 'failed', attempts: 6 });
     // No echo is coming: a later push of the old digest must not pass as our restore.
     expect((await h.store.tagState(REF))?.pendingRestore).toBeNull();
   });
@@ -510,6 +512,135 @@ describe('EffectRunner: retries', () => {
     await h.runner.runDue();
 
     expect(await h.effect(event.id, 'revert')).toMatchObject({ status: 'pending', attempts: 1 });
+  });
+});
+
+type Harness = ReturnType<typeof harness>;
+
+/** Runs the outbox at every moment an effect of `eventId` falls due, for `ms` of the harness clock. */
+function runFor(h: Harness, eventId: string, ms: number): Promise<void> {
+  return runOutboxFor(h.runner, h.store, h.clock, eventId, ms);
+}
+
+/** An overwrite received a second after it happened, with the registry refusing `times` calls from then on. */
+async function overwriteWhileRegistryRefuses(h: Harness, times: number) {
+  const found = await h.overwrite();
+  h.clock.current = new Date(Date.parse(found.event.timestamp!) + 1000);
+  h.registry.failNext('currentDigest', new TransientError('connect ECONNREFUSED'), { times });
+  return found;
+}
+
+const STILL_RETRIED = /^revert not done yet \(attempt \d+: connect ECONNREFUSED\); it is still being retried/;
+
+describe('EffectRunner: an alert waits for its revert, but not forever', () => {
+  test('with the registry refusing, the alert goes out when the wait runs out, saying the revert is retried; it then goes through and nobody is alerted again', async () => {
+    const h = harness({ action: 'revert' });
+    // Attempts at +0, 25, 75, 175, 925, 2425 ms fail; the 7th, at 5425 ms, finds the registry back.
+    const { old, offending, event } = await overwriteWhileRegistryRefuses(h, 6);
+
+    await runFor(h, event.id, 3999); // 4999 ms after the push
+    expect(h.notifier.alerts).toEqual([]);
+    await runFor(h, event.id, 1); // the default wait, 5 s after the push
+    expect(h.notifier.alerts).toHaveLength(1);
+    expect(h.notifier.alerts[0]).toMatchObject({ severity: 'warning' });
+    expect(h.notifier.alerts[0]!.actionTaken).toMatch(STILL_RETRIED);
+    expect(h.notifier.alerts[0]!.actionTaken).toContain(
+      `the tag serves ${offending.digest} until it succeeds`,
+    );
+    expect(h.notifier.alerts[0]!.notes).toContain(
+      'You will be alerted again only if the revert fails for good.',
+    );
+    expect(await h.effect(event.id, 'alert')).toMatchObject({
+      status: 'done',
+      outcome: 'sent via recording before the revert settled',
+    });
+    expect((await h.effect(event.id, 'revert')).status).toBe('pending');
+
+    await runFor(h, event.id, 10 * 60_000);
+    expect(await h.effect(event.id, 'revert')).toMatchObject({ status: 'done', attempts: 7 });
+    expect(h.registry.tagOf(REPO, TAG)).toBe(old.digest);
+    expect(h.notifier.alerts).toHaveLength(1);
+  });
+
+  test('when the revert then fails for good, one follow-up says so', async () => {
+    const h = harness({ action: 'revert', runner: { maxAttempts: 5, alertWaitMs: 3000 } });
+    const { offending, event } = await overwriteWhileRegistryRefuses(h, 100);
+
+    await runFor(h, event.id, 60 * 60_000);
+
+    expect(await h.effect(event.id, 'revert')).toMatchObject({ status: 'failed', attempts: 8 });
+    expect(h.notifier.alerts.map((a) => a.actionTaken)).toEqual([
+      expect.stringMatching(STILL_RETRIED),
+      'revert FAILED after 8 attempt(s): connect ECONNREFUSED',
+    ]);
+    expect(h.notifier.alerts[1]).toMatchObject({ severity: 'critical', title: 'Revert failed' });
+    expect(h.notifier.alerts[1]!.incident.to).toBe(offending.digest);
+  });
+
+  test('a runner restarted during the wait keeps the deadline of the event: the alert goes out once, on time', async () => {
+    const h = harness({ action: 'revert', runner: { maxAttempts: 5 } });
+    const { event } = await overwriteWhileRegistryRefuses(h, 100);
+    await runFor(h, event.id, 3000); // 4 s after the push, the first process dies
+
+    h.runner = new EffectRunner(h.options); // a new process on the same history
+    await runFor(h, event.id, 999);
+    expect(h.notifier.alerts).toEqual([]);
+    await runFor(h, event.id, 1);
+    expect(h.notifier.alerts.map((a) => a.actionTaken)).toEqual([expect.stringMatching(STILL_RETRIED)]);
+
+    h.runner = new EffectRunner(h.options); // and once more, before the revert fails for good
+    await runFor(h, event.id, 60 * 60_000);
+    expect(h.notifier.alerts.map((a) => a.title)).toEqual([undefined, 'Revert failed']);
+  });
+
+  test('a revert that fails for good on another worker while its alert goes out is still followed up', async () => {
+    const h = harness({ action: 'revert' });
+    const { event } = await overwriteWhileRegistryRefuses(h, 100);
+    // The other worker settles the revert as failed while the alert is being sent; reading the
+    // alert as still to come, it leaves the failure to the alert.
+    const racing = new (class extends RecordingNotifier {
+      override async send(alert: Parameters<RecordingNotifier['send']>[0]): Promise<void> {
+        if (this.alerts.length === 0)
+          await h.store.updateEffect(`${event.id}#revert`, { status: 'failed', error: 'gone' }, at(0));
+        return super.send(alert);
+      }
+    })();
+    h.runner = new EffectRunner({ ...h.options, notifier: racing });
+
+    await runFor(h, event.id, 60 * 60_000);
+
+    expect(racing.alerts.map((a) => a.actionTaken)).toEqual([
+      expect.stringMatching(STILL_RETRIED),
+      'revert FAILED after 7 attempt(s): gone',
+    ]);
+  });
+
+  test('an alert for an event that arrives late still waits for the quick retries of its revert', async () => {
+    const h = harness({ action: 'revert' });
+    const { old, event } = await h.overwrite(); // recorded 40 s after it happened: the wait has run out
+    h.registry.failNext('currentDigest', new TransientError('500 invalid checksum digest format'), {
+      times: 3,
+    });
+
+    await runFor(h, event.id, 175);
+
+    expect(h.registry.tagOf(REPO, TAG)).toBe(old.digest);
+    expect(h.notifier.alerts.map((a) => a.actionTaken)).toEqual([expect.stringMatching(/^reverted to/)]);
+  });
+
+  test('only a revert gets quick retries: a lock backs off from the first', async () => {
+    const h = harness({ action: 'lock' });
+    const { event } = await h.pushAndRecord('first');
+    h.registry.failNext('lockTag', new TransientError('timeout'), { times: 2 });
+    const delays: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const before = h.clock.current.getTime();
+      await h.runner.runDue();
+      const lock = await h.effect(event.id, 'lock');
+      delays.push(Date.parse(lock.nextAttemptAt) - before);
+      h.clock.current = new Date(lock.nextAttemptAt);
+    }
+    expect(delays).toEqual([750, 1500]);
   });
 });
 

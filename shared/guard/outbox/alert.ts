@@ -2,30 +2,47 @@ import type { Notifier } from '../../adapters/notify/port';
 import { type Alert, type EffectKind, errorMessage, type Incident } from '../../core';
 import type { Outbox, OutboxEffect } from '../../history';
 import type { Logger } from '../../log';
-import { done, type Executed } from './executor';
+import { done, type Executed, quickRetriesOf } from './executor';
 import { decodeOutcome, renderOutcome } from './outcome';
 
 export interface AlertDeps {
   store: Pick<Outbox, 'effectsOf'>;
   notifier: Notifier;
   now: () => Date;
+  /** How long after the event an alert waits for the effects it reports before it goes out anyway. */
+  alertWaitMs: number;
+  /** A revert's quick first retries: an alert waits for them whatever the time. */
+  quickRetriesMs: number[];
 }
 
-/** Tells the owners; an alert that reports other effects of its event waits for them to settle. */
+/**
+ * Tells the owners; an alert that reports other effects of its event waits for them to settle, but no
+ * longer than `alertWaitMs` after the event time (persisted, so a restarted runner keeps the deadline)
+ * and at least until each has had its first attempt and quick retries (so an event that arrives late
+ * still gets a moment). Going out before they settle, it says what is still being retried and
+ * records which effects it did not wait for: one of those that fails for good is alerted again.
+ */
 export async function alert(deps: AlertDeps, incident: Incident, after: 'revert' | null): Promise<Executed> {
   const siblings = after ? await deps.store.effectsOf(incident.eventId) : [];
-  const unsettled = siblings
-    .filter((e) => e.kind !== 'alert' && e.status === 'pending')
-    .map((e) => e.nextAttemptAt)
-    .sort();
-  if (unsettled.length > 0) {
-    const until = Math.max(Date.parse(unsettled[0]!), deps.now().getTime() + 50);
-    return { status: 'waiting', until: new Date(until).toISOString() };
+  const unsettled = siblings.filter((e) => e.kind !== 'alert' && e.status === 'pending');
+  const now = deps.now().getTime();
+  const deadline = Date.parse(incident.eventTime) + deps.alertWaitMs;
+  const inQuickRetries = unsettled.some(
+    (e) => e.attempts <= quickRetriesOf(e.kind, deps.quickRetriesMs).length,
+  );
+  if (unsettled.length > 0 && (now < deadline || inQuickRetries)) {
+    const next = unsettled.map((e) => Date.parse(e.nextAttemptAt)).sort((a, b) => a - b)[0]!;
+    const until = next > now ? next : now + 50; // due with the effect it waits for, which runs first
+    return {
+      status: 'waiting',
+      until: new Date(now < deadline ? Math.min(until, deadline) : until).toISOString(),
+    };
   }
   const revert = siblings.find((e) => e.kind === 'revert');
   const lock = siblings.find((e) => e.kind === 'lock');
   await deps.notifier.send(buildAlert(incident, revert ?? null, lock ?? null));
-  return done({ kind: 'alerted', via: deps.notifier.kind });
+  const before = [...new Set(unsettled.map((e) => e.kind))];
+  return done({ kind: 'alerted', via: deps.notifier.kind, ...(before.length > 0 ? { before } : {}) });
 }
 
 export function buildAlert(
@@ -43,6 +60,15 @@ export function buildAlert(
       actionTaken: `alerted only (rule ${incident.ruleAction}); the tag now serves ${incident.to}`,
       severity: lock?.status === 'failed' ? 'critical' : 'warning',
       notes,
+    };
+  }
+  if (revert.status === 'pending') {
+    // The wait ran out: say so now. Silence after this means the revert went through.
+    return {
+      incident,
+      actionTaken: `revert not done yet${revert.lastError ? ` (attempt ${revert.attempts}: ${revert.lastError})` : ''}; it is still being retried, and the tag serves ${incident.to} until it succeeds`,
+      severity: lock?.status === 'failed' ? 'critical' : 'warning',
+      notes: [...notes, 'You will be alerted again only if the revert fails for good.'],
     };
   }
   if (revert.status === 'failed') {
@@ -89,11 +115,42 @@ export async function reportFinalFailure(
 ): Promise<void> {
   if (row.kind === 'alert') return;
   const siblings = await deps.store.effectsOf(row.eventId);
-  if (siblings.some((e) => e.kind === 'alert' && e.status !== 'failed')) return; // that alert reports it
+  if (siblings.some((e) => e.kind === 'alert' && reportsFailureOf(e, row.kind))) return;
+  await sendFailure(deps, row, message);
+}
+
+/** Whether an alert reports how `kind` ended: it will, unless it failed or went out before `kind` settled. */
+function reportsFailureOf(alert: OutboxEffect, kind: EffectKind): boolean {
+  if (alert.status === 'failed') return false;
+  const outcome = decodeOutcome(alert.outcome);
+  return !(outcome?.kind === 'alerted' && outcome.before?.includes(kind));
+}
+
+/**
+ * After an alert that went out before some effects settled is recorded done: any of them that failed
+ * for good meanwhile (a worker settling it read this alert as still to come) is alerted now.
+ */
+export async function reportFailuresSettledMeanwhile(
+  deps: FailureReportDeps,
+  eventId: string,
+  before: EffectKind[],
+): Promise<void> {
+  const failed = (await deps.store.effectsOf(eventId)).filter(
+    (e) => e.status === 'failed' && before.includes(e.kind),
+  );
+  for (const row of failed) await sendFailure(deps, row, row.lastError ?? 'no reason recorded', row.attempts);
+}
+
+async function sendFailure(
+  deps: FailureReportDeps,
+  row: OutboxEffect,
+  message: string,
+  attempts = row.attempts + 1,
+): Promise<void> {
   try {
     await deps.notifier.send({
       incident: row.effect.incident,
-      actionTaken: `${row.kind} FAILED after ${row.attempts + 1} attempt(s): ${message}`,
+      actionTaken: `${row.kind} FAILED after ${attempts} attempt(s): ${message}`,
       severity: 'critical',
       title: FAILURE_TITLES[row.kind],
       notes: [deps.retryHint(row.key)],

@@ -1,5 +1,5 @@
 import type { RegistryClient, RegistryResolver } from '../../adapters/registry/port';
-import { PermanentError } from '../../core';
+import { type EffectKind, PermanentError } from '../../core';
 import type { EffectOutcome } from './outcome';
 
 /** What running an effect once came to: done with an outcome, or waiting for another effect to settle. */
@@ -21,4 +21,9 @@ export function registryFor(registries: RegistryResolver, host: string): Registr
       `no registry is configured for ${host}; add registries."${host}".url to the config so Tagwarden can act on it`,
     );
   return registry;
+}
+
+/** The quick first retries an effect of `kind` gets before the backoff: a revert's, none for the rest. */
+export function quickRetriesOf(kind: EffectKind, quickRetriesMs: number[]): number[] {
+  return kind === 'revert' ? quickRetriesMs : [];
 }

@@ -1,3 +1,5 @@
+import type { EffectKind } from '../../core';
+
 /**
  * What an effect did, as data. The stores keep it as text in their `outcome` column: `encodeOutcome`
  * writes JSON, `decodeOutcome` reads it back, and also reads the plain text older versions wrote,
@@ -9,7 +11,11 @@ export type EffectOutcome =
   | { kind: 'skipped'; reason: string }
   | { kind: 'locked' }
   | { kind: 'notLocked'; reason: string }
-  | { kind: 'alerted'; via: string }
+  /**
+   * Sent; `before` names the effects it reports that had not settled when it went out (its wait for
+   * them ran out), each of which is alerted again only if it then fails for good.
+   */
+  | { kind: 'alerted'; via: string; before?: EffectKind[] }
   /** A planned bump queued as one effect per cluster endpoint. */
   | { kind: 'fannedOut'; clusters: string[] }
   /** One cluster endpoint told; `report` is the endpoint's answer in words. */
@@ -89,7 +95,7 @@ export function renderOutcome(outcome: EffectOutcome): string {
     case 'notLocked':
       return `not locked: ${outcome.reason}`;
     case 'alerted':
-      return `sent via ${outcome.via}`;
+      return `sent via ${outcome.via}${outcome.before?.length ? ` before the ${outcome.before.join(', ')} settled` : ''}`;
     case 'fannedOut':
       return `${FAN_OUT_PREFIX}${outcome.clusters.join(', ')}`;
     case 'delivered':

@@ -4,9 +4,9 @@ import type { RegistryResolver } from '../../adapters/registry/port';
 import { errorMessage, formatTagRef, PermanentError, type Policy, TransientError } from '../../core';
 import type { Outbox, OutboxEffect, TagHistory } from '../../history';
 import type { Logger } from '../../log';
-import { alert, localRetryHint, reportFinalFailure } from './alert';
+import { alert, localRetryHint, reportFailuresSettledMeanwhile, reportFinalFailure } from './alert';
 import { bump } from './bump';
-import type { Executed } from './executor';
+import { type Executed, quickRetriesOf } from './executor';
 import { lock } from './lock';
 import { encodeOutcome, renderOutcome } from './outcome';
 import { type ResolveDeps, resolve } from './resolve';
@@ -33,10 +33,17 @@ export interface EffectRunnerOptions {
   /** How long to expect the echo of a revert. */
   restoreWindowMs?: number;
   maxAttempts?: number;
+  /**
+   * The first retries of a revert, in ms, before the backoff: a registry rewriting the tag answers 500
+   * or the old digest for tens of ms. They come on top of `maxAttempts`; the backoff after them is unchanged.
+   */
+  quickRetriesMs?: number[];
   backoffBaseMs?: number;
   backoffMaxMs?: number;
   batchSize?: number;
   random?: () => number;
+  /** How long after an overwrite its alert waits for the revert before it goes out saying it is still retried. */
+  alertWaitMs?: number;
   /** The policy a push is recorded under once its digest is resolved; left out: resolving fails for good. */
   policy?: Policy;
   /** How to run a failed effect again in this runtime, for the alert about it (default: `tagwarden retry`). */
@@ -66,6 +73,8 @@ export class EffectRunner {
       leaseMs: 30_000,
       restoreWindowMs: 10 * 60_000,
       maxAttempts: 8,
+      quickRetriesMs: [25, 50, 100],
+      alertWaitMs: 5000,
       backoffBaseMs: 1000,
       backoffMaxMs: 5 * 60_000,
       batchSize: 50,
@@ -169,6 +178,8 @@ export class EffectRunner {
     const text = renderOutcome(result.outcome);
     log.info('effect done', { ...fields, outcome: text });
     this.o.onSettled(row, 'done', text);
+    if (result.outcome.kind === 'alerted' && result.outcome.before)
+      await reportFailuresSettledMeanwhile(this.o, row.eventId, result.outcome.before);
   }
 
   /** A failure is retried with backoff, or, when permanent or out of attempts, settled and alerted. */
@@ -181,7 +192,8 @@ export class EffectRunner {
     const message = errorMessage(error);
     const attempts = row.attempts + 1;
     const now = this.o.now();
-    if (error instanceof PermanentError || attempts >= this.o.maxAttempts) {
+    const quick = quickRetriesOf(row.kind, this.o.quickRetriesMs);
+    if (error instanceof PermanentError || attempts >= this.o.maxAttempts + quick.length) {
       await store.updateEffect(row.key, { status: 'failed', error: message }, now.toISOString());
       log.error('effect failed for good', { ...fields, error: message });
       this.o.onSettled(row, 'failed', message);
@@ -193,7 +205,7 @@ export class EffectRunner {
       await reportFinalFailure(this.o, row, message);
       return;
     }
-    const delay = this.backoff(attempts, error instanceof TransientError ? error.retryAfterMs : null);
+    const delay = this.backoff(attempts, quick, error instanceof TransientError ? error.retryAfterMs : null);
     const nextAttemptAt = new Date(now.getTime() + delay).toISOString();
     await store.updateEffect(
       row.key,
@@ -204,9 +216,11 @@ export class EffectRunner {
     this.o.onSettled(row, 'pending', message);
   }
 
-  private backoff(attempts: number, retryAfterMs: number | null): number {
+  /** The delay before the next attempt: the registry's Retry-After, a quick retry while any is left, or backoff. */
+  private backoff(attempts: number, quick: number[], retryAfterMs: number | null): number {
     if (retryAfterMs !== null) return retryAfterMs;
-    const ceiling = Math.min(this.o.backoffMaxMs, this.o.backoffBaseMs * 2 ** (attempts - 1));
+    if (attempts <= quick.length) return quick[attempts - 1]!;
+    const ceiling = Math.min(this.o.backoffMaxMs, this.o.backoffBaseMs * 2 ** (attempts - quick.length - 1));
     return Math.round(ceiling / 2 + (this.o.random() * ceiling) / 2); // "equal jitter"
   }
 
