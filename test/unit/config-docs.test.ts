@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * Every key of the config file's JSON Schema is documented in docs/configuration.md: a key added to
+ * the schema without a line there fails here, naming it.
+ */
+const ROOT = join(__dirname, '..', '..');
+type Node = Record<string, unknown>;
+const schema = JSON.parse(readFileSync(join(ROOT, 'schema', 'tagwarden.schema.json'), 'utf8')) as Node;
+const docs = readFileSync(join(ROOT, 'docs', 'configuration.md'), 'utf8');
+
+function resolved(node: Node): Node {
+  if (typeof node.$ref !== 'string') return node;
+  let target: unknown = schema;
+  for (const part of node.$ref.replace(/^#\//, '').split('/')) target = (target as Node)[part];
+  return resolved(target as Node);
+}
+
+/** `rules[].match.tag`, `sources.<name>.token`…: every property path the schema allows. */
+export function keyPaths(raw: Node, prefix = ''): string[] {
+  const node = resolved(raw);
+  const paths: string[] = [];
+  for (const [name, child] of Object.entries((node.properties ?? {}) as Record<string, Node>)) {
+    paths.push(`${prefix}${name}`, ...keyPaths(child, `${prefix}${name}.`));
+  }
+  if (node.additionalProperties && typeof node.additionalProperties === 'object')
+    paths.push(...keyPaths(node.additionalProperties as Node, `${prefix}<name>.`));
+  if (node.items && typeof node.items === 'object')
+    paths.push(...keyPaths(node.items as Node, `${prefix.replace(/\.$/, '')}[].`));
+  for (const branch of ['anyOf', 'oneOf', 'allOf'] as const)
+    for (const alternative of (node[branch] ?? []) as Node[]) paths.push(...keyPaths(alternative, prefix));
+  return [...new Set(paths)];
+}
+
+it('finds the keys of the schema (the walk itself works)', () => {
+  const paths = keyPaths(schema);
+  expect(paths).toEqual(
+    expect.arrayContaining(['rules[].match.tag', 'sources.<name>.token', 'effects.maxAttempts']),
+  );
+});
+
+it('documents every key of the config schema in docs/configuration.md', () => {
+  const documented = (path: string) => docs.includes(`\`${path}\``);
+  expect(keyPaths(schema).filter((path) => !documented(path))).toEqual([]);
+});
