@@ -200,7 +200,10 @@ export class EffectRunner {
       { status: 'pending', error: message, nextAttemptAt },
       now.toISOString(),
     );
-    log.warn('effect will be retried', { ...fields, error: message, retryInMs: delay });
+    // A recheck while the registry catches up is the plan, not a problem: debug, not warn.
+    const entry = { ...fields, error: message, retryInMs: delay };
+    if (error instanceof TransientError && error.expected) log.debug?.('effect will be retried', entry);
+    else log.warn('effect will be retried', entry);
     this.o.onSettled(row, 'pending', message);
   }
 
