@@ -1,8 +1,15 @@
 import { errorMessage } from '../../shared/core';
 import { readInput } from './read-input';
 
-/** A failure the user can fix: printed as one `error: …` line, exit 1, no stack trace. */
-export class CliError extends Error {}
+/** A failure the user can fix: printed as one `error: …` line, exit 1 (or `exitCode`), no stack trace. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
 
 export const out = (line: string) => process.stdout.write(`${line}\n`);
 export const err = (line: string) => process.stderr.write(`${line}\n`);

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { errorMessage, tagRefOf } from '../../shared/core';
 import { registerAgentCommand } from './agent-command';
 import { registerAzureCommands } from './azure-setup-command';
-import { err } from './cli-io';
+import { CliError, err } from './cli-io';
 import { registerFailedCommand } from './failed-command';
 import { registerHistoryCommand } from './history-command';
 import { registerInitCommand } from './init-command';
@@ -47,7 +47,7 @@ export async function main(argv: string[]): Promise<void> {
       process.exit((error as { exitCode?: number }).exitCode ?? 1);
     err(`error: ${errorMessage(error).split('\n').join('\nerror: ')}`);
     if (process.env.TAGWARDEN_DEBUG) err(String((error as Error).stack));
-    process.exit(1);
+    process.exit(error instanceof CliError ? error.exitCode : 1);
   }
 }
 

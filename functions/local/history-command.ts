@@ -5,7 +5,7 @@ import { CliError, out } from './cli-io';
 import { openHistory } from './composition';
 import { DEFAULT_DB_PATH } from './dependencies';
 import { effectsOfTag, effectsTable } from './tag-effects';
-import { alignedTable } from './text-table';
+import { alignedTable, shortDigests, TERMINAL_WIDTH } from './text-table';
 
 export function registerHistoryCommand(program: Command): void {
   program
@@ -14,10 +14,11 @@ export function registerHistoryCommand(program: Command): void {
     .argument('<tagRef>', '<registryHost>/<repository>:<tag>')
     .option('--db <file>', 'SQLite history file', DEFAULT_DB_PATH)
     .option('--json', 'print JSON instead of a table')
+    .option('--wide', 'full digests and event ids (the table may pass 120 columns)')
     .action(history);
 }
 
-async function history(text: string, options: { db: string; json?: boolean }): Promise<void> {
+async function history(text: string, options: { db: string; json?: boolean; wide?: boolean }): Promise<void> {
   const ref = parseTagRef(text);
   if ('problem' in ref) throw new CliError(ref.problem);
   const store = openHistory(options.db, { mustExist: true });
@@ -35,26 +36,32 @@ async function history(text: string, options: { db: string; json?: boolean }): P
     );
     return;
   }
+  const digest = options.wide ? (d: string) => d : shortDigests;
+  const restoring = state?.pendingRestore ? `  (restoring ${digest(state.pendingRestore.digest)})` : '';
   out(
     printable(
-      `${formatTagRef(ref)}  serves ${state?.digest ?? '(deleted)'}${state?.pendingRestore ? `  (restoring ${state.pendingRestore.digest})` : ''}`,
+      `${formatTagRef(ref)}  serves ${state?.digest ? digest(state.digest) : '(deleted)'}${restoring}`,
     ),
   );
-  out(table(rows));
+  out(table(rows, options.wide === true));
   if (effects.length > 0)
-    out(`Effects (failed ones are retried with tagwarden retry --key <KEY>):\n${effectsTable(effects)}`);
+    out(
+      `Effects (failed ones are retried with tagwarden retry --key <KEY>):\n${effectsTable(effects, options.wide === true)}`,
+    );
 }
 
-function table(rows: HistoryEntry[]): string {
+/** Within 120 columns: short digests, and the actor and event id cut (with …) if need be. */
+function table(rows: HistoryEntry[], wide: boolean): string {
   const header = ['EVENT TIME', 'TRANSITION', 'ACTION', 'DIGEST', 'PREVIOUS', 'ACTOR', 'EVENT ID'];
+  const digest = (d: string | null) => (d === null ? '-' : wide ? d : shortDigests(d));
   const body = rows.map((r) => [
     r.eventTime,
     r.transition,
     r.action,
-    r.digest ?? '-',
-    r.previousDigest ?? '-',
+    digest(r.digest),
+    digest(r.previousDigest),
     r.actor ?? '-',
     r.eventId,
   ]);
-  return alignedTable(header, body);
+  return alignedTable(header, body, wide ? undefined : { maxWidth: TERMINAL_WIDTH, shrink: [5, 6] });
 }

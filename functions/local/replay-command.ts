@@ -5,8 +5,10 @@ import { formatTagRef, type RegistryEvent, ruleFor } from '../../shared/core';
 import { decodeRecord, queueExportBodies } from '../../shared/guard/queue-envelope';
 import { MemoryHistoryStore, SqliteHistoryStore } from '../../shared/history';
 import { parseJsonBody, parseNormalizedEvent } from '../../shared/sources';
-import { CliError, err, readBody } from './cli-io';
+import { CliError, err, out, readBody } from './cli-io';
 import { loadLocalConfig } from './dependencies';
+import { type ReplaySummary, replayHistory, replaySummaryText } from './replay-history';
+import { historyDocument, readHistoryFile } from './replay-input';
 
 export function registerReplayCommand(program: Command): void {
   program
@@ -16,20 +18,49 @@ export function registerReplayCommand(program: Command): void {
     )
     .requiredOption('--config <file>', 'policy to simulate')
     .option('--db <file>', 'start from this history (it is copied, never changed)')
+    .option(
+      '--from-db <file>',
+      'replay the history this file recorded (read only) and summarize what differs',
+    )
+    .option('--json', 'with --from-db or history input: the summary as JSON, every differing event')
     .argument(
-      '<events>',
-      'JSON lines of normalize output, or a dead-letter-queue export (aws sqs receive-message output); - for standard input',
+      '[events]',
+      'JSON lines of normalize output, a dead-letter-queue export (aws sqs receive-message output), or tagwarden history --json output; - for standard input',
     )
     .action(replay);
 }
+
+interface ReplayOptions {
+  config: string;
+  db?: string;
+  fromDb?: string;
+  json?: boolean;
+}
+
+/** What replay reads, said when it can read nothing of its input. */
+const ACCEPTS =
+  'replay reads normalize output (JSON lines), a dead-letter-queue export, or one tagwarden history --json document (file or - for standard input), or a history file with --from-db <file>';
 
 const REPLAY_BATCH = 1000;
 /** A replay file holds many events (JSON lines or a DLQ export); larger inputs are split first. */
 const MAX_REPLAY_BYTES = 256 * 1024 * 1024;
 
-async function replay(file: string, options: { config: string; db?: string }): Promise<void> {
+async function replay(file: string | undefined, options: ReplayOptions): Promise<void> {
   // A simulation reads only the policy: no Slack URL, tokens or registry credentials are needed.
   const local = loadLocalConfig(options.config, process.env, { policyOnly: true });
+  if (options.fromDb) {
+    if (file) throw new CliError(`replay takes --from-db <file> or events, not both (${ACCEPTS})`);
+    const recorded = readHistoryFile(options.fromDb);
+    printSummary(replayHistory(recorded, local.policy), options.fromDb, options);
+    return;
+  }
+  if (file === undefined) throw new CliError(`no input: ${ACCEPTS}`);
+  const text = (await readBody(file, MAX_REPLAY_BYTES)).toString('utf8');
+  const recorded = historyDocument(text);
+  if (recorded) {
+    printSummary(replayHistory(recorded, local.policy), file === '-' ? 'standard input' : file, options);
+    return;
+  }
   if (options.db && !existsSync(options.db)) throw new CliError(`history file ${options.db} does not exist`);
   // A dry run works on an in-memory copy: the history file is never changed.
   const store = options.db
@@ -38,7 +69,7 @@ async function replay(file: string, options: { config: string; db?: string }): P
         database: new Database(inMemoryImage(options.db)),
       })
     : new MemoryHistoryStore();
-  const { events, bad } = eventsToReplay((await readBody(file, MAX_REPLAY_BYTES)).toString('utf8'));
+  const { events, bad } = eventsToReplay(text);
   // Batches of events commit together (a dry run needs no per-event durability); output stays in order.
   for (let start = 0; start < events.length; start += REPLAY_BATCH) {
     const batch = events.slice(start, start + REPLAY_BATCH);
@@ -59,6 +90,7 @@ async function replay(file: string, options: { config: string; db?: string }): P
     process.stdout.write(`${printed.join('\n')}\n`);
   }
   await store.close();
+  if (bad > 0 && events.length === 0) throw new CliError(`nothing could be replayed (see above): ${ACCEPTS}`);
   if (bad > 0) throw new CliError(`${bad} item(s) could not be replayed (see above)`);
 }
 
@@ -127,4 +159,12 @@ function parseLine(line: string, number: number): RegistryEvent | string {
   if (!json.ok) return `line ${number}: ${json.reason}`;
   const parsed = parseNormalizedEvent(json.value);
   return 'problem' in parsed ? `line ${number}: ${parsed.problem}` : parsed.event;
+}
+
+function printSummary(summary: ReplaySummary, from: string, options: ReplayOptions): void {
+  out(
+    options.json
+      ? JSON.stringify({ from, ...summary }, null, 2)
+      : replaySummaryText(summary, from, options.config),
+  );
 }

@@ -93,9 +93,12 @@ async function serve(options: ServeOptions): Promise<void> {
   // `open: true` in the config: said once more, as a warning, where log collectors look.
   if (open.length > 0 && root.config.config !== null)
     root.log.warn('sources open without credentials', { sources: open });
-  const shutdown = async () => {
-    await service.stop();
+  const shutdown = async (signal: NodeJS.Signals) => {
+    root.log.info('stopping: no new connections; finishing the effect in flight', { signal });
+    const { finished, released } = await service.stop();
     await store.close();
+    // Released effects are due at once: another serve, retry or sweep on this history takes them.
+    root.log.info('stopped', { signal, finishedEffects: finished, releasedEffects: released });
     process.exit(0);
   };
   process.once('SIGINT', shutdown);

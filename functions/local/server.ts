@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { checkToken } from '../../shared/auth/webhook-auth';
 import { formatTagRef, parseTagRef } from '../../shared/core';
-import type { EffectRunner } from '../../shared/guard/effects';
+import type { EffectRunner, StopReport } from '../../shared/guard/effects';
 import {
   admitWebhook,
   type IngestDeps,
@@ -24,7 +24,8 @@ export interface LocalServerDeps extends IngestDeps {
 
 export interface RunningLocalService {
   port: number;
-  stop(): Promise<void>;
+  /** Stops accepting connections, then stops the runner: what it finished and released. */
+  stop(): Promise<StopReport>;
 }
 
 /**
@@ -48,7 +49,7 @@ export async function startLocalService(
     port: (server.address() as AddressInfo).port,
     stop: async () => {
       server.close();
-      await deps.effects.stop();
+      return deps.effects.stop();
     },
   };
 }

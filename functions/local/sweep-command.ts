@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { OciDistributionRegistry } from '../../shared/adapters/registry/oci-distribution';
-import { hostProblem, repositoryProblem } from '../../shared/core';
-import { reconcile } from '../../shared/guard/sweep';
+import { hostProblem, PermanentError, repositoryProblem } from '../../shared/core';
+import { type ObservedTag, reconcile, type SweepReport } from '../../shared/guard/sweep';
 import { CliError, out } from './cli-io';
 import { localRoot, openHistory } from './composition';
 import { DEFAULT_DB_PATH, noRegistryMessage } from './dependencies';
@@ -60,37 +60,57 @@ async function sweep(
   const store = openHistory(options.db);
   const runner = root.effectRunner(store);
   try {
-    for (const { registryHost, repository, registry } of parsed) {
-      const tags = await registry.listTags(repository);
-      const progress = progressBar(
-        `${baseline ? 'baseline' : 'sweep'} ${registryHost}/${repository}`,
-        tags.length,
-      );
-      const observed = [];
-      for (const tag of tags) {
-        const digest = await registry.currentDigest(repository, tag);
-        if (digest) observed.push({ tag, digest, mediaType: null });
-        progress.tick();
-      }
-      progress.done();
+    for (const target of parsed) {
+      const { observed, unreadable } = await observe(target, baseline);
       const report = await reconcile(
         { store, policy: root.config.policy, log: root.log },
-        { registryHost, repository },
+        target,
         observed,
         new Date().toISOString(),
         { baseline },
       );
-      const changes = report.recorded
-        .map(({ event, result }) => `${event.tag} ${result.transition.kind}`)
-        .join(', ');
-      out(
-        `${registryHost}/${repository}: ${report.checked} tags checked, ${report.recorded.length} recorded${changes ? ` (${changes})` : ''}`,
-      );
+      out(summary(`${target.registryHost}/${target.repository}`, report, unreadable, baseline));
     }
     await runner.runDue();
   } finally {
     await store.close();
   }
+}
+
+/** Every tag a repository serves now; a repository the registry does not know is exit 2. */
+async function observe(
+  target: { registryHost: string; repository: string; registry: OciDistributionRegistry },
+  baseline: boolean,
+): Promise<{ observed: ObservedTag[]; unreadable: number }> {
+  const { registryHost, repository, registry } = target;
+  const tags = await registry.listTags(repository).catch((error: unknown) => {
+    if (error instanceof PermanentError) throw new CliError(error.message, 2);
+    throw error;
+  });
+  const progress = progressBar(
+    `${baseline ? 'baseline' : 'sweep'} ${registryHost}/${repository}`,
+    tags.length,
+  );
+  const observed: ObservedTag[] = [];
+  for (const tag of tags) {
+    const digest = await registry.currentDigest(repository, tag);
+    if (digest) observed.push({ tag, digest, mediaType: null });
+    progress.tick();
+  }
+  progress.done();
+  // A tag listed but gone by the time its manifest is read (deleted meanwhile) cannot be recorded.
+  return { observed, unreadable: tags.length - observed.length };
+}
+
+/** One line per repository: a baseline counts what it seeded, a sweep names what it found. */
+function summary(name: string, report: SweepReport, unreadable: number, baseline: boolean): string {
+  const errors = unreadable > 0 ? `, ${unreadable} could not be read (listed, but no manifest served)` : '';
+  if (baseline)
+    return `${name}: baseline of ${report.checked + unreadable} tags: ${report.recorded.length} recorded, ${report.unchanged} already in history${errors}`;
+  const changes = report.recorded
+    .map(({ event, result }) => `${event.tag} ${result.transition.kind}`)
+    .join(', ');
+  return `${name}: ${report.checked} tags checked, ${report.recorded.length} recorded${changes ? ` (${changes})` : ''}${errors}`;
 }
 
 /** A progress bar on a terminal (stderr); nothing when output is redirected. */

@@ -1,7 +1,7 @@
 import { clusterBumpEventId, formatTagRef, type TagRef } from '../../shared/core';
 import { decodeOutcome, outcomeText } from '../../shared/guard/effects';
 import type { HistoryEntry, HistoryStore, OutboxEffect } from '../../shared/history';
-import { alignedTable } from './text-table';
+import { alignedTable, shortDigests, TERMINAL_WIDTH } from './text-table';
 
 /** How many dead letters `history` looks through for ones no event row leads to (resolve effects). */
 const FAILED_SCAN = 1000;
@@ -62,15 +62,21 @@ function view(e: OutboxEffect): TagEffectView {
   };
 }
 
-/** The effects as an aligned table, one line each: a dead letter shows its last error. */
-export function effectsTable(effects: TagEffectView[]): string {
+function resultOf(e: TagEffectView, wide: boolean): string {
+  const text = (e.status === 'done' ? e.outcome : e.lastError) ?? '-';
+  return wide ? text : shortDigests(text);
+}
+
+/** The effects as an aligned table, one line each; within 120 columns unless `wide`. */
+export function effectsTable(effects: TagEffectView[], wide = false): string {
   const header = ['STATUS', 'EFFECT', 'ATTEMPTS', 'RESULT', 'KEY'];
   const body = effects.map((e) => [
     e.status,
     e.cluster ? `${e.kind} ${e.cluster}` : e.kind,
     String(e.attempts),
-    (e.status === 'done' ? e.outcome : e.lastError) ?? '-',
+    resultOf(e, wide),
     e.key,
   ]);
-  return alignedTable(header, body);
+  // The key is what `retry --key` takes: never cut; a long result is.
+  return alignedTable(header, body, wide ? undefined : { maxWidth: TERMINAL_WIDTH, shrink: [3] });
 }

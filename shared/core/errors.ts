@@ -9,6 +9,8 @@ export class TransientError extends Error {
     message: string,
     /** A delay the other side asked for (Retry-After), in milliseconds. */
     readonly retryAfterMs: number | null = null,
+    /** A wait that is part of the plan (the registry has not caught up yet): logged at debug, not warn. */
+    readonly expected = false,
   ) {
     super(message);
   }

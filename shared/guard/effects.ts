@@ -8,4 +8,4 @@ export {
   renderOutcome,
 } from './outbox/outcome';
 export { keepTagFor } from './outbox/revert';
-export { EffectRunner, type EffectRunnerOptions, type OutboxStore } from './outbox/runner';
+export { EffectRunner, type EffectRunnerOptions, type OutboxStore, type StopReport } from './outbox/runner';

@@ -13,6 +13,8 @@ export interface ObservedTag {
 
 export interface SweepReport {
   checked: number;
+  /** Tags history already knows as served (for a baseline: tags it knows at all). */
+  unchanged: number;
   recorded: RecordedEvent[];
 }
 
@@ -31,11 +33,15 @@ export async function reconcile(
 ): Promise<SweepReport> {
   const events: RegistryEvent[] = [];
   let checked = 0;
+  let unchanged = 0;
   for (const { tag, digest, mediaType } of observed) {
     checked += 1;
     options.onProgress?.(checked);
     const state = await deps.store.tagState({ ...target, tag });
-    if (state?.digest === digest || (options.baseline && state)) continue;
+    if (state?.digest === digest || (options.baseline && state)) {
+      unchanged += 1;
+      continue;
+    }
     events.push({
       // The same difference observed twice is one event (a duplicate the second time).
       id: `sweep:${createHash('sha256').update(`${target.registryHost}/${target.repository}:${tag}@${digest}`).digest('hex').slice(0, 32)}`,
@@ -50,12 +56,13 @@ export async function reconcile(
     });
   }
   const { recorded } = await acceptEvents(deps, events, now);
-  for (const { event, result } of recorded) {
+  // A baseline seeds history: what it records is expected, not a difference events missed.
+  for (const { event, result } of options.baseline ? [] : recorded) {
     deps.log.warn('sweep found a difference events missed', {
       tagRef: `${event.registryHost}/${event.repository}:${event.tag}`,
       digest: event.digest,
       transition: result.transition.kind,
     });
   }
-  return { checked, recorded };
+  return { checked, unchanged, recorded };
 }

@@ -58,17 +58,19 @@ describe('tagwarden baseline and sweep against a real registry', () => {
     const baseline = tagwarden('baseline', `${registry.host}/payments/api`);
     expect(baseline.stderr).not.toContain('error:');
     expect(baseline.status).toBe(0);
-    expect(baseline.stdout).toContain(`${registry.host}/payments/api: 2 tags checked, 2 recorded`);
+    expect(baseline.stdout).toBe(
+      `${registry.host}/payments/api: baseline of 2 tags: 2 recorded, 0 already in history\n`,
+    );
     expect(await historyOf('v1.0.0')).toEqual(['first-seen']);
     // Running it again records nothing new.
     expect(tagwarden('baseline', `${registry.host}/payments/api`).stdout).toContain(
-      '2 tags checked, 0 recorded',
+      'baseline of 2 tags: 0 recorded, 2 already in history',
     );
 
     const b = await pushImage(registry.url, 'payments/api', 'v1.0.0', 'sweep-b');
     // baseline only seeds tags history has never seen: a known tag that moved is left to sweep.
     expect(tagwarden('baseline', `${registry.host}/payments/api`).stdout).toContain(
-      '2 tags checked, 0 recorded',
+      'baseline of 2 tags: 0 recorded, 2 already in history',
     );
     expect(await historyOf('v1.0.0')).toEqual(['first-seen']);
     const sweep = tagwarden('sweep', `${registry.host}/payments/api`);

@@ -126,7 +126,13 @@ export class OciDistributionRegistry implements RegistryClient {
       .join('/')}/tags/list?n=1000`;
     while (path) {
       const response = await this.send({ method: 'GET', path, headers: { Accept: 'application/json' } });
-      if (response.status === 404) return tags;
+      // distribution answers 404 NAME_UNKNOWN for a repository it does not know (never for an empty one).
+      if (response.status === 404) {
+        const code = await errorCode(response);
+        throw new PermanentError(
+          `${this.host} does not know the repository ${repository} (GET tags/list answered 404${code ? ` ${code}` : ''})`,
+        );
+      }
       await this.expectOk(response, 'GET', path);
       const page = await this.readBody(response, 'GET', path, MAX_MANIFEST_BYTES);
       const body = JSON.parse(page.toString('utf8')) as {

@@ -34,6 +34,7 @@ export async function revert(deps: RevertDeps, incident: Incident, attempt: numb
       throw new TransientError(
         `the registry does not serve ${to} under the tag yet (it serves ${current ?? 'nothing'}); checking again`,
         Math.min(50 * 2 ** attempt, 8000),
+        true,
       );
     }
     return skipped(

@@ -61,11 +61,19 @@ type Settings = Required<Omit<EffectRunnerOptions, 'policy' | 'clusters'>> & {
  * Runs the outbox: claims due effects under a lease, runs each with the executor of its kind, and
  * settles it: done, retried with exponential backoff and jitter, or failed for good and alerted.
  */
+/** What stopping the runner did: effects in flight it finished, claimed ones it released. */
+export interface StopReport {
+  finished: number;
+  released: number;
+}
+
 export class EffectRunner {
   private readonly o: Settings;
   private running: Promise<number> | null = null;
   private again = false;
   private timer: NodeJS.Timeout | null = null;
+  private stopping = false;
+  private readonly stopped: StopReport = { finished: 0, released: 0 };
 
   constructor(options: EffectRunnerOptions) {
     this.o = {
@@ -94,10 +102,16 @@ export class EffectRunner {
     this.wake();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops polling; the effect in flight is finished, and the rest of its claimed batch is released
+   * (its lease moved to now) so another process can take them at once instead of after the lease.
+   */
+  async stop(): Promise<StopReport> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.stopping = true;
     await this.running;
+    return { ...this.stopped };
   }
 
   wake(): void {
@@ -108,6 +122,7 @@ export class EffectRunner {
 
   /** Runs every due effect once; returns how many were attempted. Concurrent calls coalesce. */
   async runDue(): Promise<number> {
+    if (this.stopping) return 0;
     if (this.running) {
       this.again = true;
       return this.running;
@@ -127,15 +142,34 @@ export class EffectRunner {
         const leaseUntil = this.leaseFrom(now);
         const batch = await this.o.store.claimDueEffects(now.toISOString(), leaseUntil, this.o.batchSize);
         if (batch.length === 0) break;
-        for (const effect of batch) {
-          if (await this.holdFor(effect, leaseUntil)) {
-            await this.runOne(effect);
-            total += 1;
-          }
-        }
+        const { ran, stopped } = await this.runBatch(batch, leaseUntil);
+        total += ran;
+        if (stopped) break;
       }
-    } while (this.again);
+    } while (this.again && !this.stopping);
     return total;
+  }
+
+  /** Runs a claimed batch in order; once stopping, releases what it has not started. */
+  private async runBatch(
+    batch: OutboxEffect[],
+    leaseUntil: string,
+  ): Promise<{ ran: number; stopped: boolean }> {
+    let ran = 0;
+    for (const [index, effect] of batch.entries()) {
+      if (this.stopping) {
+        const now = this.o.now().toISOString();
+        for (const rest of batch.slice(index))
+          if (await this.o.store.renewLease(rest.key, leaseUntil, now)) this.stopped.released += 1;
+        return { ran, stopped: true };
+      }
+      if (await this.holdFor(effect, leaseUntil)) {
+        await this.runOne(effect);
+        ran += 1;
+        if (this.stopping) this.stopped.finished += 1;
+      }
+    }
+    return { ran, stopped: this.stopping };
   }
 
   private leaseFrom(now: Date): string {
@@ -212,7 +246,10 @@ export class EffectRunner {
       { status: 'pending', error: message, nextAttemptAt },
       now.toISOString(),
     );
-    log.warn('effect will be retried', { ...fields, error: message, retryInMs: delay });
+    // A recheck while the registry catches up is the plan, not a problem: debug, not warn.
+    const entry = { ...fields, error: message, retryInMs: delay };
+    if (error instanceof TransientError && error.expected) log.debug?.('effect will be retried', entry);
+    else log.warn('effect will be retried', entry);
     this.o.onSettled(row, 'pending', message);
   }
 

@@ -1,1 +1,2 @@
+export { type RecordedHistory, readRecordedHistory } from './rows';
 export * from './store';

@@ -18,6 +18,7 @@ import {
   type TagState,
 } from '../../core';
 import type { EffectUpdate, FailedRecord, HistoryStore } from '../port';
+import { type HistoryRow, toHistoryEntry } from './rows';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS tags (
@@ -65,21 +66,6 @@ interface TagRow {
   pending_restore: string | null;
   approved_digest: string | null;
   version: number;
-}
-
-interface HistoryRow {
-  seq: number;
-  event_id: string;
-  action: 'push' | 'delete';
-  registry_host: string;
-  repository: string;
-  tag: string;
-  digest: string | null;
-  previous_digest: string | null;
-  transition: HistoryEntry['transition'];
-  event_time: string;
-  received_at: string;
-  actor: string | null;
 }
 
 interface OutboxRow {
@@ -280,20 +266,7 @@ export class SqliteHistoryStore implements HistoryStore {
   }
 
   async history(ref: TagRef): Promise<HistoryEntry[]> {
-    return this.statements.history.all(ref.registryHost, ref.repository, ref.tag).map((row) => ({
-      seq: row.seq,
-      eventId: row.event_id,
-      action: row.action,
-      registryHost: row.registry_host,
-      repository: row.repository,
-      tag: row.tag,
-      digest: row.digest,
-      previousDigest: row.previous_digest,
-      transition: row.transition,
-      eventTime: row.event_time,
-      receivedAt: row.received_at,
-      actor: row.actor,
-    }));
+    return this.statements.history.all(ref.registryHost, ref.repository, ref.tag).map(toHistoryEntry);
   }
 
   async markPendingRestore(ref: TagRef, restore: PendingRestore): Promise<boolean> {
