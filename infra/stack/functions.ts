@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { Duration, RemovalPolicy, type Stack, Validations } from 'aws-cdk-lib';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { type FunctionUrl, FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -93,7 +94,9 @@ export function webhookFunction(
   // parsing, with the tokens from the secret, and rejects unknown sources. (cdk-nag's
   // AwsSolutions pack has no rule on Function URL auth, so there is nothing to acknowledge.)
   const url = webhook.addFunctionUrl({ authType: FunctionUrlAuthType.NONE });
-  queue.grantSendMessages(webhook);
+  // SendMessage only: what its code calls (grantSendMessages would add GetQueueAttributes and GetQueueUrl).
+  webhook.addToRolePolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
+  queue.encryptionMasterKey?.grantEncryptDecrypt(webhook);
   return { webhook, url };
 }
 

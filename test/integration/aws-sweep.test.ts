@@ -187,6 +187,40 @@ describe('the sweep Lambda with DynamoDB Local and a mocked ECR', () => {
     expect(putsUnder('v1.0.0').map((c) => c.args[0].input.imageManifest)).toEqual([A]);
   }, 60_000);
 
+  test('an outbox run with nothing to do publishes no metrics and logs no Powertools warning', async () => {
+    const deps = await dependencies(new RecordingNotifier());
+    ecrServes(A);
+    const written: string[] = [];
+    const capture = (stream: NodeJS.WriteStream) =>
+      jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        written.push(String(chunk));
+        return true;
+      });
+    const spies = [capture(process.stdout), capture(process.stderr)];
+    const warn = jest.spyOn(console, 'warn').mockImplementation((...args) => {
+      written.push(args.join(' '));
+    });
+    try {
+      for (let minute = 0; minute < 3; minute++)
+        await handleSweep(deps, { task: 'outbox' }, client(), registry, [REPOSITORY], () => NOW);
+    } finally {
+      for (const spy of [...spies, warn]) spy.mockRestore();
+    }
+    expect(written.filter((line) => /No application metrics|_aws/.test(line))).toEqual([]);
+    // Something counted is still published (EMF, with the _aws envelope).
+    deps.observer.rejected();
+    const published = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const logged = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      deps.observer.flush();
+      const lines = [...published.mock.calls, ...logged.mock.calls].map((call) => String(call[0]));
+      expect(lines.some((line) => line.includes('EventRejected'))).toBe(true);
+    } finally {
+      published.mockRestore();
+      logged.mockRestore();
+    }
+  }, 60_000);
+
   test("reads the account, region and registry host from the function's own ARN", () => {
     expect(
       registryOf({ invokedFunctionArn: `arn:aws:lambda:eu-central-1:${ACCOUNT}:function:sweep` }),
