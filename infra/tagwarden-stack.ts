@@ -7,7 +7,13 @@ import type { Construct, Node } from 'constructs';
 import { loadConfigText } from '../shared/config/load';
 import { alarms, alarmTopic, dashboard } from './stack/alarms';
 import { ecrImageActionsRule, eventQueues } from './stack/event-intake';
-import { eventConsumer, sweepFunction, tagwardenSecret, webhookFunction } from './stack/functions';
+import {
+  eventConsumer,
+  postDeployBaseline,
+  sweepFunction,
+  tagwardenSecret,
+  webhookFunction,
+} from './stack/functions';
 import { historyTable } from './stack/history-table';
 import { CONSUMER_ECR_ACTIONS, grantGuarding, grantSecretRead, SWEEP_ECR_ACTIONS } from './stack/permissions';
 import { ROOT } from './stack/project-root';
@@ -106,6 +112,7 @@ export class TagwardenStack extends Stack {
       repositories,
     );
     for (const fn of [this.consumer, this.webhook, this.sweep]) grantSecretRead(secret, fn);
+    const baseline = postDeployBaseline(this, this.sweep, guard.environment.REPOSITORIES);
 
     alarms(this, alarmTopic(this, props), queues);
     dashboard(this, queues, [this.consumer, this.webhook, this.sweep]);
@@ -123,6 +130,11 @@ export class TagwardenStack extends Stack {
       value: this.sweep.functionName,
       description:
         "Reconcile history with ECR now (every configured repository, else all): aws lambda invoke --function-name <SweepFunction> --payload '{}' --cli-binary-format raw-in-base64-out sweep.json",
+    });
+    new CfnOutput(this, 'BaselineResult', {
+      value: baseline.getAttString('Result'),
+      description:
+        'What the baseline after this deploy did (tags history had not seen, recorded as first seen, no effects); it never rolls the deploy back',
     });
     new CfnOutput(this, 'SecretName', {
       value: secretName,
