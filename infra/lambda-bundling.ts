@@ -20,7 +20,15 @@ export const MAIN_FIELDS = ['module', 'main'];
  */
 export const LAMBDA_ALIASES: Record<string, string> = {
   '@aws-sdk/credential-provider-node': './functions/aws/lambda-credentials.ts',
+  'better-sqlite3': './functions/aws/no-sqlite.ts',
 };
+
+/**
+ * Context flag (`cdk deploy -c sourceMaps=true`) that ships each bundle with its source map and sets
+ * `NODE_OPTIONS=--enable-source-maps`, so stack traces name the TypeScript files. Off by default:
+ * Node then reads and maps every bundle at start, which costs each cold start tens of milliseconds.
+ */
+export const SOURCE_MAPS_CONTEXT = 'sourceMaps';
 
 /** The identifier functions/aws/bundled-policy.ts reads: esbuild replaces it with the policy's JSON. */
 export const BUNDLED_POLICY_IDENTIFIER = '__TAGWARDEN_POLICY__';

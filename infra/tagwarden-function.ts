@@ -10,6 +10,7 @@ import {
   LAMBDA_ALIASES,
   LAMBDA_NODE_TARGET,
   MAIN_FIELDS,
+  SOURCE_MAPS_CONTEXT,
 } from './lambda-bundling';
 
 export interface TagwardenFunctionProps extends Omit<NodejsFunctionProps, 'entry' | 'logGroup'> {
@@ -43,7 +44,8 @@ export function checkEnvironmentSize(id: string, environment: Record<string, str
 /**
  * Every Tagwarden Lambda with the same defaults: arm64, Node 24 (the newest Lambda Node runtime this
  * CDK knows, which is what cdk-nag's AwsSolutions-L1 asks for), 256 MB, 30 s, one ESM file minified
- * with source maps, a log group kept one month, always bundled with the local esbuild (never Docker).
+ * (source maps only with `-c sourceMaps=true`, see SOURCE_MAPS_CONTEXT), a log group kept one month,
+ * always bundled with the local esbuild (never Docker).
  *
  * `externalModules: []` bundles everything, the AWS SDK v3 included, although the runtime ships one:
  * the SDK version is then the one in package-lock.json (tested) rather than whatever the runtime
@@ -59,9 +61,10 @@ export class TagwardenFunction extends NodejsFunction {
     const role =
       props.role ?? new Role(scope, `${id}Role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
     const { policyJson, ...functionProps } = props;
+    const sourceMaps = String(scope.node.tryGetContext(SOURCE_MAPS_CONTEXT)) === 'true';
     const environment = {
       POWERTOOLS_SERVICE_NAME: 'tagwarden',
-      NODE_OPTIONS: '--enable-source-maps',
+      ...(sourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
       ...props.environment,
     };
     checkEnvironmentSize(id, environment);
@@ -79,7 +82,7 @@ export class TagwardenFunction extends NodejsFunction {
         format: OutputFormat.ESM,
         target: LAMBDA_NODE_TARGET,
         minify: true,
-        sourceMap: true,
+        sourceMap: sourceMaps,
         mainFields: MAIN_FIELDS,
         externalModules: [],
         banner: ESM_REQUIRE_BANNER,

@@ -7,14 +7,26 @@ import type { Construct, Node } from 'constructs';
 import { loadConfigText } from '../shared/config/load';
 import { alarms, alarmTopic, dashboard } from './stack/alarms';
 import { ecrImageActionsRule, eventQueues } from './stack/event-intake';
-import { eventConsumer, sweepFunction, tagwardenSecret, webhookFunction } from './stack/functions';
+import {
+  eventConsumer,
+  postDeployBaseline,
+  sweepFunction,
+  tagwardenSecret,
+  webhookFunction,
+} from './stack/functions';
 import { historyTable } from './stack/history-table';
-import { grantGuarding } from './stack/permissions';
+import { CONSUMER_ECR_ACTIONS, grantGuarding, grantSecretRead, SWEEP_ECR_ACTIONS } from './stack/permissions';
 import { ROOT } from './stack/project-root';
 import type { TagwardenFunction } from './tagwarden-function';
 
 export { CONSUMER_TIMEOUT } from './stack/event-intake';
-export { ECR_ACTIONS, nagResource } from './stack/permissions';
+export {
+  CONSUMER_ECR_ACTIONS,
+  HISTORY_TABLE_ACTIONS,
+  nagResource,
+  SECRET_ACTIONS,
+  SWEEP_ECR_ACTIONS,
+} from './stack/permissions';
 
 export interface TagwardenStackProps extends StackProps {
   /** The policy file's content (YAML or JSON); empty runs the built-in defaults. */
@@ -90,8 +102,17 @@ export class TagwardenStack extends Stack {
     });
     this.webhook = webhook;
     this.sweep = sweepFunction(this, guard);
-    grantGuarding(this, [this.consumer, this.sweep], this.table, repositories);
-    for (const fn of [this.consumer, this.webhook, this.sweep]) secret.grantRead(fn);
+    grantGuarding(
+      this,
+      [
+        { fn: this.consumer, ecrActions: CONSUMER_ECR_ACTIONS },
+        { fn: this.sweep, ecrActions: SWEEP_ECR_ACTIONS },
+      ],
+      this.table,
+      repositories,
+    );
+    for (const fn of [this.consumer, this.webhook, this.sweep]) grantSecretRead(secret, fn);
+    const baseline = postDeployBaseline(this, this.sweep, guard.environment.REPOSITORIES);
 
     alarms(this, alarmTopic(this, props), queues);
     dashboard(this, queues, [this.consumer, this.webhook, this.sweep]);
@@ -109,6 +130,11 @@ export class TagwardenStack extends Stack {
       value: this.sweep.functionName,
       description:
         "Reconcile history with ECR now (every configured repository, else all): aws lambda invoke --function-name <SweepFunction> --payload '{}' --cli-binary-format raw-in-base64-out sweep.json",
+    });
+    new CfnOutput(this, 'BaselineResult', {
+      value: baseline.getAttString('Result'),
+      description:
+        'What the baseline after this deploy did (tags history had not seen, recorded as first seen, no effects); it never rolls the deploy back',
     });
     new CfnOutput(this, 'SecretName', {
       value: secretName,

@@ -21,6 +21,10 @@ export function metricsObserver(metrics: Metrics, now: () => Date = () => new Da
       if (kind === 'revert' && status === 'failed') count('TagRevertFailed');
       if (status === 'failed') count('EffectFailed');
     },
-    flush: () => metrics.publishStoredMetrics(),
+    // Only when something was counted: an empty publish logs Powertools' "No application metrics to
+    // publish" warning, which the one-minute outbox run would print every minute for nothing.
+    flush: () => {
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+    },
   };
 }

@@ -1,8 +1,9 @@
 import { DescribeImagesCommand, DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
-import type { Context } from 'aws-lambda';
+import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { tagProblem } from '../../shared/core';
 import { type ObservedTag, reconcile } from '../../shared/guard/sweep';
 import { type AwsDependencies, awsDependencies } from './dependencies';
+import { answerDeploy, isCustomResourceEvent } from './deploy-baseline';
 
 /** Every tag of an ECR repository with the digest it serves (DescribeImages, all pages). */
 export async function listEcrTags(
@@ -60,14 +61,21 @@ export function registryOf(context: Pick<Context, 'invokedFunctionArn'>): {
   return { registryId: account, region, host: `${account}.dkr.ecr.${region}.${suffix}` };
 }
 
+/** What the sweep is asked to do: `outbox` (retries only), `baseline` (seed history), else a sweep. */
+export interface SweepInput {
+  task?: string;
+}
+
 /**
- * The scheduled run: `{ "task": "outbox" }` only runs due effects (retries); anything else sweeps
- * the configured repositories (none configured: every repository of the registry) for differences
- * events missed, then runs due effects.
+ * The scheduled run: `{ "task": "outbox" }` only runs due effects (retries); `{ "task": "baseline" }`
+ * records the tags history has never seen as first seen, and nothing else (no effects, no retries:
+ * as `tagwarden baseline` does locally), so the first overwrite after a deploy is detected; anything
+ * else sweeps the configured repositories (none configured: every repository of the registry) for
+ * differences events missed, then runs due effects.
  */
 export async function handleSweep(
   deps: AwsDependencies,
-  input: { task?: string } | undefined,
+  input: SweepInput | undefined,
   ecr: ECRClient,
   registry: { registryId: string; host: string },
   repositories: string[],
@@ -85,27 +93,34 @@ export async function handleSweep(
         { registryHost: registry.host, repository },
         observed,
         now().toISOString(),
+        { baseline: input?.task === 'baseline' },
       );
       checked += report.checked;
       differences += report.recorded.length;
     }
   }
-  await deps.runner.runDue();
+  if (input?.task !== 'baseline') await deps.runner.runDue();
   deps.observer.flush();
   return { checked, differences };
 }
 
-export const handler = async (input: { task?: string } | undefined, context: Context) => {
+export const handler = async (
+  input: SweepInput | CloudFormationCustomResourceEvent | undefined,
+  context: Context,
+) => {
   const registry = registryOf(context);
   const repositories = (process.env.REPOSITORIES ?? '')
     .split(',')
     .map((r) => r.trim())
     .filter(Boolean);
-  return handleSweep(
-    await awsDependencies(),
-    input,
-    new ECRClient({ region: registry.region }),
-    registry,
-    repositories,
-  );
+  const sweep = async (task: SweepInput | undefined) =>
+    handleSweep(
+      await awsDependencies(),
+      task,
+      new ECRClient({ region: registry.region }),
+      registry,
+      repositories,
+    );
+  if (isCustomResourceEvent(input)) return answerDeploy(input, context, () => sweep({ task: 'baseline' }));
+  return sweep(input);
 };

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
-import { Duration, RemovalPolicy, type Stack, Validations } from 'aws-cdk-lib';
+import { CustomResource, Duration, RemovalPolicy, type Stack, Validations } from 'aws-cdk-lib';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { type FunctionUrl, FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { type CfnFunction, type FunctionUrl, FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -93,7 +94,9 @@ export function webhookFunction(
   // parsing, with the tokens from the secret, and rejects unknown sources. (cdk-nag's
   // AwsSolutions pack has no rule on Function URL auth, so there is nothing to acknowledge.)
   const url = webhook.addFunctionUrl({ authType: FunctionUrlAuthType.NONE });
-  queue.grantSendMessages(webhook);
+  // SendMessage only: what its code calls (grantSendMessages would add GetQueueAttributes and GetQueueUrl).
+  webhook.addToRolePolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
+  queue.encryptionMasterKey?.grantEncryptDecrypt(webhook);
   return { webhook, url };
 }
 
@@ -120,4 +123,27 @@ export function sweepFunction(stack: Stack, { environment, policyJson }: GuardSe
     targets: [new LambdaFunction(sweep, { event: RuleTargetInput.fromObject({ task: 'outbox' }) })],
   });
   return sweep;
+}
+
+/**
+ * The baseline after each deploy: a custom resource whose provider is the sweep itself (no other
+ * function). CloudFormation invokes the sweep on create, and again on every deploy that changes the
+ * sweep's code (its asset key: the code, the policy built into it) or its repositories; the sweep
+ * records the tags history has never seen, without effects (functions/aws/deploy-baseline.ts). It
+ * always answers SUCCESS, so a failed baseline never rolls the deploy back; its outcome is the
+ * `Result` attribute, which the stack outputs as BaselineResult. If the sweep cannot answer at all,
+ * CloudFormation gives up after the service timeout and the deploy fails.
+ */
+export function postDeployBaseline(
+  stack: Stack,
+  sweep: TagwardenFunction,
+  repositories: string,
+): CustomResource {
+  const code = (sweep.node.defaultChild as CfnFunction).code as CfnFunction.CodeProperty;
+  return new CustomResource(stack, 'Baseline', {
+    serviceToken: sweep.functionArn,
+    resourceType: 'Custom::TagwardenBaseline',
+    properties: { Task: 'baseline', SweepCode: code.s3Key, Repositories: repositories },
+    serviceTimeout: sweep.timeout!.plus(Duration.minutes(1)),
+  });
 }

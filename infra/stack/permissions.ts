@@ -1,26 +1,61 @@
 import { type Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { TagwardenFunction } from '../tagwarden-function';
 
-/** The ECR actions Tagwarden uses: read digests and manifests, put a manifest back, lock tags, read owners. */
-export const ECR_ACTIONS = [
+/**
+ * The ECR actions the consumer's code calls: the registry adapter (shared/adapters/registry/ecr.ts)
+ * reads manifests (BatchGetImage), puts one back (PutImage), locks (DescribeRepositories,
+ * PutImageTagMutability); the alert's owners come from the repository's tags (ListTagsForResource).
+ */
+export const CONSUMER_ECR_ACTIONS = [
   'ecr:BatchGetImage',
-  'ecr:DescribeImages',
   'ecr:PutImage',
   'ecr:PutImageTagMutability',
-  'ecr:ListTagsForResource',
   'ecr:DescribeRepositories',
+  'ecr:ListTagsForResource',
 ];
 
+/** The sweep runs the same effects, and lists repositories and their tags (DescribeImages). */
+export const SWEEP_ECR_ACTIONS = [...CONSUMER_ECR_ACTIONS, 'ecr:DescribeImages'];
+
 /**
- * Lets the functions that guard (consumer, sweep) read and write the history table and act on the
- * guarded ECR repositories (all of the account's when none are named), each wildcard acknowledged
- * to cdk-nag with the reason it is needed.
+ * The DynamoDB actions the history store calls (shared/history/dynamodb): GetItem, Query (the table
+ * and the index gsi1), PutItem, UpdateItem, and TransactWriteItems, which IAM authorizes as the Put
+ * and Update inside it. No Scan, no batch, no DeleteItem, no ConditionCheck.
+ */
+export const HISTORY_TABLE_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+];
+
+/** The one Secrets Manager action every function calls (functions/aws/runtime.ts readSecrets). */
+export const SECRET_ACTIONS = ['secretsmanager:GetSecretValue'];
+
+/** A function that guards and the ECR actions its code calls. */
+export interface Guarding {
+  fn: TagwardenFunction;
+  ecrActions: readonly string[];
+}
+
+/** Lets a function read the Tagwarden secret, nothing more (grantRead would add DescribeSecret). */
+export function grantSecretRead(secret: Secret, fn: TagwardenFunction): void {
+  fn.addToRolePolicy(new PolicyStatement({ actions: SECRET_ACTIONS, resources: [secret.secretArn] }));
+  secret.encryptionKey?.grantDecrypt(fn);
+}
+
+/**
+ * Lets the functions that guard (consumer, sweep) read and write the history table (and its index
+ * gsi1) and act on the guarded ECR repositories (all of the account's when none are named), each
+ * with exactly the actions its code calls; the repository wildcard is acknowledged to cdk-nag with
+ * the reason it is needed.
  */
 export function grantGuarding(
   stack: Stack,
-  functions: readonly TagwardenFunction[],
+  guarding: readonly Guarding[],
   table: ITable,
   repositories: readonly string[],
 ): void {
@@ -30,24 +65,24 @@ export function grantGuarding(
           stack.formatArn({ service: 'ecr', resource: 'repository', resourceName: name }),
         )
       : [stack.formatArn({ service: 'ecr', resource: 'repository', resourceName: '*' })];
-  for (const fn of functions) {
-    table.grantReadWriteData(fn);
-    fn.addToRolePolicy(new PolicyStatement({ actions: ECR_ACTIONS, resources: ecrResources }));
+  for (const { fn, ecrActions } of guarding) {
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: HISTORY_TABLE_ACTIONS,
+        resources: [table.tableArn, `${table.tableArn}/index/gsi1`],
+      }),
+    );
+    table.encryptionKey?.grantEncryptDecrypt(fn);
+    fn.addToRolePolicy(new PolicyStatement({ actions: [...ecrActions], resources: ecrResources }));
+    if (repositories.length > 0) continue;
     // On the role: cdk-nag reports the finding on the role's policy, and CDK matches an
     // acknowledgement to the finding's construct or one of its parents.
     Validations.of(fn.role!).acknowledge(
-      {
-        id: `AwsSolutions::AwsSolutions-IAM5[${nagResource(stack, `${table.tableArn}/index/*`)}]`,
+      ...ecrResources.map((arn) => ({
+        id: `AwsSolutions::AwsSolutions-IAM5[${nagResource(stack, arn)}]`,
         reason:
-          'grantReadWriteData covers the indexes of the one history table: the outbox is read through its index gsi1.',
-      },
-      ...(repositories.length > 0
-        ? []
-        : ecrResources.map((arn) => ({
-            id: `AwsSolutions::AwsSolutions-IAM5[${nagResource(stack, arn)}]`,
-            reason:
-              'No repositories were configured (context repositories), so every ECR repository of this account and region is guarded; configure them to scope this.',
-          }))),
+          'No repositories were configured (context repositories), so every ECR repository of this account and region is guarded; configure them to scope this.',
+      })),
     );
   }
 }

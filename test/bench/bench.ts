@@ -1,27 +1,11 @@
 // `npm run bench`: prints the figures issue 2 asks for. Speed goals live here, never in tests.
 
 import { execFileSync } from 'node:child_process';
-import {
-  copyFileSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
-import { buildSync } from 'esbuild';
-import {
-  ESM_REQUIRE_BANNER,
-  LAMBDA_ALIASES,
-  LAMBDA_NODE_TARGET,
-  MAIN_FIELDS,
-} from '../../infra/lambda-bundling';
 import { OciDistributionRegistry } from '../../shared/adapters/registry/oci-distribution';
 import { DEFAULT_POLICY, type RegistryEvent } from '../../shared/core';
 import { SqliteHistoryStore } from '../../shared/history';
@@ -30,6 +14,7 @@ import { pushImage } from '../support/images';
 import { startRegistry } from '../support/registry';
 import { eventually, freePort, startTagwarden } from '../support/tagwarden';
 import { benchCost } from './dynamodb-cost';
+import { benchLambdaBundles } from './lambda-bundles';
 
 const dir = mkdtempSync(join(tmpdir(), 'tagwarden-bench-'));
 const figures: [string, string][] = [];
@@ -346,65 +331,6 @@ async function benchRevert(overwrites = 100): Promise<void> {
   );
 }
 
-/**
- * Each Lambda bundled with esbuild as deployed (ESM, minified, the AWS SDK v3 bundled from its ES
- * module builds, which tree-shake: smaller and faster to load than the runtime's copy resolved file by
- * file): its size, and how long `import()` of it takes next to a bare `node` start in the same run.
- */
-function benchBundles(): void {
-  const entries = readdirSync('functions/aws').filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
-  const handlers = entries.filter((f) =>
-    /export const handler/.test(readFileSync(join('functions/aws', f), 'utf8')),
-  );
-  const median = (runs: number[]) => runs.sort((a, b) => a - b)[Math.floor(runs.length / 2)]!;
-  const time = (args: string[]) => {
-    const runs: number[] = [];
-    for (let i = 0; i < 11; i++) {
-      const start = performance.now();
-      execFileSync(process.execPath, args, { stdio: 'ignore' });
-      runs.push(performance.now() - start);
-    }
-    return median(runs);
-  };
-  const bare = time(['-e', '']);
-  report('lambda: bare `node -e ""` start (median of 11)', `${bare.toFixed(0)} ms`);
-  for (const file of handlers) {
-    const outfile = join(dir, `${file.replace('.ts', '')}.mjs`);
-    try {
-      // The settings TagwardenFunction deploys with (infra/lambda-bundling.ts).
-      buildSync({
-        entryPoints: [join('functions/aws', file)],
-        bundle: true,
-        platform: 'node',
-        target: LAMBDA_NODE_TARGET,
-        format: 'esm',
-        minify: true,
-        outfile,
-        mainFields: MAIN_FIELDS,
-        alias: LAMBDA_ALIASES,
-        banner: { js: ESM_REQUIRE_BANNER },
-        logLevel: 'error',
-      });
-    } catch (error) {
-      report(`lambda: ${file}`, `does not bundle yet (${String(error).split('\n')[0]})`);
-      continue;
-    }
-    const size = statSync(outfile).size;
-    const linked = join(process.cwd(), '.test-state', `bench-${file.replace('.ts', '')}.mjs`);
-    copyFileSync(outfile, linked);
-    const load = time([
-      '--input-type=module',
-      '-e',
-      `await import(${JSON.stringify(pathToFileURL(linked).href)})`,
-    ]);
-    rmSync(linked, { force: true });
-    report(
-      `lambda: ${file} bundle`,
-      `${(size / 1024).toFixed(0)} KB (target <= 400 KB); module load ${load.toFixed(0)} ms = ${(load / bare).toFixed(2)} x bare node (target <= 1.8 x)`,
-    );
-  }
-}
-
 async function main() {
   console.log(
     `Tagwarden bench on ${process.platform}/${process.arch}, Node ${process.version}, ${new Date().toISOString()}\n`,
@@ -413,7 +339,7 @@ async function main() {
   if (!only || only === 'replay') benchReplay();
   if (!only || only === 'serve') await benchServe();
   if (!only || only === 'revert') await benchRevert();
-  if (!only || only === 'lambda') benchBundles();
+  if (!only || only === 'lambda') benchLambdaBundles(report);
   if (!only || only === 'cost') await benchCost(report);
   rmSync(dir, { recursive: true, force: true });
   console.log('\nSummary');

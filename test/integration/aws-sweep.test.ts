@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import { buildAwsDependencies } from '../../functions/aws/dependencies';
+import { answerDeploy, isCustomResourceEvent } from '../../functions/aws/deploy-baseline';
 import { handleSweep, listEcrTags, registryOf } from '../../functions/aws/sweep';
 import { EcrRegistry } from '../../shared/adapters/registry/ecr';
 import { createHistoryTable } from '../../shared/history/dynamodb';
@@ -162,6 +163,84 @@ describe('the sweep Lambda with DynamoDB Local and a mocked ECR', () => {
     expect(notifier.alerts[0]!.incident.owners).toEqual(['#platform']);
   }, 60_000);
 
+  test('a baseline records only tags history has never seen, as first seen, with no effects', async () => {
+    const notifier = new RecordingNotifier();
+    const deps = await dependencies(notifier);
+    ecrServes(A);
+    await handleSweep(deps, { task: 'baseline' }, client(), registry, [REPOSITORY], () => NOW);
+    // An overwrite events missed: a baseline leaves it to the sweep (no revert, no alert, no record).
+    ecrServes(B);
+    expect(
+      await handleSweep(deps, { task: 'baseline' }, client(), registry, [REPOSITORY], () => NOW),
+    ).toEqual({ checked: 2, differences: 0 });
+    const rows = await deps.store.history({ registryHost: HOST, repository: REPOSITORY, tag: 'v1.0.0' });
+    expect(rows.map((r) => [r.transition, r.digest])).toEqual([['first-seen', digestOf(A)]]);
+    expect(putsUnder('v1.0.0')).toHaveLength(0);
+    expect(notifier.alerts).toHaveLength(0);
+    // A due effect waits for the next sweep or outbox run: the baseline runs none.
+    let ran = 0;
+    deps.runner.runDue = async () => {
+      ran += 1;
+      return 0;
+    };
+    await handleSweep(deps, { task: 'baseline' }, client(), registry, [REPOSITORY], () => NOW);
+    expect(ran).toBe(0);
+  }, 60_000);
+
+  test("answers CloudFormation's baseline request with SUCCESS and the outcome, even when the baseline fails", async () => {
+    const event = {
+      RequestType: 'Update',
+      ResponseURL: 'https://cloudformation-custom-resource-response.example/answer',
+      StackId: 'arn:aws:cloudformation:us-west-2:123456789012:stack/Tagwarden/1',
+      RequestId: 'request-1',
+      LogicalResourceId: 'Baseline',
+      PhysicalResourceId: 'tagwarden-baseline',
+      ResourceType: 'Custom::TagwardenBaseline',
+      ServiceToken: 'arn:aws:lambda:us-west-2:123456789012:function:sweep',
+      ResourceProperties: { ServiceToken: 'x', Task: 'baseline' },
+      OldResourceProperties: { ServiceToken: 'x', Task: 'baseline' },
+    } as const;
+    expect(isCustomResourceEvent(event)).toBe(true);
+    expect(isCustomResourceEvent({ task: 'baseline' })).toBe(false);
+    const context = { getRemainingTimeInMillis: () => 300_000, logStreamName: 'stream' };
+    const answers: { url: string; init: RequestInit }[] = [];
+    const send = (async (url: string, init: RequestInit) => {
+      answers.push({ url, init });
+      return new Response(null, { status: 200 });
+    }) as typeof fetch;
+    const ok = await answerDeploy(event, context, async () => ({ checked: 7, differences: 3 }), send);
+    expect(ok.result).toBe('recorded 3 tag(s) history had not seen, of 7 the registry serves');
+    const failed = await answerDeploy(
+      event,
+      context,
+      async () => {
+        throw new Error('ECR throttled DescribeImages');
+      },
+      send,
+    );
+    expect(failed.result).toMatch(
+      /^failed: ECR throttled DescribeImages; run it by hand: aws lambda invoke .*"task":"baseline"/,
+    );
+    expect(answers.map((a) => [a.url, a.init.method])).toEqual([
+      [event.ResponseURL, 'PUT'],
+      [event.ResponseURL, 'PUT'],
+    ]);
+    const bodies = answers.map((a) => JSON.parse(String(a.init.body)));
+    expect(bodies.map((b) => [b.Status, b.RequestId, b.LogicalResourceId, b.PhysicalResourceId])).toEqual([
+      ['SUCCESS', 'request-1', 'Baseline', 'tagwarden-baseline'],
+      ['SUCCESS', 'request-1', 'Baseline', 'tagwarden-baseline'],
+    ]);
+    expect(bodies[1].Data.Result).toBe(failed.result);
+    // Out of time: it answers before Lambda would stop it, naming the command.
+    const slow = await answerDeploy(
+      event,
+      { ...context, getRemainingTimeInMillis: () => 15_010 },
+      () => new Promise(() => undefined),
+      send,
+    );
+    expect(slow.result).toMatch(/^stopped: .*time ran out.*"task":"baseline"/);
+  }, 60_000);
+
   test('the outbox task runs due effects and lists no repository', async () => {
     const notifier = new RecordingNotifier();
     const deps = await dependencies(notifier);
@@ -185,6 +264,40 @@ describe('the sweep Lambda with DynamoDB Local and a mocked ECR', () => {
     });
     expect(ecr.commandCalls(DescribeImagesCommand)).toHaveLength(0);
     expect(putsUnder('v1.0.0').map((c) => c.args[0].input.imageManifest)).toEqual([A]);
+  }, 60_000);
+
+  test('an outbox run with nothing to do publishes no metrics and logs no Powertools warning', async () => {
+    const deps = await dependencies(new RecordingNotifier());
+    ecrServes(A);
+    const written: string[] = [];
+    const capture = (stream: NodeJS.WriteStream) =>
+      jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        written.push(String(chunk));
+        return true;
+      });
+    const spies = [capture(process.stdout), capture(process.stderr)];
+    const warn = jest.spyOn(console, 'warn').mockImplementation((...args) => {
+      written.push(args.join(' '));
+    });
+    try {
+      for (let minute = 0; minute < 3; minute++)
+        await handleSweep(deps, { task: 'outbox' }, client(), registry, [REPOSITORY], () => NOW);
+    } finally {
+      for (const spy of [...spies, warn]) spy.mockRestore();
+    }
+    expect(written.filter((line) => /No application metrics|_aws/.test(line))).toEqual([]);
+    // Something counted is still published (EMF, with the _aws envelope).
+    deps.observer.rejected();
+    const published = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const logged = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      deps.observer.flush();
+      const lines = [...published.mock.calls, ...logged.mock.calls].map((call) => String(call[0]));
+      expect(lines.some((line) => line.includes('EventRejected'))).toBe(true);
+    } finally {
+      published.mockRestore();
+      logged.mockRestore();
+    }
   }, 60_000);
 
   test("reads the account, region and registry host from the function's own ARN", () => {

@@ -9,7 +9,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { ECR_ACTIONS, propsFromContext, TagwardenStack } from '../../infra/tagwarden-stack';
+import { propsFromContext, TagwardenStack } from '../../infra/tagwarden-stack';
 
 const ROOT = join(__dirname, '..', '..');
 /** Context that skips esbuild for stacks only checked for their shape (the main one is bundled). */
@@ -42,6 +42,12 @@ const logicalId = (ref: unknown) => {
   return r.Ref ?? r['Fn::GetAtt']?.[0];
 };
 const actions = (s: Statement) => [s.Action].flat();
+/** The directory of the asset CDK staged for the function with this logical id prefix (the main stack's). */
+function bundleDir(id: string): string {
+  const fn = only(resources(template, 'AWS::Lambda::Function').filter((f) => f.id.startsWith(id)));
+  const key = (fn.Properties.Code as { S3Key: string }).S3Key.replace(/\.zip$/, '');
+  return join((stack.node.root as App).outdir, `asset.${key}`);
+}
 /** Every statement of the inline policies attached to the role of the function with this logical id prefix. */
 function statementsOf(t: Template, functionId: string): Statement[] {
   const fn = only(resources(t, 'AWS::Lambda::Function').filter((f) => f.id.startsWith(functionId)));
@@ -155,7 +161,7 @@ describe('the CDK stack', () => {
     });
   });
 
-  test('runs every function on arm64 Node 24 with 256 MB, its own log group kept a month, and source maps', () => {
+  test('runs every function on arm64 Node 24 with 256 MB, its own log group kept a month, no source maps unless asked', () => {
     const functions = resources(template, 'AWS::Lambda::Function');
     expect(functions).toHaveLength(3);
     for (const fn of functions) {
@@ -165,10 +171,7 @@ describe('the CDK stack', () => {
         MemorySize: 256,
         Handler: 'index.handler',
         Environment: {
-          Variables: expect.objectContaining({
-            POWERTOOLS_SERVICE_NAME: 'tagwarden',
-            NODE_OPTIONS: '--enable-source-maps',
-          }),
+          Variables: expect.objectContaining({ POWERTOOLS_SERVICE_NAME: 'tagwarden' }),
         },
       });
       const logGroup = logicalId((fn.Properties.LoggingConfig as { LogGroup: unknown }).LogGroup);
@@ -176,6 +179,16 @@ describe('the CDK stack', () => {
     }
     const timeouts = functions.map((f) => f.Properties.Timeout).sort();
     expect(timeouts).toEqual([10, 30, 300]);
+    // Source maps cost every cold start; they are opt-in (-c sourceMaps=true), then on every function.
+    const nodeOptions = (t: Template) =>
+      resources(t, 'AWS::Lambda::Function').map(
+        (f) => (f.Properties.Environment as { Variables: Record<string, unknown> }).Variables.NODE_OPTIONS,
+      );
+    expect(nodeOptions(template)).toEqual([undefined, undefined, undefined]);
+    expect(nodeOptions(Template.fromStack(build({ sourceMaps: 'true' }).stack))).toEqual(
+      Array(3).fill('--enable-source-maps'),
+    );
+    expect(existsSync(join(bundleDir('EcrEvents'), 'index.mjs.map'))).toBe(false);
   });
 
   test('builds the policy file into the code of the consumer and the sweep, not their environment', () => {
@@ -183,14 +196,10 @@ describe('the CDK stack', () => {
       only(resources(template, 'AWS::Lambda::Function').filter((f) => f.id.startsWith(id)));
     const vars = (id: string) =>
       (functionOf(id).Properties.Environment as { Variables: Record<string, unknown> }).Variables;
-    /** The bundled code of a function, from the asset CDK staged for it. */
-    const bundleOf = (id: string) => {
-      const key = (functionOf(id).Properties.Code as { S3Key: string }).S3Key.replace(/\.zip$/, '');
-      return readFileSync(join((stack.node.root as App).outdir, `asset.${key}`, 'index.mjs'), 'utf8');
-    };
+    const bundleOf = (id: string) => readFileSync(join(bundleDir(id), 'index.mjs'), 'utf8');
     for (const id of ['EcrEvents', 'Sweep']) {
       expect(Object.keys(vars(id)).sort()).toEqual(
-        ['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'REPOSITORIES', 'SECRET_ARN', 'TABLE_NAME'].sort(),
+        ['POWERTOOLS_SERVICE_NAME', 'REPOSITORIES', 'SECRET_ARN', 'TABLE_NAME'].sort(),
       );
       expect(vars(id).REPOSITORIES).toBe('payments/api');
       // The policy's JSON is in the code, in place of the identifier bundled-policy.ts reads.
@@ -199,7 +208,7 @@ describe('the CDK stack', () => {
       expect(code).not.toContain('__TAGWARDEN_POLICY__');
     }
     expect(Object.keys(vars('Webhook')).sort()).toEqual(
-      ['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'QUEUE_URL', 'SECRET_ARN'].sort(),
+      ['POWERTOOLS_SERVICE_NAME', 'QUEUE_URL', 'SECRET_ARN'].sort(),
     );
     expect(bundleOf('Webhook')).not.toContain('payments/*');
   });
@@ -224,22 +233,52 @@ describe('the CDK stack', () => {
     expect(() => build({ policyFile: join(work, 'missing.yaml') })).toThrow(/cannot be read/);
   });
 
-  test('gives the functions exactly the ECR actions they use, on the configured repository only', () => {
+  test('gives each function exactly the actions its code calls, on the configured repository only', () => {
     const all = resources(template, 'AWS::IAM::Policy').flatMap(
       (p) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement,
     );
     const ecr = all.filter((s) => actions(s).some((a) => a.startsWith('ecr:')));
     expect(ecr).toHaveLength(2); // the consumer's and the sweep's
-    for (const statement of ecr) {
-      expect(actions(statement).sort()).toEqual([...ECR_ACTIONS].sort());
+    for (const statement of ecr)
       expect(JSON.stringify(statement.Resource)).toMatch(/:repository\/payments\/api"\]\]\}$/);
-    }
     for (const statement of all) {
       expect(actions(statement)).not.toContain('ecr:*');
       expect(actions(statement)).not.toContain('*');
     }
     for (const role of resources(template, 'AWS::IAM::Role'))
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    const held = (id: string) =>
+      [...new Set(statementsOf(template, id).flatMap(actions))].filter((a) => !a.startsWith('logs:')).sort();
+    // Read from the code: the ECR adapter (BatchGetImage, PutImage, DescribeRepositories,
+    // PutImageTagMutability), the owners lookup (ListTagsForResource), the DynamoDB store (GetItem,
+    // Query, PutItem, UpdateItem; TransactWriteItems is authorized as its Puts and Updates), the secret.
+    const guarding = [
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+      'ecr:BatchGetImage',
+      'ecr:DescribeRepositories',
+      'ecr:ListTagsForResource',
+      'ecr:PutImage',
+      'ecr:PutImageTagMutability',
+      'secretsmanager:GetSecretValue',
+    ];
+    // The consumer's queue actions are the event source mapping's (Lambda polls with the role).
+    const polling = [
+      'sqs:ChangeMessageVisibility',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueUrl',
+      'sqs:ReceiveMessage',
+    ];
+    expect(held('EcrEvents')).toEqual([...guarding, ...polling].sort());
+    expect(held('Sweep')).toEqual([...guarding, 'ecr:DescribeImages'].sort());
+    expect(held('Webhook')).toEqual(['secretsmanager:GetSecretValue', 'sqs:SendMessage']);
+    // The table's actions on the table and its one index, not every index.
+    const table = statementsOf(template, 'Sweep').find((s) => actions(s).includes('dynamodb:Query'))!;
+    expect(JSON.stringify(table.Resource)).toContain('/index/gsi1');
+    expect(JSON.stringify(table.Resource)).not.toContain('/index/*');
   });
 
   test('lets only the webhook send to the queue and only the consumer receive from it', () => {
@@ -280,7 +319,7 @@ describe('the CDK stack', () => {
       const statements = statementsOf(template, id);
       expect(statements).toContainEqual(
         expect.objectContaining({
-          Action: expect.arrayContaining(['secretsmanager:GetSecretValue']),
+          Action: 'secretsmanager:GetSecretValue',
           Resource: { Ref: secret.id },
         }),
       );
@@ -323,6 +362,31 @@ describe('the CDK stack', () => {
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [sweep.id, 'Arn'] } })],
     });
   });
+
+  test('runs the baseline after each deploy through the sweep itself, again whenever its code or repositories change', () => {
+    const sweep = only(resources(template, 'AWS::Lambda::Function').filter((f) => f.id.startsWith('Sweep')));
+    const baseline = only(resources(template, 'Custom::TagwardenBaseline'));
+    expect(baseline.Properties).toEqual({
+      ServiceToken: { 'Fn::GetAtt': [sweep.id, 'Arn'] },
+      ServiceTimeout: '360',
+      Task: 'baseline',
+      SweepCode: (sweep.Properties.Code as { S3Key: unknown }).S3Key,
+      Repositories: 'payments/api',
+    });
+    // No function of its own: the three functions are all there is.
+    expect(resources(template, 'AWS::Lambda::Function')).toHaveLength(3);
+    template.hasOutput('BaselineResult', { Value: { 'Fn::GetAtt': [baseline.id, 'Result'] } });
+    // Another policy is other code: its key changes, so CloudFormation runs the baseline again.
+    writeFileSync(
+      join(work, 'other.yaml'),
+      'rules:\n  - match: { repository: "web/*" }\n    action: alert\n',
+    );
+    const other = Template.fromStack(
+      build({ repositories: 'payments/api', policyFile: join(work, 'other.yaml') }, true).stack,
+    );
+    const key = (t: Template) => only(resources(t, 'Custom::TagwardenBaseline')).Properties.SweepCode;
+    expect(key(other)).not.toEqual(key(template));
+  }, 120_000);
 
   test('takes webhooks through a Function URL whose authentication is in the handler', () => {
     template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE' });
@@ -425,6 +489,7 @@ describe('the CDK stack', () => {
       'AlarmTopicD01E77F9',
       'AlarmTopicKey57B0D3A7',
       'AlarmTopicPolicy309DB5F8',
+      'Baseline',
       'Dashboard9E4231ED',
       'DeadLettersBBF8BAAB',
       'DeadLettersNotEmpty281C185F',

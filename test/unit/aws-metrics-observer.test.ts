@@ -6,6 +6,7 @@ function recordingMetrics() {
   let published = 0;
   const metrics = {
     addMetric: (name: string, unit: string, value: number) => added.push([name, unit, value]),
+    hasStoredMetrics: () => added.length > 0,
     publishStoredMetrics: () => {
       published += 1;
     },
