@@ -155,8 +155,11 @@ export class RehearsedStack {
         return this.queueUrls.get(id) ?? fail(`queue ${id} is not deployed`);
       case 'AWS::Lambda::Function':
         return this.physicalName(id, 'FunctionName');
-      case 'AWS::Lambda::Version':
-        return `${this.resolve(this.resource(id).Properties?.FunctionName)}:1`;
+      case 'AWS::Lambda::Version': {
+        // The version's ARN; its FunctionName may be a name or an ARN.
+        const fn = this.resolve(this.resource(id).Properties?.FunctionName);
+        return `${fn.startsWith('arn:') ? fn : this.arn('lambda', `function:${fn}`)}:1`;
+      }
       default:
         throw new Error(`the rehearsal has no stand-in for Ref of ${type} (${id})`);
     }
