@@ -10,7 +10,7 @@ import { buildCli } from '../support/tagwarden';
 const REF = '127.0.0.1:5000/payments/api:v1.0.0';
 const ref = { registryHost: '127.0.0.1:5000', repository: 'payments/api', tag: 'v1.0.0' };
 const hex = (start: string) => `sha256:${start.padEnd(64, '0')}`;
-/** The README's sample: an overwrite by bob, put back by Tagwarden. */
+/** The sample in docs/cli.md: an overwrite by bob, put back by Tagwarden. */
 const FIRST = hex('5d2f3a9c01be7d44');
 const SECOND = hex('91be07f2c3a85e10');
 const REVERT = { defaults: { action: 'revert' as const, owners: [], bump: false }, rules: [] };
@@ -64,19 +64,19 @@ async function readmeHistory(
   await store.close();
 }
 
-/** The output block that follows the README's `history` command. */
+/** The output block that follows docs/cli.md's `history` command. */
 function readmeSample(): string {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const readme = readFileSync(join(ROOT, 'docs', 'cli.md'), 'utf8');
   const match =
     /node bin\/tagwarden\.js history 127\.0\.0\.1:5000\/payments\/api:v1\.0\.0\n```\n```\n([\s\S]*?)```/.exec(
       readme,
     );
-  if (!match) throw new Error('the README has no `tagwarden history` sample');
+  if (!match) throw new Error('docs/cli.md has no `tagwarden history` sample');
   return match[1]!;
 }
 
 describe('tagwarden history', () => {
-  it('prints exactly the README sample', async () => {
+  it('prints exactly the sample in docs/cli.md', async () => {
     const db = join(dir, 'readme.db');
     await readmeHistory(db);
     const result = runCli(['history', REF, '--db', db]);
