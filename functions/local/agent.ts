@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { KubernetesApiError } from '../../shared/agent/api-errors';
+import { KubernetesApiError, problemSummary } from '../../shared/agent/api-errors';
 import { type AgentOptions, applyBump, type BumpReport, type WorkloadClient } from '../../shared/agent/apply';
 import {
   DigestBump,
@@ -42,8 +42,9 @@ export interface AgentServerDeps extends AgentOptions {
  */
 export function createAgentServer(deps: AgentServerDeps): Server {
   const replays = new ReplayGuard(deps.replayCapacity ?? DEFAULT_REPLAY_CAPACITY);
+  const readiness = readinessProbe(deps);
   const server = createServer((req, res) => {
-    route(deps, replays, req, res).catch((error: unknown) => {
+    route(deps, replays, readiness, req, res).catch((error: unknown) => {
       deps.log.error('agent request failed', { error: errorMessage(error) });
       if (!res.headersSent) send(res, 500, { error: 'internal error' });
     });
@@ -78,13 +79,14 @@ function signedWindow(
 async function route(
   deps: AgentServerDeps,
   replays: ReplayGuard,
+  readiness: (res: ServerResponse) => Promise<void>,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://localhost').pathname;
   if (path === '/healthz' || path === '/readyz') {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'use GET' });
-    return path === '/healthz' ? send(res, 200, { status: 'ok' }) : readiness(deps, res);
+    return path === '/healthz' ? send(res, 200, { status: 'ok' }) : readiness(res);
   }
   if (path !== '/' && path !== '/bump')
     return send(res, 404, { error: `no route for ${path.slice(0, 100)}; POST bumps to /bump` });
@@ -117,11 +119,24 @@ async function route(
   await answerBump(deps, replays, bump, res);
 }
 
-/** `/readyz`: 200 when the workloads can be read, 503 naming why not. */
-async function readiness(deps: AgentServerDeps, res: ServerResponse): Promise<void> {
-  const state = await deps.client.ready(deps.namespaces);
-  if (state.ready) return send(res, 200, { status: 'ready', source: state.source, detail: state.detail });
-  send(res, 503, { status: 'not ready', source: state.source, error: state.error, problem: state.problem });
+/**
+ * `/readyz`: 200 when the workloads can be read, 503 with the problem in a few words (anyone who
+ * reaches the agent may ask, so not what the API said: that is logged, once per change of state).
+ */
+function readinessProbe(deps: AgentServerDeps): (res: ServerResponse) => Promise<void> {
+  let wasReady: boolean | null = null;
+  return async (res) => {
+    const state = await deps.client.ready(deps.namespaces);
+    if (state.ready !== wasReady) {
+      if (state.ready) deps.log.info('ready', { source: state.source, detail: state.detail });
+      else deps.log.warn('not ready', { source: state.source, error: state.error, problem: state.problem });
+      wasReady = state.ready;
+    }
+    if (state.ready) return send(res, 200, { status: 'ready', source: state.source, detail: state.detail });
+    // Manifests mode runs where its files are: their names and lines are no secret there.
+    const error = state.source === 'manifests' ? state.error : problemSummary(state.problem);
+    send(res, 503, { status: 'not ready', source: state.source, problem: state.problem, error });
+  };
 }
 
 /** Applies an accepted bump and answers with what happened (DESIGN.md's contract, see createAgentServer). */

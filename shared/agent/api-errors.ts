@@ -74,3 +74,19 @@ export function connectionError(what: string, error: unknown): KubernetesApiErro
   }
   return new KubernetesApiError(`${what}: ${message}`, null);
 }
+
+const SUMMARIES: Record<ConfigurationProblem | 'unreachable', string> = {
+  tls: 'TLS with the Kubernetes API failed (an untrusted certificate, or http spoken to as https)',
+  unauthorized: "the Kubernetes API does not accept the agent's credentials",
+  forbidden: "the agent's RBAC Role does not let it list its workloads",
+  'api-not-found': 'the server named as the Kubernetes API does not serve it',
+  unreachable: 'the Kubernetes API did not answer',
+};
+
+/**
+ * A problem in a few words, without what the API said (its URL, the service account's name): for
+ * `/readyz`, which anyone who reaches the agent may call. The agent's log has the details.
+ */
+export function problemSummary(problem: ConfigurationProblem | null): string {
+  return `${SUMMARIES[problem ?? 'unreachable']} (the agent's log has the details)`;
+}
