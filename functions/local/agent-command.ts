@@ -1,8 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { WorkloadClient } from '../../shared/agent/apply';
 import type { AgentMode } from '../../shared/agent/planner';
 import { jsonLogger } from '../../shared/log';
 import { createAgentServer, DEFAULT_WINDOW_SECONDS } from './agent';
+import { manifestWorkloadClient } from './agent-manifests';
 
 export const DEFAULT_SECRET_ENV = 'TAGWARDEN_AGENT_SECRET';
 /** Shorter secrets are refused: an HMAC key someone could guess protects nothing. */
@@ -16,6 +18,7 @@ export interface AgentCommandOptions {
   dryRun?: boolean;
   mode: AgentMode;
   kubeconfig?: string;
+  manifests?: string[];
   window: number;
 }
 
@@ -46,6 +49,10 @@ export function registerAgentCommand(program: Command): void {
     )
     .option('--kubeconfig <file>', 'kubeconfig to use outside a pod (in a pod: the service account)')
     .option(
+      '--manifests <paths...>',
+      'with --dry-run: read the workloads from these YAML/JSON files or directories instead of an API server',
+    )
+    .option(
       '--window <seconds>',
       'accepted clock difference of a bump, either way',
       seconds,
@@ -62,16 +69,12 @@ async function runAgent(options: AgentCommandOptions): Promise<void> {
     );
   if (secret.length < MIN_SECRET_LENGTH)
     throw new Error(`the secret in ${options.secretEnv} is shorter than ${MIN_SECRET_LENGTH} characters`);
-  // External to the CLI bundle (scripts/build.mjs): bundled, the client adds 15 MB to dist/cli.js that
-  // every command would parse (measured: `--version` 0.1 s → 0.2 s). Loaded from node_modules here only.
-  const k8s = await import('@kubernetes/client-node');
-  const { kubernetesWorkloadClient, loadKubeConfig } = await import('../../shared/agent/kubernetes');
-  const config = loadKubeConfig(k8s, { kubeconfig: options.kubeconfig });
+  const source = await workloadSource(options);
   const log = jsonLogger();
   const namespaces = options.namespaces ?? null;
   const server = createAgentServer({
     secret,
-    client: kubernetesWorkloadClient(k8s, config),
+    client: source.client,
     log,
     mode: options.mode,
     namespaces,
@@ -92,11 +95,35 @@ async function runAgent(options: AgentCommandOptions): Promise<void> {
   });
   const { port } = server.address() as AddressInfo;
   process.stdout.write(
-    `Tagwarden agent listening on http://${options.host}:${port} (cluster ${config.getCurrentCluster()?.server}, mode ${options.mode}, namespaces ${namespaces?.join(',') ?? 'all'}${options.dryRun ? ', dry run' : ''})\n`,
+    `Tagwarden agent listening on http://${options.host}:${port} (${source.describe}, mode ${options.mode}, namespaces ${namespaces?.join(',') ?? 'all'}${options.dryRun ? ', dry run' : ''})\n`,
   );
   const shutdown = () => server.close(() => process.exit(0));
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
+}
+
+/** Where the workloads come from: manifest files (a dry run only) or the Kubernetes API. */
+async function workloadSource(
+  options: AgentCommandOptions,
+): Promise<{ client: WorkloadClient; describe: string }> {
+  if (options.manifests) {
+    if (!options.dryRun) throw new Error('--manifests needs --dry-run: files are read, never patched');
+    if (options.kubeconfig)
+      throw new Error('--manifests and --kubeconfig exclude each other: pick one source');
+    const client = manifestWorkloadClient(options.manifests);
+    // Read once now, so a missing file or bad YAML stops the start with its name and line.
+    const count = (await client.list(null)).length;
+    return { client, describe: `manifests ${options.manifests.join(', ')}: ${count} workload(s)` };
+  }
+  // External to the CLI bundle (scripts/build.mjs): bundled, the client adds 15 MB to dist/cli.js that
+  // every command would parse (measured: `--version` 0.1 s → 0.2 s). Loaded from node_modules here only.
+  const k8s = await import('@kubernetes/client-node');
+  const { kubernetesWorkloadClient, loadKubeConfig } = await import('../../shared/agent/kubernetes');
+  const config = loadKubeConfig(k8s, { kubeconfig: options.kubeconfig });
+  return {
+    client: kubernetesWorkloadClient(k8s, config),
+    describe: `cluster ${config.getCurrentCluster()?.server}`,
+  };
 }
 
 function portNumber(value: string): number {

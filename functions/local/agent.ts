@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { type AgentOptions, applyBump, type WorkloadClient } from '../../shared/agent/apply';
+import { KubernetesApiError, problemSummary } from '../../shared/agent/api-errors';
+import { type AgentOptions, applyBump, type BumpReport, type WorkloadClient } from '../../shared/agent/apply';
 import {
   DigestBump,
   SIGNATURE_HEADER,
@@ -30,16 +31,20 @@ export interface AgentServerDeps extends AgentOptions {
 /**
  * `tagwarden agent`: receives signed digest bumps (DESIGN.md, "Cluster endpoint contract") and pins the
  * workloads that follow the tag. Answers:
- * 200 `{ patched, unchanged, dryRun, mode }` · 400 bad body (with the reason) · 401 missing or wrong
- * signature, or a timestamp header missing, different from the signed body's, or outside the window · 405 · 409 an id already accepted (a replay: the bump
- * was already applied, so the sender must not count it as a failure to retry) · 413 · 502 the
- * Kubernetes API refused a list or patch (the id is forgotten, so the sender's retry is applied) ·
- * 503 replay memory full.
+ * 200 `{ patched, unchanged, dryRun, mode, failed, unparsable, refused }` · 400 bad body (with the
+ * reason) · 401 missing or wrong signature, or a timestamp header missing, different from the signed
+ * body's, or outside the window · 405 · 409 an id already accepted (a replay: the bump was already
+ * applied, so the sender must not count it as a failure to retry) · 413 · 424 the Kubernetes API
+ * refused the agent's configuration (TLS, 401, 403, 404 of the API): `{ error, problem }`, permanent
+ * for the sender · 502 the API failed a list or patch otherwise (the id is forgotten, so the sender's
+ * retry is applied) · 503 replay memory full. `GET /healthz` is liveness; `GET /readyz` answers 200
+ * when the workloads can be read (the API answers, or manifests mode) and 503 with the reason if not.
  */
 export function createAgentServer(deps: AgentServerDeps): Server {
   const replays = new ReplayGuard(deps.replayCapacity ?? DEFAULT_REPLAY_CAPACITY);
+  const readiness = readinessProbe(deps);
   const server = createServer((req, res) => {
-    route(deps, replays, req, res).catch((error: unknown) => {
+    route(deps, replays, readiness, req, res).catch((error: unknown) => {
       deps.log.error('agent request failed', { error: errorMessage(error) });
       if (!res.headersSent) send(res, 500, { error: 'internal error' });
     });
@@ -74,14 +79,14 @@ function signedWindow(
 async function route(
   deps: AgentServerDeps,
   replays: ReplayGuard,
+  readiness: (res: ServerResponse) => Promise<void>,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-  if (path === '/healthz') {
-    return req.method === 'GET' || req.method === 'HEAD'
-      ? send(res, 200, { status: 'ok' })
-      : send(res, 405, { error: 'use GET' });
+  if (path === '/healthz' || path === '/readyz') {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'use GET' });
+    return path === '/healthz' ? send(res, 200, { status: 'ok' }) : readiness(res);
   }
   if (path !== '/' && path !== '/bump')
     return send(res, 404, { error: `no route for ${path.slice(0, 100)}; POST bumps to /bump` });
@@ -111,16 +116,52 @@ async function route(
   if (claim === 'seen')
     return send(res, 409, { error: `bump ${bump.id} was already received (replay refused)` });
   if (claim === 'full') return send(res, 503, { error: 'too many bumps in the replay window; retry later' });
-  let report: Awaited<ReturnType<typeof applyBump>>;
+  await answerBump(deps, replays, bump, res);
+}
+
+/**
+ * `/readyz`: 200 when the workloads can be read, 503 with the problem in a few words (anyone who
+ * reaches the agent may ask, so not what the API said: that is logged, once per change of state).
+ */
+function readinessProbe(deps: AgentServerDeps): (res: ServerResponse) => Promise<void> {
+  let wasReady: boolean | null = null;
+  return async (res) => {
+    const state = await deps.client.ready(deps.namespaces);
+    if (state.ready !== wasReady) {
+      if (state.ready) deps.log.info('ready', { source: state.source, detail: state.detail });
+      else deps.log.warn('not ready', { source: state.source, error: state.error, problem: state.problem });
+      wasReady = state.ready;
+    }
+    if (state.ready) return send(res, 200, { status: 'ready', source: state.source, detail: state.detail });
+    // Manifests mode runs where its files are: their names and lines are no secret there.
+    const error = state.source === 'manifests' ? state.error : problemSummary(state.problem);
+    send(res, 503, { status: 'not ready', source: state.source, problem: state.problem, error });
+  };
+}
+
+/** Applies an accepted bump and answers with what happened (DESIGN.md's contract, see createAgentServer). */
+async function answerBump(
+  deps: AgentServerDeps,
+  replays: ReplayGuard,
+  bump: DigestBump,
+  res: ServerResponse,
+): Promise<void> {
+  let report: BumpReport;
   try {
     report = await applyBump(deps.client, bump, deps, deps.log);
   } catch (error) {
     replays.forget(bump.id);
     deps.log.error('bump failed', { eventId: bump.id, error: errorMessage(error) });
+    if (error instanceof KubernetesApiError && error.problem)
+      return send(res, 424, permanent(error.problem, error.message));
     return send(res, 502, { error: errorMessage(error) });
   }
   if (report.failed.length > 0) {
+    // Forgotten, so a retry (or `tagwarden retry` once the configuration is fixed) is applied.
     replays.forget(bump.id);
+    const configuration = report.failed.find((failure) => failure.problem);
+    if (configuration?.problem)
+      return send(res, 424, { ...permanent(configuration.problem, configuration.error), ...report });
     return send(res, 502, { error: `${report.failed.length} patch(es) failed`, ...report });
   }
   if (report.refused.length > 0 && report.patched.length === 0) {
@@ -128,6 +169,11 @@ async function route(
     return send(res, 409, { error: `bump ${bump.id} refused: ${report.refused[0]!.reason}`, ...report });
   }
   send(res, 200, report);
+}
+
+/** The body of a permanent failure: the sender gives up on a 4xx, and its excerpt starts with the reason. */
+function permanent(problem: string, message: string): { error: string; problem: string } {
+  return { error: `cluster configuration (${problem}): ${message}`, problem };
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { DigestBump } from '../contracts/cluster-bump/payload';
 import { errorMessage } from '../core/errors';
 import type { Logger } from '../log';
+import { type ConfigurationProblem, KubernetesApiError } from './api-errors';
 import {
   type ContainerChange,
   type PlanOptions,
@@ -9,7 +10,15 @@ import {
   type WorkloadKind,
 } from './planner';
 
-/** The cluster port of the agent: list the four workload kinds, apply a strategic-merge patch to one. */
+/** What `/readyz` reports: whether the workloads can be read, and from where. */
+export type Readiness =
+  | { ready: true; source: 'api' | 'manifests'; detail: string }
+  | { ready: false; source: 'api' | 'manifests'; error: string; problem: ConfigurationProblem | null };
+
+/**
+ * The cluster port of the agent: list the four workload kinds, apply a strategic-merge patch to one,
+ * say whether they can be read. Failures are `KubernetesApiError`s, permanent when `problem` is set.
+ */
 export interface WorkloadClient {
   /** Every Deployment, StatefulSet, DaemonSet and CronJob in these namespaces (null: all namespaces). */
   list(namespaces: readonly string[] | null): Promise<Workload[]>;
@@ -17,6 +26,7 @@ export interface WorkloadClient {
     target: { kind: WorkloadKind; namespace: string; name: string },
     patch: Record<string, unknown>,
   ): Promise<void>;
+  ready(namespaces: readonly string[] | null): Promise<Readiness>;
 }
 
 export interface AgentOptions extends PlanOptions {
@@ -36,8 +46,11 @@ export interface BumpReport {
   unchanged: number;
   dryRun: boolean;
   mode: PlanOptions['mode'];
-  /** Patches the API refused (the caller answers 502 so the sender retries; a retry re-plans). */
-  failed: (PatchedWorkload & { error: string })[];
+  /**
+   * Patches the API refused: the caller answers 502 so the sender retries (a retry re-plans), or a
+   * permanent failure when `problem` names the agent's configuration (TLS, credentials, RBAC).
+   */
+  failed: (PatchedWorkload & { error: string; problem?: ConfigurationProblem })[];
   unparsable: { kind: WorkloadKind; namespace: string; name: string; container: string; problem: string }[];
   /** Workloads that already took this bump or a newer one of the tag: a replay, left alone. */
   refused: { kind: WorkloadKind; namespace: string; name: string; reason: string }[];
@@ -83,7 +96,8 @@ export async function applyBump(
       report.patched.push(workload);
       log.info('patched workload', { ...fields, ...workload, mode: options.mode });
     } catch (error) {
-      report.failed.push({ ...workload, error: errorMessage(error) });
+      const problem = error instanceof KubernetesApiError ? error.problem : null;
+      report.failed.push({ ...workload, error: errorMessage(error), ...(problem ? { problem } : {}) });
       log.error('patching workload failed', { ...fields, ...workload, error: errorMessage(error) });
     }
   }

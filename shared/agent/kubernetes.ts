@@ -1,5 +1,6 @@
 import type * as K8s from '@kubernetes/client-node';
-import type { WorkloadClient } from './apply';
+import { apiStatusError, connectionError, type KubernetesApiError } from './api-errors';
+import type { Readiness, WorkloadClient } from './apply';
 import type { Workload, WorkloadKind } from './planner';
 
 /**
@@ -43,7 +44,11 @@ interface Page<T> {
   items: T[];
   metadata?: { _continue?: string | undefined } | undefined;
 }
-type Lister<T> = (page: { namespace: string | null; _continue: string | undefined }) => Promise<Page<T>>;
+type Lister<T> = (page: {
+  namespace: string | null;
+  _continue: string | undefined;
+  limit?: number;
+}) => Promise<Page<T>>;
 
 interface PageParams {
   limit: number;
@@ -55,8 +60,8 @@ function lister(
   allNamespaces: (page: PageParams) => Promise<Page<WorkloadLike>>,
   inNamespace: (page: PageParams & { namespace: string }) => Promise<Page<WorkloadLike>>,
 ): Lister<WorkloadLike> {
-  return ({ namespace, _continue }) => {
-    const page = { limit: PAGE_SIZE, ...(_continue ? { _continue } : {}) };
+  return ({ namespace, _continue, limit = PAGE_SIZE }) => {
+    const page = { limit, ...(_continue ? { _continue } : {}) };
     return namespace === null ? allNamespaces(page) : inNamespace({ namespace, ...page });
   };
 }
@@ -95,11 +100,10 @@ export function kubernetesWorkloadClient(k8s: KubernetesModule, config: K8s.Kube
     CronJob: (p) => batch.patchNamespacedCronJob(p, strategicMerge),
   };
 
-  const describe = (error: unknown, what: string): Error => {
-    if (error instanceof k8s.ApiException)
-      return new Error(`${what}: Kubernetes API answered ${error.code}${apiReason(error.body)}`);
-    return new Error(`${what}: ${error instanceof Error ? error.message : String(error)}`);
-  };
+  const describe = (error: unknown, what: string, listing: boolean): KubernetesApiError =>
+    error instanceof k8s.ApiException
+      ? apiStatusError(what, error.code, apiReason(error.body), listing)
+      : connectionError(what, error);
 
   return {
     async list(namespaces) {
@@ -112,7 +116,7 @@ export function kubernetesWorkloadClient(k8s: KubernetesModule, config: K8s.Kube
             try {
               result = await listers[kind]({ namespace, _continue });
             } catch (error) {
-              throw describe(error, `listing ${kind}s${namespace === null ? '' : ` in ${namespace}`}`);
+              throw describe(error, `listing ${kind}s${namespace === null ? '' : ` in ${namespace}`}`, true);
             }
             for (const item of result.items) {
               const workload = toWorkload(kind, item);
@@ -128,8 +132,27 @@ export function kubernetesWorkloadClient(k8s: KubernetesModule, config: K8s.Kube
       try {
         await patchers[target.kind]({ name: target.name, namespace: target.namespace, body });
       } catch (error) {
-        throw describe(error, `patching ${target.kind} ${target.namespace}/${target.name}`);
+        throw describe(error, `patching ${target.kind} ${target.namespace}/${target.name}`, false);
       }
+    },
+    /** One Deployment listed (in the first allowed namespace): the API answers, with TLS, credentials and RBAC. */
+    async ready(namespaces): Promise<Readiness> {
+      const namespace = namespaces?.[0] ?? null;
+      try {
+        await listers.Deployment({ namespace, _continue: undefined, limit: 1 });
+      } catch (error) {
+        const failure = describe(
+          error,
+          `listing Deployments${namespace === null ? '' : ` in ${namespace}`}`,
+          true,
+        );
+        return { ready: false, source: 'api', error: failure.message, problem: failure.problem };
+      }
+      return {
+        ready: true,
+        source: 'api',
+        detail: 'the Kubernetes API answers',
+      };
     },
   };
 }
