@@ -60,7 +60,7 @@ beforeAll(async () => {
   const outDir = join(work, 'cdk.out');
   synth(outDir);
   [dynamo, ecr, sqs, secrets, slack] = await Promise.all([
-    startDynamoDbLocal(),
+    startDynamoDbLocal({ readyWithinMs: 120_000 }),
     startFakeEcr({ account: ACCOUNT, region: REGION, pageSize: 1 }),
     startFakeSqs({ account: ACCOUNT, region: REGION }),
     startFakeSecretsManager({ account: ACCOUNT, region: REGION }),

@@ -16,7 +16,11 @@ export interface RunningDynamoDb {
  * Real DynamoDB Local (the jar shipped in the npm package amplify-dynamodb-simulator), in memory, on
  * a free port, telemetry off. The jar has no bind-address option; tests reach it on 127.0.0.1.
  */
-export async function startDynamoDbLocal(): Promise<RunningDynamoDb> {
+export async function startDynamoDbLocal({
+  readyWithinMs = 55_000,
+}: {
+  readyWithinMs?: number;
+} = {}): Promise<RunningDynamoDb> {
   if (spawnSync('java', ['-version']).error) {
     throw new Error(
       'java is not installed: run `npm test` (its setup installs it) or `apt-get install -y default-jre-headless`',
@@ -52,7 +56,8 @@ export async function startDynamoDbLocal(): Promise<RunningDynamoDb> {
     endpoint,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
-  const deadline = Date.now() + 30_000;
+  // A JVM starting on a loaded 2-core machine can take tens of seconds; callers' hooks allow 60 s.
+  const deadline = Date.now() + readyWithinMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`DynamoDB Local exited with ${child.exitCode}:\n${output}`);
     try {
@@ -61,7 +66,7 @@ export async function startDynamoDbLocal(): Promise<RunningDynamoDb> {
     } catch {
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
-        throw new Error(`DynamoDB Local did not answer within 30 s:\n${output}`);
+        throw new Error(`DynamoDB Local did not answer within ${readyWithinMs / 1000} s:\n${output}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
