@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent set-up on a fresh Debian machine with Node 20+: npm dependencies and the build, and with
-# --test also what the test suite needs (Debian's docker-registry, skopeo, zip and unzip). Safe to run every time.
+# --test also what the test suite needs (Debian's docker-registry, skopeo, zip, unzip, a JRE, awscli and jq). Safe to run every time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +30,9 @@ if [[ ${1:-} == --test ]]; then
   command -v zip >/dev/null 2>&1 || packages+=(zip)
   command -v unzip >/dev/null 2>&1 || packages+=(unzip)
   command -v java >/dev/null 2>&1 || packages+=(default-jre-headless) # DynamoDB Local (jar in npm amplify-dynamodb-simulator)
+  # The AWS rehearsal runs docs/aws.md's secret steps as written: the AWS CLI (v1 or v2) and jq.
+  command -v aws >/dev/null 2>&1 || packages+=(awscli)
+  command -v jq >/dev/null 2>&1 || packages+=(jq)
   if ((${#packages[@]})); then
     sudo=""
     if [[ $(id -u) != 0 ]]; then

@@ -1,17 +1,18 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { DynamoDbHistoryStore } from '../../shared/history/dynamodb';
 import { type RunningDynamoDb, startDynamoDbLocal } from '../support/dynamodb-local';
+import { type CloudFormationResponses, startCloudFormationResponses } from '../support/fake-cloudformation';
 import { type FakeEcr, startFakeEcr } from '../support/fake-ecr';
 import { type FakeSecretsManager, startFakeSecretsManager } from '../support/fake-secrets-manager';
 import { type FakeSqs, startFakeSqs } from '../support/fake-sqs';
 import { type SlackStub, startSlackStub } from '../support/slack-stub';
 import { type DeployedFunction, type Invocation, invoke, type LambdaAccount } from './aws-lambda';
 import { logicalId, matchesPattern, type Properties, RehearsedStack, readAssembly } from './aws-stack';
-import { postDeploySteps } from './aws-steps';
+import { postDeploySteps, secretWriteBlock } from './aws-steps';
 
 // docs/aws.md, rehearsed: `cdk synth` as a user runs it, the template deployed on loopback stand-ins
 // (DynamoDB Local; ECR, SQS and Secrets Manager speaking the SDK's JSON protocols), each function's
@@ -40,6 +41,7 @@ let ecr: FakeEcr;
 let sqs: FakeSqs;
 let secrets: FakeSecretsManager;
 let slack: SlackStub;
+let cfn: CloudFormationResponses;
 let account: LambdaAccount;
 const steps = postDeploySteps(readFileSync(join(ROOT, 'docs', 'aws.md'), 'utf8'));
 
@@ -59,12 +61,13 @@ beforeAll(async () => {
   writeFileSync(join(work, 'tagwarden.yaml'), POLICY);
   const outDir = join(work, 'cdk.out');
   synth(outDir);
-  [dynamo, ecr, sqs, secrets, slack] = await Promise.all([
+  [dynamo, ecr, sqs, secrets, slack, cfn] = await Promise.all([
     startDynamoDbLocal({ readyWithinMs: 120_000 }),
     startFakeEcr({ account: ACCOUNT, region: REGION, pageSize: 1 }),
     startFakeSqs({ account: ACCOUNT, region: REGION }),
     startFakeSecretsManager({ account: ACCOUNT, region: REGION }),
     startSlackStub(),
+    startCloudFormationResponses(),
   ]);
   // Images pushed before Tagwarden was deployed: no event ever tells it about them.
   ecr.push('payments/api', 'v0', manifest('api v0'));
@@ -96,7 +99,7 @@ beforeAll(async () => {
 }, 420_000);
 
 afterAll(async () => {
-  await Promise.all([dynamo?.stop(), ecr?.stop(), sqs?.stop(), secrets?.stop(), slack?.close()]);
+  await Promise.all([dynamo?.stop(), ecr?.stop(), sqs?.stop(), secrets?.stop(), slack?.close(), cfn?.stop()]);
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -215,6 +218,38 @@ function fail(message: string): never {
   throw new Error(message);
 }
 
+/**
+ * A page's shell block as a user runs it with the AWS CLI on PATH (v1 or v2): region and credentials
+ * under the names both versions read, no pager, and the CLI pointed at the Secrets Manager stand-in
+ * by `--endpoint-url` (a CLI older than the `AWS_ENDPOINT_URL_<SERVICE>` variables, such as Debian
+ * bookworm's 2.9, ignores them and would call AWS).
+ */
+async function asUser(script: string) {
+  const home = mkdtempSync(join(work, 'home-'));
+  const aws = spawnSync('bash', ['-c', 'command -v aws'], { encoding: 'utf8' }).stdout.trim();
+  if (!aws) throw new Error('the AWS CLI is not installed: run scripts/setup.sh --test');
+  mkdirSync(join(home, 'bin'));
+  writeFileSync(
+    join(home, 'bin', 'aws'),
+    `#!/bin/sh\nexec '${aws}' --endpoint-url "$AWS_ENDPOINT_URL_SECRETS_MANAGER" "$@"\n`,
+    { mode: 0o755 },
+  );
+  // Not spawnSync: the stand-in answers from this process, whose event loop must keep running.
+  return shell(script, {
+    cwd: home,
+    env: {
+      PATH: `${join(home, 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+      HOME: home,
+      AWS_ACCESS_KEY_ID: 'AKIAREHEARSALUSER',
+      AWS_SECRET_ACCESS_KEY: 'rehearsal-user-key',
+      AWS_REGION: REGION,
+      AWS_DEFAULT_REGION: REGION,
+      AWS_PAGER: '',
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    },
+  });
+}
+
 // --- the rehearsal ------------------------------------------------------------------------------
 
 describe('docs/aws.md, rehearsed on the synthesized stack', () => {
@@ -242,25 +277,66 @@ describe('docs/aws.md, rehearsed on the synthesized stack', () => {
     expect(secrets.valueOf(stack.secretName(secret.id))).toBe(secret.properties.SecretString);
   });
 
-  test('the baseline after deploy (every trigger of the template, then the sweep as the baseline invokes it) records every tag that existed before, from every repository', async () => {
-    // CDK triggers (Custom::Trigger) invoke their handler once after each deploy, with no payload.
-    for (const [, trigger] of stack.ofType('Custom::Trigger')) {
-      const target = stack.resolve(trigger.Properties!.HandlerArn).split(':')[6]!;
-      const fn = functions.find((f) => f.name === target) ?? fail(`trigger handler ${target} not deployed`);
-      await run(fn, {});
+  test('the baseline after deploy: CloudFormation invokes every custom resource the functions serve, each answers SUCCESS with its result, and every tag that existed before is first seen, from every repository, with no effect', async () => {
+    const resources = stack.customResources(functions, cfn.responseUrl);
+    expect(resources.map((r) => ({ type: r.type, fn: r.fn.id }))).toEqual(
+      expect.arrayContaining([{ type: 'Custom::TagwardenBaseline', fn: sweep().id }]),
+    );
+    const before = ecr.service.calls.length;
+    for (const { id, fn, event } of resources) {
+      const { logs } = await run(fn, event);
+      // The answer CloudFormation reads: one PUT to the pre-signed URL, echoing the request.
+      const answers = cfn.responses.filter((r) => r.requestId === event.RequestId);
+      expect(answers.map((a) => a.body)).toEqual([
+        expect.objectContaining({
+          Status: 'SUCCESS',
+          StackId: event.StackId,
+          RequestId: event.RequestId,
+          LogicalResourceId: id,
+          PhysicalResourceId: expect.any(String),
+          Data: { Result: expect.stringMatching(/^recorded 2 tag\(s\) history had not seen, of 2 /) },
+        }),
+      ]);
+      // The secret is still as CloudFormation left it: the function works, and says where alerts go.
+      expect(logs).toContain('the Tagwarden secret has no slackWebhookUrl: alerts go to this log');
+      expect(logs).not.toMatch(/ALERT/);
+      // What a baseline records is expected, not a difference events missed.
+      expect(logs).not.toContain('sweep found a difference events missed');
     }
-    const outcome = await run(sweep(), steps.sweepPayload);
-    expect(outcome.result).toEqual(expect.objectContaining({ checked: expect.any(Number) }));
-    // The secret is still as CloudFormation left it: the function works, and says where alerts go.
-    expect(outcome.logs).toContain('the Tagwarden secret has no slackWebhookUrl: alerts go to this log');
-    expect((await stateOf('payments/api', 'v0'))?.digest).toBe(ecr.digestOf('payments/api', 'v0'));
-    expect((await stateOf('web/site', '1.0'))?.digest).toBe(ecr.digestOf('web/site', '1.0'));
+    // The stack's BaselineResult output is the baseline's answer.
+    const output = stack.template.Outputs!.BaselineResult!.Value as Properties;
+    const [baselineId, attribute] = output['Fn::GetAtt'] as [string, string];
+    expect(cfn.responses.at(-1)?.body.LogicalResourceId).toBe(baselineId);
+    expect(cfn.responses.at(-1)?.body.Data[attribute]).toMatch(/^recorded 2 tag/);
+    for (const [repository, tag] of [
+      ['payments/api', 'v0'],
+      ['web/site', '1.0'],
+    ] as const) {
+      const ref = { registryHost: ecr.host, repository, tag };
+      const history = await store().history(ref);
+      expect(history.map((h) => ({ transition: h.transition, digest: h.digest }))).toEqual([
+        { transition: 'first-seen', digest: ecr.digestOf(repository, tag) },
+      ]);
+      expect(await store().effectsOf(history[0]!.eventId)).toEqual([]);
+    }
+    const calls = ecr.service.calls.slice(before);
+    // No revert, no lock: the baseline only reads the registry.
+    expect(calls.filter((c) => !/^(Describe|List)/.test(c.operation))).toEqual([]);
+    expect(slack.messages).toEqual([]);
     // No repositories configured: every repository of the registry, through every page.
-    const listings = ecr.service.callsOf('DescribeRepositories').filter((c) => !c.input.repositoryNames);
+    const listings = calls.filter((c) => c.operation === 'DescribeRepositories' && !c.input.repositoryNames);
     expect(listings.length).toBeGreaterThanOrEqual(2);
     expect(listings.some((c) => c.input.nextToken)).toBe(true);
     // Signed with the credentials Lambda puts in the environment, never another chain's.
-    for (const call of ecr.service.calls) expect(call.accessKeyId).toBe(account.accessKeyId);
+    for (const call of calls) expect(call.accessKeyId).toBe(account.accessKeyId);
+  });
+
+  test("the baseline by hand, with the page's payload: every tag checked, nothing new to record", async () => {
+    expect(steps.sweepPayload).toEqual({ task: 'baseline' });
+    const outcome = await run(sweep(), steps.sweepPayload);
+    expect(outcome.result).toEqual({ checked: 2, differences: 0 });
+    expect((await stateOf('payments/api', 'v0'))?.digest).toBe(ecr.digestOf('payments/api', 'v0'));
+    expect((await stateOf('web/site', '1.0'))?.digest).toBe(ecr.digestOf('web/site', '1.0'));
   });
 
   test('first events with the secret unfilled: recorded, and the overwrite alerted to the log', async () => {
@@ -283,19 +359,7 @@ describe('docs/aws.md, rehearsed on the synthesized stack', () => {
     const script = steps.fill.script
       .replace('https://hooks.slack.com/services/…', slack.url)
       .replace('<at least 16 characters>', HARBOR_TOKEN);
-    const home = mkdtempSync(join(work, 'home-'));
-    // Not spawnSync: the stand-in answers from this process, whose event loop must keep running.
-    const result = await shell(script, {
-      cwd: home,
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: home,
-        AWS_ACCESS_KEY_ID: 'AKIAREHEARSALUSER',
-        AWS_SECRET_ACCESS_KEY: 'rehearsal-user-key',
-        AWS_DEFAULT_REGION: REGION,
-        AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
-      },
-    });
+    const result = await asUser(script);
     expect({ status: result.status, stderr: result.status === 0 ? '' : result.stderr }).toEqual({
       status: 0,
       stderr: '',
@@ -358,6 +422,21 @@ describe('docs/aws.md, rehearsed on the synthesized stack', () => {
     expect(result).toMatchObject({ statusCode: 202 });
     expect(sqs.depth(queueUrl)).toBe(1);
     await consume();
+  });
+
+  test("docs/clusters.md's step adds `clusters` to the secret and keeps what the fill step put there", async () => {
+    const before = JSON.parse(secrets.valueOf(steps.fill.secretId)!);
+    expect(Object.keys(before)).toEqual(expect.arrayContaining(['slackWebhookUrl', 'sources']));
+    const script = secretWriteBlock(readFileSync(join(ROOT, 'docs', 'clusters.md'), 'utf8'), 'docs/clusters.md');
+    expect(script).toContain(`--secret-id ${steps.fill.secretId}`);
+    const result = await asUser(script);
+    expect({ status: result.status, stderr: result.status === 0 ? '' : result.stderr }).toEqual({
+      status: 0,
+      stderr: '',
+    });
+    const after = JSON.parse(secrets.valueOf(steps.fill.secretId)!);
+    expect(after).toEqual({ ...before, clusters: expect.any(Array) });
+    expect(after.clusters.length).toBeGreaterThan(0);
   });
 
   test('`cdk destroy` keeps exactly what the page says it keeps', () => {

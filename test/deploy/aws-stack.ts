@@ -7,7 +7,7 @@
  * `Fn::GetAtt`, `Fn::Join` and `Fn::Sub` resolved). A resource type the rehearsal has no stand-in
  * for fails the deploy with its name, so a template change cannot slip past it unread.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -30,6 +30,18 @@ export interface CfnResource {
 export interface CfnTemplate {
   Resources: Record<string, CfnResource>;
   Outputs?: Record<string, { Value: unknown; Description?: string }>;
+}
+
+/** CloudFormation's custom-resource request for a Create. */
+export interface CustomResourceCreateEvent {
+  RequestType: 'Create';
+  ServiceToken: string;
+  ResponseURL: string;
+  StackId: string;
+  RequestId: string;
+  LogicalResourceId: string;
+  ResourceType: string;
+  ResourceProperties: Record<string, unknown>;
 }
 
 export interface StandIns {
@@ -210,6 +222,48 @@ export class RehearsedStack {
       });
     }
     throw new Error(`the rehearsal cannot resolve ${JSON.stringify(value)}`);
+  }
+
+  /** Resource properties as CloudFormation hands them to a provider: resolved, scalars as strings. */
+  resolveDeep(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map((v) => this.resolveDeep(v));
+    if (
+      value !== null &&
+      typeof value === 'object' &&
+      !Object.keys(value).some((k) => k === 'Ref' || k.startsWith('Fn::'))
+    )
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.resolveDeep(v)]));
+    return this.resolve(value);
+  }
+
+  /**
+   * Every custom resource (`Custom::*`, `AWS::CloudFormation::CustomResource`) whose ServiceToken is
+   * one of the functions, with the Create event CloudFormation sends it on the stack's first deploy.
+   */
+  customResources(
+    functions: DeployedFunction[],
+    responseUrl: (requestId: string) => string,
+  ): { id: string; type: string; fn: DeployedFunction; event: CustomResourceCreateEvent }[] {
+    const stackId = this.arn('cloudformation', `stack/${this.env.stackName}/${randomUUID()}`);
+    return this.resources
+      .filter(([, r]) => r.Type.startsWith('Custom::') || r.Type === 'AWS::CloudFormation::CustomResource')
+      .flatMap(([id, r]) => {
+        const properties = this.resolveDeep(r.Properties ?? {}) as Record<string, unknown>;
+        const fn = functions.find((f) => f.arn === properties.ServiceToken);
+        if (!fn) return [];
+        const requestId = randomUUID();
+        const event: CustomResourceCreateEvent = {
+          RequestType: 'Create',
+          ServiceToken: fn.arn,
+          ResponseURL: responseUrl(requestId),
+          StackId: stackId,
+          RequestId: requestId,
+          LogicalResourceId: id,
+          ResourceType: r.Type,
+          ResourceProperties: properties,
+        };
+        return [{ id, type: r.Type, fn, event }];
+      });
   }
 
   private pseudo(name: string): string | undefined {

@@ -9,10 +9,19 @@ export interface PostDeploySteps {
   remove: string;
 }
 
-export function postDeploySteps(page: string): PostDeploySteps {
+/** The one sh block of a page that writes the secret (`aws secretsmanager put-secret-value`). */
+export function secretWriteBlock(page: string, name: string): string {
   const blocks = [...page.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
-  const script = blocks.find((b) => b.includes('aws secretsmanager put-secret-value'));
-  if (!script) throw new Error('docs/aws.md has no sh block with `aws secretsmanager put-secret-value`');
+  const found = blocks.filter((b) => b.includes('aws secretsmanager put-secret-value'));
+  if (found.length !== 1)
+    throw new Error(
+      `${name} has ${found.length} sh blocks with \`aws secretsmanager put-secret-value\`, not one`,
+    );
+  return found[0]!;
+}
+
+export function postDeploySteps(page: string): PostDeploySteps {
+  const script = secretWriteBlock(page, 'docs/aws.md');
   const secretId = /put-secret-value --secret-id (\S+)/.exec(script)?.[1];
   if (!secretId) throw new Error('the fill command names no --secret-id');
   const payload = /aws lambda invoke --function-name \S+ --payload '([^']*)'/.exec(page)?.[1];
