@@ -60,9 +60,9 @@ export const acrEventgridParser = defineSource({
     if (events.length === 0) return notThisSource('not an Event Grid delivery: the array is empty');
     if (events.length > MAX_BATCH)
       return notThisSource(`an Event Grid batch holds at most ${MAX_BATCH} events`);
-    if (!events.every(isRecord) || !events.every((e) => typeof typeOf(e) === 'string')) {
+    if (!events.every(isEvent)) {
       return notThisSource(
-        'not an Event Grid delivery: expected events with eventType (Event Grid schema) or type (CloudEvents)',
+        'not an Event Grid delivery: expected events with eventType (Event Grid schema) or type and specversion (CloudEvents)',
       );
     }
     return envelopeOf({ batch, events });
@@ -85,6 +85,13 @@ export function cloudEventsValidationHeaders(request: SourceRequest): Record<str
   if (!origin || origin.length > 253 || !/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(origin))
     return null;
   return { 'WebHook-Allowed-Origin': origin, 'WebHook-Allowed-Rate': '120' };
+}
+
+/** An event in either schema: Event Grid's `eventType`, or a CloudEvent's `type` with its `specversion`. */
+function isEvent(event: unknown): event is Record<string, unknown> {
+  if (!isRecord(event)) return false;
+  if (typeof event.eventType === 'string') return true;
+  return typeof event.type === 'string' && typeof event.specversion === 'string';
 }
 
 function typeOf(event: unknown): unknown {

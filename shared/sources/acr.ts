@@ -44,6 +44,9 @@ export const acrParser = defineSource({
     if (typeof action !== 'string') {
       return notThisSource('not an ACR webhook event: action is missing or not a string');
     }
+    if (typeof body.id !== 'string') {
+      return notThisSource('not an ACR webhook event: id is missing or not a string');
+    }
     return envelopeOf({ body, action });
   },
   items: ({ body, action }) => [judgeEvent(body, action)],
