@@ -154,9 +154,20 @@ describe('gar parser', () => {
     ]);
   });
 
-  it('ignores a DELETE without a tag', () => {
+  it('parses a DELETE without a tag as a delete by digest, and ignores it with that reason', () => {
     expect(itemsOf(deleteDigestOnly)).toEqual([
-      { kind: 'ignored', reason: expect.stringMatching(/^DELETE without data\.tag/) },
+      {
+        kind: 'ignored',
+        reason: `manifest delete by digest ${D2} in ${IMAGE}: every tag serving it is gone, but it is not recorded against those tags yet`,
+        digestDelete: {
+          id: '9876543210005',
+          registryHost: 'us-east1-docker.pkg.dev',
+          repository: 'my-project/my-repo/hello-world',
+          digest: D2,
+          timestamp: '2024-06-01T08:15:30.123456789Z',
+          actor: null,
+        },
+      },
     ]);
   });
 

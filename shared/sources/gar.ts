@@ -13,7 +13,7 @@ import {
 import { jsonDepth, MAX_JSON_DEPTH } from './json-body';
 import { defineSource, envelopeOf, notThisSource, TOKEN_IN_QUERY } from './source';
 import type { ItemOutcome } from './types';
-import { isRecord, validatedEvent } from './validate';
+import { digestDeleteOutcome, isRecord, validatedEvent } from './validate';
 
 /**
  * Google Artifact Registry notifications (topic `gcr`) delivered by a Pub/Sub push subscription:
@@ -22,7 +22,8 @@ import { isRecord, validatedEvent } from './validate';
  * tag?: "<host>/<path>:<tag>"}`. One event per message; the id is the Pub/Sub message id (Pub/Sub
  * redelivers with the same id). The Pub/Sub envelope (message id, publish time) is checked before the
  * message is classified: without them the body is not a Pub/Sub push and is refused whole. An INSERT
- * without a tag (digest only) and a DELETE without a tag (an image deleted by digest) are ignored.
+ * without a tag (digest only) is ignored; a DELETE without a tag (an image deleted by digest) is
+ * parsed as a DigestDelete and ignored until it can be recorded.
  */
 
 /** Decoded notification data larger than this is rejected without parsing. */
@@ -147,23 +148,14 @@ function judgeMessage({ message, id, timestamp }: PubSubPush): ItemOutcome {
     },
   );
   if (problem) return rejected(problem);
+  const common = { id, registryHost: reference.host, repository, timestamp, actor: null };
   if (tag === null) {
-    return action === 'push'
+    // A DELETE naming only a digest deletes the image: every tag serving it is gone.
+    return action === 'push' || digest === null
       ? ignored('digest-only INSERT (no data.tag) is not a tag event')
-      : ignored('DELETE without data.tag (an image deleted by digest) is not a tag event');
+      : digestDeleteOutcome({ ...common, digest });
   }
-
-  return validatedEvent({
-    id,
-    action,
-    registryHost: reference.host,
-    repository,
-    tag,
-    digest,
-    mediaType: null,
-    timestamp,
-    actor: null,
-  });
+  return validatedEvent({ ...common, action, tag, digest, mediaType: null });
 }
 
 type Decoded = { ok: true; value: unknown } | { ok: false; reason: string };
