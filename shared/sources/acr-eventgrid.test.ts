@@ -97,6 +97,24 @@ describe('ACR events through Event Grid', () => {
     expect(items[4]).toMatchObject({ reason: expect.stringMatching(/^\[4\]: digest-only push/) });
   });
 
+  test('parses an ImageDeleted without a tag as a delete by digest, ignored with that reason', () => {
+    const byDigest = structuredClone(deletedSingle) as { data: { target: Record<string, unknown> } };
+    delete byDigest.data.target.tag;
+    const { items } = understood(byDigest);
+    expect(items).toEqual([
+      {
+        kind: 'ignored',
+        reason: expect.stringMatching(
+          /^manifest delete by digest sha256:9b2ad6e3[0-9a-f]{56} in .+\/payments\/api:/,
+        ),
+        digestDelete: expect.objectContaining({
+          repository: 'payments/api',
+          digest: 'sha256:9b2ad6e3b5e0c6b4f5ab0f0f9a8f3c2d1e0b9a8f7e6d5c4b3a29180706050403',
+        }),
+      },
+    ]);
+  });
+
   test('rejects bodies that are not Event Grid deliveries, whole', () => {
     for (const body of [null, 'x', [], {}, { events: [] }, [{ id: 'x' }], [1, 2]]) {
       expect(acrEventgridParser.parse(body)).toEqual({

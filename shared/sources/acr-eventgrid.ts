@@ -12,7 +12,7 @@ import {
 } from './common';
 import { defineSource, envelopeOf, notThisSource, TOKEN_IN_QUERY } from './source';
 import type { ItemOutcome, ParseResult, SourceRequest } from './types';
-import { isRecord, validatedEvent } from './validate';
+import { digestDeleteOutcome, isRecord, validatedEvent } from './validate';
 
 /**
  * Azure Container Registry through Event Grid: `Microsoft.ContainerRegistry.ImagePushed` and
@@ -60,9 +60,9 @@ export const acrEventgridParser = defineSource({
     if (events.length === 0) return notThisSource('not an Event Grid delivery: the array is empty');
     if (events.length > MAX_BATCH)
       return notThisSource(`an Event Grid batch holds at most ${MAX_BATCH} events`);
-    if (!events.every(isRecord) || !events.every((e) => typeof typeOf(e) === 'string')) {
+    if (!events.every(isEvent)) {
       return notThisSource(
-        'not an Event Grid delivery: expected events with eventType (Event Grid schema) or type (CloudEvents)',
+        'not an Event Grid delivery: expected events with eventType (Event Grid schema) or type and specversion (CloudEvents)',
       );
     }
     return envelopeOf({ batch, events });
@@ -85,6 +85,13 @@ export function cloudEventsValidationHeaders(request: SourceRequest): Record<str
   if (!origin || origin.length > 253 || !/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(origin))
     return null;
   return { 'WebHook-Allowed-Origin': origin, 'WebHook-Allowed-Rate': '120' };
+}
+
+/** An event in either schema: Event Grid's `eventType`, or a CloudEvent's `type` with its `specversion`. */
+function isEvent(event: unknown): event is Record<string, unknown> {
+  if (!isRecord(event)) return false;
+  if (typeof event.eventType === 'string') return true;
+  return typeof event.type === 'string' && typeof event.specversion === 'string';
 }
 
 function typeOf(event: unknown): unknown {
@@ -126,11 +133,8 @@ function judge(item: Record<string, unknown>): ItemOutcome {
   );
   if (problem) return rejected(problem);
   const push = type === PUSHED;
-  if (tag === null) {
-    return push
-      ? ignored('digest-only push (no data.target.tag), not a tag event')
-      : ignored('manifest delete without a tag (data.target.digest only) is not a tag event');
-  }
+  if (tag === null && push) return ignored('digest-only push (no data.target.tag), not a tag event');
+  if (tag === null && digest === null) return ignored('delete without a tag or a digest is not a tag event');
   if (digest === null && push) return rejected('data.target.digest is missing on a push');
 
   const time = nonEmpty(data.timestamp) ?? stringOrNull(item.eventTime) ?? stringOrNull(item.time);
@@ -141,18 +145,18 @@ function judge(item: Record<string, unknown>): ItemOutcome {
   const registryHost = nonEmpty(data.request?.host);
   if (registryHost === null) return rejected('data.request.host is missing');
 
-  return validatedEvent({
+  const common = {
     // ACR's own event id (the webhook sends the same): a push reported both ways is recorded once.
     id: nonEmpty(data.id) ?? parsed.data.id,
-    action: push ? 'push' : 'delete',
     registryHost: registryHost.toLowerCase(),
     repository,
-    tag,
-    digest,
-    mediaType: nonEmpty(data.target.mediaType),
     timestamp,
     actor: nonEmpty(data.actor?.name),
-  });
+  };
+  // ImageDeleted without a tag is a manifest delete: every tag serving the digest is gone.
+  if (tag === null) return digestDeleteOutcome({ ...common, digest: digest as string });
+  const action = push ? 'push' : 'delete';
+  return validatedEvent({ ...common, action, tag, digest, mediaType: nonEmpty(data.target.mediaType) });
 }
 
 function stringOrNull(value: unknown): string | null {

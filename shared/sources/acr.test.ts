@@ -93,10 +93,28 @@ describe('ACR parser', () => {
     });
   });
 
-  it('ignores a manifest delete without a tag', () => {
+  it('parses a manifest delete without a tag as a delete by digest, and ignores it with that reason', () => {
     expect(onlyItem(deleteManifestWithoutTag)).toEqual({
       kind: 'ignored',
-      reason: expect.stringMatching(/^manifest delete without a tag/),
+      reason: expect.stringMatching(
+        /^manifest delete by digest sha256:fea8895f[0-9a-f]{56} in myregistry\.azurecr\.io\/hello-world: every tag serving it is gone/,
+      ),
+      digestDelete: {
+        id: 'afc359ce-df7f-4e32-8a1d-1ff8aa80927b',
+        registryHost: 'myregistry.azurecr.io',
+        repository: 'hello-world',
+        digest: 'sha256:fea8895f450959fa676bcc1df0611ea93823a735a01205fd8622846041d0c7cf',
+        timestamp: '2023-11-17T16:54:53.657764628Z',
+        actor: null,
+      },
+    });
+  });
+
+  it('ignores a delete that names neither a tag nor a digest', () => {
+    const { digest: _digest, ...target } = deleteManifestWithoutTag.target;
+    expect(onlyItem({ ...deleteManifestWithoutTag, target })).toEqual({
+      kind: 'ignored',
+      reason: 'delete without a tag or a digest is not a tag event',
     });
   });
 

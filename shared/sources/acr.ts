@@ -4,12 +4,13 @@ import '../zod-english';
 import { identifierProblem, ignored, issuesReason, nonEmpty, optionalString, rejected } from './common';
 import { BEARER_TOKEN, defineSource, envelopeOf, notThisSource } from './source';
 import type { ItemOutcome } from './types';
-import { isRecord, validatedEvent } from './validate';
+import { digestDeleteOutcome, isRecord, validatedEvent } from './validate';
 
 /**
  * Azure Container Registry webhooks: one event per request. `push` (with a tag) and `delete` (with a
- * tag) are tag events; ACR's delete webhook fires for manifest and repository deletes and carries no
- * tag, so it is normally ignored. ping, quarantine and Helm chart events are ignored.
+ * tag) are tag events; ACR's delete webhook fires for manifest deletes and carries no tag: it is parsed
+ * as a DigestDelete and ignored until it can be recorded. ping, quarantine and Helm chart events are
+ * ignored.
  */
 
 export const AcrTarget = z.looseObject({
@@ -44,6 +45,9 @@ export const acrParser = defineSource({
     if (typeof action !== 'string') {
       return notThisSource('not an ACR webhook event: action is missing or not a string');
     }
+    if (typeof body.id !== 'string') {
+      return notThisSource('not an ACR webhook event: id is missing or not a string');
+    }
     return envelopeOf({ body, action });
   },
   items: ({ body, action }) => [judgeEvent(body, action)],
@@ -68,11 +72,8 @@ function judgeEvent(item: Record<string, unknown>, action: string): ItemOutcome 
   );
   if (problem) return rejected(problem);
 
-  if (tag === null) {
-    return action === 'push'
-      ? ignored('digest-only push (no target.tag), not a tag event')
-      : ignored('manifest delete without a tag (target.digest only) is not a tag event');
-  }
+  if (tag === null && action === 'push') return ignored('digest-only push (no target.tag), not a tag event');
+  if (tag === null && digest === null) return ignored('delete without a tag or a digest is not a tag event');
   if (digest === null && action === 'push') return rejected('target.digest is missing on a push');
 
   const timestamp = normalizeTimestamp(event.timestamp);
@@ -81,15 +82,14 @@ function judgeEvent(item: Record<string, unknown>, action: string): ItemOutcome 
   const registryHost = nonEmpty(event.request?.host);
   if (registryHost === null) return rejected('request.host is missing');
 
-  return validatedEvent({
+  const common = {
     id: event.id,
-    action,
     registryHost: registryHost.toLowerCase(),
     repository,
-    tag,
-    digest,
-    mediaType: nonEmpty(target.mediaType),
     timestamp,
     actor: null,
-  });
+  };
+  // A delete naming a digest and no tag is a manifest delete: every tag serving it is gone.
+  if (tag === null) return digestDeleteOutcome({ ...common, digest: digest as string });
+  return validatedEvent({ ...common, action, tag, digest, mediaType: nonEmpty(target.mediaType) });
 }

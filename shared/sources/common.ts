@@ -46,7 +46,7 @@ export function issuesReason(error: z.core.$ZodError): string {
 
 /** Says where in the body an ignored or rejected item was: `events[0]: …`; events pass unchanged. */
 export function prefixed(prefix: string, outcome: ItemOutcome): ItemOutcome {
-  return outcome.kind === 'event' ? outcome : { kind: outcome.kind, reason: `${prefix}: ${outcome.reason}` };
+  return outcome.kind === 'event' ? outcome : { ...outcome, reason: `${prefix}: ${outcome.reason}` };
 }
 
 export function rejected(reason: string): ItemOutcome {

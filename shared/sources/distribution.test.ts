@@ -108,10 +108,20 @@ describe('distribution parser', () => {
       });
     });
 
-    it('ignores a manifest delete because it names a digest and no tag', () => {
+    it('parses a manifest delete (a digest, no tag) and ignores it, saying what it means', () => {
       expect(items[4]).toEqual({
         kind: 'ignored',
-        reason: expect.stringMatching(/^events\[4\]: manifest delete without a tag/),
+        reason: expect.stringMatching(
+          /^events\[4\]: manifest delete by digest sha256:d89e1bee[0-9a-f]{56} in registry\.example\.com:5000\/payments\/api: every tag serving it is gone/,
+        ),
+        digestDelete: {
+          id: '1a2b3c4d-0000-4000-8000-000000000005',
+          registryHost: 'registry.example.com:5000',
+          repository: 'payments/api',
+          digest: 'sha256:d89e1bee20d9cb344674e213b581f14fbd8e70274ecf9d10c514bab78a307845',
+          timestamp: '2024-06-01T08:21:00.000Z',
+          actor: 'alice',
+        },
       });
     });
 

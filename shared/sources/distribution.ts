@@ -13,13 +13,14 @@ import {
 } from './common';
 import { BEARER_TOKEN, defineSource } from './source';
 import type { ItemOutcome } from './types';
-import { isRecord, validatedEvent } from './validate';
+import { digestDeleteOutcome, isRecord, validatedEvent } from './validate';
 
 /**
  * CNCF distribution (registry:2 / distribution v3) notifications: an envelope
  * `{"events": [...]}` (media type application/vnd.docker.distribution.events.v1+json) whose events are
  * judged each on its own. Only a tagged manifest push and a tag delete are tag events; blob pushes,
- * digest-only manifest pushes, manifest/repository deletes, pulls and mounts are ignored with a reason.
+ * digest-only manifest pushes, repository deletes, pulls and mounts are ignored with a reason. A
+ * manifest delete (by digest) is parsed into a DigestDelete and ignored until it can be recorded.
  */
 
 export const DistributionTarget = z.looseObject({
@@ -108,10 +109,8 @@ function judgeEvent(item: unknown): ItemOutcome {
       return ignored(`push of non-manifest media type ${quote(mediaType ?? '')} is not a tag event`);
     }
     if (digest === null) return rejected('target.digest is missing on a manifest push');
-  } else if (tag === null) {
-    return digest !== null
-      ? ignored('manifest delete without a tag (target.digest only) is not a tag event')
-      : ignored('repository delete without a tag is not a tag event');
+  } else if (tag === null && digest === null) {
+    return ignored('repository delete without a tag is not a tag event');
   }
 
   const timestamp = normalizeTimestamp(event.timestamp);
@@ -121,16 +120,15 @@ function judgeEvent(item: unknown): ItemOutcome {
   if (registryHost === null)
     return rejected('registry host is missing (no request.host and no host in target.url)');
 
-  return validatedEvent({
+  const common = {
     id: event.id,
-    action,
     registryHost: registryHost.toLowerCase(),
     repository,
-    tag: tag as string,
-    // Tag deletes carry no digest on the wire; a push always does.
-    digest,
-    mediaType,
     timestamp,
     actor: nonEmpty(event.actor?.name),
-  });
+  };
+  // A manifest delete names the digest only: every tag serving it is gone.
+  if (tag === null) return digestDeleteOutcome({ ...common, digest: digest as string });
+  // Tag deletes carry no digest on the wire; a push always does.
+  return validatedEvent({ ...common, action, tag, digest, mediaType });
 }

@@ -4,6 +4,8 @@ import docsPush from '../../test/fixtures/dockerhub/docs-sample-push.json';
 import notDockerHub from '../../test/fixtures/dockerhub/not-dockerhub-missing-push-data.json';
 import controlCharacters from '../../test/fixtures/dockerhub/push-control-characters.json';
 import emptyTag from '../../test/fixtures/dockerhub/push-empty-tag.json';
+import helmChart from '../../test/fixtures/dockerhub/push-helm-chart.json';
+import imageWithMediaType from '../../test/fixtures/dockerhub/push-image-with-media-type.json';
 import officialBareName from '../../test/fixtures/dockerhub/push-official-image-bare-name.json';
 import pathTraversal from '../../test/fixtures/dockerhub/push-path-traversal.json';
 import pushedAtString from '../../test/fixtures/dockerhub/push-pushed-at-string.json';
@@ -11,7 +13,7 @@ import pusherControl from '../../test/fixtures/dockerhub/push-pusher-control-cha
 import tag129 from '../../test/fixtures/dockerhub/push-tag-129-chars.json';
 import uppercaseRepository from '../../test/fixtures/dockerhub/push-uppercase-repository.json';
 import pushValid from '../../test/fixtures/dockerhub/push-valid.json';
-import { eventIdOf, expectNoCrash, parsedItems } from '../../test/support/parsing';
+import { eventIdOf, expectNoCrash, onlyItem, parsedItems } from '../../test/support/parsing';
 import { dockerhubParser } from './dockerhub';
 
 const itemsOf = (body: unknown) => parsedItems(dockerhubParser, body);
@@ -74,6 +76,19 @@ describe('dockerhub parser', () => {
         },
       },
     ]);
+  });
+
+  it('ignores a Helm chart push (push_data.media_type is a Helm type), with the reason', () => {
+    expect(onlyItem(dockerhubParser, helmChart)).toEqual({
+      kind: 'ignored',
+      reason:
+        'Helm chart push (push_data.media_type "application/vnd.cncf.helm.config.v1+json") is not tracked',
+    });
+  });
+
+  it('still records an image push that names its manifest media type', () => {
+    const item = onlyItem(dockerhubParser, imageWithMediaType);
+    expect(item).toMatchObject({ kind: 'event', event: { tag: 'v1.4.0', repository: 'acme/payments-api' } });
   });
 
   it('puts an official image named without a namespace under library/', () => {

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { fromUnixSeconds } from '../core';
+import { fromUnixSeconds, quote } from '../core';
 import '../zod-english';
 import {
   contentId,
@@ -19,6 +19,7 @@ import { isRecord, validatedEvent } from './validate';
  * tag}, repository: {repo_name, ...}}`. Docker Hub fires only on pushes and sends no event id, no event
  * type and no digest: the id is derived from the content and the digest is resolved later (the outbox
  * asks the registry which digest the tag serves). `callback_url` is a legacy field and is never used.
+ * A push whose `push_data.media_type` is one of Helm's (a chart pushed as an OCI artifact) is ignored.
  */
 
 export const DockerHubPush = z.looseObject({
@@ -26,11 +27,15 @@ export const DockerHubPush = z.looseObject({
     pushed_at: z.number(),
     pusher: optionalString,
     tag: optionalString,
+    media_type: optionalString,
   }),
   repository: z.looseObject({ repo_name: z.string() }),
 });
 
 const REGISTRY_HOST = 'docker.io';
+
+/** Helm's OCI media types (config `application/vnd.cncf.helm.config.v1+json`, chart content layers). */
+const HELM_MEDIA_TYPE = /^application\/vnd\.cncf\.helm\./i;
 
 export const dockerhubParser = defineSource({
   name: 'dockerhub',
@@ -60,6 +65,10 @@ function judgePush(body: Record<string, unknown>): ItemOutcome {
   );
   if (problem) return rejected(problem);
   if (tag === null) return ignored('push without a tag (push_data.tag is empty) is not a tag event');
+  const mediaType = nonEmpty(push.media_type);
+  if (mediaType !== null && HELM_MEDIA_TYPE.test(mediaType)) {
+    return ignored(`Helm chart push (push_data.media_type ${quote(mediaType)}) is not tracked`);
+  }
 
   const timestamp = fromUnixSeconds(push.pushed_at);
   if (timestamp === null) {

@@ -63,7 +63,16 @@ export const ecrParser = defineSource<EcrEnvelope>({
   format: 'ECR',
   auth: BEARER_TOKEN,
   envelope(body) {
-    if (Array.isArray(body)) return envelopeOf({ kind: 'events', events: body });
+    if (Array.isArray(body)) {
+      if (body.length === 0) return notThisSource('not an array of EventBridge events: the array is empty');
+      const stray = body.findIndex((event) => !isEventBridgeEvent(event));
+      if (stray !== -1) {
+        return notThisSource(
+          `not an array of EventBridge events: [${stray}] is not an object with source and detail-type strings`,
+        );
+      }
+      return envelopeOf({ kind: 'events', events: body });
+    }
     if (!isRecord(body)) {
       return notThisSource(
         'not an EventBridge event, an array of them, or an SQS event: body is not an object',
@@ -74,9 +83,9 @@ export const ecrParser = defineSource<EcrEnvelope>({
       if (!Array.isArray(records)) return notThisSource('not an SQS event: Records is not an array');
       return envelopeOf({ kind: 'sqs', records });
     }
-    if (!('detail-type' in body) && !('source' in body) && !('detail' in body)) {
+    if (!isEventBridgeEvent(body)) {
       return notThisSource(
-        'not an EventBridge event (no detail-type, source or detail) nor an SQS event (no Records)',
+        'not an EventBridge event (source and detail-type must be strings) nor an SQS event (no Records)',
       );
     }
     return envelopeOf({ kind: 'event', event: body });
@@ -109,6 +118,11 @@ function judgeSqsRecord(record: unknown): ItemOutcome {
     return rejected(`body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
   return prefixed('body', judgeEvent(event));
+}
+
+/** The EventBridge envelope: what every event on a bus carries, whichever service sent it. */
+function isEventBridgeEvent(value: unknown): value is Record<string, unknown> {
+  return isRecord(value) && typeof value.source === 'string' && typeof value['detail-type'] === 'string';
 }
 
 function judgeEvent(item: unknown): ItemOutcome {

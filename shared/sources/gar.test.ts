@@ -154,9 +154,20 @@ describe('gar parser', () => {
     ]);
   });
 
-  it('ignores a DELETE without a tag', () => {
+  it('parses a DELETE without a tag as a delete by digest, and ignores it with that reason', () => {
     expect(itemsOf(deleteDigestOnly)).toEqual([
-      { kind: 'ignored', reason: expect.stringMatching(/^DELETE without data\.tag/) },
+      {
+        kind: 'ignored',
+        reason: `manifest delete by digest ${D2} in ${IMAGE}: every tag serving it is gone, but it is not recorded against those tags yet`,
+        digestDelete: {
+          id: '9876543210005',
+          registryHost: 'us-east1-docker.pkg.dev',
+          repository: 'my-project/my-repo/hello-world',
+          digest: D2,
+          timestamp: '2024-06-01T08:15:30.123456789Z',
+          actor: null,
+        },
+      },
     ]);
   });
 
@@ -289,18 +300,39 @@ describe('gar parser', () => {
       ]);
     });
 
-    it('rejects a publishTime naming a day that does not exist', () => {
-      expect(itemsOf(badPublishTime)).toEqual([
-        { kind: 'rejected', reason: 'message.publishTime "2024-02-30T10:00:00Z" is not an RFC 3339 time' },
-      ]);
+    it('refuses, whole, a publishTime naming a day that does not exist (the Pub/Sub envelope is wrong)', () => {
+      expect(garParser.parse(badPublishTime)).toEqual({
+        ok: false,
+        reason:
+          'not a Pub/Sub push message: message.publishTime "2024-02-30T10:00:00Z" is not an RFC 3339 time',
+      });
     });
 
-    it('rejects a message without a message id', () => {
+    it('refuses, whole, a message without a message id', () => {
       const body = pushOf(
         { action: 'INSERT', digest: `${IMAGE}@${D2}`, tag: `${IMAGE}:1.1` },
         { messageId: undefined },
       );
-      expect(itemsOf(body)).toEqual([{ kind: 'rejected', reason: 'message.messageId is missing' }]);
+      expect(garParser.parse(body)).toEqual({
+        ok: false,
+        reason: expect.stringMatching(/^not a Pub\/Sub push message: message\.messageId is missing/),
+      });
+    });
+
+    // Before, the envelope was read only for a message that would become an event: the same broken
+    // envelope was "ignored" around a digest-only INSERT and "rejected" around a tagged one.
+    it.each([
+      ['a digest-only INSERT', { action: 'INSERT', digest: `${IMAGE}@${D2}` }],
+      ['an unknown action', { action: 'UPDATE', digest: `${IMAGE}@${D2}` }],
+      ['a tagged INSERT', { action: 'INSERT', digest: `${IMAGE}@${D2}`, tag: `${IMAGE}:1.1` }],
+      ['a message whose data is no notification', { hello: 'world' }],
+    ])('refuses a broken envelope the same way whatever the message says: %s', (_what, data) => {
+      for (const broken of [{ messageId: undefined }, { publishTime: undefined }, { publishTime: 'soon' }]) {
+        expect(garParser.parse(pushOf(data, broken))).toEqual({
+          ok: false,
+          reason: expect.stringMatching(/^not a Pub\/Sub push message: message\.(messageId|publishTime)/),
+        });
+      }
     });
 
     it('rejects a notification whose action is not a string, naming the field', () => {

@@ -11,17 +11,19 @@ import {
   splitImageReference,
 } from './common';
 import { jsonDepth, MAX_JSON_DEPTH } from './json-body';
-import { defineSource, TOKEN_IN_QUERY } from './source';
+import { defineSource, envelopeOf, notThisSource, TOKEN_IN_QUERY } from './source';
 import type { ItemOutcome } from './types';
-import { isRecord, validatedEvent } from './validate';
+import { digestDeleteOutcome, isRecord, validatedEvent } from './validate';
 
 /**
  * Google Artifact Registry notifications (topic `gcr`) delivered by a Pub/Sub push subscription:
  * `{message: {data: <base64 of JSON>, messageId, message_id, publishTime, publish_time, attributes?},
  * subscription}`. The decoded data is `{action: "INSERT"|"DELETE", digest: "<host>/<path>@sha256:…",
  * tag?: "<host>/<path>:<tag>"}`. One event per message; the id is the Pub/Sub message id (Pub/Sub
- * redelivers with the same id). An INSERT without a tag (digest only) and a DELETE without a tag (an
- * image deleted by digest) are ignored.
+ * redelivers with the same id). The Pub/Sub envelope (message id, publish time) is checked before the
+ * message is classified: without them the body is not a Pub/Sub push and is refused whole. An INSERT
+ * without a tag (digest only) is ignored; a DELETE without a tag (an image deleted by digest) is
+ * parsed as a DigestDelete and ignored until it can be recorded.
  */
 
 /** Decoded notification data larger than this is rejected without parsing. */
@@ -53,19 +55,44 @@ const ACTIONS: ReadonlyMap<string, 'push' | 'delete'> = new Map([
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-export const garParser = defineSource({
+const ENVELOPE_EXPECTED = '(expected {"message": {"data", "messageId", "publishTime"}, "subscription"})';
+
+/** A Pub/Sub push message read: its id and publish time checked before the message is classified. */
+interface PubSubPush {
+  message: z.infer<typeof PubSubMessage>;
+  id: string;
+  timestamp: string;
+}
+
+export const garParser = defineSource<PubSubPush>({
   name: 'gar',
   format: 'Pub/Sub',
   auth: TOKEN_IN_QUERY,
-  envelope: {
-    schema: PubSubPushEnvelope,
-    what: 'Pub/Sub push message',
-    expected: '{"message": {"data", "messageId", "publishTime"}, "subscription"}',
+  envelope(body) {
+    const parsed = PubSubPushEnvelope.safeParse(body);
+    if (!parsed.success) {
+      return notThisSource(`not a Pub/Sub push message: ${issuesReason(parsed.error)} ${ENVELOPE_EXPECTED}`);
+    }
+    const { message } = parsed.data;
+    const id = nonEmpty(message.messageId) ?? nonEmpty(message.message_id);
+    if (id === null)
+      return notThisSource(`not a Pub/Sub push message: message.messageId is missing ${ENVELOPE_EXPECTED}`);
+    const publishTime = nonEmpty(message.publishTime) ?? nonEmpty(message.publish_time);
+    if (publishTime === null) {
+      return notThisSource(`not a Pub/Sub push message: message.publishTime is missing ${ENVELOPE_EXPECTED}`);
+    }
+    const timestamp = normalizeTimestamp(publishTime);
+    if (timestamp === null) {
+      return notThisSource(
+        `not a Pub/Sub push message: message.publishTime ${quote(publishTime)} is not an RFC 3339 time`,
+      );
+    }
+    return envelopeOf({ message, id, timestamp });
   },
-  items: (envelope) => [judgeMessage(envelope.message)],
+  items: (push) => [judgeMessage(push)],
 });
 
-function judgeMessage(message: z.infer<typeof PubSubMessage>): ItemOutcome {
+function judgeMessage({ message, id, timestamp }: PubSubPush): ItemOutcome {
   const decoded = decodeData(message.data);
   if (!decoded.ok) return rejected(decoded.reason);
   const parsed = GarNotification.safeParse(decoded.value);
@@ -121,31 +148,14 @@ function judgeMessage(message: z.infer<typeof PubSubMessage>): ItemOutcome {
     },
   );
   if (problem) return rejected(problem);
+  const common = { id, registryHost: reference.host, repository, timestamp, actor: null };
   if (tag === null) {
-    return action === 'push'
+    // A DELETE naming only a digest deletes the image: every tag serving it is gone.
+    return action === 'push' || digest === null
       ? ignored('digest-only INSERT (no data.tag) is not a tag event')
-      : ignored('DELETE without data.tag (an image deleted by digest) is not a tag event');
+      : digestDeleteOutcome({ ...common, digest });
   }
-
-  const id = nonEmpty(message.messageId) ?? nonEmpty(message.message_id);
-  if (id === null) return rejected('message.messageId is missing');
-  const publishTime = nonEmpty(message.publishTime) ?? nonEmpty(message.publish_time);
-  if (publishTime === null) return rejected('message.publishTime is missing');
-  const timestamp = normalizeTimestamp(publishTime);
-  if (timestamp === null)
-    return rejected(`message.publishTime ${quote(publishTime)} is not an RFC 3339 time`);
-
-  return validatedEvent({
-    id,
-    action,
-    registryHost: reference.host,
-    repository,
-    tag,
-    digest,
-    mediaType: null,
-    timestamp,
-    actor: null,
-  });
+  return validatedEvent({ ...common, action, tag, digest, mediaType: null });
 }
 
 type Decoded = { ok: true; value: unknown } | { ok: false; reason: string };

@@ -9,6 +9,7 @@ import pathTraversal from '../../test/fixtures/ghcr/published-container-path-tra
 import sha1Digest from '../../test/fixtures/ghcr/published-container-sha1-digest.json';
 import publishedValid from '../../test/fixtures/ghcr/published-container-valid.json';
 import maven from '../../test/fixtures/ghcr/published-maven.json';
+import registryPackage from '../../test/fixtures/ghcr/registry-package-published-container.json';
 import updatedWithScheme from '../../test/fixtures/ghcr/updated-container-with-scheme.json';
 import { expectNoCrash, parsedItems } from '../../test/support/parsing';
 import { ghcrParser } from './ghcr';
@@ -117,13 +118,49 @@ describe('ghcr parser', () => {
   });
 
   it.each([
-    ['ping', /^GitHub event "ping" ignored: only "package" events/],
-    ['registry_package', /registry_package is the legacy duplicate of package/],
+    ['ping', /^GitHub event "ping" ignored: only "package" and "registry_package" events/],
     ['push', /^GitHub event "push" ignored/],
   ])('ignores a body whose X-GitHub-Event header says "%s"', (event, reason) => {
     expect(itemsOf(publishedValid, { headers: { 'x-github-event': event } })).toEqual([
       { kind: 'ignored', reason: expect.stringMatching(reason) },
     ]);
+  });
+
+  describe('registry_package events (GitHub sends them besides package)', () => {
+    const asRegistryPackage = {
+      headers: { 'x-github-event': 'registry_package', 'x-github-delivery': DELIVERY },
+    };
+
+    it('reads a registry_package event as the same push', () => {
+      expect(itemsOf(registryPackage, asRegistryPackage)).toEqual([{ kind: 'event', event: publishedEvent }]);
+    });
+
+    it('reads it without headers too, and gives it the id of the package delivery of the same push', () => {
+      const [a] = itemsOf(registryPackage);
+      const [b] = itemsOf(publishedValid);
+      expect(a).toEqual({ kind: 'event', event: { ...publishedEvent, id: expect.stringMatching(/^ghcr:/) } });
+      expect(a?.kind === 'event' && b?.kind === 'event' && a.event.id).toBe(
+        b?.kind === 'event' && b.event.id,
+      );
+    });
+
+    it('names the registry_package field in its reasons', () => {
+      const bad = structuredClone(registryPackage);
+      bad.registry_package.package_version.version = 'sha1:abc';
+      expect(itemsOf(bad, asRegistryPackage)).toEqual([
+        {
+          kind: 'rejected',
+          reason: expect.stringMatching(/^registry_package\.package_version\.version "sha1:abc"/),
+        },
+      ]);
+    });
+
+    it('refuses a registry_package delivery whose body has no registry_package object', () => {
+      expect(ghcrParser.parse(publishedValid, asRegistryPackage)).toEqual({
+        ok: false,
+        reason: expect.stringMatching(/registry_package \(an object\) is missing/),
+      });
+    });
   });
 
   it('ignores a package type other than container', () => {

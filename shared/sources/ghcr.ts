@@ -16,14 +16,16 @@ import type { ItemOutcome } from './types';
 import { isRecord, validatedEvent } from './validate';
 
 /**
- * GitHub `package` webhook events (GitHub Container Registry, ghcr.io): one event per request,
- * `{action: "published"|"updated", package: {package_type, updated_at, package_version: {version,
- * package_url, container_metadata: {tag: {name}}}}, sender: {login}}`. For a container the version is the
- * manifest digest and `package_url` is `ghcr.io/<owner>/<name>:<tag>`. GitHub `updated` counts as a push.
- * Other package types (npm, maven, ...), a version published without a tag (digest only) and other
- * GitHub events (`X-GitHub-Event` is not `package`, e.g. `ping` or the legacy `registry_package`
- * duplicate) are ignored with a reason. The id is the `X-GitHub-Delivery` GUID when the header is
- * there, else derived from the content.
+ * GitHub `package` and `registry_package` webhook events (GitHub Container Registry, ghcr.io): one
+ * event per request, `{action: "published"|"updated", package: {package_type, updated_at,
+ * package_version: {version, package_url, container_metadata: {tag: {name}}}}, sender: {login}}`;
+ * a `registry_package` event carries the same object under `registry_package`. For a container the
+ * version is the manifest digest and `package_url` is `ghcr.io/<owner>/<name>:<tag>`. GitHub
+ * `updated` counts as a push. Other package types (npm, maven, ...), a version published without a tag
+ * (digest only) and other GitHub events (`X-GitHub-Event` neither `package` nor `registry_package`,
+ * e.g. `ping`) are ignored with a reason. The id is the `X-GitHub-Delivery` GUID when the header is
+ * there, else derived from the content (a `package` and a `registry_package` delivery of one push then
+ * share it).
  */
 
 export const GhcrPackageVersion = z.looseObject({
@@ -32,24 +34,30 @@ export const GhcrPackageVersion = z.looseObject({
   container_metadata: z.nullish(z.looseObject({ tag: z.nullish(z.looseObject({ name: optionalString })) })),
 });
 
-export const GhcrPackageEvent = z.looseObject({
-  action: z.string(),
-  package: z.looseObject({
-    package_type: z.string(),
-    updated_at: z.string(),
-    package_version: GhcrPackageVersion,
-  }),
-  sender: z.nullish(z.looseObject({ login: optionalString })),
+export const GhcrPackage = z.looseObject({
+  package_type: z.string(),
+  updated_at: z.string(),
+  package_version: GhcrPackageVersion,
 });
 
 const CONTAINER_PACKAGE_TYPES: ReadonlySet<string> = new Set(['container', 'docker']);
 
 const PUSH_ACTIONS: ReadonlySet<string> = new Set(['published', 'updated']);
 
+/** The two GitHub events that report a package version, each naming its object after itself. */
+type PackageField = 'package' | 'registry_package';
+const PACKAGE_FIELDS: readonly PackageField[] = ['package', 'registry_package'];
+
 /** Another GitHub event (the body does not matter), or a package event's parts. */
 type GhcrEnvelope =
   | { kind: 'other'; event: string }
-  | { kind: 'package'; body: Record<string, unknown>; action: string; pkg: Record<string, unknown> };
+  | {
+      kind: 'package';
+      field: PackageField;
+      action: string;
+      pkg: Record<string, unknown>;
+      sender: unknown;
+    };
 
 export const ghcrParser = defineSource<GhcrEnvelope>({
   name: 'ghcr',
@@ -57,55 +65,62 @@ export const ghcrParser = defineSource<GhcrEnvelope>({
   auth: BEARER_TOKEN,
   envelope(body, request) {
     const event = nonEmpty(request.headers['x-github-event']);
-    if (event !== null && event !== 'package') return envelopeOf({ kind: 'other', event });
+    const named = PACKAGE_FIELDS.find((field) => field === event);
+    if (event !== null && named === undefined) return envelopeOf({ kind: 'other', event });
     if (!isRecord(body)) return notThisSource('not a GitHub package event: body is not an object');
-    if (typeof body.action !== 'string' || !isRecord(body.package)) {
+    const field = named ?? PACKAGE_FIELDS.find((f) => isRecord(body[f]));
+    const pkg = field === undefined ? undefined : body[field];
+    if (typeof body.action !== 'string' || field === undefined || !isRecord(pkg)) {
       return notThisSource(
-        'not a GitHub package event: action (a string) or package (an object) is missing (expected {"action", "package": {...}, "sender"})',
+        `not a GitHub package event: action (a string) or ${named ?? 'package (or registry_package)'} (an object) is missing (expected {"action", "package": {...}, "sender"})`,
       );
     }
-    return envelopeOf({ kind: 'package', body, action: body.action, pkg: body.package });
+    return envelopeOf({ kind: 'package', field, action: body.action, pkg, sender: body.sender });
   },
   items(envelope, request) {
     if (envelope.kind === 'other') {
-      const legacy = envelope.event === 'registry_package';
       return [
         ignored(
-          `GitHub event ${quote(envelope.event)} ignored: only "package" events report container pushes${
-            legacy ? ' (registry_package is the legacy duplicate of package)' : ''
-          }`,
+          `GitHub event ${quote(envelope.event)} ignored: only "package" and "registry_package" events report container pushes`,
         ),
       ];
     }
     const deliveryId = nonEmpty(request.headers['x-github-delivery']);
-    return [judgeEvent(envelope.body, envelope.action, envelope.pkg, deliveryId)];
+    return [judgeEvent(envelope, deliveryId)];
   },
 });
 
+const GhcrSender = z.nullish(z.looseObject({ login: optionalString }));
+
+const EVENT_SCHEMAS = {
+  package: z.looseObject({ package: GhcrPackage, sender: GhcrSender }),
+  registry_package: z.looseObject({ registry_package: GhcrPackage, sender: GhcrSender }),
+} as const;
+
 function judgeEvent(
-  item: Record<string, unknown>,
-  action: string,
-  pkg: Record<string, unknown>,
+  { field, action, pkg, sender: rawSender }: Extract<GhcrEnvelope, { kind: 'package' }>,
   deliveryId: string | null,
 ): ItemOutcome {
   if (!PUSH_ACTIONS.has(action)) {
     return ignored(`action ${quote(action)} ignored: only "published" and "updated" are pushes`);
   }
   const packageType = pkg.package_type;
-  if (packageType === undefined || packageType === null) return rejected('package.package_type is missing');
-  if (typeof packageType !== 'string') return rejected('package.package_type is not a string');
+  if (packageType === undefined || packageType === null) return rejected(`${field}.package_type is missing`);
+  if (typeof packageType !== 'string') return rejected(`${field}.package_type is not a string`);
   if (!CONTAINER_PACKAGE_TYPES.has(packageType.toLowerCase())) {
-    return ignored(`package.package_type ${quote(packageType)} is not a container package`);
+    return ignored(`${field}.package_type ${quote(packageType)} is not a container package`);
   }
 
-  const parsed = GhcrPackageEvent.safeParse(item);
+  // Parsed under its own field name, so that each issue names the wire path.
+  const parsed = EVENT_SCHEMAS[field].safeParse({ [field]: pkg, sender: rawSender });
   if (!parsed.success) return rejected(issuesReason(parsed.error));
-  const { package: body, sender } = parsed.data;
+  const body = parsed.data[field] as z.infer<typeof GhcrPackage>;
+  const sender = parsed.data.sender;
   const version = body.package_version;
   const reference = splitImageReference(version.package_url);
   if (reference === null) {
     return rejected(
-      `package.package_version.package_url ${quote(version.package_url)} names no registry host`,
+      `${field}.package_version.package_url ${quote(version.package_url)} names no registry host`,
     );
   }
   const digest = version.version;
@@ -116,9 +131,9 @@ function judgeEvent(
   const problem = identifierProblem(
     { digest, repository, tag },
     {
-      digest: 'package.package_version.version',
-      repository: 'package.package_version.package_url repository',
-      tag: 'package.package_version.container_metadata.tag.name',
+      digest: `${field}.package_version.version`,
+      repository: `${field}.package_version.package_url repository`,
+      tag: `${field}.package_version.container_metadata.tag.name`,
     },
   );
   if (problem) return rejected(problem);
@@ -128,7 +143,7 @@ function judgeEvent(
 
   const timestamp = normalizeTimestamp(body.updated_at);
   if (timestamp === null) {
-    return rejected(`package.updated_at ${quote(body.updated_at)} is not an RFC 3339 time`);
+    return rejected(`${field}.updated_at ${quote(body.updated_at)} is not an RFC 3339 time`);
   }
 
   return validatedEvent({

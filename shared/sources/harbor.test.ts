@@ -10,6 +10,9 @@ import wrongTypes from '../../test/fixtures/harbor/default-push-wrong-types.json
 import scanningCompleted from '../../test/fixtures/harbor/default-scanning-completed.json';
 import docsCloudEventsPull from '../../test/fixtures/harbor/docs-sample-cloudevents-pull-untagged.json';
 import docsDefaultPush from '../../test/fixtures/harbor/docs-sample-default-push.json';
+import v1DeleteImage from '../../test/fixtures/harbor/v1-delete-image.json';
+import v1PushImage from '../../test/fixtures/harbor/v1-push-image.json';
+import v1UploadChart from '../../test/fixtures/harbor/v1-upload-chart.json';
 import { expectNoCrash, eventsOf as parsedEvents, parsedItems } from '../../test/support/parsing';
 import { contentId, fnv1a64Hex, hostOf } from './common';
 import { harborParser } from './harbor';
@@ -51,6 +54,53 @@ describe('harbor parser', () => {
     it('ignores the CloudEvents pull sample because a pull does not change a tag', () => {
       expect(itemsOf(docsCloudEventsPull)).toEqual([
         { kind: 'ignored', reason: 'type "harbor.artifact.pulled" ignored: a pull does not change a tag' },
+      ]);
+    });
+  });
+
+  describe('Harbor 1.x event types (the Default shape, older type names)', () => {
+    const D_V1 = 'sha256:b4758aaed11c155a476b9857e1178f157759c99cb04c907a04993f5481eff848';
+    const common = {
+      registryHost: 'harbor.example.com',
+      repository: 'mynamespace/repository',
+      tag: '2.1.6',
+      digest: D_V1,
+      mediaType: null,
+    };
+
+    it('reads pushImage as a push', () => {
+      expect(eventsOf(v1PushImage)).toEqual([
+        {
+          ...common,
+          id: expect.stringMatching(HARBOR_ID),
+          action: 'push',
+          timestamp: '2020-02-25T14:24:48.000Z',
+          actor: 'user',
+        },
+      ]);
+    });
+
+    it('reads deleteImage as a tag delete', () => {
+      expect(eventsOf(v1DeleteImage)).toEqual([
+        {
+          ...common,
+          id: expect.stringMatching(HARBOR_ID),
+          action: 'delete',
+          timestamp: '2020-02-25T14:29:59.000Z',
+          actor: 'admin',
+        },
+      ]);
+    });
+
+    it('ignores uploadChart, pullImage and the 1.x scan types with their reasons', () => {
+      expect(itemsOf(v1UploadChart)).toEqual([
+        { kind: 'ignored', reason: 'type "uploadChart" ignored: Helm chart events are not tracked' },
+      ]);
+      expect(itemsOf({ ...v1PushImage, type: 'pullImage' })).toEqual([
+        { kind: 'ignored', reason: 'type "pullImage" ignored: a pull does not change a tag' },
+      ]);
+      expect(itemsOf({ ...v1PushImage, type: 'scanningCompleted' })).toEqual([
+        { kind: 'ignored', reason: 'type "scanningCompleted" ignored: scan results are not tag events' },
       ]);
     });
   });

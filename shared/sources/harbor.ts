@@ -18,7 +18,8 @@ import { isRecord, validatedEvent } from './validate';
 
 /**
  * Harbor webhooks, in both payload formats a webhook policy can choose:
- * - Default: `{type: "PUSH_ARTIFACT", occur_at: <unix s>, operator, event_data: {resources, repository}}`;
+ * - Default: `{type: "PUSH_ARTIFACT", occur_at: <unix s>, operator, event_data: {resources, repository}}`
+ *   (Harbor 1.x sends the same shape with `type: "pushImage"` / `"deleteImage"`);
  * - CloudEvents: `{specversion, id, type: "harbor.artifact.pushed", time, data: {resources, repository},
  *   operator}` — Harbor sets `operator` as a CloudEvents extension attribute at the top level, not in
  *   `data` (src/pkg/notifier/formats/cloudevents.go); `data.operator` is read as a fallback.
@@ -59,6 +60,9 @@ const ACTIONS: ReadonlyMap<string, 'push' | 'delete'> = new Map([
   ['harbor.artifact.pushed', 'push'],
   ['DELETE_ARTIFACT', 'delete'],
   ['harbor.artifact.deleted', 'delete'],
+  // Harbor 1.x names its image events this way; the body has the same Default `event_data` shape.
+  ['pushImage', 'push'],
+  ['deleteImage', 'delete'],
 ]);
 
 const IGNORED_TYPES: ReadonlyMap<string, string> = new Map([
@@ -81,6 +85,12 @@ const IGNORED_TYPES: ReadonlyMap<string, string> = new Map([
   ['UPLOAD_CHART', 'Helm chart events are not tracked'],
   ['DOWNLOAD_CHART', 'Helm chart events are not tracked'],
   ['DELETE_CHART', 'Helm chart events are not tracked'],
+  ['pullImage', 'a pull does not change a tag'],
+  ['scanningCompleted', 'scan results are not tag events'],
+  ['scanningFailed', 'scan results are not tag events'],
+  ['uploadChart', 'Helm chart events are not tracked'],
+  ['downloadChart', 'Helm chart events are not tracked'],
+  ['deleteChart', 'Helm chart events are not tracked'],
 ]);
 
 /** An OCI digest's shape (`algorithm:encoded`), which no tag can have: Harbor's untagged-artifact marker. */

@@ -1,9 +1,24 @@
-import type { RegistryEvent } from '../core';
+import type { Digest, RegistryEvent } from '../core';
+
+/**
+ * A manifest deleted by digest (distribution, ACR, Artifact Registry): no tag is named, but every tag
+ * serving the digest in that repository is gone. Parsed and validated like an event; recording it
+ * against those tags is not built yet, so the item is ignored, carrying this for when it is.
+ */
+export interface DigestDelete {
+  id: string;
+  registryHost: string;
+  repository: string;
+  digest: Digest;
+  /** ISO-8601 UTC; null where the source sends no time. */
+  timestamp: string | null;
+  actor: string | null;
+}
 
 /** What became of one item of a body: an event, or an ignore/rejection with a reason. */
 export type ItemOutcome =
   | { kind: 'event'; event: RegistryEvent }
-  | { kind: 'ignored'; reason: string }
+  | { kind: 'ignored'; reason: string; digestDelete?: DigestDelete }
   | { kind: 'rejected'; reason: string };
 
 /**

@@ -1,5 +1,5 @@
-import { eventProblems, type RegistryEvent } from '../core';
-import type { ItemOutcome } from './types';
+import { digestProblem, eventProblems, hostProblem, type RegistryEvent, repositoryProblem } from '../core';
+import type { DigestDelete, ItemOutcome } from './types';
 
 /** Every parser ends here: a normalized event passes the OCI grammars or is rejected naming the field. */
 export function validatedEvent(event: RegistryEvent): ItemOutcome {
@@ -9,4 +9,23 @@ export function validatedEvent(event: RegistryEvent): ItemOutcome {
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * A manifest delete by digest, validated like an event: ignored (nothing records it yet) with a
+ * reason saying what it means and the parsed delete attached, or rejected naming the bad field.
+ */
+export function digestDeleteOutcome(deleted: DigestDelete): ItemOutcome {
+  const problems = [
+    hostProblem(deleted.registryHost),
+    repositoryProblem(deleted.repository),
+    digestProblem(deleted.digest),
+  ].filter((p): p is string => p !== null);
+  if (problems.length > 0) return { kind: 'rejected', reason: problems.join('; ') };
+  const where = `${deleted.registryHost}/${deleted.repository}`;
+  return {
+    kind: 'ignored',
+    reason: `manifest delete by digest ${deleted.digest} in ${where}: every tag serving it is gone, but it is not recorded against those tags yet`,
+    digestDelete: deleted,
+  };
 }

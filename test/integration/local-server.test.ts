@@ -501,7 +501,9 @@ describe('a body of many rejected items, on a real `tagwarden serve`', () => {
     }
     return [db, `${db}-wal`].reduce((sum, file) => sum + (existsSync(file) ? statSync(file).size : 0), 0);
   };
-  const itemsBody = (count: number) => `[${Array.from({ length: count }, () => '{}').join(',')}]`;
+  // A distribution envelope of `{}` events: the format, every item invalid. (A bare array of `{}` is
+  // not ECR's format at all and is refused whole, so it no longer reaches the failure log.)
+  const itemsBody = (count: number) => `{"events":[${Array.from({ length: count }, () => '{}').join(',')}]}`;
 
   beforeAll(async () => {
     buildCli();
@@ -515,7 +517,7 @@ describe('a body of many rejected items, on a real `tagwarden serve`', () => {
 
   /** The answer's status, its rejected count, and how many reasons it lists and how large it is. */
   async function postItems(body: string) {
-    const res = await fetch(`${tagwarden!.url}/webhooks/ecr`, {
+    const res = await fetch(`${tagwarden!.url}/webhooks/distribution`, {
       method: 'POST',
       body,
       headers: { 'Content-Type': 'application/json' },
@@ -532,7 +534,7 @@ describe('a body of many rejected items, on a real `tagwarden serve`', () => {
 
   it.each([
     ['5,000 `{}` items (15 KB)', 5000],
-    ['a ~1 MiB body of `{}` items', Math.floor((MAX_BODY_BYTES - 2) / 3)],
+    ['a ~1 MiB body of `{}` items', Math.floor((MAX_BODY_BYTES - 13) / 3)],
   ])('keeps %s as one failed record: the file grows by under 2 MiB', async (_, count) => {
     const body = itemsBody(count);
     expect(body.length).toBeLessThanOrEqual(MAX_BODY_BYTES);
@@ -543,10 +545,10 @@ describe('a body of many rejected items, on a real `tagwarden serve`', () => {
     const reader = new SqliteHistoryStore({ path: db });
     try {
       const [newest] = await reader.failures(10);
-      expect(newest!.source).toBe('ecr');
+      expect(newest!.source).toBe('distribution');
       expect(newest!.payload === body).toBe(true);
       expect(newest!.reason).toMatch(
-        new RegExp(`^${count} items rejected: \\[0\\]: .*; and ${count - 20} more$`),
+        new RegExp(`^${count} items rejected: events\\[0\\]: .*; and ${count - 20} more$`),
       );
       expect(newest!.reason.length).toBeLessThan(20 * 202 + 100);
     } finally {
@@ -558,7 +560,7 @@ describe('a body of many rejected items, on a real `tagwarden serve`', () => {
     const result = runCli(['failed', '--db', db]);
     expect(result.status).toBe(0);
     expect(result.stdout).toContain('Rejected events (2):');
-    expect(result.stdout).toMatch(/ {2}#1 {2}\S+ {2}ecr: 5000 items rejected: \[0\]: /);
+    expect(result.stdout).toMatch(/ {2}#1 {2}\S+ {2}distribution: 5000 items rejected: events\[0\]: /);
   });
 });
 
