@@ -2,10 +2,11 @@ import type { Notifier } from '../../adapters/notify/port';
 import { type Alert, type EffectKind, errorMessage, type Incident } from '../../core';
 import type { Outbox, OutboxEffect } from '../../history';
 import type { Logger } from '../../log';
+import { harmlessRuns, judgeMove, type MoveDeps, verdictText } from './classify';
 import { done, type Executed, quickRetriesOf } from './executor';
-import { decodeOutcome, renderOutcome } from './outcome';
+import { decodeOutcome, type EffectOutcome, renderOutcome } from './outcome';
 
-export interface AlertDeps {
+export interface AlertDeps extends MoveDeps {
   store: Pick<Outbox, 'effectsOf'>;
   notifier: Notifier;
   now: () => Date;
@@ -38,19 +39,41 @@ export async function alert(deps: AlertDeps, incident: Incident, after: 'revert'
       until: new Date(now < deadline ? Math.min(until, deadline) : until).toISOString(),
     };
   }
-  const revert = siblings.find((e) => e.kind === 'revert');
-  const lock = siblings.find((e) => e.kind === 'lock');
-  await deps.notifier.send(buildAlert(incident, revert ?? null, lock ?? null));
+  const revert = siblings.find((e) => e.kind === 'revert') ?? null;
+  const lock = siblings.find((e) => e.kind === 'lock') ?? null;
+  const move = await moveForAlert(deps, incident, revert);
+  if ('skip' in move) return done(move.skip);
+  await deps.notifier.send(buildAlert(incident, revert, lock, move.note));
   const before = [...new Set(unsettled.map((e) => e.kind))];
   return done({ kind: 'alerted', via: deps.notifier.kind, ...(before.length > 0 ? { before } : {}) });
+}
+
+/**
+ * What the alert says about the move, or that it is not sent: it follows its revert, which classified
+ * the move first (a revert that ran is always told, whatever a later look at the registry says); an
+ * alert without a revert classifies the move itself.
+ */
+async function moveForAlert(
+  deps: AlertDeps,
+  incident: Incident,
+  revert: OutboxEffect | null,
+): Promise<{ skip: EffectOutcome } | { note: string | null }> {
+  const reverted = decodeOutcome(revert?.outcome ?? null);
+  if (reverted?.kind === 'harmless')
+    return harmlessRuns(reverted.action, 'alert') ? { note: reverted.move } : { skip: reverted };
+  if (reverted?.kind === 'reverted' && reverted.move) return { note: reverted.move };
+  const judged = await judgeMove(deps, incident, 'alert');
+  if (judged.run) return { note: judged.verdict ? verdictText(judged.verdict) : null };
+  return revert ? { note: judged.outcome.move } : { skip: judged.outcome };
 }
 
 export function buildAlert(
   incident: Incident,
   revert: OutboxEffect | null,
   lock: OutboxEffect | null,
+  move: string | null = null,
 ): Alert {
-  const notes: string[] = [];
+  const notes: string[] = move ? [`Move: ${move}.`] : [];
   const locked = decodeOutcome(lock?.outcome ?? null);
   if (locked?.kind === 'notLocked') notes.push(`Lock: the tag could not be locked: ${locked.reason}.`);
   if (lock?.status === 'failed') notes.push(`Lock FAILED: ${lock.lastError}.`);
@@ -81,6 +104,14 @@ export function buildAlert(
   }
   // A skip means a later event (or a person) already decided the tag: worth telling, not paging.
   const reverted = decodeOutcome(revert.outcome);
+  if (reverted?.kind === 'harmless')
+    return {
+      incident,
+      title: 'Tag moved (harmless)',
+      actionTaken: `not reverted: a harmless move (${reverted.class}); the tag serves ${incident.to}`,
+      severity: 'warning',
+      notes,
+    };
   const settled = reverted?.kind === 'reverted' || reverted?.kind === 'skipped';
   return {
     incident,
