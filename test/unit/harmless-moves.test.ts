@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Manifest } from '../../shared/adapters/registry/port';
 import { type Policy, type PolicyAction, TransientError } from '../../shared/core';
-import { EffectRunner, outcomeText } from '../../shared/guard/effects';
+import { EffectRunner, keepTagFor, outcomeText } from '../../shared/guard/effects';
 import { ManifestCache, MoveClassifier } from '../../shared/guard/outbox/classify';
 import { MemoryHistoryStore } from '../../shared/history';
 import { silentLogger } from '../../shared/log';
@@ -171,7 +171,9 @@ describe('harmless moves in the outbox', () => {
     expect(h.registry.tagOf(REPO, TAG)).toBe(before.digest);
     expect(outcomes.revert).toContain('real overwrite: the image changed for linux/amd64');
     expect(h.notifier.alerts).toHaveLength(1);
-    expect(h.notifier.alerts[0]!.actionTaken).toMatch(/^reverted to/);
+    expect(h.notifier.alerts[0]!.actionTaken).toBe(
+      `reverted to ${before.digest}; ${after.digest} kept as tag ${keepTagFor(after.digest)}`,
+    );
     expect(h.notifier.alerts[0]!.notes).toContain('Move: real overwrite: the image changed for linux/amd64.');
   });
 
@@ -240,6 +242,21 @@ describe('harmless moves in the outbox', () => {
     await h.move(grown, changed);
     expect(h.notifier.alerts).toHaveLength(1);
     expect(h.notifier.alerts[0]!.notes).toContain('Move: real overwrite: the image changed for linux/amd64.');
+  });
+
+  it('under alert with harmless: alert, a harmless move alerts once under its own title, naming the class', async () => {
+    const h = harness('alert', 'alert');
+    const before = image('single', DOCKER_MANIFEST);
+    const after = image('single', OCI_MANIFEST);
+    h.put(before, after);
+
+    await h.move(before, after);
+
+    expect(h.notifier.alerts).toHaveLength(1);
+    expect(h.notifier.alerts[0]).toMatchObject({
+      title: 'Tag moved (harmless)',
+      notes: ['Move: content-equal: other manifest bytes, the same config and layers.'],
+    });
   });
 
   it('falls back to a real overwrite when the registry refuses the manifest, and says so in the alert', async () => {

@@ -57,29 +57,49 @@ async function moveForAlert(
   deps: AlertDeps,
   incident: Incident,
   revert: OutboxEffect | null,
-): Promise<{ skip: EffectOutcome } | { note: string | null }> {
+): Promise<{ skip: EffectOutcome } | { note: MoveNote | null }> {
   const reverted = decodeOutcome(revert?.outcome ?? null);
   if (reverted?.kind === 'harmless')
-    return harmlessRuns(reverted.action, 'alert') ? { note: reverted.move } : { skip: reverted };
-  if (reverted?.kind === 'reverted' && reverted.move) return { note: reverted.move };
+    return harmlessRuns(reverted.action, 'alert')
+      ? { note: { text: reverted.move, harmless: true } }
+      : { skip: reverted };
+  if (reverted?.kind === 'reverted' && reverted.move)
+    return { note: { text: reverted.move, harmless: false } };
   const judged = await judgeMove(deps, incident, 'alert');
-  if (judged.run) return { note: judged.verdict ? verdictText(judged.verdict) : null };
-  return revert ? { note: judged.outcome.move } : { skip: judged.outcome };
+  if (!judged.run)
+    return revert ? { note: { text: judged.outcome.move, harmless: false } } : { skip: judged.outcome };
+  const verdict = judged.verdict;
+  if (!verdict) return { note: null };
+  return {
+    note: {
+      text: verdictText(verdict),
+      harmless: !revert && !['overwrite', 'unclassified'].includes(verdict.class),
+    },
+  };
 }
+
+/** What an alert says of the move; `harmless` when the tag was left where it moved because of it. */
+export interface MoveNote {
+  text: string;
+  harmless: boolean;
+}
+
+const HARMLESS_TITLE = 'Tag moved (harmless)';
 
 export function buildAlert(
   incident: Incident,
   revert: OutboxEffect | null,
   lock: OutboxEffect | null,
-  move: string | null = null,
+  move: MoveNote | null = null,
 ): Alert {
-  const notes: string[] = move ? [`Move: ${move}.`] : [];
+  const notes: string[] = move ? [`Move: ${move.text}.`] : [];
   const locked = decodeOutcome(lock?.outcome ?? null);
   if (locked?.kind === 'notLocked') notes.push(`Lock: the tag could not be locked: ${locked.reason}.`);
   if (lock?.status === 'failed') notes.push(`Lock FAILED: ${lock.lastError}.`);
   if (!revert) {
     return {
       incident,
+      ...(move?.harmless ? { title: HARMLESS_TITLE } : {}),
       actionTaken: `alerted only (rule ${incident.ruleAction}); the tag now serves ${incident.to}`,
       severity: lock?.status === 'failed' ? 'critical' : 'warning',
       notes,
@@ -107,7 +127,7 @@ export function buildAlert(
   if (reverted?.kind === 'harmless')
     return {
       incident,
-      title: 'Tag moved (harmless)',
+      title: HARMLESS_TITLE,
       actionTaken: `not reverted: a harmless move (${reverted.class}); the tag serves ${incident.to}`,
       severity: 'warning',
       notes,
@@ -115,10 +135,17 @@ export function buildAlert(
   const settled = reverted?.kind === 'reverted' || reverted?.kind === 'skipped';
   return {
     incident,
-    actionTaken: reverted ? renderOutcome(reverted) : 'revert outcome unknown',
+    actionTaken: reverted ? renderOutcome(withoutMove(reverted)) : 'revert outcome unknown',
     severity: settled && lock?.status !== 'failed' ? 'warning' : 'critical',
     notes,
   };
+}
+
+/** The outcome without the move it names: the alert's note says that once. */
+function withoutMove(outcome: EffectOutcome): EffectOutcome {
+  if (outcome.kind !== 'reverted' || outcome.move === undefined) return outcome;
+  const { move: _said, ...rest } = outcome;
+  return rest;
 }
 
 /** The headline of the alert for an effect that failed for good, by kind. */
