@@ -308,6 +308,24 @@ describe('errors name the file, line, column and field', () => {
     ]);
   });
 
+  test("harmless: reaches the policy, and may not do more than the rule's action", () => {
+    const policy = toPolicy(
+      ok(
+        'defaults: { action: revert, harmless: alert }\nrules:\n  - match: { tag: "v*" }\n    action: lock\n    harmless: revert\n',
+      ),
+    );
+    expect(ruleFor(policy, { registryHost: 'r', repository: 'a', tag: 'v1' }).harmless).toBe('revert');
+    expect(ruleFor(policy, { registryHost: 'r', repository: 'a', tag: 'x' }).harmless).toBe('alert');
+    expect(errors('rules:\n  - match: {}\n    action: alert\n    harmless: revert\n')).toEqual([
+      expect.stringMatching(
+        /^tagwarden\.yaml:\d+:\d+: rules\[0\]\.harmless: harmless: revert does more than action: alert/,
+      ),
+    ]);
+    expect(errors('rules:\n  - match: {}\n    action: revert\n    harmless: allw\n')[0]).toMatch(
+      /rules\[0\]\.harmless: expected one of allow\|alert\|lock\|revert/,
+    );
+  });
+
   test('a YAML syntax error is reported with its line and column', () => {
     const result = errors('rules:\n  - match: { tag: "v*"\n    action: alert\n');
     expect(result.length).toBeGreaterThan(0);

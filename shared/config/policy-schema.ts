@@ -1,5 +1,12 @@
 import * as z from 'zod/mini';
-import { DEFAULT_POLICY, POLICY_ACTIONS, type Policy, type PolicyRule, type RuleMatch } from '../core/policy';
+import {
+  DEFAULT_POLICY,
+  POLICY_ACTIONS,
+  type Policy,
+  type PolicyAction,
+  type PolicyRule,
+  type RuleMatch,
+} from '../core/policy';
 import '../zod-english';
 
 /**
@@ -32,6 +39,28 @@ const bump = z
       'When the tag moves (an allowed overwrite or a revert), tell the cluster endpoints so pinned workloads follow.',
     ),
   );
+
+const harmless = z
+  .optional(action)
+  .check(
+    z.describe(
+      'What a harmless move does instead of `action`: a tag whose digest moves without any platform image changing (index-grew, attestations-changed, became-index, content-equal; see docs/harmless-moves.md). allow | alert | lock | revert, never more than `action`. Left out: allow (recorded, not reverted, no alert).',
+    ),
+  );
+
+/** How much an action does: a harmless move may do as much as the rule's action, never more. */
+const STRENGTH = { allow: 0, alert: 1, revert: 2, lock: 3 } as const;
+
+const harmlessWithinAction = z.refine<{ action: PolicyAction; harmless?: PolicyAction | undefined }>(
+  (rule) => rule.harmless === undefined || STRENGTH[rule.harmless] <= STRENGTH[rule.action],
+  {
+    error: (issue) => {
+      const rule = issue.input as { action: string; harmless: string };
+      return `harmless: ${rule.harmless} does more than action: ${rule.action}; a harmless move can only be treated the same or more lightly`;
+    },
+    path: ['harmless'],
+  },
+);
 
 function glob(what: string, example: string) {
   return z
@@ -69,20 +98,29 @@ export const RuleSchema = z
     ),
     owners,
     bump,
+    harmless,
   })
-  .check(z.describe('One policy rule. Rules are tried in order; the first match wins.'));
+  .check(
+    harmlessWithinAction,
+    z.describe('One policy rule. Rules are tried in order; the first match wins.'),
+  );
 
 const DEFAULT_DEFAULTS = { action: 'alert', owners: [], bump: false } as const;
 
 export const DefaultsSchema = z
   ._default(
-    z.strictObject({
-      action: z
-        ._default(action, 'alert')
-        .check(z.describe('Action for tags no rule matches: allow | alert | lock | revert (default alert).')),
-      owners,
-      bump,
-    }),
+    z
+      .strictObject({
+        action: z
+          ._default(action, 'alert')
+          .check(
+            z.describe('Action for tags no rule matches: allow | alert | lock | revert (default alert).'),
+          ),
+        owners,
+        bump,
+        harmless,
+      })
+      .check(harmlessWithinAction),
     { ...DEFAULT_DEFAULTS, owners: [] },
   )
   .check(z.describe('The policy for tags that no rule matches. Left out: alert, with no owners.'));
@@ -131,6 +169,7 @@ export function toPolicy(config: PolicyDocument): Policy {
       action: config.defaults.action,
       owners: [...config.defaults.owners],
       bump: config.defaults.bump,
+      ...(config.defaults.harmless ? { harmless: config.defaults.harmless } : {}),
     },
     rules: config.rules.map(
       (rule): PolicyRule => ({
@@ -138,6 +177,7 @@ export function toPolicy(config: PolicyDocument): Policy {
         action: rule.action,
         owners: [...rule.owners],
         bump: rule.bump,
+        ...(rule.harmless ? { harmless: rule.harmless } : {}),
       }),
     ),
   };

@@ -14,10 +14,12 @@ export interface PolicyRule {
   action: PolicyAction;
   owners: string[];
   bump: boolean;
+  /** What a harmless move (see classify-move.ts) does instead of `action`; left out: allow. */
+  harmless?: PolicyAction;
 }
 
 export interface Policy {
-  defaults: { action: PolicyAction; owners: string[]; bump: boolean };
+  defaults: { action: PolicyAction; owners: string[]; bump: boolean; harmless?: PolicyAction };
   rules: PolicyRule[];
 }
 
@@ -26,6 +28,8 @@ export interface ResolvedRule {
   action: PolicyAction;
   owners: string[];
   bump: boolean;
+  /** What a harmless move does instead of `action`; left out: allow. */
+  harmless?: PolicyAction;
   /** `rules[3]`, `defaults` or `built-in`. */
   source: string;
 }
@@ -45,7 +49,13 @@ export function ruleFor(policy: Policy, ref: TagRef): ResolvedRule {
     return { action: 'allow', owners: [], bump: false, source: 'built-in' };
   for (const [index, rule] of policy.rules.entries()) {
     if (ruleMatches(rule.match, ref)) {
-      return { action: rule.action, owners: rule.owners, bump: rule.bump, source: `rules[${index}]` };
+      return {
+        action: rule.action,
+        owners: rule.owners,
+        bump: rule.bump,
+        ...(rule.harmless ? { harmless: rule.harmless } : {}),
+        source: `rules[${index}]`,
+      };
     }
   }
   return { ...policy.defaults, source: 'defaults' };

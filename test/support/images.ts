@@ -41,16 +41,30 @@ export async function pushIndex(
   seed: string,
 ): Promise<PushedIndex> {
   const children: PushedIndex['children'] = [];
-  for (const architecture of ['amd64', 'arm64']) {
-    const child = await pushImageManifest(
-      registryUrl,
-      repository,
-      null,
-      `${seed}/${architecture}`,
-      architecture,
-    );
-    children.push({ ...child, platform: { os: 'linux', architecture } });
-  }
+  for (const architecture of ['amd64', 'arm64'])
+    children.push(await pushPlatformImage(registryUrl, repository, `${seed}/${architecture}`, architecture));
+  return pushIndexOf(registryUrl, repository, tag, children, { 'tagwarden.test.seed': seed });
+}
+
+/** Pushes a linux image for one architecture by digest (no tag), to list in an index. */
+export async function pushPlatformImage(
+  registryUrl: string,
+  repository: string,
+  seed: string,
+  architecture: string,
+): Promise<PushedIndex['children'][number]> {
+  const child = await pushImageManifest(registryUrl, repository, null, seed, architecture);
+  return { ...child, platform: { os: 'linux', architecture } };
+}
+
+/** Pushes an OCI image index of already pushed platform manifests under `tag`. */
+export async function pushIndexOf(
+  registryUrl: string,
+  repository: string,
+  tag: string,
+  children: PushedIndex['children'],
+  annotations: Record<string, string> = {},
+): Promise<PushedIndex> {
   const index = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
@@ -61,7 +75,7 @@ export async function pushIndex(
         size: child.manifest.length,
         platform: child.platform,
       })),
-      annotations: { 'org.opencontainers.image.ref.name': tag, 'tagwarden.test.seed': seed },
+      annotations: { 'org.opencontainers.image.ref.name': tag, ...annotations },
     }),
   );
   const digest = await putManifestBytes(registryUrl, repository, tag, index, OCI_INDEX);

@@ -2,10 +2,11 @@ import type { Notifier } from '../../adapters/notify/port';
 import { type Alert, type EffectKind, errorMessage, type Incident } from '../../core';
 import type { Outbox, OutboxEffect } from '../../history';
 import type { Logger } from '../../log';
+import { harmlessRuns, judgeMove, type MoveDeps, verdictText } from './classify';
 import { done, type Executed, quickRetriesOf } from './executor';
-import { decodeOutcome, renderOutcome } from './outcome';
+import { decodeOutcome, type EffectOutcome, renderOutcome } from './outcome';
 
-export interface AlertDeps {
+export interface AlertDeps extends MoveDeps {
   store: Pick<Outbox, 'effectsOf'>;
   notifier: Notifier;
   now: () => Date;
@@ -38,25 +39,67 @@ export async function alert(deps: AlertDeps, incident: Incident, after: 'revert'
       until: new Date(now < deadline ? Math.min(until, deadline) : until).toISOString(),
     };
   }
-  const revert = siblings.find((e) => e.kind === 'revert');
-  const lock = siblings.find((e) => e.kind === 'lock');
-  await deps.notifier.send(buildAlert(incident, revert ?? null, lock ?? null));
+  const revert = siblings.find((e) => e.kind === 'revert') ?? null;
+  const lock = siblings.find((e) => e.kind === 'lock') ?? null;
+  const move = await moveForAlert(deps, incident, revert);
+  if ('skip' in move) return done(move.skip);
+  await deps.notifier.send(buildAlert(incident, revert, lock, move.note));
   const before = [...new Set(unsettled.map((e) => e.kind))];
   return done({ kind: 'alerted', via: deps.notifier.kind, ...(before.length > 0 ? { before } : {}) });
 }
+
+/**
+ * What the alert says about the move, or that it is not sent: it follows its revert, which classified
+ * the move first (a revert that ran is always told, whatever a later look at the registry says); an
+ * alert without a revert classifies the move itself.
+ */
+async function moveForAlert(
+  deps: AlertDeps,
+  incident: Incident,
+  revert: OutboxEffect | null,
+): Promise<{ skip: EffectOutcome } | { note: MoveNote | null }> {
+  const reverted = decodeOutcome(revert?.outcome ?? null);
+  if (reverted?.kind === 'harmless')
+    return harmlessRuns(reverted.action, 'alert')
+      ? { note: { text: reverted.move, harmless: true } }
+      : { skip: reverted };
+  if (reverted?.kind === 'reverted' && reverted.move)
+    return { note: { text: reverted.move, harmless: false } };
+  const judged = await judgeMove(deps, incident, 'alert');
+  if (!judged.run)
+    return revert ? { note: { text: judged.outcome.move, harmless: false } } : { skip: judged.outcome };
+  const verdict = judged.verdict;
+  if (!verdict) return { note: null };
+  return {
+    note: {
+      text: verdictText(verdict),
+      harmless: !revert && !['overwrite', 'unclassified'].includes(verdict.class),
+    },
+  };
+}
+
+/** What an alert says of the move; `harmless` when the tag was left where it moved because of it. */
+export interface MoveNote {
+  text: string;
+  harmless: boolean;
+}
+
+const HARMLESS_TITLE = 'Tag moved (harmless)';
 
 export function buildAlert(
   incident: Incident,
   revert: OutboxEffect | null,
   lock: OutboxEffect | null,
+  move: MoveNote | null = null,
 ): Alert {
-  const notes: string[] = [];
+  const notes: string[] = move ? [`Move: ${move.text}.`] : [];
   const locked = decodeOutcome(lock?.outcome ?? null);
   if (locked?.kind === 'notLocked') notes.push(`Lock: the tag could not be locked: ${locked.reason}.`);
   if (lock?.status === 'failed') notes.push(`Lock FAILED: ${lock.lastError}.`);
   if (!revert) {
     return {
       incident,
+      ...(move?.harmless ? { title: HARMLESS_TITLE } : {}),
       actionTaken: `alerted only (rule ${incident.ruleAction}); the tag now serves ${incident.to}`,
       severity: lock?.status === 'failed' ? 'critical' : 'warning',
       notes,
@@ -81,13 +124,28 @@ export function buildAlert(
   }
   // A skip means a later event (or a person) already decided the tag: worth telling, not paging.
   const reverted = decodeOutcome(revert.outcome);
+  if (reverted?.kind === 'harmless')
+    return {
+      incident,
+      title: HARMLESS_TITLE,
+      actionTaken: `not reverted: a harmless move (${reverted.class}); the tag serves ${incident.to}`,
+      severity: 'warning',
+      notes,
+    };
   const settled = reverted?.kind === 'reverted' || reverted?.kind === 'skipped';
   return {
     incident,
-    actionTaken: reverted ? renderOutcome(reverted) : 'revert outcome unknown',
+    actionTaken: reverted ? renderOutcome(withoutMove(reverted)) : 'revert outcome unknown',
     severity: settled && lock?.status !== 'failed' ? 'warning' : 'critical',
     notes,
   };
+}
+
+/** The outcome without the move it names: the alert's note says that once. */
+function withoutMove(outcome: EffectOutcome): EffectOutcome {
+  if (outcome.kind !== 'reverted' || outcome.move === undefined) return outcome;
+  const { move: _said, ...rest } = outcome;
+  return rest;
 }
 
 /** The headline of the alert for an effect that failed for good, by kind. */

@@ -1,4 +1,5 @@
-import type { EffectKind } from '../../core';
+import type { EffectKind, PolicyAction } from '../../core';
+import type { HarmlessClass } from '../../core/classify-move';
 
 /**
  * What an effect did, as data. The stores keep it as text in their `outcome` column: `encodeOutcome`
@@ -6,8 +7,19 @@ import type { EffectKind } from '../../core';
  * which existing databases still hold. Only the edges (Slack, CLI, logs) turn it into words.
  */
 export type EffectOutcome =
-  /** The tag serves `restored` again; the offending digest is kept referenced under `keptAs`. Older rows may know none of it. */
-  | { kind: 'reverted'; restored: string | null; offending: string | null; keptAs: string | null }
+  /**
+   * The tag serves `restored` again; the offending digest is kept referenced under `keptAs`. Older rows
+   * may know none of it. `move` says what the move was (a real overwrite, or why it could not be told).
+   */
+  | {
+      kind: 'reverted';
+      restored: string | null;
+      offending: string | null;
+      keptAs: string | null;
+      move?: string;
+    }
+  /** Left out: the move changed no platform's image (`class`), and the rule's `harmless: action` does not run this effect. */
+  | { kind: 'harmless'; class: HarmlessClass; action: PolicyAction; move: string }
   | { kind: 'skipped'; reason: string }
   | { kind: 'locked' }
   | { kind: 'notLocked'; reason: string }
@@ -30,6 +42,7 @@ export function encodeOutcome(outcome: EffectOutcome): string {
 
 const KINDS = new Set<EffectOutcome['kind']>([
   'reverted',
+  'harmless',
   'skipped',
   'locked',
   'notLocked',
@@ -87,7 +100,9 @@ export function renderOutcome(outcome: EffectOutcome): string {
   switch (outcome.kind) {
     case 'reverted':
       if (!outcome.restored) return 'reverted';
-      return `reverted to ${outcome.restored}${outcome.keptAs ? `; ${outcome.offending} kept as tag ${outcome.keptAs}` : ''}`;
+      return `reverted to ${outcome.restored}${outcome.keptAs ? `; ${outcome.offending} kept as tag ${outcome.keptAs}` : ''}${outcome.move ? `; ${outcome.move}` : ''}`;
+    case 'harmless':
+      return `harmless move, not acted on (rule harmless: ${outcome.action}); ${outcome.move}`;
     case 'skipped':
       return `skipped: ${outcome.reason}`;
     case 'locked':

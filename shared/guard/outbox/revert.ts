@@ -8,9 +8,10 @@ import {
   TransientError,
 } from '../../core';
 import type { TagHistory } from '../../history';
+import { judgeMove, type MoveDeps, verdictText } from './classify';
 import { done, type Executed, registryFor, skipped } from './executor';
 
-export interface RevertDeps {
+export interface RevertDeps extends MoveDeps {
   store: Pick<TagHistory, 'tagState' | 'markPendingRestore' | 'clearPendingRestore'>;
   registries: RegistryResolver;
   now: () => Date;
@@ -43,6 +44,9 @@ export async function revert(deps: RevertDeps, incident: Incident, attempt: numb
         : `the tag now serves ${current ?? 'nothing'}, not ${to}; a later event decides`,
     );
   }
+  // A move that changed no platform's image is left alone unless the rule's `harmless` says revert.
+  const judged = await judgeMove(deps, incident, 'revert');
+  if (!judged.run) return done(judged.outcome);
   const previous = await registry.getManifest(ref.repository, target);
   if (!previous)
     throw new PermanentError(
@@ -57,7 +61,8 @@ export async function revert(deps: RevertDeps, incident: Incident, attempt: numb
   if (!(await deps.store.markPendingRestore(ref, { digest: target, from: to, until })))
     return skipped(`the tag moved on since ${to} was pushed; a later event decides`);
   await putBack(deps, registry, ref, target, previous);
-  return done({ kind: 'reverted', restored: target, offending: to, keptAs });
+  const move = judged.verdict ? { move: verdictText(judged.verdict) } : {};
+  return done({ kind: 'reverted', restored: target, offending: to, keptAs, ...move });
 }
 
 /**

@@ -1,0 +1,142 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OciDistributionRegistry } from '../../shared/adapters/registry/oci-distribution';
+import { SqliteHistoryStore } from '../../shared/history';
+import { runCli } from '../support/cli-process';
+import { pushIndexOf, pushPlatformImage } from '../support/images';
+import { type RunningRegistry, startRegistry } from '../support/registry';
+import { type SlackStub, startSlackStub } from '../support/slack-stub';
+import { buildCli, eventually, freePort, type RunningTagwarden, startTagwarden } from '../support/tagwarden';
+
+// A multi-arch publish through a real distribution registry: indexes pushed over the registry API,
+// a `revert` rule, the default `harmless: allow`.
+const TOKEN = 'e2e-token-harmless-0123456789';
+const REPO = 'payments/multiarch';
+const TAG = 'v3.1.0';
+const dir = mkdtempSync(join(tmpdir(), 'tagwarden-e2e-harmless-'));
+const dbPath = join(dir, 'history.db');
+let registry: RunningRegistry;
+let tagwarden: RunningTagwarden;
+let slack: SlackStub;
+let client: OciDistributionRegistry;
+
+beforeAll(async () => {
+  buildCli();
+  slack = await startSlackStub();
+  const port = await freePort();
+  registry = await startRegistry({
+    notifications: {
+      url: `http://127.0.0.1:${port}/webhooks/distribution`,
+      headers: { Authorization: [`Bearer ${TOKEN}`] },
+    },
+  });
+  client = new OciDistributionRegistry({ url: registry.url });
+  const config = join(dir, 'tagwarden.yaml');
+  writeFileSync(
+    config,
+    `defaults: { action: alert }
+rules:
+  - match: { repository: "payments/*" }
+    action: revert
+    owners: ["#payments"]
+notify:
+  slack: { webhookUrl: "\${SLACK_WEBHOOK_URL}" }
+sources:
+  distribution: { token: "\${TAGWARDEN_DISTRIBUTION_TOKEN}" }
+registries:
+  "${registry.host}": { url: "${registry.url}" }
+`,
+  );
+  tagwarden = await startTagwarden(['--port', String(port), '--db', dbPath, '--config', config], {
+    SLACK_WEBHOOK_URL: slack.url,
+    TAGWARDEN_DISTRIBUTION_TOKEN: TOKEN,
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await tagwarden?.stop();
+  await registry?.stop();
+  await slack?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function transitions(): Promise<string[]> {
+  const res = await fetch(`${tagwarden.url}/api/tags/${registry.host}/${REPO}:${TAG}`);
+  if (res.status === 404) return [];
+  const body = (await res.json()) as { history: { transition: string }[] };
+  return body.history.map((h) => h.transition);
+}
+
+async function until(count: number, what: string): Promise<void> {
+  await eventually(async () => ((await transitions()).length >= count ? true : undefined), what);
+}
+
+async function outboxSettled(): Promise<void> {
+  await eventually(async () => {
+    const store = new SqliteHistoryStore({ path: dbPath });
+    try {
+      const row = store.db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'").get() as {
+        n: number;
+      };
+      return row.n === 0 ? true : undefined;
+    } finally {
+      await store.close();
+    }
+  }, 'the outbox to settle');
+}
+
+/** The tag's effects as `tagwarden history --json` prints them. */
+function historyEffects(): Array<{ kind: string; status: string; outcome: string | null }> {
+  const result = runCli(['history', `${registry.host}/${REPO}:${TAG}`, '--db', dbPath, '--json']);
+  expect(result.status).toBe(0);
+  return (
+    JSON.parse(result.stdout) as {
+      effects: Array<{ kind: string; status: string; outcome: string | null }>;
+    }
+  ).effects;
+}
+
+describe('harmless moves with a real distribution registry', () => {
+  it('records a platform added to the index without reverting or alerting; reverts a changed amd64 image, naming it', async () => {
+    const amd = await pushPlatformImage(registry.url, REPO, 'amd64 build 1', 'amd64');
+    const one = await pushIndexOf(registry.url, REPO, TAG, [amd]);
+    await until(1, 'first-seen of the amd64 index');
+
+    const arm = await pushPlatformImage(registry.url, REPO, 'arm64 build 1', 'arm64');
+    const grown = await pushIndexOf(registry.url, REPO, TAG, [amd, arm]);
+    await until(2, 'the move to the amd64+arm64 index');
+    await outboxSettled();
+
+    expect(await transitions()).toEqual(['first-seen', 'overwrite']);
+    expect(await client.currentDigest(REPO, TAG)).toBe(grown.digest);
+    const effects = historyEffects();
+    expect(effects.find((e) => e.kind === 'revert')?.outcome).toMatch(
+      /^harmless move, not acted on \(rule harmless: allow\); index-grew: the index only gained linux\/arm64/,
+    );
+    expect(effects.find((e) => e.kind === 'alert')?.outcome).toContain('index-grew');
+    expect(slack.messages.filter((m) => m.text.includes(TAG))).toEqual([]);
+
+    const amdRebuilt = await pushPlatformImage(registry.url, REPO, 'amd64 build 2', 'amd64');
+    const changed = await pushIndexOf(registry.url, REPO, TAG, [amdRebuilt, arm]);
+    expect(changed.digest).not.toBe(grown.digest);
+    // Reverted to the last digest the policy let stand: a harmless move is left in place, not approved.
+    await eventually(
+      async () => ((await client.currentDigest(REPO, TAG)) === one.digest ? true : undefined),
+      'the revert of the changed amd64 image',
+    );
+    await eventually(
+      async () => (slack.messages.some((m) => m.text.includes(TAG)) ? true : undefined),
+      'the Slack alert',
+    );
+    await outboxSettled();
+    const alerts = slack.messages.filter((m) => m.text.includes(TAG));
+    expect(alerts).toHaveLength(1);
+    const text = JSON.stringify(alerts[0]);
+    expect(text).toContain('reverted to');
+    expect(text).toContain('real overwrite: the image changed for linux/amd64');
+    expect(historyEffects().some((e) => e.kind === 'revert' && /linux\/amd64/.test(e.outcome ?? ''))).toBe(
+      true,
+    );
+  });
+});
