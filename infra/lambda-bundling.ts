@@ -21,6 +21,10 @@ export const MAIN_FIELDS = ['module', 'main'];
 export const LAMBDA_ALIASES: Record<string, string> = {
   '@aws-sdk/credential-provider-node': './functions/aws/lambda-credentials.ts',
   'better-sqlite3': './functions/aws/no-sqlite.ts',
+  // Parts of the AWS SDK the functions' clients never need (see each file): about 20 KB a bundle.
+  '@smithy/core/event-streams': './functions/aws/sdk-stubs/event-streams.ts',
+  '@smithy/core/checksum': './functions/aws/sdk-stubs/checksum.ts',
+  'mnemonist/lru-cache': './functions/aws/sdk-stubs/lru-cache.ts',
 };
 
 /**
