@@ -9,9 +9,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { BUNDLE_SIZE_TARGET_KB } from '../../infra/lambda-bundling';
 
-/** The targets of issue 12, item 4, by the function's logical id prefix. */
-const SIZE_TARGET_KB: Record<string, number> = { Webhook: 250, EcrEvents: 300, Sweep: 300 };
 const LOAD_TARGET = 1.6;
 const RUNS = 5;
 
@@ -79,7 +78,7 @@ export function benchLambdaBundles(report: (name: string, value: string) => void
       const kb = statSync(fn.bundle).size / 1024;
       const map = existsSync(`${fn.bundle}.map`) ? statSync(`${fn.bundle}.map`).size / 1024 : 0;
       const { load, bare } = loadRatio(fn);
-      const target = SIZE_TARGET_KB[fn.id];
+      const target = BUNDLE_SIZE_TARGET_KB[fn.id];
       report(
         `lambda: ${fn.id} as deployed`,
         `${kb.toFixed(0)} KB${target ? ` (target <= ${target} KB)` : ''}${map ? ` + ${map.toFixed(0)} KB source map` : ''}; NODE_OPTIONS ${fn.nodeOptions ?? 'unset'}; load ${load.toFixed(0)} ms vs bare node ${bare.toFixed(0)} ms = ${(load / bare).toFixed(2)} x (median of ${RUNS}; target <= ${LOAD_TARGET} x)`,

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
@@ -9,6 +9,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
+import { BUNDLE_SIZE_CEILING_KB, BUNDLE_SIZE_TARGET_KB } from '../../infra/lambda-bundling';
 import { propsFromContext, TagwardenStack } from '../../infra/tagwarden-stack';
 
 const ROOT = join(__dirname, '..', '..');
@@ -189,6 +190,18 @@ describe('the CDK stack', () => {
       Array(3).fill('--enable-source-maps'),
     );
     expect(existsSync(join(bundleDir('EcrEvents'), 'index.mjs.map'))).toBe(false);
+  });
+
+  test('every bundle stays within its size ceiling (issue 12 targets where met)', () => {
+    const sizes = resources(template, 'AWS::Lambda::Function')
+      .filter((f) => typeof (f.Properties.Code as { S3Key?: unknown }).S3Key === 'string')
+      .map((f) => f.id.replace(/[0-9A-F]{8}$/, ''))
+      .map((id) => ({ id, kb: statSync(join(bundleDir(id), 'index.mjs')).size / 1024 }));
+    expect(sizes.map(({ id }) => id).sort()).toEqual(Object.keys(BUNDLE_SIZE_CEILING_KB).sort());
+    const over = sizes.filter(({ id, kb }) => kb > BUNDLE_SIZE_CEILING_KB[id]!);
+    expect(over).toEqual([]);
+    for (const { id } of sizes)
+      expect(BUNDLE_SIZE_CEILING_KB[id]).toBeGreaterThanOrEqual(BUNDLE_SIZE_TARGET_KB[id]!);
   });
 
   test('builds the policy file into the code of the consumer and the sweep, not their environment', () => {
