@@ -1,5 +1,5 @@
 import type { Notifier } from '../../adapters/notify/port';
-import { type Alert, type EffectKind, errorMessage, type Incident } from '../../core';
+import { type Alert, attemptAlert, type EffectKind, errorMessage, type Incident } from '../../core';
 import type { Outbox, OutboxEffect } from '../../history';
 import type { Logger } from '../../log';
 import { done, type Executed, quickRetriesOf } from './executor';
@@ -50,6 +50,7 @@ export function buildAlert(
   revert: OutboxEffect | null,
   lock: OutboxEffect | null,
 ): Alert {
+  if (incident.attempt) return attemptAlert(incident, incident.attempt);
   const notes: string[] = [];
   const locked = decodeOutcome(lock?.outcome ?? null);
   if (locked?.kind === 'notLocked') notes.push(`Lock: the tag could not be locked: ${locked.reason}.`);
