@@ -74,9 +74,9 @@ export function ecrOverwriteAttemptsRule(stack: Stack, queue: IQueue, repositori
 
 /**
  * Context `createTrail=true`, for an account with no trail: one single-region trail of write
- * management events only, into its own bucket (encrypted, TLS only, private, log files expiring after 90 days). The account's first
- * copy of management events is free of CloudTrail charges; S3 storage and requests for the log
- * files are billed (docs/attempts.md).
+ * management events only, into its own bucket (encrypted, TLS only, private, files expiring after
+ * 90 days). The account's first copy of management events is free of CloudTrail charges; S3
+ * storage and requests for the log files are billed (docs/attempts.md).
  */
 export function minimalTrail(stack: Stack): Trail {
   const bucket = new Bucket(stack, 'TrailLogs', {
