@@ -6,7 +6,12 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct, Node } from 'constructs';
 import { loadConfigText } from '../shared/config/load';
 import { alarms, alarmTopic, dashboard } from './stack/alarms';
-import { ecrImageActionsRule, eventQueues } from './stack/event-intake';
+import {
+  ecrImageActionsRule,
+  ecrOverwriteAttemptsRule,
+  eventQueues,
+  minimalTrail,
+} from './stack/event-intake';
 import {
   eventConsumer,
   postDeployBaseline,
@@ -55,6 +60,11 @@ export interface TagwardenStackProps extends StackProps {
    * the account's concurrency. Left out: none reserved (a new account's limit of 10 leaves no room).
    */
   webhookReservedConcurrency?: number;
+  /**
+   * Create a minimal trail (write management events, this region, its own bucket) so EventBridge
+   * sees ECR's refused pushes; for accounts with no trail (docs/attempts.md).
+   */
+  createTrail?: boolean;
 }
 
 /**
@@ -83,6 +93,8 @@ export class TagwardenStack extends Stack {
     this.queue = queues.queue;
     this.deadLetterQueue = queues.deadLetterQueue;
     ecrImageActionsRule(this, this.queue, repositories);
+    ecrOverwriteAttemptsRule(this, this.queue, repositories);
+    if (props.createTrail) minimalTrail(this);
     const secretName = props.secretName ?? `${this.stackName}/secrets`;
     const secret = tagwardenSecret(this, secretName);
 
@@ -154,6 +166,9 @@ export function propsFromContext(node: Node): TagwardenStackProps {
   const alarmTopicArn = context('alarmTopicArn');
   const alarmEmail = context('alarmEmail');
   const concurrency = context('webhookReservedConcurrency');
+  const createTrail = context('createTrail');
+  if (createTrail !== undefined && createTrail !== 'true' && createTrail !== 'false')
+    throw new Error(`context createTrail must be true or false, not ${JSON.stringify(createTrail)}`);
   if (concurrency !== undefined && !/^\d+$/.test(concurrency))
     throw new Error(
       `context webhookReservedConcurrency must be a whole number, not ${JSON.stringify(concurrency)}`,
@@ -175,6 +190,7 @@ export function propsFromContext(node: Node): TagwardenStackProps {
       .map((r) => r.trim())
       .filter(Boolean),
     ...(secretName ? { secretName } : {}),
+    ...(createTrail === 'true' ? { createTrail: true } : {}),
   };
 }
 

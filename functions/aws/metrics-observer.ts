@@ -8,6 +8,7 @@ export function metricsObserver(metrics: Metrics, now: () => Date = () => new Da
     rejected: () => count('EventRejected'),
     recorded: ({ transition, eventTime }) => {
       count('EventProcessed');
+      if (transition.kind === 'attempt') count('OverwriteAttemptBlocked');
       if (transition.kind !== 'overwrite' && transition.kind !== 'overwritten') return;
       count('TagOverwriteDetected');
       metrics.addMetric(

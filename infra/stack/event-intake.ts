@@ -1,6 +1,8 @@
-import { Duration, type Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, type Stack, Validations } from 'aws-cdk-lib';
+import { ReadWriteType, Trail } from 'aws-cdk-lib/aws-cloudtrail';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
+import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 
 /** The consumer's timeout; the queue's visibility timeout is six times this (Lambda's guidance for SQS). */
@@ -46,4 +48,61 @@ export function ecrImageActionsRule(stack: Stack, queue: IQueue, repositories: r
     },
     targets: [new SqsQueue(queue)],
   });
+}
+
+/**
+ * ECR pushes refused because the tag is immutable → the queue: CloudTrail's "AWS API Call via
+ * CloudTrail" event for a PutImage that failed with ImageTagAlreadyExistsException. EventBridge only
+ * sees it when a trail logs management (write) events in the account and region: see `minimalTrail`.
+ */
+export function ecrOverwriteAttemptsRule(stack: Stack, queue: IQueue, repositories: readonly string[]): Rule {
+  return new Rule(stack, 'EcrOverwriteAttempts', {
+    description: 'ECR pushes refused at immutable tags (CloudTrail) to Tagwarden',
+    eventPattern: {
+      source: ['aws.ecr'],
+      detailType: ['AWS API Call via CloudTrail'],
+      detail: {
+        eventSource: ['ecr.amazonaws.com'],
+        eventName: ['PutImage'],
+        errorCode: ['ImageTagAlreadyExistsException'],
+        ...(repositories.length > 0 ? { requestParameters: { repositoryName: [...repositories] } } : {}),
+      },
+    },
+    targets: [new SqsQueue(queue)],
+  });
+}
+
+/**
+ * Context `createTrail=true`, for an account with no trail: one single-region trail of write
+ * management events only, into its own bucket (encrypted, TLS only, private, files expiring after
+ * 90 days). The account's first copy of management events is free of CloudTrail charges; S3
+ * storage and requests for the log files are billed (docs/attempts.md).
+ */
+export function minimalTrail(stack: Stack): Trail {
+  const bucket = new Bucket(stack, 'TrailLogs', {
+    encryption: BucketEncryption.S3_MANAGED,
+    enforceSSL: true,
+    blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+    lifecycleRules: [{ expiration: Duration.days(90) }],
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+  Validations.of(bucket).acknowledge({
+    id: 'AwsSolutions::AwsSolutions-S1',
+    reason:
+      'The trail bucket holds only CloudTrail log files; server access logs of it would be logs of logs.',
+  });
+  const trail = new Trail(stack, 'ManagementTrail', {
+    // CDK's Bucket class declares isWebsite optional, IBucket required: the same object either way.
+    bucket: bucket as unknown as IBucket,
+    isMultiRegionTrail: false,
+    includeGlobalServiceEvents: false,
+    managementEvents: ReadWriteType.WRITE_ONLY,
+    enableFileValidation: true,
+  });
+  Validations.of(trail).acknowledge({
+    id: 'AwsSolutions::AwsSolutions-S1',
+    reason:
+      'The trail bucket holds only CloudTrail log files; server access logs of it would be logs of logs.',
+  });
+  return trail;
 }

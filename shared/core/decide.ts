@@ -1,7 +1,7 @@
-import type { Digest, RegistryEvent, TagRef } from './model';
+import type { AttemptOrigin, Digest, RegistryEvent, TagRef } from './model';
 import { tagRefOf } from './model';
 import type { PolicyAction, ResolvedRule } from './policy';
-import { assertNever, type Transition } from './transition';
+import { type AttemptGroup, assertNever, DEFAULT_ATTEMPT_WINDOW_MS, type Transition } from './transition';
 
 /** What happened, as carried by every effect: enough to act and to write an alert without a lookup. */
 export interface Incident {
@@ -16,6 +16,16 @@ export interface Incident {
   ruleAction: PolicyAction;
   ruleSource: string;
   owners: string[];
+  /** Only for a refused push: `from` is the digest the tag still serves, `to` the one tried. */
+  attempt?: AttemptFacts;
+}
+
+/** What an alert on a refused push tells besides the incident: from where, and how often. */
+export interface AttemptFacts extends AttemptOrigin {
+  /** The window during which further attempts by the same actor are counted without an alert. */
+  windowMs: number;
+  /** The group this attempt ended, whose attempts after the first went unalerted; null if none. */
+  earlier: AttemptGroup | null;
 }
 
 export type Effect =
@@ -84,6 +94,24 @@ export function decide(
       return rule.bump
         ? [{ kind: 'bump', incident: incident(transition.replaced, transition.digest), reason: 'reverted' }]
         : [];
+    case 'attempt':
+      return transition.grouped
+        ? []
+        : [
+            {
+              kind: 'alert',
+              incident: {
+                ...incident(transition.serving, transition.attempted),
+                attempt: {
+                  sourceIp: event.origin?.sourceIp ?? null,
+                  userAgent: event.origin?.userAgent ?? null,
+                  windowMs: rule.attemptWindowMs ?? DEFAULT_ATTEMPT_WINDOW_MS,
+                  earlier: transition.closed,
+                },
+              },
+              after: null,
+            },
+          ];
     case 'unchanged':
     case 'stale':
     case 'duplicate':

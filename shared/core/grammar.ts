@@ -1,4 +1,4 @@
-import type { RegistryEvent, TagRef } from './model';
+import { EVENT_ACTIONS, type RegistryEvent, type TagRef } from './model';
 
 // OCI distribution-spec grammars. Nothing unvalidated is passed on from an event.
 const TAG = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
@@ -58,8 +58,8 @@ export function eventProblems(event: RegistryEvent): string[] {
     if (p) problems.push(p);
   };
   push(idProblem(event.id));
-  if (event.action !== 'push' && event.action !== 'delete')
-    push(`action ${quote(String(event.action))} is not push or delete`);
+  if (!EVENT_ACTIONS.includes(event.action))
+    push(`action ${quote(String(event.action))} is not push, delete or attempt`);
   push(hostProblem(event.registryHost));
   push(repositoryProblem(event.repository));
   push(tagProblem(event.tag));
@@ -68,12 +68,22 @@ export function eventProblems(event: RegistryEvent): string[] {
     push(`mediaType ${quote(event.mediaType)} is not a valid media type`);
   if (event.timestamp !== null && Number.isNaN(Date.parse(event.timestamp)))
     push(`timestamp ${quote(event.timestamp)} is not an ISO-8601 time`);
-  if (event.actor !== null) {
-    if (event.actor.length > MAX_ACTOR_LENGTH) push(`actor is longer than ${MAX_ACTOR_LENGTH} characters`);
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
-    if (/[\x00-\x1f\x7f]/.test(event.actor)) push('actor contains control characters');
+  push(textProblem('actor', event.actor));
+  if (event.origin !== undefined) {
+    if (event.action !== 'attempt') push('origin is only carried by attempts');
+    push(textProblem('origin.sourceIp', event.origin.sourceIp));
+    push(textProblem('origin.userAgent', event.origin.userAgent));
   }
   return problems;
+}
+
+/** A free-text field of an event (who, from where): bounded and without control characters. */
+function textProblem(field: string, value: string | null): string | null {
+  if (value === null) return null;
+  if (value.length > MAX_ACTOR_LENGTH) return `${field} is longer than ${MAX_ACTOR_LENGTH} characters`;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+  if (/[\x00-\x1f\x7f]/.test(value)) return `${field} contains control characters`;
+  return null;
 }
 
 /** Parses `<registryHost>/<repository>:<tag>` as users type it. */

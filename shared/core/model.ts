@@ -1,7 +1,15 @@
 /** A digest as the OCI grammar allows it here: `sha256:<64 hex>` or `sha512:<128 hex>`, lowercase. */
 export type Digest = string;
 
-export type EventAction = 'push' | 'delete';
+/** `attempt`: a push the registry refused because the tag is locked (ECR tag immutability). */
+export const EVENT_ACTIONS = ['push', 'delete', 'attempt'] as const;
+export type EventAction = (typeof EVENT_ACTIONS)[number];
+
+/** Where a refused push came from, as the registry's audit record says (CloudTrail for ECR). */
+export interface AttemptOrigin {
+  sourceIp: string | null;
+  userAgent: string | null;
+}
 
 /** One registry event, normalized from any wire format (see ../shared/EVENT-FORMATS.md). */
 export interface RegistryEvent {
@@ -17,6 +25,11 @@ export interface RegistryEvent {
   /** ISO-8601 UTC; null where the source does not carry a time (then the time we received it counts). */
   timestamp: string | null;
   actor: string | null;
+  /**
+   * Only on attempts: where the refused push came from. On an attempt `digest` is the digest the
+   * push tried to put under the tag (null when the call did not carry it) and `actor` the identity.
+   */
+  origin?: AttemptOrigin;
 }
 
 export interface TagRef {

@@ -21,6 +21,8 @@ export interface PolicyRule {
 export interface Policy {
   defaults: { action: PolicyAction; owners: string[]; bump: boolean; harmless?: PolicyAction };
   rules: PolicyRule[];
+  /** How long repeated refused pushes by one actor at one tag share one alert (default 10 min). */
+  attemptWindowMs?: number;
 }
 
 /** The rule that applies to a tag, with where it came from (for alerts and `replay`). */
@@ -32,6 +34,8 @@ export interface ResolvedRule {
   harmless?: PolicyAction;
   /** `rules[3]`, `defaults` or `built-in`. */
   source: string;
+  /** The policy's `attemptWindowMs`, when it sets one. */
+  attemptWindowMs?: number;
 }
 
 /** Tags Tagwarden itself writes to keep a replaced manifest referenced; never guarded. */
@@ -45,6 +49,11 @@ export const DEFAULT_POLICY: Policy = {
 
 /** First match wins; a rule with no field matches everything. */
 export function ruleFor(policy: Policy, ref: TagRef): ResolvedRule {
+  const rule = matchingRule(policy, ref);
+  return policy.attemptWindowMs === undefined ? rule : { ...rule, attemptWindowMs: policy.attemptWindowMs };
+}
+
+function matchingRule(policy: Policy, ref: TagRef): ResolvedRule {
   if (ref.tag.startsWith(KEEP_TAG_PREFIX))
     return { action: 'allow', owners: [], bump: false, source: 'built-in' };
   for (const [index, rule] of policy.rules.entries()) {

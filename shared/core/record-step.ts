@@ -90,7 +90,12 @@ export function recordStep({ prev, seen, event, rule, receivedAt }: RecordInput)
     };
     return { kind: 'duplicate', result };
   }
-  const { transition, next, previousDigest, eventTime } = nextTagState(prev, event, receivedAt);
+  const { transition, next, previousDigest, eventTime } = nextTagState(
+    prev,
+    event,
+    receivedAt,
+    rule.attemptWindowMs,
+  );
   const planned = decide(transition, rule, event, eventTime, prev?.approvedDigest ?? null);
   const effects = outboxRows(event.id, planned, receivedAt);
   const kinds = effects.map((e) => e.kind);

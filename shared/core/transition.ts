@@ -16,7 +16,21 @@ export type Transition =
   | { kind: 'stale'; digest: Digest | null; current: Digest | null }
   | { kind: 'duplicate' }
   | { kind: 'deleted'; digest: Digest | null }
-  | { kind: 'restored'; digest: Digest; replaced: Digest | null };
+  | { kind: 'restored'; digest: Digest; replaced: Digest | null }
+  /**
+   * A push the registry refused (the tag is locked): the tag still serves `serving`; `attempted` is
+   * what the push tried to put there, when the call carries it. `count` numbers the attempts by the
+   * same actor in the current window; only the first of a window (`grouped: false`) is alerted, and
+   * `closed` is the group it ends when that group held attempts no alert told of (count above 1).
+   */
+  | {
+      kind: 'attempt';
+      serving: Digest | null;
+      attempted: Digest | null;
+      count: number;
+      grouped: boolean;
+      closed: AttemptGroup | null;
+    };
 
 export type TransitionKind = Transition['kind'];
 
@@ -47,7 +61,23 @@ export interface TagState {
   approvedDigest: Digest | null;
   /** Incremented on every write; stores use it for compare-and-set. */
   version: number;
+  /** The newest group of refused pushes (attempts), for one alert per actor and window. */
+  lastAttempt?: AttemptGroup | null;
 }
+
+/** Attempts at a tag by one actor within a window: the first alerts, the others count. */
+export interface AttemptGroup {
+  actor: string | null;
+  /** Event time of the attempt that opened the window (and was alerted). */
+  since: string;
+  count: number;
+}
+
+/** How long repeated attempts by one actor at one tag are grouped under one alert, by default. */
+export const DEFAULT_ATTEMPT_WINDOW_MS = 10 * 60 * 1000;
+
+/** The state of a tag Tagwarden first hears of through an attempt: no digest known, time before any push. */
+const NO_PUSH_YET = '1970-01-01T00:00:00.000Z';
 
 export interface TransitionResult {
   transition: Transition;
@@ -76,8 +106,10 @@ export function nextTagState(
   prev: TagState | null,
   event: RegistryEvent,
   receivedAt: string,
+  attemptWindowMs = DEFAULT_ATTEMPT_WINDOW_MS,
 ): TransitionResult {
   const eventTime = event.timestamp ?? receivedAt;
+  if (event.action === 'attempt') return attemptOn(prev, event, eventTime, attemptWindowMs);
   const previousDigest = prev ? (prev.digest ?? prev.lastDigest) : null;
   const version = (prev?.version ?? 0) + 1;
 
@@ -172,6 +204,48 @@ export function nextTagState(
     transition: { kind: 'overwrite', from: previousDigest, to: digest },
     next: keep,
     previousDigest,
+    eventTime,
+  };
+}
+
+/**
+ * A refused push never moves the tag (nor its event time: a late attempt is still an attempt); it
+ * only counts in the tag's attempt group, which a new actor or the end of the window starts afresh.
+ * A tag first heard of through an attempt gets a state serving nothing, timed before any push, so
+ * the push that created the tag still lands as `first-seen` when its event arrives.
+ */
+function attemptOn(
+  prev: TagState | null,
+  event: RegistryEvent,
+  eventTime: string,
+  windowMs: number,
+): TransitionResult {
+  const group = prev?.lastAttempt ?? null;
+  const elapsed = group ? Date.parse(eventTime) - Date.parse(group.since) : Number.NaN;
+  const grouped = group !== null && group.actor === event.actor && elapsed >= 0 && elapsed < windowMs;
+  const lastAttempt: AttemptGroup = grouped
+    ? { ...group, count: group.count + 1 }
+    : { actor: event.actor, since: eventTime, count: 1 };
+  const base: TagState = prev ?? {
+    digest: null,
+    lastDigest: null,
+    eventTime: NO_PUSH_YET,
+    eventId: event.id,
+    pendingRestore: null,
+    approvedDigest: null,
+    version: 0,
+  };
+  return {
+    transition: {
+      kind: 'attempt',
+      serving: prev?.digest ?? null,
+      attempted: event.digest,
+      count: lastAttempt.count,
+      grouped,
+      closed: !grouped && group !== null && group.count > 1 ? group : null,
+    },
+    next: { ...base, lastAttempt, version: base.version + 1 },
+    previousDigest: prev ? (prev.digest ?? prev.lastDigest) : null,
     eventTime,
   };
 }

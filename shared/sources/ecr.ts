@@ -10,13 +10,15 @@ import {
   prefixed,
   rejected,
 } from './common';
+import { CLOUDTRAIL_DETAIL_TYPE, ecrRegistryHost, judgeCloudTrailCall } from './ecr-cloudtrail';
 import { jsonDepth, MAX_JSON_DEPTH } from './json-body';
 import { BEARER_TOKEN, defineSource, envelopeOf, notThisSource } from './source';
 import type { ItemOutcome } from './types';
 import { isRecord, validatedEvent } from './validate';
 
 /**
- * Amazon ECR via EventBridge ("ECR Image Action", schema aws.ecr@ECRImageAction). The body is one
+ * Amazon ECR via EventBridge ("ECR Image Action", schema aws.ecr@ECRImageAction, and refused pushes
+ * from "AWS API Call via CloudTrail", see ./ecr-cloudtrail). The body is one
  * EventBridge event, a JSON array of them, or a Lambda SQS event whose records each carry one
  * EventBridge event as a JSON string in `body`.
  */
@@ -46,9 +48,6 @@ export const SqsRecord = z.looseObject({ messageId: optionalString, body: z.stri
 
 /** SQS caps a message at 256 KiB; a record body larger than that did not come from SQS. */
 export const MAX_SQS_BODY_BYTES = 256 * 1024;
-
-const ACCOUNT = /^\d{12}$/;
-const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/;
 
 const ACTIONS: Readonly<Record<string, 'push' | 'delete'>> = { PUSH: 'push', DELETE: 'delete' };
 
@@ -131,6 +130,7 @@ function judgeEvent(item: unknown): ItemOutcome {
   if (typeof source !== 'string') return rejected('source is missing or not a string');
   if (typeof detailType !== 'string') return rejected('detail-type is missing or not a string');
   if (source !== 'aws.ecr') return ignored(`source ${quote(source)} is not aws.ecr`);
+  if (detailType === CLOUDTRAIL_DETAIL_TYPE) return judgeCloudTrailCall(item);
   if (detailType !== 'ECR Image Action') {
     return ignored(`detail-type ${quote(detailType)} is not "ECR Image Action"`);
   }
@@ -164,10 +164,8 @@ function judgeEvent(item: unknown): ItemOutcome {
   }
   if (digest === null && action === 'push') return rejected('detail.image-digest is missing on a PUSH');
 
-  if (!ACCOUNT.test(event.account))
-    return rejected(`account ${quote(event.account)} is not a 12-digit AWS account id`);
-  if (!REGION.test(event.region)) return rejected(`region ${quote(event.region)} is not an AWS region name`);
-  const suffix = event.region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
+  const registry = ecrRegistryHost(event.account, event.region);
+  if ('problem' in registry) return rejected(registry.problem);
 
   const timestamp = normalizeTimestamp(event.time);
   if (timestamp === null) return rejected(`time ${quote(event.time)} is not an RFC 3339 time`);
@@ -175,7 +173,7 @@ function judgeEvent(item: unknown): ItemOutcome {
   return validatedEvent({
     id: event.id,
     action,
-    registryHost: `${event.account}.dkr.ecr.${event.region}.${suffix}`,
+    registryHost: registry.host,
     repository,
     tag,
     digest,

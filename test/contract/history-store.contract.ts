@@ -226,6 +226,70 @@ export function describeHistoryStore(
       expect(repushed.transition).toEqual({ kind: 'overwrite', from: A, to: B });
     });
 
+    it('records a refused push as an attempt row without moving the tag, alerting once per actor and window with a count', async () => {
+      const origin = { sourceIp: '203.0.113.12', userAgent: 'docker/24.0.7' };
+      const attempt = (actor: string, seconds: number) =>
+        pushEvent({ action: 'attempt', digest: B, actor, origin, timestamp: at(seconds) });
+      await store.apply(pushEvent({ digest: A, timestamp: at(1) }), noEffects, RECEIVED);
+      const first = await store.apply(attempt('mallory', 2), noEffects, RECEIVED);
+      expect(first.transition).toEqual({
+        kind: 'attempt',
+        serving: A,
+        attempted: B,
+        count: 1,
+        grouped: false,
+        closed: null,
+      });
+      expect(first.effects.map((e) => e.kind)).toEqual(['alert']);
+      expect(first.effects[0]!.effect.incident).toMatchObject({
+        from: A,
+        to: B,
+        actor: 'mallory',
+        attempt: { ...origin, windowMs: 600_000, earlier: null },
+      });
+      // CI retrying: counted, not alerted again within the window.
+      for (const seconds of [60, 120]) {
+        const retry = await store.apply(attempt('mallory', seconds), noEffects, RECEIVED);
+        expect(retry.effects).toEqual([]);
+      }
+      const third = await store.apply(attempt('mallory', 300), noEffects, RECEIVED);
+      expect(third.transition).toMatchObject({ count: 4, grouped: true });
+      // The window ended: a new alert, telling of the attempts the first one grouped.
+      const later = await store.apply(attempt('mallory', 602), noEffects, RECEIVED);
+      expect(later.transition).toMatchObject({
+        count: 1,
+        grouped: false,
+        closed: { actor: 'mallory', since: at(2), count: 4 },
+      });
+      expect(later.effects.map((e) => e.kind)).toEqual(['alert']);
+      const other = await store.apply(attempt('eve', 603), noEffects, RECEIVED);
+      expect(other.effects.map((e) => e.kind)).toEqual(['alert']);
+      const state = await store.tagState(ref);
+      expect([state?.digest, state?.approvedDigest, state?.eventTime]).toEqual([A, A, at(1)]);
+      const rows = await store.history(ref);
+      expect(rows.map((r) => [r.action, r.transition, r.digest, r.previousDigest])).toEqual([
+        ['push', 'first-seen', A, null],
+        ...Array.from({ length: 6 }, () => ['attempt', 'attempt', B, A]),
+      ]);
+      const moved = await store.apply(pushEvent({ digest: C, timestamp: at(700) }), noEffects, RECEIVED);
+      expect(moved.transition).toEqual({ kind: 'overwrite', from: A, to: C });
+    });
+
+    it("groups attempts for the policy's attemptWindowMs, and lets the push that created an unseen tag land first-seen after an attempt", async () => {
+      const short: Policy = { ...noEffects, attemptWindowMs: 1000 };
+      const attempt = (seconds: number) =>
+        pushEvent({ action: 'attempt', digest: null, actor: 'mallory', timestamp: at(seconds) });
+      const first = await store.apply(attempt(5), short, RECEIVED);
+      expect(first.transition).toMatchObject({ kind: 'attempt', serving: null, attempted: null, count: 1 });
+      expect(first.effects[0]!.effect.incident.attempt?.windowMs).toBe(1000);
+      const second = await store.apply(attempt(7), short, RECEIVED);
+      expect(second.effects.map((e) => e.kind)).toEqual(['alert']);
+      expect((await store.tagState(ref))?.digest).toBeNull();
+      const created = await store.apply(pushEvent({ digest: A, timestamp: at(1) }), short, RECEIVED);
+      expect(created.transition).toEqual({ kind: 'first-seen', digest: A });
+      expect((await store.tagState(ref))?.digest).toBe(A);
+    });
+
     it('uses the time it received an event when the source sends none', async () => {
       await store.apply(pushEvent({ digest: A, timestamp: null }), noEffects, at(10));
       const second = await store.apply(pushEvent({ digest: B, timestamp: null }), noEffects, at(11));

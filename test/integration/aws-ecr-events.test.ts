@@ -14,6 +14,7 @@ import { EcrRegistry } from '../../shared/adapters/registry/ecr';
 import { DigestBump, TIMESTAMP_HEADER } from '../../shared/contracts/cluster-bump/payload';
 import { decodeOutcome } from '../../shared/guard/effects';
 import { createHistoryTable } from '../../shared/history/dynamodb';
+import attemptFixture from '../fixtures/ecr/cloudtrail-putimage-tag-exists.json';
 import pushFixture from '../fixtures/ecr/push-valid.json';
 import { batchGetImage, manifestDigest, putImage, secretsManagerHolding } from '../support/aws-mocks';
 import { type ClusterReceiver, startClusterReceiver } from '../support/cluster-receiver';
@@ -262,6 +263,52 @@ describe('the ECR events Lambda with DynamoDB Local and a mocked ECR', () => {
     expect(putsUnder('v2.0.0').map((c) => c.args[0].input.imageManifest)).toEqual([A]);
     expect(notifier.alerts).toHaveLength(1);
     expect(notifier.alerts[0]!.incident).toMatchObject({ from: digestOf(A), to: digestOf(B), actor: null });
+  }, 60_000);
+});
+
+/** A refused PutImage ("AWS API Call via CloudTrail", the fixture's shape) at our tag, in an SQS record. */
+function attemptRecord(id: string, time: string): SQSRecord {
+  const detail = {
+    ...attemptFixture.detail,
+    eventTime: time,
+    awsRegion: 'us-west-2',
+    requestParameters: {
+      ...attemptFixture.detail.requestParameters,
+      repositoryName: REPOSITORY,
+      imageTag: 'v1.0.0',
+    },
+  };
+  const event = { ...attemptFixture, id, time, region: 'us-west-2', detail };
+  return { ...record(id, A, time), body: JSON.stringify(event) } as SQSRecord;
+}
+
+describe('refused pushes (CloudTrail) through the ECR events Lambda', () => {
+  test('a CI job retrying a push at a locked tag gets one grouped alert naming who, from where and the digest still served', async () => {
+    const notifier = new RecordingNotifier();
+    const deps = await dependencies(notifier);
+    ecrServes(A);
+    await handleBatch(deps, batch(record('p1', A, '2026-11-22T10:00:00Z')), context);
+    const retries = ['10:01:00', '10:01:20', '10:01:40'].map((t, i) =>
+      attemptRecord(`t${i}`, `2026-11-22T${t}Z`),
+    );
+    expect(await handleBatch(deps, batch(...retries), context)).toEqual({ batchItemFailures: [] });
+    expect(notifier.alerts).toHaveLength(1);
+    const [alert] = notifier.alerts;
+    expect(alert!.title).toBe('Overwrite attempt blocked');
+    expect(alert!.incident).toMatchObject({
+      from: digestOf(A),
+      to: null,
+      actor: 'arn:aws:sts::123456789012:assumed-role/ci-deploy/ci-runner',
+    });
+    expect(alert!.actionTaken).toContain(`the tag still serves ${digestOf(A)}`);
+    expect(alert!.notes.join(' ')).toContain('From: 203.0.113.12, user agent docker/24.0.7');
+    // Nothing was changed at the registry, and the tag's history keeps each attempt as its own row.
+    expect(ecr.commandCalls(PutImageCommand)).toHaveLength(0);
+    const rows = await deps.store.history({ registryHost: HOST, repository: REPOSITORY, tag: 'v1.0.0' });
+    expect(rows.map((r) => r.transition)).toEqual(['first-seen', 'attempt', 'attempt', 'attempt']);
+    expect(
+      (await deps.store.tagState({ registryHost: HOST, repository: REPOSITORY, tag: 'v1.0.0' }))?.lastAttempt,
+    ).toMatchObject({ count: 3 });
   }, 60_000);
 });
 

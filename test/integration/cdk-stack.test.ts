@@ -513,6 +513,7 @@ describe('the CDK stack', () => {
       'EcrEventsRoleDefaultPolicy2B4D49C0',
       'EcrEventsSqsEventSourceTagwardenEvents061AC4BF798A1E81',
       'EcrImageActions974E2A22',
+      'EcrOverwriteAttempts509A3B5C',
       'EffectFailed8E60F41D',
       'EventsD32975C2',
       'EventsPolicyE4A9312A',
@@ -628,4 +629,59 @@ describe('the CDK stack', () => {
     expect(reasons.length).toBeGreaterThan(0);
     for (const { reason } of reasons) expect(reason.trim().length).toBeGreaterThanOrEqual(10);
   }, 150_000);
+});
+
+describe('the CDK stack: refused pushes at immutable tags (CloudTrail)', () => {
+  const ATTEMPTS = {
+    source: ['aws.ecr'],
+    'detail-type': ['AWS API Call via CloudTrail'],
+    detail: {
+      eventSource: ['ecr.amazonaws.com'],
+      eventName: ['PutImage'],
+      errorCode: ['ImageTagAlreadyExistsException'],
+    },
+  };
+
+  test('sends refused PutImage calls of the guarded repositories to the events queue', () => {
+    const queue = only(resources(template, 'AWS::SQS::Queue').filter((q) => q.Properties.RedrivePolicy));
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        ...ATTEMPTS,
+        detail: { ...ATTEMPTS.detail, requestParameters: { repositoryName: ['payments/api'] } },
+      },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [queue.id, 'Arn'] } })],
+    });
+  });
+
+  test('matches every repository when none is named, and creates no trail unless asked', () => {
+    const t = Template.fromStack(build({}).stack);
+    t.hasResourceProperties('AWS::Events::Rule', { EventPattern: ATTEMPTS });
+    t.resourceCountIs('AWS::CloudTrail::Trail', 0);
+  });
+
+  test('with -c createTrail=true creates one single-region trail of write management events, nag-clean', () => {
+    const { app, stack: withTrail } = build({ createTrail: 'true' });
+    const t = Template.fromStack(withTrail);
+    t.resourceCountIs('AWS::CloudTrail::Trail', 1);
+    t.hasResourceProperties('AWS::CloudTrail::Trail', {
+      IsLogging: true,
+      IsMultiRegionTrail: false,
+      IncludeGlobalServiceEvents: false,
+      EnableLogFileValidation: true,
+      EventSelectors: [Match.objectLike({ IncludeManagementEvents: true, ReadWriteType: 'WriteOnly' })],
+    });
+    t.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: Match.objectLike({
+        BlockPublicAcls: true,
+        RestrictPublicBuckets: true,
+      }),
+    });
+    expect(unacknowledged(app)).toEqual([]);
+  });
+
+  test('rejects a createTrail that is not true or false', () => {
+    expect(() => build({ createTrail: 'yes' })).toThrow(
+      'context createTrail must be true or false, not "yes"',
+    );
+  });
 });

@@ -156,6 +156,27 @@ describe('tagwarden normalize', () => {
     ]);
   });
 
+  it('prints an ECR push refused at an immutable tag (CloudTrail) as an attempt, with who and from where', () => {
+    const body = readFileSync(
+      join(__dirname, '..', 'fixtures', 'ecr', 'cloudtrail-putimage-tag-exists.json'),
+      'utf8',
+    );
+    const result = runCli(['normalize', '--source', 'ecr', '-'], { input: body });
+    expect(result.status).toBe(0);
+    const [event] = lines(result.stdout).map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(Object.keys(event!)).toEqual([...EVENT_KEYS, 'origin']);
+    expect(event).toMatchObject({
+      id: 'ecr:6f87d04b-9f74-4f04-a780-7acf4b0a9b38',
+      action: 'attempt',
+      registryHost: '123456789012.dkr.ecr.us-east-2.amazonaws.com',
+      repository: 'payments/api',
+      tag: '1.4.2',
+      digest: null,
+      actor: 'arn:aws:sts::123456789012:assumed-role/ci-deploy/ci-runner',
+      origin: { sourceIp: '203.0.113.12', userAgent: expect.stringMatching(/^docker\/24\.0\.7 /) },
+    });
+  });
+
   it('reads the body from standard input when the file is -', () => {
     const result = runCli(['normalize', '--source', 'distribution', '-'], { input: body });
     expect(result.status).toBe(0);

@@ -35,6 +35,18 @@ describe('the AWS metrics observer', () => {
     ]);
   });
 
+  it('counts a refused push (an attempt) as an event and as a blocked overwrite attempt, with no latency', () => {
+    const { metrics, added } = recordingMetrics();
+    metricsObserver(metrics, now).recorded({
+      transition: { kind: 'attempt' },
+      eventTime: '2026-11-22T10:00:00.000Z',
+    });
+    expect(added).toEqual([
+      ['EventProcessed', 'Count', 1],
+      ['OverwriteAttemptBlocked', 'Count', 1],
+    ]);
+  });
+
   it('never reports a negative latency for an event stamped in the future', () => {
     const { metrics, added } = recordingMetrics();
     metricsObserver(metrics, now).recorded({

@@ -24,6 +24,8 @@ const transitions: Record<TransitionKind, Transition> = {
   duplicate: { kind: 'duplicate' },
   deleted: { kind: 'deleted', digest: OLD },
   restored: { kind: 'restored', digest: OLD, replaced: NEW },
+  // A refused push at a locked tag, the first by its actor in the window: alerted whatever the rule.
+  attempt: { kind: 'attempt', serving: OLD, attempted: NEW, count: 1, grouped: false, closed: null },
 };
 
 function rule(action: PolicyAction, bump = false): ResolvedRule {
@@ -49,6 +51,7 @@ const table: Array<[PolicyAction, boolean, TransitionKind, string[]]> = [
   ['allow', false, 'duplicate', []],
   ['allow', false, 'deleted', []],
   ['allow', false, 'restored', []],
+  ['allow', false, 'attempt', ['alert:after=null']],
   ['alert', false, 'first-seen', []],
   ['alert', false, 'unchanged', []],
   ['alert', false, 'overwrite', ['alert:after=null']],
@@ -57,6 +60,7 @@ const table: Array<[PolicyAction, boolean, TransitionKind, string[]]> = [
   ['alert', false, 'duplicate', []],
   ['alert', false, 'deleted', []],
   ['alert', false, 'restored', []],
+  ['alert', false, 'attempt', ['alert:after=null']],
   ['lock', false, 'first-seen', ['lock']],
   ['lock', false, 'unchanged', []],
   ['lock', false, 'overwrite', ['revert', 'lock', 'alert:after=revert']],
@@ -65,6 +69,7 @@ const table: Array<[PolicyAction, boolean, TransitionKind, string[]]> = [
   ['lock', false, 'duplicate', []],
   ['lock', false, 'deleted', []],
   ['lock', false, 'restored', []],
+  ['lock', false, 'attempt', ['alert:after=null']],
   ['revert', false, 'first-seen', []],
   ['revert', false, 'unchanged', []],
   ['revert', false, 'overwrite', ['revert', 'alert:after=revert']],
@@ -73,6 +78,7 @@ const table: Array<[PolicyAction, boolean, TransitionKind, string[]]> = [
   ['revert', false, 'duplicate', []],
   ['revert', false, 'deleted', []],
   ['revert', false, 'restored', []],
+  ['revert', false, 'attempt', ['alert:after=null']],
   // bump: true adds a cluster bump to an allowed move and to the echo of a revert, nothing else.
   ['allow', true, 'first-seen', []],
   ['allow', true, 'unchanged', []],
@@ -90,6 +96,7 @@ const table: Array<[PolicyAction, boolean, TransitionKind, string[]]> = [
   ['revert', true, 'overwrite', ['revert', 'alert:after=revert']],
   ['revert', true, 'restored', ['bump:reverted']],
   ['revert', true, 'stale', []],
+  ['allow', true, 'attempt', ['alert:after=null']],
 ];
 
 describe('decide', () => {

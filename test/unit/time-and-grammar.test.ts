@@ -255,7 +255,7 @@ describe('eventProblems', () => {
 
   test('rejects an action other than push or delete', () => {
     const problems = problemsWith({ action: 'pull' as RegistryEvent['action'] });
-    expect(problems).toEqual(['action "pull" is not push or delete']);
+    expect(problems).toEqual(['action "pull" is not push, delete or attempt']);
   });
 
   test('quotes a control character in a problem instead of passing it on raw', () => {

@@ -1,5 +1,5 @@
 import type { Notifier } from '../../adapters/notify/port';
-import { type Alert, type EffectKind, errorMessage, type Incident } from '../../core';
+import { type Alert, attemptAlert, type EffectKind, errorMessage, type Incident } from '../../core';
 import type { Outbox, OutboxEffect } from '../../history';
 import type { Logger } from '../../log';
 import { harmlessRuns, judgeMove, type MoveDeps, verdictText } from './classify';
@@ -92,6 +92,7 @@ export function buildAlert(
   lock: OutboxEffect | null,
   move: MoveNote | null = null,
 ): Alert {
+  if (incident.attempt) return attemptAlert(incident, incident.attempt);
   const notes: string[] = move ? [`Move: ${move.text}.`] : [];
   const locked = decodeOutcome(lock?.outcome ?? null);
   if (locked?.kind === 'notLocked') notes.push(`Lock: the tag could not be locked: ${locked.reason}.`);

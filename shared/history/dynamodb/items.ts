@@ -71,6 +71,7 @@ export function toState(item: StateItem): TagState {
     pendingRestore: item.pendingRestore ?? null,
     approvedDigest: item.approvedDigest ?? null,
     version: item.version,
+    ...(item.lastAttempt ? { lastAttempt: item.lastAttempt } : {}),
   };
 }
 

@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import {
   type ApplyResult,
+  type AttemptGroup,
   type Digest,
   type Effect,
   type HistoryEntry,
@@ -19,33 +20,7 @@ import {
 } from '../../core';
 import type { EffectUpdate, FailedRecord, HistoryStore } from '../port';
 import { type HistoryRow, toHistoryEntry } from './rows';
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS tags (
-  registry_host TEXT NOT NULL, repository TEXT NOT NULL, tag TEXT NOT NULL,
-  digest TEXT, last_digest TEXT, event_time TEXT NOT NULL, event_id TEXT NOT NULL,
-  pending_restore TEXT, approved_digest TEXT, version INTEGER NOT NULL,
-  PRIMARY KEY (registry_host, repository, tag)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS history (
-  seq INTEGER PRIMARY KEY, -- rowid: history is append-only, so it only grows
-  event_id TEXT NOT NULL UNIQUE,
-  action TEXT NOT NULL, registry_host TEXT NOT NULL, repository TEXT NOT NULL, tag TEXT NOT NULL,
-  digest TEXT, previous_digest TEXT, transition TEXT NOT NULL,
-  event_time TEXT NOT NULL, received_at TEXT NOT NULL, actor TEXT
-);
-CREATE INDEX IF NOT EXISTS history_by_tag ON history (registry_host, repository, tag, seq);
-CREATE TABLE IF NOT EXISTS outbox (
-  key TEXT PRIMARY KEY, event_id TEXT NOT NULL, kind TEXT NOT NULL, position INTEGER NOT NULL,
-  effect TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL, next_attempt_at TEXT NOT NULL,
-  last_error TEXT, outcome TEXT, updated_at TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at);
-CREATE TABLE IF NOT EXISTS failures (
-  id INTEGER PRIMARY KEY, source TEXT NOT NULL, reason TEXT NOT NULL,
-  payload TEXT NOT NULL, received_at TEXT NOT NULL
-);
-`;
+import { addMissingColumns, SCHEMA } from './schema';
 
 /** Runs in a worker thread with its own connection: PASSIVE checkpoints never block the writer. */
 const CHECKPOINTER = `
@@ -66,6 +41,7 @@ interface TagRow {
   pending_restore: string | null;
   approved_digest: string | null;
   version: number;
+  last_attempt: string | null;
 }
 
 interface OutboxRow {
@@ -117,20 +93,22 @@ export class SqliteHistoryStore implements HistoryStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 10000');
     this.db.exec(SCHEMA);
+    addMissingColumns(this.db);
     if (options.backgroundCheckpointMs && options.path !== ':memory:' && !options.database) {
       this.startCheckpointer(options.path, options.backgroundCheckpointMs);
     }
     const db = this.db;
     this.statements = {
       tag: db.prepare<[string, string, string], TagRow>(
-        'SELECT digest, last_digest, event_time, event_id, pending_restore, approved_digest, version FROM tags WHERE registry_host = ? AND repository = ? AND tag = ?',
+        'SELECT digest, last_digest, event_time, event_id, pending_restore, approved_digest, version, last_attempt FROM tags WHERE registry_host = ? AND repository = ? AND tag = ?',
       ),
       seen: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM history WHERE event_id = ?'),
       upsertTag: db.prepare(
-        `INSERT INTO tags (registry_host, repository, tag, digest, last_digest, event_time, event_id, pending_restore, approved_digest, version)
-         VALUES (@registryHost, @repository, @tag, @digest, @lastDigest, @eventTime, @eventId, @pendingRestore, @approvedDigest, @version)
+        `INSERT INTO tags (registry_host, repository, tag, digest, last_digest, event_time, event_id, pending_restore, approved_digest, version, last_attempt)
+         VALUES (@registryHost, @repository, @tag, @digest, @lastDigest, @eventTime, @eventId, @pendingRestore, @approvedDigest, @version, @lastAttempt)
          ON CONFLICT (registry_host, repository, tag) DO UPDATE SET digest = excluded.digest, last_digest = excluded.last_digest,
-           event_time = excluded.event_time, event_id = excluded.event_id, pending_restore = excluded.pending_restore, approved_digest = excluded.approved_digest, version = excluded.version`,
+           event_time = excluded.event_time, event_id = excluded.event_id, pending_restore = excluded.pending_restore, approved_digest = excluded.approved_digest, version = excluded.version,
+           last_attempt = excluded.last_attempt`,
       ),
       setPending: db.prepare(
         'UPDATE tags SET pending_restore = ?, version = version + 1 WHERE registry_host = ? AND repository = ? AND tag = ? AND digest = ?',
@@ -204,6 +182,7 @@ export class SqliteHistoryStore implements HistoryStore {
         pendingRestore: next.pendingRestore ? JSON.stringify(next.pendingRestore) : null,
         approvedDigest: next.approvedDigest,
         version: next.version,
+        lastAttempt: next.lastAttempt ? JSON.stringify(next.lastAttempt) : null,
       });
     }
     // seq is SQLite's rowid, assigned on insert.
@@ -231,6 +210,7 @@ export class SqliteHistoryStore implements HistoryStore {
       pendingRestore: row.pending_restore ? (JSON.parse(row.pending_restore) as PendingRestore) : null,
       approvedDigest: row.approved_digest,
       version: row.version,
+      ...(row.last_attempt ? { lastAttempt: JSON.parse(row.last_attempt) as AttemptGroup } : {}),
     };
   }
 

@@ -1,4 +1,12 @@
-import type { Effect, HistoryEntry, OutboxEffect, PendingRestore, TagRef, TagState } from '../../core';
+import type {
+  AttemptGroup,
+  Effect,
+  HistoryEntry,
+  OutboxEffect,
+  PendingRestore,
+  TagRef,
+  TagState,
+} from '../../core';
 import type { EffectUpdate } from '../port';
 import { idPart, STATE } from './keys';
 
@@ -90,6 +98,8 @@ export interface StateRow extends Row {
   eventId: string;
   pendingRestore?: string;
   approvedDigest?: string;
+  /** The tag's newest attempt group, as JSON. */
+  lastAttempt?: string;
   version: number;
   rows: number;
 }
@@ -148,6 +158,7 @@ export function stateEntity(pk: string, ref: TagRef, state: TagState, rows: numb
     eventId: state.eventId,
     ...present('pendingRestore', state.pendingRestore ? JSON.stringify(state.pendingRestore) : null),
     ...present('approvedDigest', state.approvedDigest),
+    ...present('lastAttempt', state.lastAttempt ? JSON.stringify(state.lastAttempt) : null),
     version: state.version,
     rows,
   };
@@ -162,6 +173,7 @@ export function toTagState(row: StateRow): TagState {
     pendingRestore: row.pendingRestore ? (JSON.parse(row.pendingRestore) as PendingRestore) : null,
     approvedDigest: row.approvedDigest ?? null,
     version: row.version,
+    ...(row.lastAttempt ? { lastAttempt: JSON.parse(row.lastAttempt) as AttemptGroup } : {}),
   };
 }
 
