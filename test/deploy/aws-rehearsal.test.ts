@@ -427,7 +427,10 @@ describe('docs/aws.md, rehearsed on the synthesized stack', () => {
   test("docs/clusters.md's step adds `clusters` to the secret and keeps what the fill step put there", async () => {
     const before = JSON.parse(secrets.valueOf(steps.fill.secretId)!);
     expect(Object.keys(before)).toEqual(expect.arrayContaining(['slackWebhookUrl', 'sources']));
-    const script = secretWriteBlock(readFileSync(join(ROOT, 'docs', 'clusters.md'), 'utf8'), 'docs/clusters.md');
+    const script = secretWriteBlock(
+      readFileSync(join(ROOT, 'docs', 'clusters.md'), 'utf8'),
+      'docs/clusters.md',
+    );
     expect(script).toContain(`--secret-id ${steps.fill.secretId}`);
     const result = await asUser(script);
     expect({ status: result.status, stderr: result.status === 0 ? '' : result.stderr }).toEqual({
