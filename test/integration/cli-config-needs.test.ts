@@ -57,7 +57,9 @@ describe('sweep and baseline read only the settings they use', () => {
       const db = join(dir, `${command}.db`);
       const result = runCli([command, `${registry.host}/payments/api`, '--config', config, '--db', db]);
       expect(result.stderr).not.toContain('error:');
-      expect(result.stdout).toContain(`${registry.host}/payments/api: 1 tags checked`);
+      // sweep reports what it checked; baseline what it recorded (one summary line per repository).
+      const summary = command === 'sweep' ? '1 tags checked' : 'baseline of 1 tags: 1 recorded';
+      expect(result.stdout).toContain(`${registry.host}/payments/api: ${summary}`);
       expect(result.status).toBe(0);
     },
   );

@@ -194,7 +194,8 @@ describe('a cluster receiver down for longer than the retry window', () => {
     const failed = await cli(['failed', '--db', db]);
     expect(failed.stdout).toContain(`  ${dead.key}  ${REF}  after 3 attempt(s): cluster "prod"`);
 
-    const history = await cli(['history', REF, '--db', db]);
+    // --wide: the whole error and key (the default view shortens them to fit 120 columns).
+    const history = await cli(['history', REF, '--db', db, '--wide']);
     expect(history.code).toBe(0);
     expect(history.stdout).toMatch(/^STATUS\s+EFFECT\s+ATTEMPTS\s+RESULT\s+KEY$/m);
     expect(history.stdout).toMatch(/^done\s+bump\s+1\s+queued for cluster\(s\): prod\s/m);
