@@ -50,11 +50,12 @@ export const BUNDLE_SIZE_TARGET_KB: Readonly<Record<string, number>> = {
 /**
  * What a bundle may not grow past (the cdk-stack test fails beyond it): the target where it is met,
  * otherwise the size the bundle has come down to, so that it only ever shrinks towards the target.
- * The consumer and the sweep still carry the Powertools logger and metrics (33 KB) and every source
- * parser (22 KB, through shared/sources' parser registry), the next cuts towards 300 KB.
+ * The consumer and the sweep still carry the Powertools logger and metrics (33 KB), the next cut
+ * towards 300 KB. Code on their path imports shared/sources' files, never its barrel: the barrel's
+ * parser registry would bring every registry's parser (22–33 KB).
  */
 export const BUNDLE_SIZE_CEILING_KB: Readonly<Record<string, number>> = {
   Webhook: 250,
-  EcrEvents: 376,
-  Sweep: 370,
+  EcrEvents: 365,
+  Sweep: 349,
 };
