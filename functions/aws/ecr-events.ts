@@ -2,7 +2,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { decodeRecord } from '../../shared/guard/queue-envelope';
 import { acceptEvents } from '../../shared/guard/record';
-import { rejectedItemsRecord } from '../../shared/history';
+import { rejectedItemsRecord } from '../../shared/history/failure-summary';
 import { type AwsDependencies, awsDependencies } from './dependencies';
 
 const processor = new BatchProcessor(EventType.SQS);

@@ -1,6 +1,11 @@
 import type { RegistryEvent } from '../core';
-import { namespacedEvent, parseJsonBody, parseNormalizedEvent, splitItems } from '../sources';
+// The files themselves, not the sources barrel: its parser registry would bundle every registry's
+// parser into the consumer and the sweep, which read only this envelope and ECR's events.
+import { splitItems } from '../sources/delivery';
 import { ecrParser } from '../sources/ecr';
+import { namespacedEvent } from '../sources/id-namespace';
+import { parseJsonBody } from '../sources/json-body';
+import { parseNormalizedEvent } from '../sources/normalized';
 import { isRecord } from '../sources/validate';
 
 /**

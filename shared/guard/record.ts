@@ -1,7 +1,7 @@
 import { formatTagRef, type Policy, type RegistryEvent, resolveEffect, ruleFor } from '../core';
 import type { ApplyResult, Outbox, TagHistory } from '../history';
 import type { Logger } from '../log';
-import { perDelivery } from '../sources';
+import { perDelivery } from '../sources/common';
 
 export interface RecordedEvent {
   event: RegistryEvent;
