@@ -1,3 +1,4 @@
+import { digestDeletedOn } from './digest-deleted';
 import type { Digest, RegistryEvent } from './model';
 import { compareEventTimes } from './time';
 
@@ -17,6 +18,12 @@ export type Transition =
   | { kind: 'duplicate' }
   | { kind: 'deleted'; digest: Digest | null }
   | { kind: 'restored'; digest: Digest; replaced: Digest | null }
+  /**
+   * The registry deleted the manifest `digest` (by digest, not by tag). `serving` is what the tag
+   * served before (the tag serves nothing now when it was `digest`), `approved` what a revert of the
+   * tag would restore (nothing can be restored now when it was `digest`). See digest-deleted.ts.
+   */
+  | { kind: 'digest-deleted'; digest: Digest; serving: Digest | null; approved: Digest | null }
   /**
    * A push the registry refused (the tag is locked): the tag still serves `serving`; `attempted` is
    * what the push tried to put there, when the call carries it. `count` numbers the attempts by the
@@ -110,6 +117,7 @@ export function nextTagState(
 ): TransitionResult {
   const eventTime = event.timestamp ?? receivedAt;
   if (event.action === 'attempt') return attemptOn(prev, event, eventTime, attemptWindowMs);
+  if (event.byDigest) return digestDeletedOn(prev, event, eventTime);
   const previousDigest = prev ? (prev.digest ?? prev.lastDigest) : null;
   const version = (prev?.version ?? 0) + 1;
 
