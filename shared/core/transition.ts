@@ -1,4 +1,3 @@
-import { digestDeletedOn } from './digest-deleted';
 import type { Digest, RegistryEvent } from './model';
 import { compareEventTimes } from './time';
 
@@ -108,6 +107,7 @@ export interface TransitionResult {
  * - A tag deleted and pushed again with another digest is an overwrite of what it served before:
  *   deleting first is no way around the policy.
  * - A push of the digest Tagwarden is restoring is `restored` (the echo of our own revert).
+ * - A delete by digest (`byDigest`) is not a tag event: `recordStep` hands it to `digestDeletedOn`.
  */
 export function nextTagState(
   prev: TagState | null,
@@ -117,7 +117,6 @@ export function nextTagState(
 ): TransitionResult {
   const eventTime = event.timestamp ?? receivedAt;
   if (event.action === 'attempt') return attemptOn(prev, event, eventTime, attemptWindowMs);
-  if (event.byDigest) return digestDeletedOn(prev, event, eventTime);
   const previousDigest = prev ? (prev.digest ?? prev.lastDigest) : null;
   const version = (prev?.version ?? 0) + 1;
 
