@@ -18,6 +18,11 @@ export interface Incident {
   owners: string[];
   /** Only for a refused push: `from` is the digest the tag still serves, `to` the one tried. */
   attempt?: AttemptFacts;
+  /**
+   * Only for a manifest deleted by digest: the deleted digest. `from` is what the tag served before,
+   * `to` is null, `restoreTo` what a revert of the tag would restore.
+   */
+  digestDeleted?: Digest;
 }
 
 /** What an alert on a refused push tells besides the incident: from where, and how often. */
@@ -108,6 +113,20 @@ export function decide(
                   windowMs: rule.attemptWindowMs ?? DEFAULT_ATTEMPT_WINDOW_MS,
                   earlier: transition.closed,
                 },
+              },
+              after: null,
+            },
+          ];
+    case 'digest-deleted':
+      // Nothing to undo; a guarded tag's owners hear of it (a tag under `allow` is not guarded).
+      return rule.action === 'allow'
+        ? []
+        : [
+            {
+              kind: 'alert',
+              incident: {
+                ...incident(transition.serving, null, transition.approved),
+                digestDeleted: transition.digest,
               },
               after: null,
             },

@@ -74,6 +74,8 @@ export function eventProblems(event: RegistryEvent): string[] {
     push(textProblem('origin.sourceIp', event.origin.sourceIp));
     push(textProblem('origin.userAgent', event.origin.userAgent));
   }
+  if (event.byDigest !== undefined && (event.action !== 'delete' || event.digest === null))
+    push('byDigest is only carried by deletes with a digest');
   return problems;
 }
 

@@ -1,5 +1,6 @@
 export * from './alert';
 export * from './decide';
+export * from './digest-deleted';
 export * from './errors';
 export * from './grammar';
 export * from './model';

@@ -30,6 +30,11 @@ export interface RegistryEvent {
    * push tried to put under the tag (null when the call did not carry it) and `actor` the identity.
    */
   origin?: AttemptOrigin;
+  /**
+   * Only on deletes: the registry deleted the manifest `digest` itself, not the tag. Every tag serving
+   * it is gone; such an event is made per tag history says serves the digest or would be reverted to it.
+   */
+  byDigest?: true;
 }
 
 export interface TagRef {

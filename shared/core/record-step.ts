@@ -1,4 +1,5 @@
 import { decide, type Effect, type EffectKind, effectKey } from './decide';
+import { digestDeletedOn } from './digest-deleted';
 import type { Digest, EventAction, RegistryEvent } from './model';
 import type { ResolvedRule } from './policy';
 import {
@@ -90,12 +91,9 @@ export function recordStep({ prev, seen, event, rule, receivedAt }: RecordInput)
     };
     return { kind: 'duplicate', result };
   }
-  const { transition, next, previousDigest, eventTime } = nextTagState(
-    prev,
-    event,
-    receivedAt,
-    rule.attemptWindowMs,
-  );
+  const { transition, next, previousDigest, eventTime } = event.byDigest
+    ? digestDeletedOn(prev, event, event.timestamp ?? receivedAt)
+    : nextTagState(prev, event, receivedAt, rule.attemptWindowMs);
   const planned = decide(transition, rule, event, eventTime, prev?.approvedDigest ?? null);
   const effects = outboxRows(event.id, planned, receivedAt);
   const kinds = effects.map((e) => e.kind);

@@ -18,6 +18,12 @@ export type Transition =
   | { kind: 'deleted'; digest: Digest | null }
   | { kind: 'restored'; digest: Digest; replaced: Digest | null }
   /**
+   * The registry deleted the manifest `digest` (by digest, not by tag). `serving` is what the tag
+   * served before (the tag serves nothing now when it was `digest`), `approved` what a revert of the
+   * tag would restore (nothing can be restored now when it was `digest`). See digest-deleted.ts.
+   */
+  | { kind: 'digest-deleted'; digest: Digest; serving: Digest | null; approved: Digest | null }
+  /**
    * A push the registry refused (the tag is locked): the tag still serves `serving`; `attempted` is
    * what the push tried to put there, when the call carries it. `count` numbers the attempts by the
    * same actor in the current window; only the first of a window (`grouped: false`) is alerted, and
@@ -101,6 +107,7 @@ export interface TransitionResult {
  * - A tag deleted and pushed again with another digest is an overwrite of what it served before:
  *   deleting first is no way around the policy.
  * - A push of the digest Tagwarden is restoring is `restored` (the echo of our own revert).
+ * - A delete by digest (`byDigest`) is not a tag event: `recordStep` hands it to `digestDeletedOn`.
  */
 export function nextTagState(
   prev: TagState | null,

@@ -7,8 +7,8 @@ import {
 import { errorMessage, formatTagRef, type Policy, type RegistryEvent } from '../core';
 import { type FailureLog, type Outbox, rejectedItemsRecord, type TagHistory } from '../history';
 import type { Logger } from '../log';
-import { parserFor, readDelivery, SOURCE_PARSERS, type SourceParser } from '../sources';
-import { acceptEvents } from './record';
+import { type DigestDelete, parserFor, readDelivery, SOURCE_PARSERS, type SourceParser } from '../sources';
+import { acceptEvents, recordDigestDeletes } from './record';
 
 export interface IngestDeps {
   store: TagHistory & Outbox & FailureLog;
@@ -67,6 +67,8 @@ export type CheckedWebhook =
       events: RegistryEvent[];
       ignored: string[];
       rejected: string[];
+      /** Manifests deleted by digest (their reasons are among `ignored`): `serve` records them. */
+      digestDeletes: DigestDelete[];
       handshake: Record<string, unknown> | null;
     }
   | { ok: false; refusal: IngestRefusal };
@@ -170,12 +172,17 @@ export async function ingestAdmitted(
       await deps.store.recordFailure(failure);
       deps.log.warn('event rejected', { source, rejected: rejected.length, reason: failure.reason });
     }
-    const { recorded, resolving } = await acceptEvents(deps, events, receivedAt);
+    const accepted = await acceptEvents(deps, events, receivedAt);
+    const { resolving } = accepted;
+    const recorded = [
+      ...accepted.recorded,
+      ...(await recordDigestDeletes(deps, checked.digestDeletes, receivedAt)),
+    ];
     if (checked.handshake) return { kind: 'handshake', response: checked.handshake };
     return {
       kind: 'recorded',
       summary: {
-        accepted: recorded.length + resolving.length,
+        accepted: accepted.recorded.length + resolving.length,
         resolving: resolving.map((event) => ({ id: event.id, tagRef: formatTagRef(event) })),
         transitions: recorded.map(({ event, result }) => ({
           id: event.id,

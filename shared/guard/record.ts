@@ -1,7 +1,9 @@
 import { formatTagRef, type Policy, type RegistryEvent, resolveEffect, ruleFor } from '../core';
-import type { ApplyResult, Outbox, TagHistory } from '../history';
+import { type ApplyResult, DigestLookupUnsupported, type Outbox, type TagHistory } from '../history';
 import type { Logger } from '../log';
 import { perDelivery } from '../sources/common';
+import { digestDeleteEvents } from '../sources/delivery';
+import type { DigestDelete } from '../sources/types';
 
 export interface RecordedEvent {
   event: RegistryEvent;
@@ -56,12 +58,49 @@ export async function acceptEvents(
   }
   const complete = events.filter((e) => !(e.action === 'push' && e.digest === null));
   const recorded = await recordEvents(deps.store, deps.policy, complete, receivedAt);
+  logRecorded(deps.log, recorded);
+  return { recorded, resolving };
+}
+
+function logRecorded(log: Logger, recorded: readonly RecordedEvent[]): void {
   for (const { event, result } of recorded) {
-    deps.log.info('event recorded', {
+    log.info('event recorded', {
       ...logFieldsOf(event),
       transition: result.transition.kind,
       effects: result.effects.map((e) => e.kind),
     });
   }
-  return { recorded, resolving };
+}
+
+/**
+ * Records each manifest deleted by digest against the tags history says serve the digest or would
+ * be reverted to it: one `byDigest` delete per tag, recorded like any event (the row is
+ * `digest-deleted`; a guarded tag's owners are alerted). A store that cannot find those tags
+ * (`DigestLookupUnsupported`) is logged as a warning; the delivery is still recorded.
+ */
+export async function recordDigestDeletes(
+  deps: { store: Pick<TagHistory, 'applyAll' | 'tagsServing'>; policy: Policy; log: Logger },
+  deletes: readonly DigestDelete[],
+  receivedAt: string,
+): Promise<RecordedEvent[]> {
+  const events: RegistryEvent[] = [];
+  for (const deleted of deletes) {
+    const fields = {
+      eventId: deleted.id,
+      registryHost: deleted.registryHost,
+      repository: deleted.repository,
+      digest: deleted.digest,
+    };
+    try {
+      const tags = await deps.store.tagsServing(deleted.registryHost, deleted.repository, deleted.digest);
+      if (tags.length === 0) deps.log.info('manifest deleted by digest; no tag in history serves it', fields);
+      events.push(...digestDeleteEvents(deleted, tags));
+    } catch (error) {
+      if (!(error instanceof DigestLookupUnsupported)) throw error;
+      deps.log.warn('manifest deleted by digest; not recorded', { ...fields, reason: error.message });
+    }
+  }
+  const recorded = await recordEvents(deps.store, deps.policy, events, receivedAt);
+  logRecorded(deps.log, recorded);
+  return recorded;
 }

@@ -48,6 +48,22 @@ export interface TagHistory {
   /** Records a restore about to be made, unless the tag no longer serves `restore.from`. */
   markPendingRestore(ref: TagRef, restore: PendingRestore): Promise<boolean>;
   clearPendingRestore(ref: TagRef, digest: Digest): Promise<void>;
+  /**
+   * The repository's tags that serve `digest` or whose approved digest it is (what a revert would
+   * restore), sorted by tag: those a manifest deleted by digest is recorded against. A store that
+   * cannot find them without scanning every tag throws `DigestLookupUnsupported`.
+   */
+  tagsServing(registryHost: string, repository: string, digest: Digest): Promise<TagRef[]>;
+}
+
+/** Thrown by `tagsServing` on stores keyed per tag (DynamoDB, Table Storage): no query finds them. */
+export class DigestLookupUnsupported extends Error {
+  constructor(store: string) {
+    super(
+      `finding the tags that serve a digest is not supported on the ${store} store; manifest deletes by digest are not recorded there`,
+    );
+    this.name = 'DigestLookupUnsupported';
+  }
 }
 
 /** The effects waiting to run, each keyed `eventId#kind`, claimed under a lease. */

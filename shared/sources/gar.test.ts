@@ -158,7 +158,7 @@ describe('gar parser', () => {
     expect(itemsOf(deleteDigestOnly)).toEqual([
       {
         kind: 'ignored',
-        reason: `manifest delete by digest ${D2} in ${IMAGE}: every tag serving it is gone, but it is not recorded against those tags yet`,
+        reason: `manifest delete by digest ${D2} in ${IMAGE}: every tag serving it is gone; not a tag event, so it is recorded against the tags history says serve it`,
         digestDelete: {
           id: '9876543210005',
           registryHost: 'us-east1-docker.pkg.dev',

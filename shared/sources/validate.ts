@@ -12,8 +12,9 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * A manifest delete by digest, validated like an event: ignored (nothing records it yet) with a
- * reason saying what it means and the parsed delete attached, or rejected naming the bad field.
+ * A manifest delete by digest, validated like an event: ignored as a tag event, with a reason saying
+ * what it means and the parsed delete attached (ingest records it against the tags history says
+ * serve the digest), or rejected naming the bad field.
  */
 export function digestDeleteOutcome(deleted: DigestDelete): ItemOutcome {
   const problems = [
@@ -25,7 +26,7 @@ export function digestDeleteOutcome(deleted: DigestDelete): ItemOutcome {
   const where = `${deleted.registryHost}/${deleted.repository}`;
   return {
     kind: 'ignored',
-    reason: `manifest delete by digest ${deleted.digest} in ${where}: every tag serving it is gone, but it is not recorded against those tags yet`,
+    reason: `manifest delete by digest ${deleted.digest} in ${where}: every tag serving it is gone; not a tag event, so it is recorded against the tags history says serve it`,
     digestDelete: deleted,
   };
 }

@@ -1,8 +1,14 @@
 import fc from 'fast-check';
 import { type Policy, resolveEffect, ruleFor, TransientError, tagRefOf } from '../../shared/core';
 import { decodeOutcome, EffectRunner } from '../../shared/guard/effects';
-import { type HistoryStore, rejectedItemsRecord, summarizeReasons } from '../../shared/history';
+import {
+  DigestLookupUnsupported,
+  type HistoryStore,
+  rejectedItemsRecord,
+  summarizeReasons,
+} from '../../shared/history';
 import { silentLogger } from '../../shared/log';
+import { digestDeleteEvents } from '../../shared/sources';
 import { at, deleteEvent, digestOf, noEffects, pushEvent } from '../support/events';
 import { FakeRegistry } from '../support/fake-registry';
 import { runOutboxFor } from '../support/outbox-clock';
@@ -22,7 +28,7 @@ const revertPolicy: Policy = {
 export function describeHistoryStore(
   name: string,
   open: () => Promise<HistoryStore>,
-  options: { propertyRuns?: number } = {},
+  options: { propertyRuns?: number; digestLookup?: boolean } = {},
 ) {
   describe(`HistoryStore contract: ${name}`, () => {
     let store: HistoryStore;
@@ -453,6 +459,48 @@ export function describeHistoryStore(
       expect(after[0]!.reason).toBe(summarizeReasons(reasons));
       expect(after[0]!.reason).toMatch(/^300000 items rejected: \[0\]: .*; and 299980 more$/);
       expect(after[0]!.payload.length === payload.length && after[0]!.payload === payload).toBe(true);
+    });
+
+    it('records a manifest deleted by digest against a tag serving it and one whose revert would restore it', async () => {
+      const tag = (t: string) => ({ ...ref, tag: t });
+      await store.apply(pushEvent({ tag: 'serving', digest: A, timestamp: at(1) }), revertPolicy, RECEIVED);
+      await store.apply(pushEvent({ tag: 'reverting', digest: A, timestamp: at(1) }), revertPolicy, RECEIVED);
+      await store.apply(pushEvent({ tag: 'reverting', digest: B, timestamp: at(2) }), revertPolicy, RECEIVED);
+      await store.apply(pushEvent({ tag: 'other', digest: C, timestamp: at(1) }), revertPolicy, RECEIVED);
+      const lookup = store.tagsServing(ref.registryHost, ref.repository, A);
+      if (options.digestLookup === false) {
+        await expect(lookup).rejects.toThrow(DigestLookupUnsupported);
+      } else {
+        expect(await lookup).toEqual([tag('reverting'), tag('serving')]);
+        expect(await store.tagsServing(ref.registryHost, 'payments/other', A)).toEqual([]);
+      }
+      const deleted = { id: 'del-1', registryHost: ref.registryHost, repository: ref.repository, digest: A };
+      const events = digestDeleteEvents({ ...deleted, timestamp: at(3), actor: 'mallory' }, [
+        tag('reverting'),
+        tag('serving'),
+        tag('other'),
+      ]);
+      const results = await store.applyAll([...events, events[0]!], revertPolicy, RECEIVED);
+      expect(results.map((r) => r.transition.kind)).toEqual([
+        'digest-deleted',
+        'digest-deleted',
+        'stale',
+        'duplicate',
+      ]);
+      expect(results.map((r) => r.effects.map((e) => e.kind))).toEqual([['alert'], ['alert'], [], []]);
+      expect((await store.tagState(tag('serving')))?.digest).toBeNull();
+      expect((await store.tagState(tag('reverting')))?.digest).toBe(B);
+      const rows = await store.history(tag('serving'));
+      expect(rows.map((r) => [r.action, r.transition, r.digest, r.actor])).toEqual([
+        ['push', 'first-seen', A, 'alice'],
+        ['delete', 'digest-deleted', A, 'mallory'],
+      ]);
+      const again = await store.apply(
+        pushEvent({ tag: 'serving', digest: C, timestamp: at(4) }),
+        noEffects,
+        RECEIVED,
+      );
+      expect(again.transition).toEqual({ kind: 'overwrite', from: A, to: C });
     });
 
     it('serializes concurrent applies on one tag: one first-seen, the change between them seen either way, both digests kept', async () => {

@@ -26,6 +26,8 @@ const transitions: Record<TransitionKind, Transition> = {
   restored: { kind: 'restored', digest: OLD, replaced: NEW },
   // A refused push at a locked tag, the first by its actor in the window: alerted whatever the rule.
   attempt: { kind: 'attempt', serving: OLD, attempted: NEW, count: 1, grouped: false, closed: null },
+  // The manifest OLD, which the tag served and a revert would restore, deleted by digest.
+  'digest-deleted': { kind: 'digest-deleted', digest: OLD, serving: OLD, approved: OLD },
 };
 
 function rule(action: PolicyAction, bump = false): ResolvedRule {
@@ -52,6 +54,7 @@ const table: Array<[PolicyAction, boolean, TransitionKind, string[]]> = [
   ['allow', false, 'deleted', []],
   ['allow', false, 'restored', []],
   ['allow', false, 'attempt', ['alert:after=null']],
+  ['allow', false, 'digest-deleted', []],
   ['alert', false, 'first-seen', []],
   ['alert', false, 'unchanged', []],
   ['alert', false, 'overwrite', ['alert:after=null']],
@@ -61,6 +64,7 @@ const table: Array<[PolicyAction, boolean, TransitionKind, string[]]> = [
   ['alert', false, 'deleted', []],
   ['alert', false, 'restored', []],
   ['alert', false, 'attempt', ['alert:after=null']],
+  ['alert', false, 'digest-deleted', ['alert:after=null']],
   ['lock', false, 'first-seen', ['lock']],
   ['lock', false, 'unchanged', []],
   ['lock', false, 'overwrite', ['revert', 'lock', 'alert:after=revert']],
@@ -70,6 +74,7 @@ const table: Array<[PolicyAction, boolean, TransitionKind, string[]]> = [
   ['lock', false, 'deleted', []],
   ['lock', false, 'restored', []],
   ['lock', false, 'attempt', ['alert:after=null']],
+  ['lock', false, 'digest-deleted', ['alert:after=null']],
   ['revert', false, 'first-seen', []],
   ['revert', false, 'unchanged', []],
   ['revert', false, 'overwrite', ['revert', 'alert:after=revert']],
@@ -79,6 +84,7 @@ const table: Array<[PolicyAction, boolean, TransitionKind, string[]]> = [
   ['revert', false, 'deleted', []],
   ['revert', false, 'restored', []],
   ['revert', false, 'attempt', ['alert:after=null']],
+  ['revert', false, 'digest-deleted', ['alert:after=null']],
   // bump: true adds a cluster bump to an allowed move and to the echo of a revert, nothing else.
   ['allow', true, 'first-seen', []],
   ['allow', true, 'unchanged', []],

@@ -1,5 +1,12 @@
 import type { Notifier } from '../../adapters/notify/port';
-import { type Alert, attemptAlert, type EffectKind, errorMessage, type Incident } from '../../core';
+import {
+  type Alert,
+  attemptAlert,
+  digestDeletedAlert,
+  type EffectKind,
+  errorMessage,
+  type Incident,
+} from '../../core';
 import type { Outbox, OutboxEffect } from '../../history';
 import type { Logger } from '../../log';
 import { harmlessRuns, judgeMove, type MoveDeps, verdictText } from './classify';
@@ -93,6 +100,7 @@ export function buildAlert(
   move: MoveNote | null = null,
 ): Alert {
   if (incident.attempt) return attemptAlert(incident, incident.attempt);
+  if (incident.digestDeleted) return digestDeletedAlert(incident, incident.digestDeleted);
   const notes: string[] = move ? [`Move: ${move.text}.`] : [];
   const locked = decodeOutcome(lock?.outcome ?? null);
   if (locked?.kind === 'notLocked') notes.push(`Lock: the tag could not be locked: ${locked.reason}.`);

@@ -25,7 +25,7 @@ import {
 } from '../../core';
 import { applyInOrder } from '../apply-all';
 import { backOffAfterConflict } from '../conflict-retry';
-import type { EffectUpdate, FailedRecord, HistoryStore } from '../port';
+import { DigestLookupUnsupported, type EffectUpdate, type FailedRecord, type HistoryStore } from '../port';
 import { DynamoDbFailureLog } from './failure-log';
 
 import {
@@ -171,6 +171,14 @@ export class DynamoDbHistoryStore implements HistoryStore {
       ExpressionAttributeNames: { '#version': 'version' },
       ExpressionAttributeValues: { ':p': restore, ':from': restore.from, ':one': 1 },
     });
+  }
+
+  /**
+   * Not supported: a tag's state is keyed by its own partition and does not carry the repository, so
+   * only a scan of the whole table would find the tags serving a digest.
+   */
+  async tagsServing(_registryHost: string, _repository: string, _digest: Digest): Promise<TagRef[]> {
+    throw new DigestLookupUnsupported('DynamoDB');
   }
 
   async clearPendingRestore(ref: TagRef, digest: Digest): Promise<void> {

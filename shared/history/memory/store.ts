@@ -13,6 +13,7 @@ import {
   ruleFor,
   type TagRef,
   type TagState,
+  tagRefOf,
 } from '../../core';
 import { applyInOrder } from '../apply-all';
 import type { EffectUpdate, FailedRecord, HistoryStore } from '../port';
@@ -20,6 +21,7 @@ import type { EffectUpdate, FailedRecord, HistoryStore } from '../port';
 /** In-process store for tests and dry runs. Atomic because nothing inside `apply` awaits. */
 export class MemoryHistoryStore implements HistoryStore {
   private readonly tags = new Map<string, TagState>();
+  private readonly refs = new Map<string, TagRef>();
   private readonly rows = new Map<string, HistoryEntry[]>();
   private readonly seenEventIds = new Set<string>();
   private readonly outbox = new Map<string, OutboxEffect>();
@@ -34,6 +36,7 @@ export class MemoryHistoryStore implements HistoryStore {
     if (step.kind === 'duplicate') return step.result;
     this.seenEventIds.add(event.id);
     if (step.next) this.tags.set(key, step.next);
+    if (step.next) this.refs.set(key, tagRefOf(event));
     const list = this.rows.get(key) ?? [];
     list.push({ seq: ++this.seq, ...step.history });
     this.rows.set(key, list);
@@ -71,6 +74,16 @@ export class MemoryHistoryStore implements HistoryStore {
     if (state?.pendingRestore?.digest === digest) {
       this.tags.set(formatTagRef(ref), { ...state, pendingRestore: null, version: state.version + 1 });
     }
+  }
+
+  async tagsServing(registryHost: string, repository: string, digest: Digest): Promise<TagRef[]> {
+    const found: TagRef[] = [];
+    for (const [key, state] of this.tags) {
+      const ref = this.refs.get(key)!;
+      const named = state.digest === digest || state.approvedDigest === digest;
+      if (named && ref.registryHost === registryHost && ref.repository === repository) found.push(ref);
+    }
+    return found.sort((a, b) => a.tag.localeCompare(b.tag));
   }
 
   async claimDueEffects(now: string, leaseUntil: string, limit: number): Promise<OutboxEffect[]> {

@@ -19,6 +19,7 @@ import {
   type TagState,
 } from '../../core';
 import type { EffectUpdate, FailedRecord, HistoryStore } from '../port';
+import { tagsServingIn } from './digest-lookup';
 import { type HistoryRow, toHistoryEntry } from './rows';
 import { addMissingColumns, SCHEMA } from './schema';
 
@@ -262,6 +263,10 @@ export class SqliteHistoryStore implements HistoryStore {
 
   async clearPendingRestore(ref: TagRef, digest: Digest): Promise<void> {
     this.statements.clearPending.run(ref.registryHost, ref.repository, ref.tag, digest);
+  }
+
+  async tagsServing(registryHost: string, repository: string, digest: Digest): Promise<TagRef[]> {
+    return tagsServingIn(this.db, registryHost, repository, digest);
   }
 
   async claimDueEffects(now: string, leaseUntil: string, limit: number): Promise<OutboxEffect[]> {

@@ -18,7 +18,7 @@ import {
 } from '../../core';
 import { applyInOrder } from '../apply-all';
 import { backOffAfterConflict } from '../conflict-retry';
-import type { EffectUpdate, FailedRecord, HistoryStore } from '../port';
+import { DigestLookupUnsupported, type EffectUpdate, type FailedRecord, type HistoryStore } from '../port';
 import {
   applyUpdate,
   type EffectEntity,
@@ -167,6 +167,14 @@ export class TableStorageHistoryStore implements HistoryStore {
     return this.replaceState('markPendingRestore', ref, (state) =>
       state.digest === restore.from ? { ...state, pendingRestore: restore } : null,
     );
+  }
+
+  /**
+   * Not supported: a tag's state is keyed by its own partition and does not carry the repository, so
+   * only a scan of the whole table would find the tags serving a digest.
+   */
+  async tagsServing(_registryHost: string, _repository: string, _digest: Digest): Promise<TagRef[]> {
+    throw new DigestLookupUnsupported('Table Storage');
   }
 
   async clearPendingRestore(ref: TagRef, digest: Digest): Promise<void> {
