@@ -48,6 +48,12 @@ export interface TagHistory {
   /** Records a restore about to be made, unless the tag no longer serves `restore.from`. */
   markPendingRestore(ref: TagRef, restore: PendingRestore): Promise<boolean>;
   clearPendingRestore(ref: TagRef, digest: Digest): Promise<void>;
+  /**
+   * Makes `digest` the tag's approved digest (what a later revert restores), atomically and only
+   * while the tag still serves it: false when it serves another digest, nothing, or is unknown.
+   * For a move the policy let stand after it was recorded (a harmless move under allow or alert).
+   */
+  approveDigest(ref: TagRef, digest: Digest): Promise<boolean>;
 }
 
 /** The effects waiting to run, each keyed `eventId#kind`, claimed under a lease. */
