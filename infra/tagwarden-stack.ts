@@ -5,6 +5,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct, Node } from 'constructs';
 import { loadConfigText } from '../shared/config/load';
+import { policyDocumentOf } from '../shared/config/policy-schema';
 import { alarms, alarmTopic, dashboard } from './stack/alarms';
 import {
   ecrImageActionsRule,
@@ -210,9 +211,9 @@ export function readPolicyFile(path: string | undefined): string {
   return policyJson(text, file);
 }
 
-/** YAML policy text → the JSON the functions read (only `defaults` and `rules`; secrets stay out). */
+/** YAML policy text → the JSON the functions read (only the policy keys; secrets stay out). */
 export function policyJson(text: string, file = 'policy'): string {
   const loaded = loadConfigText(text, { file, env: {}, policyOnly: true });
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-  return JSON.stringify({ defaults: loaded.config.defaults, rules: loaded.config.rules });
+  return JSON.stringify(policyDocumentOf(loaded.config));
 }

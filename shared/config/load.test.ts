@@ -291,7 +291,7 @@ describe('errors name the file, line, column and field', () => {
 
   test('an unknown top-level key lists the allowed keys when nothing is close', () => {
     expect(errors('zzz: 1\n')).toEqual([
-      'tagwarden.yaml:1:1: unknown key "zzz" at the top level; expected defaults, rules, notify, sources, api, registries, clusters, effects',
+      'tagwarden.yaml:1:1: unknown key "zzz" at the top level; expected defaults, rules, attempts, notify, sources, api, registries, clusters, effects',
     ]);
   });
 
@@ -422,6 +422,30 @@ describe('toPolicy', () => {
       action: 'alert',
       source: 'defaults',
     });
+  });
+
+  test('attempts.windowMs reaches the policy and every rule; bad values name the field', () => {
+    const policy = toPolicy(
+      ok('attempts: { windowMs: 60000 }\nrules:\n  - { match: { tag: "v*" }, action: lock }\n'),
+    );
+    expect(policy.attemptWindowMs).toBe(60000);
+    expect(ruleFor(policy, ref('a', 'v1')).attemptWindowMs).toBe(60000);
+    expect(ruleFor(policy, ref('a', 'x')).attemptWindowMs).toBe(60000);
+    expect(toPolicy(ok('attempts: { windowMs: 0 }\n')).attemptWindowMs).toBe(0);
+    expect('attemptWindowMs' in toPolicy(ok(''))).toBe(false);
+    expect(errors('attempts: { windowMs: 86400001 }\n')).toEqual([
+      expect.stringMatching(/^tagwarden\.yaml:1:23: attempts\.windowMs: expected at most 86400000 ms/),
+    ]);
+    expect(errors('attempts: { windowMs: -1 }\n')[0]).toMatch(/attempts\.windowMs: expected at least 0 ms/);
+    expect(errors('attempts: { windowMs: 1.5 }\n')[0]).toMatch(
+      /attempts\.windowMs: expected a whole number of milliseconds/,
+    );
+    expect(errors('attempts: { window: 60000 }\n')[0]).toMatch(/attempts/);
+  });
+
+  test('policyOnly keeps attempts (it is part of the policy the cloud functions run)', () => {
+    const loaded = loadConfigText('attempts: { windowMs: 5000 }\n', { file: 't', env: {}, policyOnly: true });
+    expect(loaded.ok && toPolicy(loaded.config).attemptWindowMs).toBe(5000);
   });
 
   test('left-out match keys stay absent, so they match anything', () => {

@@ -133,8 +133,36 @@ export const RulesSchema = z
     ),
   );
 
-/** What the stack deploys to the Lambdas (`POLICY`): the policy keys of the config file, as JSON. */
-export const PolicyDocument = z.strictObject({ defaults: DefaultsSchema, rules: RulesSchema });
+/** Longest attempt window: a day. Longer would silence a retrying job for more than a working day. */
+const MAX_ATTEMPT_WINDOW_MS = 86_400_000;
+
+export const AttemptsSchema = z
+  .optional(
+    z.strictObject({
+      windowMs: z
+        .number()
+        .check(
+          z.multipleOf(1, 'expected a whole number of milliseconds'),
+          z.minimum(0, 'expected at least 0 ms (0: alert every attempt)'),
+          z.maximum(MAX_ATTEMPT_WINDOW_MS, `expected at most ${MAX_ATTEMPT_WINDOW_MS} ms (a day)`),
+          z.describe(
+            'How long refused pushes by one identity at one tag share one alert, in ms (default 600000, ten minutes; 0 alerts every attempt; at most 86400000). The next alert after the window says how many the last one grouped.',
+          ),
+        ),
+    }),
+  )
+  .check(
+    z.describe(
+      'Overwrite attempts at locked tags (refused pushes; see docs/attempts.md). Left out: a ten-minute window.',
+    ),
+  );
+
+/** What the deployments hold (`POLICY`, or built into the AWS bundle): the policy keys of the config file, as JSON. */
+export const PolicyDocument = z.strictObject({
+  defaults: DefaultsSchema,
+  rules: RulesSchema,
+  attempts: AttemptsSchema,
+});
 export type PolicyDocument = z.output<typeof PolicyDocument>;
 
 /**
@@ -180,7 +208,14 @@ export function toPolicy(config: PolicyDocument): Policy {
         ...(rule.harmless ? { harmless: rule.harmless } : {}),
       }),
     ),
+    ...(config.attempts ? { attemptWindowMs: config.attempts.windowMs } : {}),
   };
+}
+
+/** The policy keys of a config file, as the JSON a cloud deployment holds (no secrets in it). */
+export function policyDocumentOf(config: PolicyDocument): PolicyDocument {
+  const { defaults, rules, attempts } = config;
+  return attempts ? { defaults, rules, attempts } : { defaults, rules };
 }
 
 function toRuleMatch(match: PolicyDocument['rules'][number]['match']): RuleMatch {

@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { SOURCE_PARSERS } from '../sources';
 import { closest } from './closest';
 import { ClustersSchema } from './cluster-schema';
-import { DefaultsSchema, RulesSchema } from './policy-schema';
+import { AttemptsSchema, DefaultsSchema, RulesSchema } from './policy-schema';
 
 export { toPolicy } from './policy-schema';
 
@@ -201,6 +201,7 @@ export const TagwardenConfigFile = z
   .strictObject({
     defaults: DefaultsSchema,
     rules: RulesSchema,
+    attempts: AttemptsSchema,
     notify: NotifySchema.optional(),
     sources: SourcesSchema.optional(),
     api: ApiSchema.optional(),

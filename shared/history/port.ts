@@ -54,6 +54,12 @@ export interface TagHistory {
    * cannot find them without scanning every tag throws `DigestLookupUnsupported`.
    */
   tagsServing(registryHost: string, repository: string, digest: Digest): Promise<TagRef[]>;
+  /**
+   * Makes `digest` the tag's approved digest (what a later revert restores), atomically and only
+   * while the tag still serves it: false when it serves another digest, nothing, or is unknown.
+   * For a move the policy let stand after it was recorded (a harmless move under allow or alert).
+   */
+  approveDigest(ref: TagRef, digest: Digest): Promise<boolean>;
 }
 
 /** Thrown by `tagsServing` on stores keyed per tag (DynamoDB, Table Storage): no query finds them. */

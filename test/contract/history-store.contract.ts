@@ -182,6 +182,24 @@ export function describeHistoryStore(
       expect(await store.tagState(other)).toMatchObject({ digest: B, approvedDigest: B });
     });
 
+    it('approves a digest only while the tag serves it, so the next revert restores it', async () => {
+      await store.apply(pushEvent({ digest: A, timestamp: at(1) }), revertPolicy, RECEIVED);
+      await store.apply(pushEvent({ digest: B, timestamp: at(2) }), revertPolicy, RECEIVED);
+      expect(await store.tagState(ref)).toMatchObject({ digest: B, approvedDigest: A });
+      expect(await store.approveDigest(ref, A)).toBe(false); // the tag serves B, not A
+      expect(await store.approveDigest(tagRefOf(pushEvent({ tag: 'unknown' })), B)).toBe(false);
+      expect((await store.tagState(ref))?.approvedDigest).toBe(A);
+      expect(await store.approveDigest(ref, B)).toBe(true);
+      expect(await store.tagState(ref)).toMatchObject({ digest: B, approvedDigest: B });
+      const next = await store.apply(pushEvent({ digest: C, timestamp: at(3) }), revertPolicy, RECEIVED);
+      expect(next.effects[0]?.effect).toMatchObject({
+        kind: 'revert',
+        incident: { from: B, to: C, restoreTo: B },
+      });
+      expect(await store.approveDigest(ref, B)).toBe(false); // moved on to C since
+      expect((await store.tagState(ref))?.approvedDigest).toBe(B);
+    });
+
     it('classifies the echo of its own revert as restored, not as a new overwrite', async () => {
       await store.apply(pushEvent({ digest: A, timestamp: at(1) }), noEffects, RECEIVED);
       await store.apply(pushEvent({ digest: B, timestamp: at(2) }), noEffects, RECEIVED);

@@ -45,7 +45,7 @@ const POLICY_YAML = `rules:
 `;
 // Step 1 of the README, as written there.
 const POLICY_TO_JSON =
-  'const {parse}=require("yaml");const c=parse(require("fs").readFileSync("tagwarden.yaml","utf8"));process.stdout.write(JSON.stringify({defaults:c.defaults,rules:c.rules}))';
+  'const {parse}=require("yaml");const c=parse(require("fs").readFileSync("tagwarden.yaml","utf8"));process.stdout.write(JSON.stringify({defaults:c.defaults,rules:c.rules,attempts:c.attempts}))';
 // Step 3 of the README: `az keyvault secret set --vault-name <keyVaultName> -n <name> --value …`.
 const WEBHOOK_SECRET = 'b3f1c0ffee5ec2e7d00dfeedc0ffee5ec2e7d00dfeed';
 const VAULT_SECRETS = (slackUrl: string): Record<string, string> => ({

@@ -98,7 +98,7 @@ function historyEffects(): Array<{ kind: string; status: string; outcome: string
 }
 
 describe('harmless moves with a real distribution registry', () => {
-  it('records a platform added to the index without reverting or alerting; reverts a changed amd64 image, naming it', async () => {
+  it('records a platform added to the index without reverting or alerting, approving it; reverts a changed amd64 image to the grown index, naming it', async () => {
     const amd = await pushPlatformImage(registry.url, REPO, 'amd64 build 1', 'amd64');
     const one = await pushIndexOf(registry.url, REPO, TAG, [amd]);
     await until(1, 'first-seen of the amd64 index');
@@ -120,11 +120,13 @@ describe('harmless moves with a real distribution registry', () => {
     const amdRebuilt = await pushPlatformImage(registry.url, REPO, 'amd64 build 2', 'amd64');
     const changed = await pushIndexOf(registry.url, REPO, TAG, [amdRebuilt, arm]);
     expect(changed.digest).not.toBe(grown.digest);
-    // Reverted to the last digest the policy let stand: a harmless move is left in place, not approved.
+    // Reverted to the grown index: the harmless move was approved, so the amd64-only index is not
+    // what comes back (arm64 users keep their platform).
     await eventually(
-      async () => ((await client.currentDigest(REPO, TAG)) === one.digest ? true : undefined),
+      async () => ((await client.currentDigest(REPO, TAG)) === grown.digest ? true : undefined),
       'the revert of the changed amd64 image',
     );
+    expect(grown.digest).not.toBe(one.digest);
     await eventually(
       async () => (slack.messages.some((m) => m.text.includes(TAG)) ? true : undefined),
       'the Slack alert',

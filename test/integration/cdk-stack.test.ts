@@ -15,7 +15,8 @@ import { propsFromContext, TagwardenStack } from '../../infra/tagwarden-stack';
 const ROOT = join(__dirname, '..', '..');
 /** Context that skips esbuild for stacks only checked for their shape (the main one is bundled). */
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
-const POLICY = 'rules:\n  - match: { repository: "payments/*" }\n    action: revert\n';
+const POLICY =
+  'rules:\n  - match: { repository: "payments/*" }\n    action: revert\nattempts: { windowMs: 123456 }\n';
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string };
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
@@ -218,6 +219,7 @@ describe('the CDK stack', () => {
       // The policy's JSON is in the code, in place of the identifier bundled-policy.ts reads.
       const code = bundleOf(id);
       expect(code).toContain('payments/*');
+      expect(code).toMatch(/windowMs\\*":123456/);
       expect(code).not.toContain('__TAGWARDEN_POLICY__');
     }
     expect(Object.keys(vars('Webhook')).sort()).toEqual(

@@ -124,7 +124,7 @@ function harness(action: PolicyAction, harmless?: PolicyAction) {
     const outcomes = Object.fromEntries(effects.map((e) => [e.kind, outcomeText(e.outcome) ?? e.status]));
     return { event, outcomes };
   };
-  return { store, registry, notifier, put, move };
+  return { store, registry, notifier, put, move, record, runner };
 }
 
 const amd = image('amd64');
@@ -294,6 +294,63 @@ describe('harmless moves in the outbox', () => {
 
     expect(h.notifier.alerts).toHaveLength(1);
     expect(h.notifier.alerts[0]!.notes.join(' ')).toContain(`the manifest ${before.digest} no longer exists`);
+  });
+});
+
+describe('a harmless move the rule lets stand is approved', () => {
+  const ref = { registryHost: HOST, repository: REPO, tag: TAG };
+  const one = index([[amd, 'linux/amd64']]);
+  const grown = index([
+    [amd, 'linux/amd64'],
+    [arm, 'linux/arm64'],
+  ]);
+  const changed = index([
+    [amdChanged, 'linux/amd64'],
+    [arm, 'linux/arm64'],
+  ]);
+
+  it.each(['allow', 'alert'] as const)(
+    'under revert with harmless: %s, so a later real overwrite is reverted to the grown index, not past it',
+    async (harmless) => {
+      const h = harness('revert', harmless);
+      h.put(amd, arm, amdChanged, one, grown, changed);
+      await h.move(one, grown);
+      expect(await h.store.tagState(ref)).toMatchObject({
+        digest: grown.digest,
+        approvedDigest: grown.digest,
+      });
+
+      await h.record(changed);
+      await h.runner.runDue();
+      expect(h.registry.tagOf(REPO, TAG)).toBe(grown.digest);
+      const reverted = h.notifier.alerts.find((a) => a.actionTaken.startsWith('reverted'));
+      expect(reverted?.notes).toContain('Move: real overwrite: the image changed for linux/amd64.');
+    },
+  );
+
+  it('under lock, where the lock effect judges it', async () => {
+    const h = harness('lock');
+    h.put(amd, arm, one, grown);
+    await h.move(one, grown);
+    expect(h.registry.locks.size).toBe(0);
+    expect((await h.store.tagState(ref))?.approvedDigest).toBe(grown.digest);
+  });
+
+  it('not when the rule reverts harmless moves too, nor once the tag serves another digest', async () => {
+    const reverting = harness('revert', 'revert');
+    reverting.put(amd, arm, one, grown);
+    await reverting.move(one, grown);
+    expect((await reverting.store.tagState(ref))?.approvedDigest).toBe(one.digest);
+
+    // The grown index is replaced before its effects run: judging it must not approve it.
+    const late = harness('revert');
+    late.put(amd, arm, amdChanged, one, grown, changed);
+    await late.record(one);
+    await late.record(grown);
+    await late.record(changed);
+    await late.runner.runDue();
+    expect(late.registry.tagOf(REPO, TAG)).toBe(one.digest);
+    expect((await late.store.tagState(ref))?.approvedDigest).toBe(one.digest);
   });
 });
 

@@ -7,14 +7,14 @@ import {
   errorMessage,
   type Incident,
 } from '../../core';
-import type { Outbox, OutboxEffect } from '../../history';
+import type { Outbox, OutboxEffect, TagHistory } from '../../history';
 import type { Logger } from '../../log';
 import { harmlessRuns, judgeMove, type MoveDeps, verdictText } from './classify';
 import { done, type Executed, quickRetriesOf } from './executor';
 import { decodeOutcome, type EffectOutcome, renderOutcome } from './outcome';
 
 export interface AlertDeps extends MoveDeps {
-  store: Pick<Outbox, 'effectsOf'>;
+  store: Pick<Outbox, 'effectsOf'> & Pick<TagHistory, 'approveDigest'>;
   notifier: Notifier;
   now: () => Date;
   /** How long after the event an alert waits for the effects it reports before it goes out anyway. */

@@ -17,6 +17,7 @@ import {
   type Move,
   parseManifestDoc,
 } from '../../core/classify-move';
+import type { TagHistory } from '../../history';
 import type { EffectOutcome } from './outcome';
 
 /** What a move was: classified, or why it could not be (then it counts as a real overwrite). */
@@ -115,6 +116,8 @@ export interface MoveDeps {
   registries: RegistryResolver;
   /** The policy whose rule says what a harmless move does; without one no move is classified. */
   policy?: Policy | null;
+  /** Approves a harmless move the rule lets stand, so a later revert restores it. */
+  store: Pick<TagHistory, 'approveDigest'>;
 }
 
 /** The effects each action plans for an overwrite (see `decide`). */
@@ -135,10 +138,15 @@ export type Judged =
   | { run: true; verdict: Verdict | null }
   | { run: false; outcome: Extract<EffectOutcome, { kind: 'harmless' }> };
 
+/** Harmless actions that let the move stand: its digest becomes the approved one. */
+const LETS_STAND: readonly PolicyAction[] = ['allow', 'alert'];
+
 /**
  * Before an effect acts on an overwrite: a harmless move (compared with the digest a revert would
  * restore, the last one the policy let stand) runs the effect only when the rule's `harmless` action
- * includes it; a real overwrite, or a move that could not be classified, runs it as before.
+ * includes it; a real overwrite, or a move that could not be classified, runs it as before. A harmless
+ * move under `allow` or `alert` is approved while the tag still serves it, so a later real overwrite
+ * is reverted to it (to the grown index, not the one before).
  */
 export async function judgeMove(deps: MoveDeps, incident: Incident, kind: EffectKind): Promise<Judged> {
   const from = incident.restoreTo ?? incident.from;
@@ -150,6 +158,7 @@ export async function judgeMove(deps: MoveDeps, incident: Incident, kind: Effect
     : { class: 'unclassified', reason: `no registry is configured for ${incident.ref.registryHost}` };
   if (verdict.class === 'overwrite' || verdict.class === 'unclassified') return { run: true, verdict };
   const action = ruleFor(deps.policy, incident.ref).harmless ?? 'allow';
+  if (LETS_STAND.includes(action)) await deps.store.approveDigest(incident.ref, to);
   if (harmlessRuns(action, kind)) return { run: true, verdict };
   return {
     run: false,

@@ -12,7 +12,7 @@ import { judgeMove, type MoveDeps, verdictText } from './classify';
 import { done, type Executed, registryFor, skipped } from './executor';
 
 export interface RevertDeps extends MoveDeps {
-  store: Pick<TagHistory, 'tagState' | 'markPendingRestore' | 'clearPendingRestore'>;
+  store: Pick<TagHistory, 'tagState' | 'markPendingRestore' | 'clearPendingRestore' | 'approveDigest'>;
   registries: RegistryResolver;
   now: () => Date;
   /** How long to expect the echo of a revert. */

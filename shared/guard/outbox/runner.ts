@@ -17,7 +17,7 @@ export type OutboxStore = Pick<
   Outbox,
   'claimDueEffects' | 'renewLease' | 'updateEffect' | 'effectsOf' | 'enqueueEffects'
 > &
-  Pick<TagHistory, 'tagState' | 'markPendingRestore' | 'clearPendingRestore'> &
+  Pick<TagHistory, 'tagState' | 'markPendingRestore' | 'clearPendingRestore' | 'approveDigest'> &
   ResolveDeps['store'];
 
 export interface EffectRunnerOptions {

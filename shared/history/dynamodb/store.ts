@@ -191,6 +191,16 @@ export class DynamoDbHistoryStore implements HistoryStore {
     });
   }
 
+  async approveDigest(ref: TagRef, digest: Digest): Promise<boolean> {
+    return this.conditionalUpdate({
+      Key: { pk: tagKey(ref), sk: 'STATE' },
+      UpdateExpression: 'SET approvedDigest = :digest, #version = #version + :one',
+      ConditionExpression: 'digest = :digest',
+      ExpressionAttributeNames: { '#version': 'version' },
+      ExpressionAttributeValues: { ':digest': digest, ':one': 1 },
+    });
+  }
+
   async claimDueEffects(now: string, leaseUntil: string, limit: number): Promise<OutboxEffect[]> {
     const due = await this.query<OutboxItem>(
       {

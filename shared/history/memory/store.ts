@@ -86,6 +86,13 @@ export class MemoryHistoryStore implements HistoryStore {
     return found.sort((a, b) => a.tag.localeCompare(b.tag));
   }
 
+  async approveDigest(ref: TagRef, digest: Digest): Promise<boolean> {
+    const state = this.tags.get(formatTagRef(ref));
+    if (!state || state.digest !== digest) return false;
+    this.tags.set(formatTagRef(ref), { ...state, approvedDigest: digest, version: state.version + 1 });
+    return true;
+  }
+
   async claimDueEffects(now: string, leaseUntil: string, limit: number): Promise<OutboxEffect[]> {
     const due = [...this.outbox.values()]
       .filter((e) => e.status === 'pending' && e.nextAttemptAt <= now)

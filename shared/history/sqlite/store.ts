@@ -118,6 +118,9 @@ export class SqliteHistoryStore implements HistoryStore {
         `UPDATE tags SET pending_restore = NULL, version = version + 1
          WHERE registry_host = ? AND repository = ? AND tag = ? AND json_extract(pending_restore, '$.digest') = ?`,
       ),
+      approve: db.prepare(
+        'UPDATE tags SET approved_digest = digest, version = version + 1 WHERE registry_host = ? AND repository = ? AND tag = ? AND digest = ?',
+      ),
       insertHistory: db.prepare(
         `INSERT INTO history (event_id, action, registry_host, repository, tag, digest, previous_digest, transition, event_time, received_at, actor)
          VALUES (@eventId, @action, @registryHost, @repository, @tag, @digest, @previousDigest, @transition, @eventTime, @receivedAt, @actor)`,
@@ -267,6 +270,10 @@ export class SqliteHistoryStore implements HistoryStore {
 
   async tagsServing(registryHost: string, repository: string, digest: Digest): Promise<TagRef[]> {
     return tagsServingIn(this.db, registryHost, repository, digest);
+  }
+
+  async approveDigest(ref: TagRef, digest: Digest): Promise<boolean> {
+    return this.statements.approve.run(ref.registryHost, ref.repository, ref.tag, digest).changes === 1;
   }
 
   async claimDueEffects(now: string, leaseUntil: string, limit: number): Promise<OutboxEffect[]> {

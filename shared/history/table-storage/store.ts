@@ -45,7 +45,13 @@ export const DEFAULT_HISTORY_TABLE = 'tagwardenhistory';
  * re-read, except a claim, which leaves the effect to the worker that won it.
  */
 export interface WriteConflict {
-  operation: 'apply' | 'markPendingRestore' | 'clearPendingRestore' | 'updateEffect' | 'claimDueEffects';
+  operation:
+    | 'apply'
+    | 'markPendingRestore'
+    | 'clearPendingRestore'
+    | 'updateEffect'
+    | 'claimDueEffects'
+    | 'approveDigest';
   partitionKey: string;
   status: number;
   attempt: number;
@@ -183,6 +189,12 @@ export class TableStorageHistoryStore implements HistoryStore {
     );
   }
 
+  async approveDigest(ref: TagRef, digest: Digest): Promise<boolean> {
+    return this.replaceState('approveDigest', ref, (state) =>
+      state.digest === digest ? { ...state, approvedDigest: digest } : null,
+    );
+  }
+
   /**
    * The due effects are found by one filtered query across all partitions (a table scan on the
    * service side), which is fine at the scale of a tag guard: thousands of rows, not millions. Each
@@ -288,7 +300,7 @@ export class TableStorageHistoryStore implements HistoryStore {
 
   /** Replaces the tag's state If-Match its ETag, retrying on 412; false when absent or `change` declines. */
   private async replaceState(
-    operation: 'markPendingRestore' | 'clearPendingRestore',
+    operation: 'markPendingRestore' | 'clearPendingRestore' | 'approveDigest',
     ref: TagRef,
     change: (state: TagState) => TagState | null,
   ): Promise<boolean> {
