@@ -80,8 +80,14 @@ describe('sources that send no digest', () => {
       async () => ((await history(registry.host, 'quayorg/app', 'latest')).length === 2 ? true : undefined),
       'B resolved',
     );
-    // And once more, a redelivery of that push: a duplicate, so still one alert.
+    // And once more, a redelivery of that push. Quay's ids are derived from the body, so each delivery
+    // is its own (perDelivery): resolved again, it is `unchanged` (the tag serves B), which plans no
+    // effect — still one alert. Waiting for that third row keeps the check from racing its resolve.
     expect((await post('quay', quayBody)).status).toBe(202);
+    await eventually(
+      async () => ((await history(registry.host, 'quayorg/app', 'latest')).length === 3 ? true : undefined),
+      'the redelivery resolved',
+    );
     await eventually(
       async () => (slack.messages.some((m) => m.text.includes('quayorg/app:latest')) ? true : undefined),
       'the alert',
@@ -91,6 +97,7 @@ describe('sources that send no digest', () => {
     expect(rows.map((r) => [r.transition, r.digest])).toEqual([
       ['first-seen', a.digest],
       ['overwrite', b.digest],
+      ['unchanged', b.digest],
     ]);
     expect(slack.messages.filter((m) => m.text.includes('quayorg/app:latest'))).toHaveLength(1);
   });
