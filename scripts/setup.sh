@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent set-up on a fresh Debian machine with Node 20+: npm dependencies and the build, and with
-# --test also what the test suite needs (Debian's docker-registry, skopeo, zip, unzip, a JRE, awscli and jq). Safe to run every time.
+# --test also what the test suite needs (Debian's docker-registry, skopeo, zip, unzip, a JRE, awscli, jq, chromium and postgresql). Safe to run every time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,6 +33,10 @@ if [[ ${1:-} == --test ]]; then
   # The AWS rehearsal runs docs/aws.md's secret steps as written: the AWS CLI (v1 or v2) and jq.
   command -v aws >/dev/null 2>&1 || packages+=(awscli)
   command -v jq >/dev/null 2>&1 || packages+=(jq)
+  # The web UI's tests drive Debian's Chromium with playwright-core (Playwright's own download cannot work offline).
+  command -v chromium >/dev/null 2>&1 || packages+=(chromium)
+  # The PostgreSQL history store's tests start their own server from Debian's binaries on loopback.
+  compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || packages+=(postgresql)
   if ((${#packages[@]})); then
     sudo=""
     if [[ $(id -u) != 0 ]]; then
