@@ -96,6 +96,19 @@ export interface Outbox {
   updateEffect(key: string, update: EffectUpdate, now: string): Promise<void>;
   /** Effects that failed for good, newest first. */
   failedEffects(limit: number): Promise<OutboxEffect[]>;
+  /**
+   * For metrics, read when scraped: how many effects are pending (waiting, due or leased), and the
+   * earliest `nextAttemptAt` among them — null when none is. One plain read, no lock, no claim; a
+   * leased effect's `nextAttemptAt` is its lease, so only effects left waiting past their due time
+   * make the earliest one old. Optional: a store without it reports no outbox gauges.
+   */
+  outboxDepth?(): Promise<OutboxDepth>;
+}
+
+/** What `Outbox.outboxDepth` reads. */
+export interface OutboxDepth {
+  pending: number;
+  oldestDueAt: string | null;
 }
 
 /** Bodies and events that could not be processed, for an operator to list and replay. */

@@ -28,7 +28,12 @@ const revertPolicy: Policy = {
 export function describeHistoryStore(
   name: string,
   open: () => Promise<HistoryStore>,
-  options: { propertyRuns?: number; digestLookup?: boolean } = {},
+  options: {
+    propertyRuns?: number;
+    digestLookup?: boolean;
+    /** The store offers the optional `outboxDepth` (metrics); when false or unset it may not. */
+    outboxDepth?: boolean;
+  } = {},
 ) {
   describe(`HistoryStore contract: ${name}`, () => {
     let store: HistoryStore;
@@ -394,6 +399,22 @@ export function describeHistoryStore(
       expect(await store.renewLease(revert, at(1020), at(1050))).toBe(false);
       expect(await store.renewLease(`${overwrite.id}#lock`, at(1020), at(1050))).toBe(false);
       expect((await store.claimDueEffects(at(1040), at(1060), 10)).map((e) => e.key)).toEqual([alert]);
+    });
+
+    it('reads the outbox depth: every pending effect counted, the earliest next attempt among them', async () => {
+      if (!store.outboxDepth) return expect(options.outboxDepth ?? false).toBe(false);
+      expect(await store.outboxDepth()).toEqual({ pending: 0, oldestDueAt: null });
+      await store.apply(pushEvent({ digest: A, timestamp: at(1) }), noEffects, RECEIVED);
+      const overwrite = pushEvent({ digest: B, timestamp: at(2) });
+      await store.apply(overwrite, revertPolicy, at(1001));
+      expect(await store.outboxDepth()).toEqual({ pending: 2, oldestDueAt: at(1001) });
+      // A claimed effect stays pending under its lease; a settled one leaves the count.
+      const [revert] = await store.claimDueEffects(at(1002), at(1100), 1);
+      expect(await store.outboxDepth()).toEqual({ pending: 2, oldestDueAt: at(1001) });
+      await store.updateEffect(revert!.key, { status: 'done', outcome: 'reverted' }, at(1003));
+      expect(await store.outboxDepth()).toEqual({ pending: 1, oldestDueAt: at(1001) });
+      await store.updateEffect(`${overwrite.id}#alert`, { status: 'failed', error: 'slack 400' }, at(1004));
+      expect(await store.outboxDepth()).toEqual({ pending: 0, oldestDueAt: null });
     });
 
     it('lets an alert go out before its revert settles once the wait runs out, and alert again only when the revert fails for good', async () => {

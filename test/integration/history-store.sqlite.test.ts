@@ -11,4 +11,5 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 // A real file per test (WAL needs one), so the contract runs on what `serve` runs on.
 describeHistoryStore('sqlite', async () => new SqliteHistoryStore({ path: join(dir, `history-${++n}.db`) }), {
   propertyRuns: 100,
+  outboxDepth: true,
 });

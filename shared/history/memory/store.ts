@@ -16,7 +16,7 @@ import {
   tagRefOf,
 } from '../../core';
 import { applyInOrder } from '../apply-all';
-import type { EffectUpdate, FailedRecord, HistoryStore } from '../port';
+import type { EffectUpdate, FailedRecord, HistoryStore, OutboxDepth } from '../port';
 
 /** In-process store for tests and dry runs. Atomic because nothing inside `apply` awaits. */
 export class MemoryHistoryStore implements HistoryStore {
@@ -142,6 +142,12 @@ export class MemoryHistoryStore implements HistoryStore {
       .reverse()
       .slice(0, limit)
       .map((e) => structuredClone(e));
+  }
+
+  async outboxDepth(): Promise<OutboxDepth> {
+    const pending = [...this.outbox.values()].filter((e) => e.status === 'pending');
+    const due = pending.map((e) => e.nextAttemptAt).sort();
+    return { pending: pending.length, oldestDueAt: due[0] ?? null };
   }
 
   async recordFailure(record: Omit<FailedRecord, 'id'>): Promise<void> {

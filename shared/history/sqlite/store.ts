@@ -18,7 +18,7 @@ import {
   type TagRef,
   type TagState,
 } from '../../core';
-import type { EffectUpdate, FailedRecord, HistoryStore } from '../port';
+import type { EffectUpdate, FailedRecord, HistoryStore, OutboxDepth } from '../port';
 import { tagsServingIn } from './digest-lookup';
 import { type HistoryRow, toHistoryEntry } from './rows';
 import { addMissingColumns, SCHEMA } from './schema';
@@ -142,6 +142,10 @@ export class SqliteHistoryStore implements HistoryStore {
       // Keys are `<eventId>#<kind>`: a range scan on the primary key finds an event's effects ('$' follows '#').
       effectsOf: db.prepare<[string, string], OutboxRow>(
         'SELECT * FROM outbox WHERE key >= ? AND key < ? ORDER BY position',
+      ),
+      // The outbox_due index (status, next_attempt_at) answers both without reading a row.
+      depth: db.prepare<[], { pending: number; oldest: string | null }>(
+        "SELECT COUNT(*) AS pending, MIN(next_attempt_at) AS oldest FROM outbox WHERE status = 'pending'",
       ),
       failedEffects: db.prepare<[number], OutboxRow>(
         "SELECT * FROM outbox WHERE status = 'failed' ORDER BY updated_at DESC LIMIT ?",
@@ -311,6 +315,11 @@ export class SqliteHistoryStore implements HistoryStore {
 
   async failedEffects(limit: number): Promise<OutboxEffect[]> {
     return this.statements.failedEffects.all(limit).map(toOutboxEffect);
+  }
+
+  async outboxDepth(): Promise<OutboxDepth> {
+    const row = this.statements.depth.get()!;
+    return { pending: row.pending, oldestDueAt: row.oldest };
   }
 
   async recordFailure(record: Omit<FailedRecord, 'id'>): Promise<void> {
