@@ -6,6 +6,7 @@ import type { RegistryClient, RegistryResolver } from '../../shared/adapters/reg
 import type { SourceAuthConfig } from '../../shared/auth/source-auth';
 import type { ConfigSection } from '../../shared/config/load';
 import { EffectRunner } from '../../shared/guard/effects';
+import type { EventObserver } from '../../shared/guard/observer';
 import { type HistoryStore, SqliteHistoryStore } from '../../shared/history';
 import { jsonLogger, type Logger } from '../../shared/log';
 import { CliError } from './cli-io';
@@ -30,7 +31,8 @@ export interface LocalRoot {
   registries: RegistryResolver;
   notifier: Notifier;
   auth: (source: string) => SourceAuthConfig | null;
-  effectRunner(store: HistoryStore): EffectRunner;
+  /** The runner over `store`; `observer` is told of every settled attempt (`serve`'s metrics). */
+  effectRunner(store: HistoryStore, observer?: Pick<EventObserver, 'effectSettled'>): EffectRunner;
 }
 
 /**
@@ -76,7 +78,7 @@ export function localRoot(
     registries,
     notifier,
     auth: sourceAuthFor(config.config),
-    effectRunner: (store) =>
+    effectRunner: (store, observer) =>
       new EffectRunner({
         store,
         registries,
@@ -85,6 +87,7 @@ export function localRoot(
         policy: config.policy,
         ...settings,
         clusters,
+        ...(observer && { onSettled: (row, status) => observer.effectSettled(row.kind, status) }),
       }),
   };
 }

@@ -4,6 +4,7 @@ import { SOURCE_PARSERS } from '../../shared/sources';
 import { CliError, out } from './cli-io';
 import { localRoot, openHistory } from './composition';
 import { DEFAULT_DB_PATH } from './dependencies';
+import { serveMetrics } from './metrics';
 import { startLocalService } from './server';
 
 interface ServeOptions {
@@ -60,14 +61,16 @@ async function serve(options: ServeOptions): Promise<void> {
       `serve --host ${options.host} listens beyond loopback: set api.token in the config so GET /api/tags requires it`,
     );
   const store = openHistory(options.db, { backgroundCheckpointMs: 1000 });
+  const observed = serveMetrics(store);
   const service = await startLocalService(
     {
       store,
       policy: root.config.policy,
       log: root.log,
       auth: root.auth,
-      effects: root.effectRunner(store),
+      effects: root.effectRunner(store, observed.observer),
       apiToken,
+      ...observed,
     },
     options,
   ).catch((error: NodeJS.ErrnoException) => {

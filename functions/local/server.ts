@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { checkToken } from '../../shared/auth/webhook-auth';
+import type { Registry } from 'prom-client';
 import { formatTagRef, parseTagRef } from '../../shared/core';
 import type { EffectRunner, StopReport } from '../../shared/guard/effects';
 import {
@@ -14,12 +14,15 @@ import { unauthorizedLog } from '../../shared/guard/refusal-log';
 import { MAX_BODY_BYTES } from '../../shared/sources';
 import { preflightAnswer, webhookAnswer } from '../webhook-answer';
 import { readBody, refuse, send } from './http-json';
+import { answerMetrics, type ReadAccess, readAllowed } from './metrics-http';
 
 export interface LocalServerDeps extends IngestDeps {
   /** Called after events were recorded, so the outbox runs at once instead of at the next poll. */
   onRecorded: () => void;
-  /** `api.token`: when set, `GET /api/tags` requires it as `Authorization: Bearer <token>`. */
+  /** `api.token`: when set, `GET /api/tags` and `GET /metrics` require it as `Authorization: Bearer <token>`. */
   apiToken?: string | undefined;
+  /** What `GET /metrics` answers with; without it the route is 404. */
+  metrics?: Registry | undefined;
 }
 
 export interface RunningLocalService {
@@ -33,10 +36,10 @@ export interface RunningLocalService {
  * Effects run in `effects`: every recorded delivery wakes it at once, and it polls for retries.
  */
 export async function startLocalService(
-  deps: IngestDeps & {
-    effects: Pick<EffectRunner, 'start' | 'stop' | 'wake'>;
-    apiToken?: string | undefined;
-  },
+  deps: IngestDeps &
+    Pick<LocalServerDeps, 'apiToken' | 'metrics'> & {
+      effects: Pick<EffectRunner, 'start' | 'stop' | 'wake'>;
+    },
   address: { port: number; host: string },
 ): Promise<RunningLocalService> {
   const server = createLocalServer({ ...deps, onRecorded: () => deps.effects.wake() });
@@ -72,6 +75,14 @@ interface Edge extends LocalServerDeps {
   unauthorized: ReturnType<typeof unauthorizedLog>;
 }
 
+/** The read API's access: `api.token`, refusals logged like a webhook's under the source `api`. */
+function readAccess(deps: Edge): ReadAccess {
+  return {
+    token: deps.apiToken,
+    refused: (reason, remoteAddress) => deps.unauthorized({ source: 'api', reason, remoteAddress }),
+  };
+}
+
 async function route(deps: Edge, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const path = url.pathname;
@@ -88,6 +99,7 @@ async function route(deps: Edge, req: IncomingMessage, res: ServerResponse): Pro
     return serveWebhook(deps, { source, headers: req.headers, query: url.searchParams }, req, res);
   }
   if (path.startsWith('/api/tags/')) return serveTag(deps, path.slice('/api/tags/'.length), req, res);
+  if (path === '/metrics' && deps.metrics) return answerMetrics(deps.metrics, readAccess(deps), req, res);
   send(res, 404, { error: `no route for ${req.method} ${path.slice(0, 100)}` });
 }
 
@@ -143,18 +155,7 @@ async function serveWebhook(
 /** `GET /api/tags/<ref>`: a tag's state and history, behind `api.token` when one is set. */
 async function serveTag(deps: Edge, rest: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (req.method !== 'GET') return send(res, 405, { error: 'use GET' });
-  if (deps.apiToken) {
-    const auth = checkToken({ token: deps.apiToken, header: 'Authorization' }, req.headers);
-    if (!auth.ok) {
-      deps.unauthorized({
-        source: 'api',
-        reason: auth.reason,
-        remoteAddress: req.socket.remoteAddress ?? 'unknown',
-      });
-      res.setHeader('WWW-Authenticate', 'Bearer realm="tagwarden"');
-      return send(res, 401, { error: `unauthorized: ${auth.reason}` });
-    }
-  }
+  if (!readAllowed(readAccess(deps), req, res)) return;
   const text = decoded(rest);
   const ref = text === null ? { problem: 'the path is not valid percent-encoding' } : parseTagRef(text);
   if ('problem' in ref)

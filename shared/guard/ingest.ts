@@ -8,6 +8,7 @@ import { errorMessage, formatTagRef, type Policy, type RegistryEvent } from '../
 import { type FailureLog, type Outbox, rejectedItemsRecord, type TagHistory } from '../history';
 import type { Logger } from '../log';
 import { type DigestDelete, parserFor, readDelivery, SOURCE_PARSERS, type SourceParser } from '../sources';
+import type { EventObserver } from './observer';
 import { acceptEvents, recordDigestDeletes } from './record';
 
 export interface IngestDeps {
@@ -20,6 +21,8 @@ export interface IngestDeps {
    */
   auth: (source: string) => SourceAuthConfig | null;
   now?: () => Date;
+  /** Told what each admitted delivery held and what was recorded (`serve`'s metrics). */
+  observer?: Pick<EventObserver, 'received' | 'rejected' | 'recorded'>;
 }
 
 export interface WebhookRequest {
@@ -163,9 +166,15 @@ export async function ingestAdmitted(
   body: Buffer,
 ): Promise<IngestOutcome> {
   const checked = checkAdmitted(webhook, body);
-  if (!checked.ok) return checked.refusal;
-  const { source, events, ignored, rejected } = checked;
   const receivedAt = (deps.now?.() ?? new Date()).toISOString();
+  const origin = { source: webhook.parser.name, receivedAt };
+  if (!checked.ok) {
+    if (checked.refusal.kind === 'rejected') deps.observer?.rejected(origin);
+    return checked.refusal;
+  }
+  const { source, events, ignored, rejected } = checked;
+  deps.observer?.received?.(events.length + checked.digestDeletes.length, origin);
+  for (const _ of rejected) deps.observer?.rejected(origin);
   try {
     if (rejected.length > 0) {
       const failure = rejectedItemsRecord(source, rejected, body.toString('utf8'), receivedAt);
@@ -178,6 +187,7 @@ export async function ingestAdmitted(
       ...accepted.recorded,
       ...(await recordDigestDeletes(deps, checked.digestDeletes, receivedAt)),
     ];
+    for (const { result } of recorded) deps.observer?.recorded(result, origin);
     if (checked.handshake) return { kind: 'handshake', response: checked.handshake };
     return {
       kind: 'recorded',
