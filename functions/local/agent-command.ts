@@ -5,8 +5,11 @@ import type { AgentMode } from '../../shared/agent/planner';
 import { jsonLogger } from '../../shared/log';
 import { createAgentServer, DEFAULT_WINDOW_SECONDS } from './agent';
 import { manifestWorkloadClient } from './agent-manifests';
+import { AgentMetrics } from './metrics-agent';
 
 export const DEFAULT_SECRET_ENV = 'TAGWARDEN_AGENT_SECRET';
+/** When set, the agent's `GET /metrics` needs it as a Bearer token. */
+export const METRICS_TOKEN_ENV = 'TAGWARDEN_METRICS_TOKEN';
 /** Shorter secrets are refused: an HMAC key someone could guess protects nothing. */
 const MIN_SECRET_LENGTH = 16;
 
@@ -80,6 +83,7 @@ async function runAgent(options: AgentCommandOptions): Promise<void> {
     namespaces,
     dryRun: options.dryRun === true,
     windowSeconds: options.window,
+    metrics: new AgentMetrics(process.env[METRICS_TOKEN_ENV] || undefined),
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>

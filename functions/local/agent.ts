@@ -11,6 +11,7 @@ import { errorMessage } from '../../shared/core';
 import type { Logger } from '../../shared/log';
 import { parseJsonBody } from '../../shared/sources/json-body';
 import { readBody, send } from './http-json';
+import type { AgentMetrics } from './metrics-agent';
 
 /** A bump is a few hundred bytes; anything near this limit is not one. */
 export const MAX_AGENT_BODY_BYTES = 64 * 1024;
@@ -26,6 +27,8 @@ export interface AgentServerDeps extends AgentOptions {
   windowSeconds?: number;
   replayCapacity?: number;
   now?: () => number;
+  /** Counts bumps and patches, and answers `GET /metrics`; without it that route is 404. */
+  metrics?: AgentMetrics;
 }
 
 /**
@@ -88,12 +91,14 @@ async function route(
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'use GET' });
     return path === '/healthz' ? send(res, 200, { status: 'ok' }) : readiness(res);
   }
+  if (path === '/metrics' && deps.metrics) return deps.metrics.answer(req, res);
   if (path !== '/' && path !== '/bump')
     return send(res, 404, { error: `no route for ${path.slice(0, 100)}; POST bumps to /bump` });
   if (req.method !== 'POST') {
     res.setHeader('Allow', 'POST');
     return send(res, 405, { error: 'use POST' });
   }
+  deps.metrics?.bumpReceived(res);
   const body = await readBody(req, res, MAX_AGENT_BODY_BYTES);
   if (!body) return;
   // Authentication runs on the raw bytes, before any parsing.
@@ -156,6 +161,7 @@ async function answerBump(
       return send(res, 424, permanent(error.problem, error.message));
     return send(res, 502, { error: errorMessage(error) });
   }
+  deps.metrics?.bumpApplied(report);
   if (report.failed.length > 0) {
     // Forgotten, so a retry (or `tagwarden retry` once the configuration is fixed) is applied.
     replays.forget(bump.id);
