@@ -98,6 +98,15 @@ it('runs serve from the installed package on its embedded SQLite history, and re
       body: distributionBody({ repository: 'packed/api', tag: 'v1', digest: digestOf('1') }),
     });
     expect(push.status).toBe(202);
+    // prom-client is bundled into the command (a devDependency): the installed package has no copy.
+    const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(
+      /^tagwarden_events_recorded_total\{source="distribution",transition="first-seen"\} 1$/m,
+    );
+    expect(readdirSync(join(prefix, 'lib', 'node_modules', 'tagwarden', 'node_modules'))).not.toContain(
+      'prom-client',
+    );
   } finally {
     child.kill('SIGTERM');
     await exited;
