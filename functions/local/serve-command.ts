@@ -5,6 +5,7 @@ import { CliError, out } from './cli-io';
 import { localRoot, openHistory } from './composition';
 import { DEFAULT_DB_PATH } from './dependencies';
 import { startLocalService } from './server';
+import { slackActionsFor } from './slack-route';
 
 interface ServeOptions {
   port: number;
@@ -68,6 +69,7 @@ async function serve(options: ServeOptions): Promise<void> {
       auth: root.auth,
       effects: root.effectRunner(store),
       apiToken,
+      slack: slackActionsFor(root.config.config, root.log),
     },
     options,
   ).catch((error: NodeJS.ErrnoException) => {

@@ -14,12 +14,15 @@ import { unauthorizedLog } from '../../shared/guard/refusal-log';
 import { MAX_BODY_BYTES } from '../../shared/sources';
 import { preflightAnswer, webhookAnswer } from '../webhook-answer';
 import { readBody, refuse, send } from './http-json';
+import { type SlackActionsSettings, serveSlackAction } from './slack-route';
 
 export interface LocalServerDeps extends IngestDeps {
   /** Called after events were recorded, so the outbox runs at once instead of at the next poll. */
   onRecorded: () => void;
   /** `api.token`: when set, `GET /api/tags` requires it as `Authorization: Bearer <token>`. */
   apiToken?: string | undefined;
+  /** Clicks on alert buttons (`POST /slack/actions`): set when `notify.slack.signingSecret` is. */
+  slack?: SlackActionsSettings | undefined;
 }
 
 export interface RunningLocalService {
@@ -36,6 +39,7 @@ export async function startLocalService(
   deps: IngestDeps & {
     effects: Pick<EffectRunner, 'start' | 'stop' | 'wake'>;
     apiToken?: string | undefined;
+    slack?: SlackActionsSettings | undefined;
   },
   address: { port: number; host: string },
 ): Promise<RunningLocalService> {
@@ -88,6 +92,7 @@ async function route(deps: Edge, req: IncomingMessage, res: ServerResponse): Pro
     return serveWebhook(deps, { source, headers: req.headers, query: url.searchParams }, req, res);
   }
   if (path.startsWith('/api/tags/')) return serveTag(deps, path.slice('/api/tags/'.length), req, res);
+  if (path === '/slack/actions') return serveSlackAction({ ...deps, wake: deps.onRecorded }, req, res);
   send(res, 404, { error: `no route for ${req.method} ${path.slice(0, 100)}` });
 }
 
