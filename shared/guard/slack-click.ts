@@ -1,7 +1,6 @@
 import * as z from 'zod/mini';
 import { type ButtonValue, SLACK_ACTION_IDS, SLACK_ACTION_KINDS } from '../adapters/notify/slack-buttons';
 import { digestProblem, parseTagRef, type TagRef } from '../core';
-import '../zod-english';
 
 /** One click on an alert's button, as the verified payload says it: nothing in it is trusted yet. */
 export interface Click {
