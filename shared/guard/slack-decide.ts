@@ -46,9 +46,16 @@ function stale(click: Click, why: string): Acted {
 /**
  * Records the click in the tag's history as a push of the digest it serves at the time it was last
  * recorded at (so it is `unchanged`, moves nothing and never makes a later event stale), under the
- * click's id: the store's duplicate check makes a replay of the same request a no-op. False on replay.
+ * click's id: the store's duplicate check makes a replay of the same request a no-op. Anything but
+ * `unchanged` means the click does not go ahead: a replay, or the tag moved since it was read.
  */
-async function recordClick(deps: ActDeps, click: Click, state: TagState, note: string, now: Date) {
+async function recordClick(
+  deps: ActDeps,
+  click: Click,
+  state: TagState,
+  note: string,
+  now: Date,
+): Promise<Acted | null> {
   const event: RegistryEvent = {
     id: click.id,
     action: 'push',
@@ -59,8 +66,11 @@ async function recordClick(deps: ActDeps, click: Click, state: TagState, note: s
     actor: note,
   };
   const result = await deps.store.apply(event, deps.policy, now.toISOString());
-  return result.transition.kind !== 'duplicate';
+  if (result.transition.kind === 'unchanged') return null;
+  return result.transition.kind === 'duplicate' ? REPLAYED : stale(click, 'the tag moved meanwhile');
 }
+
+const REPLAYED: Acted = { kind: 'replayed' };
 
 /** Runs a click on the tag as it is now: re-reads history, never the button's word for it. */
 export async function actOn(deps: ActDeps, click: Click, now: Date): Promise<Acted> {
@@ -72,8 +82,8 @@ export async function actOn(deps: ActDeps, click: Click, now: Date): Promise<Act
   if (click.value.kind === 'approve') {
     if (!state || serving !== to) return stale(click, moved(serving, to));
     const at = now.toISOString();
-    if (!(await recordClick(deps, click, state, `approved by ${mention(click.user)} at ${at}`, now)))
-      return { kind: 'replayed' };
+    const refused = await recordClick(deps, click, state, `approved by ${mention(click.user)} at ${at}`, now);
+    if (refused) return refused;
     if (!(await deps.store.approveDigest(click.ref, to))) return stale(click, 'the tag moved meanwhile');
     return done(
       `:white_check_mark: ${mention(click.user)} approved ${to} for ${formatTagRef(click.ref)} at ${at}: a revert now restores it, until the tag moves again.`,
@@ -93,7 +103,8 @@ export async function actOn(deps: ActDeps, click: Click, now: Date): Promise<Act
     return stale(click, `its history has no ${restore} to put back`);
   const at = now.toISOString();
   const note = `revert to ${restore} requested by ${mention(click.user)} at ${at}`;
-  if (!(await recordClick(deps, click, state, note, now))) return { kind: 'replayed' };
+  const refused = await recordClick(deps, click, state, note, now);
+  if (refused) return refused;
   await enqueueRevert(deps, click, current, restore, at);
   const verb = click.value.kind === 'revert' ? 'reverted' : 'approved and put back';
   return done(
