@@ -215,6 +215,35 @@ describe('POST /slack/actions (handleSlackAction)', () => {
     expect(posted.every((p) => p.body.response_type === 'ephemeral')).toBe(true);
   });
 
+  it('"put it back" restores the new digest over the old once the policy revert ran, not before', async () => {
+    const { deps, store, push, woken } = setup();
+    await push(A, 0);
+    await push(B, 1);
+    const early = await handleSlackAction(deps, click(value('putBack')));
+    expect(String((early.body as { text: string }).text)).toContain('has not run yet');
+    await push(A, 2); // the tag serves the old digest again (as after a policy revert)
+    const result = await handleSlackAction(deps, click(value('putBack')));
+    expect(result.status).toBe(200);
+    const last = (await store.history(ref)).at(-1)!;
+    const [effect] = await store.effectsOf(last.eventId);
+    expect(effect?.effect.incident).toMatchObject({ from: B, to: A, restoreTo: B });
+    expect(woken()).toBe(1);
+  });
+
+  it('"Retry" makes a failed effect of the tag due now, once', async () => {
+    const { deps, store, push, woken } = setup();
+    await push(A, 0);
+    const [alert] = (await push(B, 1)).effects;
+    await store.updateEffect(alert!.key, { status: 'failed', error: 'Slack said no' }, NOW.toISOString());
+    const retry = { kind: 'retry' as const, ref: '127.0.0.1:5000/billing/api:v2', key: alert!.key };
+    expect((await handleSlackAction(deps, click(retry))).status).toBe(200);
+    const [after] = await store.effectsOf(alert!.eventId);
+    expect(after).toMatchObject({ status: 'pending', nextAttemptAt: NOW.toISOString() });
+    const again = await handleSlackAction(deps, click(retry));
+    expect(String((again.body as { text: string }).text)).toContain('is pending, not failed');
+    expect(woken()).toBe(1);
+  });
+
   it('never posts to a response_url outside hooks.slack.com', async () => {
     const { deps, push, posted } = setup();
     await push(A, 0);
