@@ -6,6 +6,7 @@ import { localRoot, openHistory } from './composition';
 import { DEFAULT_DB_PATH } from './dependencies';
 import { serveMetrics } from './metrics';
 import { startLocalService } from './server';
+import { slackActionsFor } from './slack-route';
 
 interface ServeOptions {
   port: number;
@@ -71,6 +72,7 @@ async function serve(options: ServeOptions): Promise<void> {
       effects: root.effectRunner(store, observed.observer),
       apiToken,
       ...observed,
+      slack: slackActionsFor(root.config.config, root.log),
     },
     options,
   ).catch((error: NodeJS.ErrnoException) => {

@@ -15,6 +15,7 @@ import { MAX_BODY_BYTES } from '../../shared/sources';
 import { preflightAnswer, webhookAnswer } from '../webhook-answer';
 import { readBody, refuse, send } from './http-json';
 import { answerMetrics, type ReadAccess, readAllowed } from './metrics-http';
+import { type SlackActionsSettings, serveSlackAction } from './slack-route';
 
 export interface LocalServerDeps extends IngestDeps {
   /** Called after events were recorded, so the outbox runs at once instead of at the next poll. */
@@ -23,6 +24,8 @@ export interface LocalServerDeps extends IngestDeps {
   apiToken?: string | undefined;
   /** What `GET /metrics` answers with; without it the route is 404. */
   metrics?: Registry | undefined;
+  /** Clicks on alert buttons (`POST /slack/actions`): set when `notify.slack.signingSecret` is. */
+  slack?: SlackActionsSettings | undefined;
 }
 
 export interface RunningLocalService {
@@ -37,7 +40,7 @@ export interface RunningLocalService {
  */
 export async function startLocalService(
   deps: IngestDeps &
-    Pick<LocalServerDeps, 'apiToken' | 'metrics'> & {
+    Pick<LocalServerDeps, 'apiToken' | 'metrics' | 'slack'> & {
       effects: Pick<EffectRunner, 'start' | 'stop' | 'wake'>;
     },
   address: { port: number; host: string },
@@ -100,6 +103,7 @@ async function route(deps: Edge, req: IncomingMessage, res: ServerResponse): Pro
   }
   if (path.startsWith('/api/tags/')) return serveTag(deps, path.slice('/api/tags/'.length), req, res);
   if (path === '/metrics' && deps.metrics) return answerMetrics(deps.metrics, readAccess(deps), req, res);
+  if (path === '/slack/actions') return serveSlackAction({ ...deps, wake: deps.onRecorded }, req, res);
   send(res, 404, { error: `no route for ${req.method} ${path.slice(0, 100)}` });
 }
 

@@ -233,7 +233,7 @@ describe('environment variables in values', () => {
     const env = { AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI', SLACK: 'https://hooks.slack.example/T/B/x' };
     expect(errors('defaults: { owners: ["${AWS_SECRET_ACCESS_KEY}"] }\n', env)).toEqual([
       expect.stringMatching(
-        /^tagwarden\.yaml:1:\d+: defaults\.owners\[0\]: "\$\{…\}" is expanded only in token, secret, password, username, url, webhookUrl fields/,
+        /^tagwarden\.yaml:1:\d+: defaults\.owners\[0\]: "\$\{…\}" is expanded only in token, secret, password, username, url, webhookUrl, signingSecret fields/,
       ),
     ]);
     expect(errors('rules:\n  - match: { tag: "${TAG}" }\n    action: revert\n', { TAG: 'v1' })).toEqual([

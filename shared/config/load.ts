@@ -173,7 +173,15 @@ function isSection(key: string): key is ConfigSection {
  * Fields that hold a secret, a token or a URL: the only ones `${VAR}` expands in. Anywhere else (an
  * owner, a glob) an expansion could carry a secret of the environment into an alert or a log.
  */
-const EXPANDING_FIELDS = new Set(['token', 'secret', 'password', 'username', 'url', 'webhookUrl']);
+const EXPANDING_FIELDS = new Set([
+  'token',
+  'secret',
+  'password',
+  'username',
+  'url',
+  'webhookUrl',
+  'signingSecret',
+]);
 
 function expandsIn(path: Path): boolean {
   const last = path[path.length - 1];

@@ -48,6 +48,25 @@ const harmless = z
     ),
   );
 
+const approvers = z
+  .optional(
+    z.array(
+      z
+        .string()
+        .check(
+          z.regex(
+            /^[UW][A-Z0-9]{6,}$/,
+            'an approver is a Slack user id (U… or W…, as in a profile\'s "Copy member ID"); group ids (S…) are not accepted, as membership cannot be checked without a bot token',
+          ),
+        ),
+    ),
+  )
+  .check(
+    z.describe(
+      "Slack user ids (U…) who may approve or revert from an alert's buttons. Left out: the owners given as Slack user ids. Groups (S…) are not accepted.",
+    ),
+  );
+
 /** How much an action does: a harmless move may do as much as the rule's action, never more. */
 const STRENGTH = { allow: 0, alert: 1, revert: 2, lock: 3 } as const;
 
@@ -99,6 +118,7 @@ export const RuleSchema = z
     owners,
     bump,
     harmless,
+    approvers,
   })
   .check(
     harmlessWithinAction,
@@ -119,6 +139,7 @@ export const DefaultsSchema = z
         owners,
         bump,
         harmless,
+        approvers,
       })
       .check(harmlessWithinAction),
     { ...DEFAULT_DEFAULTS, owners: [] },
@@ -198,6 +219,7 @@ export function toPolicy(config: PolicyDocument): Policy {
       owners: [...config.defaults.owners],
       bump: config.defaults.bump,
       ...(config.defaults.harmless ? { harmless: config.defaults.harmless } : {}),
+      ...(config.defaults.approvers ? { approvers: [...config.defaults.approvers] } : {}),
     },
     rules: config.rules.map(
       (rule): PolicyRule => ({
@@ -206,6 +228,7 @@ export function toPolicy(config: PolicyDocument): Policy {
         owners: [...rule.owners],
         bump: rule.bump,
         ...(rule.harmless ? { harmless: rule.harmless } : {}),
+        ...(rule.approvers ? { approvers: [...rule.approvers] } : {}),
       }),
     ),
     ...(config.attempts ? { attemptWindowMs: config.attempts.windowMs } : {}),

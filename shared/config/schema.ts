@@ -35,6 +35,26 @@ const SlackSchema = z
       .describe(
         'Per-owner webhook URLs (owner → URL), e.g. { "#payments": "${PAYMENTS_SLACK_URL}" }. Other owners use webhookUrl.',
       ),
+    signingSecret: z
+      .string()
+      .min(16, 'a Slack signing secret is 32 characters; this one is too short to be one')
+      .optional()
+      .describe(
+        'The Slack app\'s signing secret (Basic Information → App Credentials). When set, alerts carry Approve/Revert/Retry buttons and `serve` takes their clicks at POST /slack/actions. Write "${SLACK_SIGNING_SECRET}" to read it from the environment. See docs/slack.md.',
+      ),
+    responseUrlBase: z
+      .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
+      .refine(
+        (url) =>
+          url.startsWith('https://') || /^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])[:/]/.test(url),
+        {
+          error: 'responseUrlBase must be https://, or http:// on a loopback address (for tests)',
+        },
+      )
+      .optional()
+      .describe(
+        "Where a click's response_url may point; anything else is never posted to. Default https://hooks.slack.com/. Change it only for tests (http:// is accepted on loopback only).",
+      ),
   })
   .describe('Send alerts to Slack.');
 

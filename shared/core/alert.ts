@@ -10,6 +10,8 @@ export interface Alert {
   title?: string;
   /** Further facts worth a line each, e.g. that the registry cannot lock tags. */
   notes: string[];
+  /** Only on the alert for an effect that failed for good: its outbox key, for a "Retry" button. */
+  retryKey?: string;
 }
 
 /** The headline of an alert: its title, or what most alerts are about. */

@@ -16,10 +16,18 @@ export interface PolicyRule {
   bump: boolean;
   /** What a harmless move (see classify-move.ts) does instead of `action`; left out: allow. */
   harmless?: PolicyAction;
+  /** Slack user ids who may approve or revert from an alert; left out: the owners that are Slack user ids. */
+  approvers?: string[];
 }
 
 export interface Policy {
-  defaults: { action: PolicyAction; owners: string[]; bump: boolean; harmless?: PolicyAction };
+  defaults: {
+    action: PolicyAction;
+    owners: string[];
+    bump: boolean;
+    harmless?: PolicyAction;
+    approvers?: string[];
+  };
   rules: PolicyRule[];
   /** How long repeated refused pushes by one actor at one tag share one alert (default 10 min). */
   attemptWindowMs?: number;
@@ -32,6 +40,8 @@ export interface ResolvedRule {
   bump: boolean;
   /** What a harmless move does instead of `action`; left out: allow. */
   harmless?: PolicyAction;
+  /** Slack user ids who may act on its alerts from Slack; left out: see `approversOf`. */
+  approvers?: string[];
   /** `rules[3]`, `defaults` or `built-in`. */
   source: string;
   /** The policy's `attemptWindowMs`, when it sets one. */
@@ -63,11 +73,20 @@ function matchingRule(policy: Policy, ref: TagRef): ResolvedRule {
         owners: rule.owners,
         bump: rule.bump,
         ...(rule.harmless ? { harmless: rule.harmless } : {}),
+        ...(rule.approvers ? { approvers: rule.approvers } : {}),
         source: `rules[${index}]`,
       };
     }
   }
   return { ...policy.defaults, source: 'defaults' };
+}
+
+/** A Slack user id (`U…`, or `W…` on Enterprise Grid): what `approvers` holds. */
+export const SLACK_USER_ID = /^[UW][A-Z0-9]{6,}$/;
+
+/** Who may act on a rule's alerts from Slack: its `approvers`, else those of its owners that are Slack user ids. */
+export function approversOf(rule: ResolvedRule): string[] {
+  return rule.approvers ?? rule.owners.filter((owner) => SLACK_USER_ID.test(owner));
 }
 
 function ruleMatches(match: RuleMatch, ref: TagRef): boolean {

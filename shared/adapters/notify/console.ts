@@ -6,7 +6,7 @@ export interface ConsoleNotifierOptions {
 }
 
 /** `sha256:` and the first 12 hex digits, enough to tell two digests apart in a terminal. */
-function shortDigest(digest: string | null): string {
+export function shortDigest(digest: string | null): string {
   if (digest === null) return 'none';
   const [algorithm, hex = ''] = digest.split(':', 2);
   return hex.length > 12 ? `${algorithm}:${hex.slice(0, 12)}…` : digest;

@@ -1,6 +1,7 @@
 import { type Alert, alertTitle, formatTagRef, PermanentError, printable, TransientError } from '../../core';
 import { describeNetworkError } from '../network-error';
 import type { Notifier } from './port';
+import { alertButtons } from './slack-buttons';
 
 export interface SlackNotifierOptions {
   /** Incoming-webhook URL for alerts with an unrouted owner or no owners. A secret: never logged. */
@@ -9,6 +10,8 @@ export interface SlackNotifierOptions {
   routes?: Record<string, string>;
   timeoutMs?: number;
   fetch?: typeof fetch;
+  /** Alerts carry buttons (approve, revert, retry): only when the app's signing secret is set. */
+  interactive?: boolean;
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
@@ -66,7 +69,10 @@ function digestText(digest: string | null): string {
   return digest === null ? '_none_' : code(digest);
 }
 
-export function renderSlackMessage(alert: Alert): { text: string; blocks: unknown[] } {
+export function renderSlackMessage(
+  alert: Alert,
+  options: { interactive?: boolean } = {},
+): { text: string; blocks: unknown[] } {
   const { incident } = alert;
   const emoji = alert.severity === 'critical' ? ':rotating_light:' : ':warning:';
   const ref = escapeSlack(formatTagRef(incident.ref));
@@ -105,6 +111,8 @@ export function renderSlackMessage(alert: Alert): { text: string; blocks: unknow
     })),
     { type: 'section', text: mrkdwn(`*Owners:* ${owners}`) },
   ];
+  const buttons = options.interactive ? alertButtons(alert) : null;
+  if (buttons) blocks.push(buttons);
   const from = incident.from === null ? 'none' : escapeSlack(incident.from);
   const to = incident.to === null ? 'none' : escapeSlack(incident.to);
   const text = `${emoji} ${escapeSlack(alertTitle(alert))}: ${ref} ${from} → ${to} by ${actor}; ${action}`;
@@ -124,6 +132,7 @@ export class SlackNotifier implements Notifier {
   private readonly routes: Record<string, string>;
   private readonly timeoutMs: number;
   private readonly fetch: typeof fetch;
+  private readonly interactive: boolean;
   /** eventId → URLs that already took this alert, so a retry only goes to the rest. */
   private readonly delivered = new Map<string, Set<string>>();
 
@@ -132,13 +141,14 @@ export class SlackNotifier implements Notifier {
     this.routes = options.routes ?? {};
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.fetch = options.fetch ?? fetch;
+    this.interactive = options.interactive ?? false;
   }
 
   async send(alert: Alert): Promise<void> {
     const eventId = alert.incident.eventId;
     const done = this.delivered.get(eventId) ?? new Set<string>();
     const targets = this.targets(alert.incident.owners).filter((target) => !done.has(target.url));
-    const body = JSON.stringify(renderSlackMessage(alert));
+    const body = JSON.stringify(renderSlackMessage(alert, { interactive: this.interactive }));
 
     const results = await Promise.allSettled(targets.map((target) => this.post(target, body)));
     const failures: Error[] = [];

@@ -221,6 +221,7 @@ async function sendFailure(
       severity: 'critical',
       title: FAILURE_TITLES[row.kind],
       notes: [deps.retryHint(row.key)],
+      retryKey: row.key,
     });
   } catch (error) {
     deps.log.error('could not alert about a failed effect', { key: row.key, error: errorMessage(error) });
