@@ -14,6 +14,7 @@ import { unauthorizedLog } from '../../shared/guard/refusal-log';
 import { MAX_BODY_BYTES } from '../../shared/sources';
 import { preflightAnswer, webhookAnswer } from '../webhook-answer';
 import { readBody, refuse, send } from './http-json';
+import { isUiPath, serveUi } from './ui/routes';
 
 export interface LocalServerDeps extends IngestDeps {
   /** Called after events were recorded, so the outbox runs at once instead of at the next poll. */
@@ -87,6 +88,7 @@ async function route(deps: Edge, req: IncomingMessage, res: ServerResponse): Pro
       return refuse(req, res, 400, { error: 'the source name in the path is not valid percent-encoding' });
     return serveWebhook(deps, { source, headers: req.headers, query: url.searchParams }, req, res);
   }
+  if (isUiPath(path)) return serveUi(deps, req, res, url);
   if (path.startsWith('/api/tags/')) return serveTag(deps, path.slice('/api/tags/'.length), req, res);
   send(res, 404, { error: `no route for ${req.method} ${path.slice(0, 100)}` });
 }
