@@ -13,7 +13,8 @@ th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid var(-
 td.ref { word-break: break-all; min-width: 12rem; }
 code { font-size: .9em; }
 details.digest summary { cursor: pointer; list-style: none; }
-details.digest input { width: 100%; min-width: 18rem; font: .8rem monospace; }
+details.digest input { width: 100%; min-width: 16rem; max-width: 100%; font: .8rem monospace; }
+li, td, p, span { overflow-wrap: anywhere; }
 .none, .muted, time { color: var(--muted); }
 .t { display: inline-block; padding: 0 .4rem; border-radius: .3rem; border: 1px solid var(--line); font-size: .85em; }
 .t-overwrite, .t-overwritten, .t-attempt, .failed { color: var(--bad); border-color: var(--bad); }
@@ -21,6 +22,7 @@ details.digest input { width: 100%; min-width: 18rem; font: .8rem monospace; }
 form.filters { display: flex; flex-wrap: wrap; gap: .5rem; align-items: end; }
 form.filters label { display: flex; flex-direction: column; font-size: .85em; }
 form.inline { display: inline; }
+li.effect > * { margin-right: .4rem; } form.filters { margin-bottom: .8rem; }
 input, select, button { font: inherit; padding: .25rem .4rem; }
 ol.timeline { list-style: none; padding: 0; }
 ol.timeline > li { border: 1px solid var(--line); border-radius: .4rem; padding: .6rem .8rem; margin-bottom: .6rem; }
