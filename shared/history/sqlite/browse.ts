@@ -27,12 +27,16 @@ export class SqliteBrowser {
     );
     this.statements = {
       recent: db.prepare<[TagQuery], SummaryRow>(
+        // The newest row of each tag from the index alone, cut to the page before any row is read,
+        // unless the page filters on the transition, which only the row holds.
         `SELECT h.*, t.digest AS serving, t.approved_digest AS approved
-         FROM (SELECT MAX(seq) AS last FROM history GROUP BY registry_host, repository, tag) m
+         FROM (SELECT MAX(seq) AS last FROM history
+               WHERE (@host IS NULL OR registry_host = @host) AND (@glob IS NULL OR tagwarden_glob(@glob, repository))
+               GROUP BY registry_host, repository, tag HAVING (@before IS NULL OR last < @before)
+               ORDER BY last DESC LIMIT CASE WHEN @transition IS NULL THEN @limit ELSE -1 END) m
          JOIN history h ON h.seq = m.last
          LEFT JOIN tags t ON t.registry_host = h.registry_host AND t.repository = h.repository AND t.tag = h.tag
-         WHERE (@before IS NULL OR h.seq < @before) AND (@host IS NULL OR h.registry_host = @host)
-           AND (@glob IS NULL OR tagwarden_glob(@glob, h.repository)) AND (@transition IS NULL OR h.transition = @transition)
+         WHERE @transition IS NULL OR h.transition = @transition
          ORDER BY h.seq DESC LIMIT @limit`,
       ),
       timeline: db.prepare<[string, string, string, number, number], HistoryRow>(
