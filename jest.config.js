@@ -1,8 +1,10 @@
 // Four projects: unit (pure, fast), integration (real SQLite, servers on loopback), e2e (real registry),
 // deploy (the README's deployment steps rehearsed against the built artefacts).
-const transform = { '^.+\\.(t|j)s$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
-// ESM-only packages (the Kubernetes client and what it imports) are compiled to CommonJS like our code.
-const ESM_ONLY = ['@kubernetes/client-node', 'openid-client', 'oauth4webapi', 'jose'];
+const swc = ['@swc/jest', { jsc: { target: 'es2022' } }];
+// preact ships ESM only, as .mjs: those files are compiled too (no other .mjs is).
+const transform = { '^.+\\.(t|j)s$': swc, '/node_modules/preact/.+\\.mjs$': swc };
+// ESM-only packages (the Kubernetes client and what it imports, preact) are compiled to CommonJS like our code.
+const ESM_ONLY = ['@kubernetes/client-node', 'openid-client', 'oauth4webapi', 'jose', 'preact'];
 const common = {
   transform,
   transformIgnorePatterns: [`/node_modules/(?!(${ESM_ONLY.join('|')})/)`],

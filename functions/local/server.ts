@@ -16,6 +16,7 @@ import { preflightAnswer, webhookAnswer } from '../webhook-answer';
 import { readBody, refuse, send } from './http-json';
 import { answerMetrics, type ReadAccess, readAllowed } from './metrics-http';
 import { type SlackActionsSettings, serveSlackAction } from './slack-route';
+import { isUiPath, serveUi } from './ui/routes';
 
 export interface LocalServerDeps extends IngestDeps {
   /** Called after events were recorded, so the outbox runs at once instead of at the next poll. */
@@ -101,6 +102,7 @@ async function route(deps: Edge, req: IncomingMessage, res: ServerResponse): Pro
       return refuse(req, res, 400, { error: 'the source name in the path is not valid percent-encoding' });
     return serveWebhook(deps, { source, headers: req.headers, query: url.searchParams }, req, res);
   }
+  if (isUiPath(path)) return serveUi(deps, req, res, url);
   if (path.startsWith('/api/tags/')) return serveTag(deps, path.slice('/api/tags/'.length), req, res);
   if (path === '/metrics' && deps.metrics) return answerMetrics(deps.metrics, readAccess(deps), req, res);
   if (path === '/slack/actions') return serveSlackAction({ ...deps, wake: deps.onRecorded }, req, res);

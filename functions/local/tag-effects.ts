@@ -1,6 +1,6 @@
 import { clusterBumpEventId, formatTagRef, type TagRef } from '../../shared/core';
 import { decodeOutcome, outcomeText } from '../../shared/guard/effects';
-import type { HistoryEntry, HistoryStore, OutboxEffect } from '../../shared/history';
+import type { HistoryEntry, Outbox, OutboxEffect } from '../../shared/history';
 import { alignedTable, shortDigests, TERMINAL_WIDTH } from './text-table';
 
 /** How many dead letters `history` looks through for ones no event row leads to (resolve effects). */
@@ -26,7 +26,7 @@ export interface TagEffectView {
  * could not be resolved), so a failed effect is never missing from `tagwarden history`.
  */
 export async function effectsOfTag(
-  store: HistoryStore,
+  store: Pick<Outbox, 'effectsOf' | 'failedEffects'>,
   ref: TagRef,
   rows: HistoryEntry[],
 ): Promise<TagEffectView[]> {

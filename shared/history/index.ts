@@ -1,3 +1,4 @@
+export * from './browse';
 export * from './failure-summary';
 export * from './memory';
 export * from './port';

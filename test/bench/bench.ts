@@ -15,6 +15,7 @@ import { startRegistry } from '../support/registry';
 import { eventually, freePort, startTagwarden } from '../support/tagwarden';
 import { benchCost } from './dynamodb-cost';
 import { benchLambdaBundles } from './lambda-bundles';
+import { benchUi } from './ui-render';
 
 const dir = mkdtempSync(join(tmpdir(), 'tagwarden-bench-'));
 const figures: [string, string][] = [];
@@ -341,6 +342,7 @@ async function main() {
   if (!only || only === 'revert') await benchRevert();
   if (!only || only === 'lambda') benchLambdaBundles(report);
   if (!only || only === 'cost') await benchCost(report);
+  if (!only || only === 'ui') await benchUi(report);
   rmSync(dir, { recursive: true, force: true });
   console.log('\nSummary');
   for (const [name, value] of figures) console.log(`  ${name}: ${value}`);

@@ -3,6 +3,7 @@ import {
   type Digest,
   type Effect,
   formatTagRef,
+  globMatches,
   type HistoryEntry,
   type OutboxEffect,
   outboxRows,
@@ -16,10 +17,11 @@ import {
   tagRefOf,
 } from '../../core';
 import { applyInOrder } from '../apply-all';
+import { type HistoryBrowser, type Page, pageOf, type TagFilter, type TagSummary } from '../browse';
 import type { EffectUpdate, FailedRecord, HistoryStore, OutboxDepth } from '../port';
 
 /** In-process store for tests and dry runs. Atomic because nothing inside `apply` awaits. */
-export class MemoryHistoryStore implements HistoryStore {
+export class MemoryHistoryStore implements HistoryStore, HistoryBrowser {
   private readonly tags = new Map<string, TagState>();
   private readonly refs = new Map<string, TagRef>();
   private readonly rows = new Map<string, HistoryEntry[]>();
@@ -148,6 +150,40 @@ export class MemoryHistoryStore implements HistoryStore {
     const pending = [...this.outbox.values()].filter((e) => e.status === 'pending');
     const due = pending.map((e) => e.nextAttemptAt).sort();
     return { pending: pending.length, oldestDueAt: due[0] ?? null };
+  }
+
+  async recentTags(filter: TagFilter, limit: number, before?: number | null): Promise<Page<TagSummary>> {
+    const matching = [...this.rows.values()]
+      .map((rows) => rows[rows.length - 1]!)
+      .filter(
+        (last) =>
+          (before == null || last.seq < before) &&
+          (filter.registryHost === undefined || last.registryHost === filter.registryHost) &&
+          (filter.repository === undefined || globMatches(filter.repository, last.repository)) &&
+          (filter.transition === undefined || last.transition === filter.transition),
+      )
+      .sort((a, b) => b.seq - a.seq)
+      .slice(0, limit + 1)
+      .map((last) => {
+        const state = this.tags.get(formatTagRef(last));
+        const ref = { registryHost: last.registryHost, repository: last.repository, tag: last.tag };
+        const approvedDigest = state?.approvedDigest ?? null;
+        return { ref, digest: state?.digest ?? null, approvedDigest, last: structuredClone(last) };
+      });
+    return pageOf(matching, limit, (s) => s.last.seq);
+  }
+
+  async timeline(ref: TagRef, limit: number, before?: number | null): Promise<Page<HistoryEntry>> {
+    const rows = (this.rows.get(formatTagRef(ref)) ?? []).filter((row) => before == null || row.seq < before);
+    return pageOf(structuredClone(rows.slice(-limit - 1).reverse()), limit, (row) => row.seq);
+  }
+
+  async effectsWithStatus(status: 'pending' | 'failed', limit: number): Promise<OutboxEffect[]> {
+    return [...this.outbox.values()]
+      .filter((e) => e.status === status)
+      .reverse()
+      .slice(0, limit)
+      .map((e) => structuredClone(e));
   }
 
   async recordFailure(record: Omit<FailedRecord, 'id'>): Promise<void> {

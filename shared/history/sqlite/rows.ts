@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import type { EffectKind, HistoryEntry } from '../../core';
+import type { Effect, EffectKind, HistoryEntry, OutboxEffect } from '../../core';
 
 /** A row of the `history` table as SQLite returns it. */
 export interface HistoryRow {
@@ -58,4 +58,33 @@ export function readRecordedHistory(path: string): RecordedHistory {
   } finally {
     db.close();
   }
+}
+
+/** A row of the `outbox` table as SQLite returns it. */
+export interface OutboxRow {
+  key: string;
+  event_id: string;
+  kind: OutboxEffect['kind'];
+  position: number;
+  effect: string;
+  status: OutboxEffect['status'];
+  attempts: number;
+  next_attempt_at: string;
+  last_error: string | null;
+  outcome: string | null;
+}
+
+export function toOutboxEffect(row: OutboxRow): OutboxEffect {
+  return {
+    key: row.key,
+    eventId: row.event_id,
+    kind: row.kind,
+    position: row.position,
+    effect: JSON.parse(row.effect) as Effect,
+    status: row.status,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    lastError: row.last_error,
+    outcome: row.outcome,
+  };
 }

@@ -18,9 +18,11 @@ import {
   type TagRef,
   type TagState,
 } from '../../core';
+import type { HistoryBrowser, Page, TagFilter, TagSummary } from '../browse';
 import type { EffectUpdate, FailedRecord, HistoryStore, OutboxDepth } from '../port';
+import { SqliteBrowser } from './browse';
 import { tagsServingIn } from './digest-lookup';
-import { type HistoryRow, toHistoryEntry } from './rows';
+import { type HistoryRow, type OutboxRow, toHistoryEntry, toOutboxEffect } from './rows';
 import { addMissingColumns, SCHEMA } from './schema';
 
 /** Runs in a worker thread with its own connection: PASSIVE checkpoints never block the writer. */
@@ -45,19 +47,6 @@ interface TagRow {
   last_attempt: string | null;
 }
 
-interface OutboxRow {
-  key: string;
-  event_id: string;
-  kind: OutboxEffect['kind'];
-  position: number;
-  effect: string;
-  status: OutboxEffect['status'];
-  attempts: number;
-  next_attempt_at: string;
-  last_error: string | null;
-  outcome: string | null;
-}
-
 export interface SqliteHistoryStoreOptions {
   /** A file path, or `:memory:`. */
   path: string;
@@ -76,7 +65,7 @@ export interface SqliteHistoryStoreOptions {
  * the write lock up front, so two processes on one file are serialized and neither reads a state
  * the other is about to change.
  */
-export class SqliteHistoryStore implements HistoryStore {
+export class SqliteHistoryStore implements HistoryStore, HistoryBrowser {
   readonly db: Database.Database;
   private readonly statements;
   private readonly applyTransaction;
@@ -322,6 +311,24 @@ export class SqliteHistoryStore implements HistoryStore {
     return { pending: row.pending, oldestDueAt: row.oldest };
   }
 
+  recentTags(filter: TagFilter, limit: number, before?: number | null): Promise<Page<TagSummary>> {
+    return this.browser().recentTags(filter, limit, before);
+  }
+
+  timeline(ref: TagRef, limit: number, before?: number | null): Promise<Page<HistoryEntry>> {
+    return this.browser().timeline(ref, limit, before);
+  }
+
+  effectsWithStatus(status: 'pending' | 'failed', limit: number): Promise<OutboxEffect[]> {
+    return this.browser().effectsWithStatus(status, limit);
+  }
+
+  private browsing: SqliteBrowser | null = null;
+  private browser(): SqliteBrowser {
+    this.browsing ??= new SqliteBrowser(this.db);
+    return this.browsing;
+  }
+
   async recordFailure(record: Omit<FailedRecord, 'id'>): Promise<void> {
     this.statements.insertFailure.run(record);
   }
@@ -356,19 +363,4 @@ export class SqliteHistoryStore implements HistoryStore {
     }
     if (this.db.open) this.db.close();
   }
-}
-
-function toOutboxEffect(row: OutboxRow): OutboxEffect {
-  return {
-    key: row.key,
-    eventId: row.event_id,
-    kind: row.kind,
-    position: row.position,
-    effect: JSON.parse(row.effect) as Effect,
-    status: row.status,
-    attempts: row.attempts,
-    nextAttemptAt: row.next_attempt_at,
-    lastError: row.last_error,
-    outcome: row.outcome,
-  };
 }
