@@ -4,6 +4,7 @@ import { SOURCE_PARSERS } from '../../shared/sources';
 import { CliError, out } from './cli-io';
 import { localRoot, openHistory } from './composition';
 import { DEFAULT_DB_PATH } from './dependencies';
+import { clusterSecrets } from './drift-command';
 import { startLocalService } from './server';
 
 interface ServeOptions {
@@ -68,6 +69,8 @@ async function serve(options: ServeOptions): Promise<void> {
       auth: root.auth,
       effects: root.effectRunner(store),
       apiToken,
+      drift: store.drift,
+      clusterSecret: clusterSecrets(root.config.config?.clusters ?? []),
     },
     options,
   ).catch((error: NodeJS.ErrnoException) => {

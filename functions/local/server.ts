@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { checkToken } from '../../shared/auth/webhook-auth';
 import { formatTagRef, parseTagRef } from '../../shared/core';
 import type { EffectRunner, StopReport } from '../../shared/guard/effects';
 import {
@@ -13,9 +12,13 @@ import {
 import { unauthorizedLog } from '../../shared/guard/refusal-log';
 import { MAX_BODY_BYTES } from '../../shared/sources';
 import { preflightAnswer, webhookAnswer } from '../webhook-answer';
+import { apiAuthorized } from './api-auth';
+import { type DriftRouteDeps, serveDrift } from './drift-route';
 import { readBody, refuse, send } from './http-json';
 
-export interface LocalServerDeps extends IngestDeps {
+export interface LocalServerDeps
+  extends IngestDeps,
+    Partial<Pick<DriftRouteDeps, 'drift' | 'clusterSecret'>> {
   /** Called after events were recorded, so the outbox runs at once instead of at the next poll. */
   onRecorded: () => void;
   /** `api.token`: when set, `GET /api/tags` requires it as `Authorization: Bearer <token>`. */
@@ -36,7 +39,7 @@ export async function startLocalService(
   deps: IngestDeps & {
     effects: Pick<EffectRunner, 'start' | 'stop' | 'wake'>;
     apiToken?: string | undefined;
-  },
+  } & Partial<Pick<DriftRouteDeps, 'drift' | 'clusterSecret'>>,
   address: { port: number; host: string },
 ): Promise<RunningLocalService> {
   const server = createLocalServer({ ...deps, onRecorded: () => deps.effects.wake() });
@@ -80,6 +83,7 @@ async function route(deps: Edge, req: IncomingMessage, res: ServerResponse): Pro
       ? send(res, 200, { status: 'ok' })
       : send(res, 405, { error: 'use GET' });
   }
+  if (await serveDrift(driftDeps(deps), path, url, req, res)) return;
   const webhook = /^\/webhooks\/([^/]+)$/.exec(path);
   if (webhook) {
     const source = decoded(webhook[1]!);
@@ -89,6 +93,10 @@ async function route(deps: Edge, req: IncomingMessage, res: ServerResponse): Pro
   }
   if (path.startsWith('/api/tags/')) return serveTag(deps, path.slice('/api/tags/'.length), req, res);
   send(res, 404, { error: `no route for ${req.method} ${path.slice(0, 100)}` });
+}
+
+function driftDeps(deps: Edge): DriftRouteDeps {
+  return { ...deps, clusterSecret: deps.clusterSecret ?? (() => null) };
 }
 
 function decoded(segment: string): string | null {
@@ -143,18 +151,7 @@ async function serveWebhook(
 /** `GET /api/tags/<ref>`: a tag's state and history, behind `api.token` when one is set. */
 async function serveTag(deps: Edge, rest: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (req.method !== 'GET') return send(res, 405, { error: 'use GET' });
-  if (deps.apiToken) {
-    const auth = checkToken({ token: deps.apiToken, header: 'Authorization' }, req.headers);
-    if (!auth.ok) {
-      deps.unauthorized({
-        source: 'api',
-        reason: auth.reason,
-        remoteAddress: req.socket.remoteAddress ?? 'unknown',
-      });
-      res.setHeader('WWW-Authenticate', 'Bearer realm="tagwarden"');
-      return send(res, 401, { error: `unauthorized: ${auth.reason}` });
-    }
-  }
+  if (!apiAuthorized(deps, req, res)) return;
   const text = decoded(rest);
   const ref = text === null ? { problem: 'the path is not valid percent-encoding' } : parseTagRef(text);
   if ('problem' in ref)

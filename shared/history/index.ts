@@ -1,3 +1,4 @@
+export * from './drift-port';
 export * from './failure-summary';
 export * from './memory';
 export * from './port';

@@ -17,6 +17,7 @@ import {
 } from '../../core';
 import { applyInOrder } from '../apply-all';
 import type { EffectUpdate, FailedRecord, HistoryStore } from '../port';
+import { MemoryDriftLog } from './drift';
 
 /** In-process store for tests and dry runs. Atomic because nothing inside `apply` awaits. */
 export class MemoryHistoryStore implements HistoryStore {
@@ -27,6 +28,8 @@ export class MemoryHistoryStore implements HistoryStore {
   private readonly outbox = new Map<string, OutboxEffect>();
   private readonly failed: FailedRecord[] = [];
   private seq = 0;
+  /** Drift findings (issue 15); their alerts go to this store's outbox. */
+  readonly drift = new MemoryDriftLog((eventId, effects, now) => this.enqueueEffects(eventId, effects, now));
 
   async apply(event: RegistryEvent, policy: Policy, receivedAt: string): Promise<ApplyResult> {
     const key = formatTagRef(event);

@@ -20,6 +20,7 @@ import {
 } from '../../core';
 import type { EffectUpdate, FailedRecord, HistoryStore } from '../port';
 import { tagsServingIn } from './digest-lookup';
+import { SqliteDriftLog } from './drift';
 import { type HistoryRow, toHistoryEntry } from './rows';
 import { addMissingColumns, SCHEMA } from './schema';
 
@@ -82,6 +83,8 @@ export class SqliteHistoryStore implements HistoryStore {
   private readonly applyTransaction;
   private readonly claimTransaction;
   private checkpointer: Worker | null = null;
+  /** Drift findings (issue 15), in the same file; their alerts go to this outbox. */
+  readonly drift: SqliteDriftLog;
 
   constructor(options: SqliteHistoryStoreOptions) {
     if (options.database) this.db = options.database;
@@ -95,6 +98,7 @@ export class SqliteHistoryStore implements HistoryStore {
     this.db.pragma('busy_timeout = 10000');
     this.db.exec(SCHEMA);
     addMissingColumns(this.db);
+    this.drift = new SqliteDriftLog(this.db);
     if (options.backgroundCheckpointMs && options.path !== ':memory:' && !options.database) {
       this.startCheckpointer(options.path, options.backgroundCheckpointMs);
     }
