@@ -31,7 +31,7 @@ async function drift(options: { cluster?: string; db: string; json?: boolean }):
 function findingsTable(open: OpenFinding[]): string {
   const header = ['CLUSTER', 'KIND', 'WORKLOAD', 'CONTAINER', 'IMAGE', 'RUNNING', 'SINCE'];
   const rows = open.map((f) => [f.cluster, ...findingCells(f.finding), f.openedAt]);
-  return alignedTable(header, rows, { maxWidth: TERMINAL_WIDTH, shrink: [2, 4] });
+  return alignedTable(header, rows, { maxWidth: TERMINAL_WIDTH, shrink: [5] });
 }
 
 /** Kind, workload, container, image and what runs: the cells `drift` and `history` show of a finding. */
