@@ -1,3 +1,4 @@
+import type { DriftOutcome } from '../shared/guard/drift';
 import type { IngestOutcome, PreflightOutcome } from '../shared/guard/ingest';
 
 /** An ingest outcome as HTTP: the one place a webhook's status code is chosen, for every runtime. */
@@ -60,4 +61,19 @@ export function preflightAnswer(
     default:
       return { status: REFUSAL_STATUS[outcome.kind], headers: {}, body: { error: outcome.reason } };
   }
+}
+
+const DRIFT_STATUS = { unauthenticated: 401, rejected: 400, replay: 409 } as const;
+
+/**
+ * A drift report's outcome as HTTP (issue 15): 200 recorded · 400 a bad body, with the reason · 401
+ * signature, cluster or time refused · 409 a report id already received (it was recorded then: the
+ * agent must not retry it as a failure).
+ */
+export function driftAnswer(outcome: DriftOutcome): WebhookAnswer {
+  if (outcome.kind === 'recorded') {
+    const { kind: _, ...body } = outcome;
+    return { status: 200, body: { status: 'recorded', ...body } };
+  }
+  return { status: DRIFT_STATUS[outcome.kind], body: { error: outcome.reason } };
 }

@@ -3,6 +3,7 @@ import { errorMessage, tagRefOf } from '../../shared/core';
 import { registerAgentCommand } from './agent-command';
 import { registerAzureCommands } from './azure-setup-command';
 import { CliError, err } from './cli-io';
+import { registerDriftCommand } from './drift-command';
 import { registerFailedCommand } from './failed-command';
 import { registerHistoryCommand } from './history-command';
 import { registerInitCommand } from './init-command';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerNormalizeCommand(program);
   registerReplayCommand(program);
   registerHistoryCommand(program);
+  registerDriftCommand(program);
   registerSweepCommands(program);
   registerFailedCommand(program);
   registerRetryCommand(program);

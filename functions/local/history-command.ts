@@ -4,6 +4,7 @@ import type { HistoryEntry } from '../../shared/history';
 import { CliError, out } from './cli-io';
 import { openHistory } from './composition';
 import { DEFAULT_DB_PATH } from './dependencies';
+import { driftRowsTable } from './drift-command';
 import { effectsOfTag, effectsTable } from './tag-effects';
 import { alignedTable, shortDigests, TERMINAL_WIDTH } from './text-table';
 
@@ -24,12 +25,14 @@ async function history(text: string, options: { db: string; json?: boolean; wide
   const store = openHistory(options.db, { mustExist: true });
   const [state, rows] = [await store.tagState(ref), await store.history(ref)];
   const effects = await effectsOfTag(store, ref, rows);
+  const drift = await store.drift.driftHistory(ref);
   await store.close();
-  if (rows.length === 0) throw new CliError(`no history for ${formatTagRef(ref)} in ${options.db}`);
+  if (rows.length === 0 && drift.length === 0)
+    throw new CliError(`no history for ${formatTagRef(ref)} in ${options.db}`);
   if (options.json) {
     out(
       JSON.stringify(
-        { tagRef: formatTagRef(ref), current: state?.digest ?? null, history: rows, effects },
+        { tagRef: formatTagRef(ref), current: state?.digest ?? null, history: rows, effects, drift },
         null,
         2,
       ),
@@ -44,6 +47,7 @@ async function history(text: string, options: { db: string; json?: boolean; wide
     ),
   );
   out(table(rows, options.wide === true));
+  if (drift.length > 0) out(`Drift (what the clusters' pods run):\n${driftRowsTable(drift)}`);
   if (effects.length > 0)
     out(
       `Effects (failed ones are retried with tagwarden retry --key <KEY>):\n${effectsTable(effects, options.wide === true)}`,

@@ -4,6 +4,7 @@ import { SOURCE_PARSERS } from '../../shared/sources';
 import { CliError, out } from './cli-io';
 import { localRoot, openHistory } from './composition';
 import { DEFAULT_DB_PATH } from './dependencies';
+import { clusterSecrets } from './drift-command';
 import { serveMetrics } from './metrics';
 import { startLocalService } from './server';
 import { slackActionsFor } from './slack-route';
@@ -50,17 +51,7 @@ export function registerServeCommand(program: Command): void {
 
 async function serve(options: ServeOptions): Promise<void> {
   const root = localRoot(options.config);
-  const enabled = [...SOURCE_PARSERS.keys()].filter((s) => root.auth(s) !== null);
-  const open = enabled.filter((s) => !hasCredentials(root.auth(s)));
-  if (open.length > 0 && !isLoopback(options.host))
-    throw new CliError(
-      `refusing to listen on ${options.host}: ${open.join(', ')} would accept webhooks without credentials; set sources.<name>.token or secret for each (or keep --host 127.0.0.1)`,
-    );
-  const apiToken = root.config.config?.api?.token;
-  if (!apiToken && !isLoopback(options.host))
-    throw new CliError(
-      `serve --host ${options.host} listens beyond loopback: set api.token in the config so GET /api/tags requires it`,
-    );
+  const { enabled, open, apiToken } = listenChecks(root, options.host);
   const store = openHistory(options.db, { backgroundCheckpointMs: 1000 });
   const observed = serveMetrics(store);
   const service = await startLocalService(
@@ -73,6 +64,8 @@ async function serve(options: ServeOptions): Promise<void> {
       apiToken,
       ...observed,
       slack: slackActionsFor(root.config.config, root.log),
+      drift: store.drift,
+      clusterSecret: clusterSecrets(root.config.config?.clusters ?? []),
     },
     options,
   ).catch((error: NodeJS.ErrnoException) => {
@@ -108,4 +101,20 @@ async function serve(options: ServeOptions): Promise<void> {
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
+}
+
+/** Which sources are enabled and open, refusing an address beyond loopback that would expose either. */
+function listenChecks(root: ReturnType<typeof localRoot>, host: string) {
+  const enabled = [...SOURCE_PARSERS.keys()].filter((s) => root.auth(s) !== null);
+  const open = enabled.filter((s) => !hasCredentials(root.auth(s)));
+  if (open.length > 0 && !isLoopback(host))
+    throw new CliError(
+      `refusing to listen on ${host}: ${open.join(', ')} would accept webhooks without credentials; set sources.<name>.token or secret for each (or keep --host 127.0.0.1)`,
+    );
+  const apiToken = root.config.config?.api?.token;
+  if (!apiToken && !isLoopback(host))
+    throw new CliError(
+      `serve --host ${host} listens beyond loopback: set api.token in the config so GET /api/tags requires it`,
+    );
+  return { enabled, open, apiToken };
 }

@@ -13,12 +13,16 @@ import {
 import { unauthorizedLog } from '../../shared/guard/refusal-log';
 import { MAX_BODY_BYTES } from '../../shared/sources';
 import { preflightAnswer, webhookAnswer } from '../webhook-answer';
+import { apiAuthorized, readAccess } from './api-auth';
+import { type DriftRouteDeps, serveDrift } from './drift-route';
 import { readBody, refuse, send } from './http-json';
-import { answerMetrics, type ReadAccess, readAllowed } from './metrics-http';
+import { answerMetrics } from './metrics-http';
 import { type SlackActionsSettings, serveSlackAction } from './slack-route';
 import { isUiPath, serveUi } from './ui/routes';
 
-export interface LocalServerDeps extends IngestDeps {
+export interface LocalServerDeps
+  extends IngestDeps,
+    Partial<Pick<DriftRouteDeps, 'drift' | 'clusterSecret'>> {
   /** Called after events were recorded, so the outbox runs at once instead of at the next poll. */
   onRecorded: () => void;
   /** `api.token`: when set, `GET /api/tags` and `GET /metrics` require it as `Authorization: Bearer <token>`. */
@@ -41,7 +45,7 @@ export interface RunningLocalService {
  */
 export async function startLocalService(
   deps: IngestDeps &
-    Pick<LocalServerDeps, 'apiToken' | 'metrics' | 'slack'> & {
+    Pick<LocalServerDeps, 'apiToken' | 'metrics' | 'slack' | 'drift' | 'clusterSecret'> & {
       effects: Pick<EffectRunner, 'start' | 'stop' | 'wake'>;
     },
   address: { port: number; host: string },
@@ -79,14 +83,6 @@ interface Edge extends LocalServerDeps {
   unauthorized: ReturnType<typeof unauthorizedLog>;
 }
 
-/** The read API's access: `api.token`, refusals logged like a webhook's under the source `api`. */
-function readAccess(deps: Edge): ReadAccess {
-  return {
-    token: deps.apiToken,
-    refused: (reason, remoteAddress) => deps.unauthorized({ source: 'api', reason, remoteAddress }),
-  };
-}
-
 async function route(deps: Edge, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const path = url.pathname;
@@ -95,6 +91,7 @@ async function route(deps: Edge, req: IncomingMessage, res: ServerResponse): Pro
       ? send(res, 200, { status: 'ok' })
       : send(res, 405, { error: 'use GET' });
   }
+  if (await serveDrift(driftDeps(deps), path, url, req, res)) return;
   const webhook = /^\/webhooks\/([^/]+)$/.exec(path);
   if (webhook) {
     const source = decoded(webhook[1]!);
@@ -107,6 +104,10 @@ async function route(deps: Edge, req: IncomingMessage, res: ServerResponse): Pro
   if (path === '/metrics' && deps.metrics) return answerMetrics(deps.metrics, readAccess(deps), req, res);
   if (path === '/slack/actions') return serveSlackAction({ ...deps, wake: deps.onRecorded }, req, res);
   send(res, 404, { error: `no route for ${req.method} ${path.slice(0, 100)}` });
+}
+
+function driftDeps(deps: Edge): DriftRouteDeps {
+  return { ...deps, clusterSecret: deps.clusterSecret ?? (() => null) };
 }
 
 function decoded(segment: string): string | null {
@@ -161,7 +162,7 @@ async function serveWebhook(
 /** `GET /api/tags/<ref>`: a tag's state and history, behind `api.token` when one is set. */
 async function serveTag(deps: Edge, rest: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (req.method !== 'GET') return send(res, 405, { error: 'use GET' });
-  if (!readAllowed(readAccess(deps), req, res)) return;
+  if (!apiAuthorized(deps, req, res)) return;
   const text = decoded(rest);
   const ref = text === null ? { problem: 'the path is not valid percent-encoding' } : parseTagRef(text);
   if ('problem' in ref)

@@ -23,6 +23,21 @@ export interface Incident {
    * `to` is null, `restoreTo` what a revert of the tag would restore.
    */
   digestDeleted?: Digest;
+  /** Only for a drift finding a cluster's agent reported: what the alert says (see drift.ts). */
+  drift?: DriftNotice;
+}
+
+/** A drift finding's kind (issue 15, see drift.ts). */
+export type DriftKind = 'split' | 'stale' | 'risky';
+
+/** What a drift alert says, decided when the finding is recorded (carried by the alert effect). */
+export interface DriftNotice {
+  cluster: string;
+  kind: DriftKind;
+  title: string;
+  /** The one sentence a person acts on. */
+  text: string;
+  notes: string[];
 }
 
 /** What an alert on a refused push tells besides the incident: from where, and how often. */

@@ -1,6 +1,7 @@
 export * from './alert';
 export * from './decide';
 export * from './digest-deleted';
+export * from './drift';
 export * from './errors';
 export * from './grammar';
 export * from './model';

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { checkToken } from '../../../shared/auth/webhook-auth';
 import type { Logger } from '../../../shared/log';
+import { readAllowed } from '../api-auth';
 import { send } from '../http-json';
 import type { DriftFinding } from './pages';
 import { listEffects, listTags, retryEffect, tagTimeline, type UiStore } from './queries';
@@ -32,11 +32,7 @@ function apiAllowed(deps: UiDeps, req: IncomingMessage, res: ServerResponse): bo
     return false;
   }
   if (req.method === 'GET' && sessionOf(req, token)) return true;
-  const auth = checkToken({ token, header: 'Authorization' }, req.headers);
-  if (auth.ok) return true;
-  res.setHeader('WWW-Authenticate', 'Bearer realm="tagwarden"');
-  send(res, 401, { error: `unauthorized: ${auth.reason}` });
-  return false;
+  return readAllowed({ token, refused: () => {} }, req, res);
 }
 
 /** `/api/tags`, `/api/tags/<ref>/timeline`, `/api/effects`, `POST /api/effects/<key>/retry`. */

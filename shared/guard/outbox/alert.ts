@@ -3,6 +3,7 @@ import {
   type Alert,
   attemptAlert,
   digestDeletedAlert,
+  driftAlert,
   type EffectKind,
   errorMessage,
   type Incident,
@@ -31,6 +32,10 @@ export interface AlertDeps extends MoveDeps {
  * records which effects it did not wait for: one of those that fails for good is alerted again.
  */
 export async function alert(deps: AlertDeps, incident: Incident, after: 'revert' | null): Promise<Executed> {
+  if (incident.drift) {
+    await deps.notifier.send(driftAlert(incident, incident.drift));
+    return done({ kind: 'alerted', via: deps.notifier.kind });
+  }
   const siblings = after ? await deps.store.effectsOf(incident.eventId) : [];
   const unsettled = siblings.filter((e) => e.kind !== 'alert' && e.status === 'pending');
   const now = deps.now().getTime();

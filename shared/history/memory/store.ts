@@ -19,6 +19,7 @@ import {
 import { applyInOrder } from '../apply-all';
 import { type HistoryBrowser, type Page, pageOf, type TagFilter, type TagSummary } from '../browse';
 import type { EffectUpdate, FailedRecord, HistoryStore, OutboxDepth } from '../port';
+import { MemoryDriftLog } from './drift';
 
 /** In-process store for tests and dry runs. Atomic because nothing inside `apply` awaits. */
 export class MemoryHistoryStore implements HistoryStore, HistoryBrowser {
@@ -29,6 +30,8 @@ export class MemoryHistoryStore implements HistoryStore, HistoryBrowser {
   private readonly outbox = new Map<string, OutboxEffect>();
   private readonly failed: FailedRecord[] = [];
   private seq = 0;
+  /** Drift findings (issue 15); their alerts go to this store's outbox. */
+  readonly drift = new MemoryDriftLog((eventId, effects, now) => this.enqueueEffects(eventId, effects, now));
 
   async apply(event: RegistryEvent, policy: Policy, receivedAt: string): Promise<ApplyResult> {
     const key = formatTagRef(event);

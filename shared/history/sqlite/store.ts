@@ -22,6 +22,7 @@ import type { HistoryBrowser, Page, TagFilter, TagSummary } from '../browse';
 import type { EffectUpdate, FailedRecord, HistoryStore, OutboxDepth } from '../port';
 import { SqliteBrowser } from './browse';
 import { tagsServingIn } from './digest-lookup';
+import { SqliteDriftLog } from './drift';
 import { type HistoryRow, type OutboxRow, toHistoryEntry, toOutboxEffect } from './rows';
 import { addMissingColumns, SCHEMA } from './schema';
 
@@ -71,6 +72,8 @@ export class SqliteHistoryStore implements HistoryStore, HistoryBrowser {
   private readonly applyTransaction;
   private readonly claimTransaction;
   private checkpointer: Worker | null = null;
+  /** Drift findings (issue 15), in the same file; their alerts go to this outbox. */
+  readonly drift: SqliteDriftLog;
 
   constructor(options: SqliteHistoryStoreOptions) {
     if (options.database) this.db = options.database;
@@ -84,6 +87,7 @@ export class SqliteHistoryStore implements HistoryStore, HistoryBrowser {
     this.db.pragma('busy_timeout = 10000');
     this.db.exec(SCHEMA);
     addMissingColumns(this.db);
+    this.drift = new SqliteDriftLog(this.db);
     if (options.backgroundCheckpointMs && options.path !== ':memory:' && !options.database) {
       this.startCheckpointer(options.path, options.backgroundCheckpointMs);
     }
