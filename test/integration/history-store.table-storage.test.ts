@@ -41,7 +41,7 @@ async function freshStore(options: TableStorageHistoryStoreOptions = {}): Promis
   return store;
 }
 
-describeHistoryStore('azurite', () => freshStore(), { propertyRuns: 25, digestLookup: false });
+describeHistoryStore('azurite', () => freshStore(), { propertyRuns: 25 });
 
 const revertPolicy: Policy = {
   defaults: { action: 'alert', owners: [], bump: false },
