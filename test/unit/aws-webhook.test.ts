@@ -247,8 +247,8 @@ describe('the AWS webhook function', () => {
 
   test('queues a manifest deleted by digest with the events, namespaced; the consumer reads it back', async () => {
     const body = JSON.parse(envelope) as { events: Record<string, unknown>[] };
-    const deleted = { ...body.events[0]!, id: 'del-1', action: 'delete' };
-    deleted.target = { digest: digestOf(9), repository: 'payments/api' };
+    const target = { digest: digestOf(9), repository: 'payments/api' };
+    const deleted = { ...body.events[0]!, id: 'del-1', action: 'delete', target };
     const result = await handleWebhook(
       deps,
       urlEvent('/webhooks/distribution', {
