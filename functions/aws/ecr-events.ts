@@ -1,7 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { decodeRecord } from '../../shared/guard/queue-envelope';
-import { acceptEvents } from '../../shared/guard/record';
+import { acceptEvents, recordDigestDeletes } from '../../shared/guard/record';
 import { rejectedItemsRecord } from '../../shared/history/failure-summary';
 import { type AwsDependencies, awsDependencies } from './dependencies';
 
@@ -35,8 +35,10 @@ export async function guardRecord(
       rejectedItemsRecord(decoded.source, decoded.rejected, record.body, receivedAt),
     );
   for (const _ of decoded.rejected) deps.observer.rejected();
-  const { recorded } = await acceptEvents(deps, decoded.events, decoded.receivedAt ?? receivedAt);
-  for (const { result } of recorded) deps.observer.recorded(result);
+  const at = decoded.receivedAt ?? receivedAt;
+  const { recorded } = await acceptEvents(deps, decoded.events, at);
+  const deleted = await recordDigestDeletes(deps, decoded.digestDeletes, at);
+  for (const { result } of [...recorded, ...deleted]) deps.observer.recorded(result);
 }
 
 /**

@@ -63,7 +63,13 @@ export async function handleWebhook(deps: WebhookDeps, event: LambdaFunctionURLE
   if (checked.handshake) return urlResult(webhookAnswer({ kind: 'handshake', response: checked.handshake }));
   const receivedAt = (deps.now?.() ?? new Date()).toISOString();
   try {
-    for (const message of webhookMessages(checked.source, receivedAt, checked.events, checked.rejected)) {
+    for (const message of webhookMessages(
+      checked.source,
+      receivedAt,
+      checked.events,
+      checked.rejected,
+      checked.digestDeletes,
+    )) {
       await deps.sqs.send(new SendMessageCommand({ QueueUrl: deps.queueUrl, MessageBody: message }));
     }
   } catch (error) {

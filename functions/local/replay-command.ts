@@ -109,6 +109,8 @@ function eventsToReplay(text: string): { events: RegistryEvent[]; bad: number } 
         continue;
       }
       for (const reason of decoded.rejected) err(`message ${index + 1}: rejected: ${reason}`);
+      for (const d of decoded.digestDeletes)
+        err(`message ${index + 1}: ${d.id} deletes ${d.repository}@${d.digest} by digest; not simulated`);
       for (const event of decoded.events) {
         if (event.action === 'push' && event.digest === null)
           err(

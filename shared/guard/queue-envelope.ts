@@ -1,4 +1,4 @@
-import type { RegistryEvent } from '../core';
+import { digestProblem, hostProblem, type RegistryEvent, repositoryProblem } from '../core';
 // The files themselves, not the sources barrel: its parser registry would bundle every registry's
 // parser into the consumer and the sweep, which read only this envelope and ECR's events.
 import { splitItems } from '../sources/delivery';
@@ -6,6 +6,7 @@ import { ecrParser } from '../sources/ecr';
 import { namespacedEvent } from '../sources/id-namespace';
 import { parseJsonBody } from '../sources/json-body';
 import { parseNormalizedEvent } from '../sources/normalized';
+import type { DigestDelete } from '../sources/types';
 import { isRecord } from '../sources/validate';
 
 /**
@@ -19,6 +20,8 @@ export interface WebhookMessage {
   receivedAt: string;
   events: RegistryEvent[];
   rejected: string[];
+  /** Manifests deleted by digest (namespaced like the events); absent from messages of older versions. */
+  digestDeletes?: DigestDelete[];
 }
 
 export type DecodedRecord =
@@ -29,6 +32,8 @@ export type DecodedRecord =
       events: RegistryEvent[];
       rejected: string[];
       ignored: string[];
+      /** To be recorded against the tags history says serve the digest (`recordDigestDeletes`). */
+      digestDeletes: DigestDelete[];
     }
   | { ok: false; reason: string };
 
@@ -40,22 +45,26 @@ export function webhookMessages(
   receivedAt: string,
   events: RegistryEvent[],
   rejected: string[],
+  digestDeletes: DigestDelete[] = [],
 ): string[] {
   const messages: string[] = [];
   let batch: RegistryEvent[] = [];
   let pendingRejected = rejected;
+  // Small (a few hundred bytes each, a body carries few): they travel with the first message.
+  let pendingDeletes = digestDeletes;
   const flush = () => {
-    messages.push(
-      JSON.stringify({
-        kind: 'tagwarden-events',
-        source,
-        receivedAt,
-        events: batch,
-        rejected: pendingRejected,
-      } satisfies WebhookMessage),
-    );
+    const message: WebhookMessage = {
+      kind: 'tagwarden-events',
+      source,
+      receivedAt,
+      events: batch,
+      rejected: pendingRejected,
+      ...(pendingDeletes.length > 0 ? { digestDeletes: pendingDeletes } : {}),
+    };
+    messages.push(JSON.stringify(message));
     batch = [];
     pendingRejected = [];
+    pendingDeletes = [];
   };
   for (const event of events) {
     batch.push(event);
@@ -65,7 +74,8 @@ export function webhookMessages(
       batch.push(event);
     }
   }
-  if (batch.length > 0 || pendingRejected.length > 0 || messages.length === 0) flush();
+  if (batch.length > 0 || pendingRejected.length > 0 || pendingDeletes.length > 0 || messages.length === 0)
+    flush();
   return messages;
 }
 
@@ -92,13 +102,39 @@ export function decodeRecord(body: string): DecodedRecord {
       // The webhook function queued them namespaced; one queued by an older version gets it here.
       else events.push(namespacedEvent(value.source, parsed.event));
     }
-    return { ok: true, source: value.source, receivedAt: value.receivedAt, events, rejected, ignored: [] };
+    const digestDeletes: DigestDelete[] = [];
+    for (const [i, item] of (Array.isArray(value.digestDeletes) ? value.digestDeletes : []).entries()) {
+      const parsed = parseDigestDelete(item);
+      if (typeof parsed === 'string') rejected.push(`digestDeletes[${i}]: ${parsed}`);
+      else digestDeletes.push(namespacedEvent(value.source, parsed));
+    }
+    const { source, receivedAt } = value;
+    return { ok: true, source, receivedAt, events, rejected, ignored: [], digestDeletes };
   }
   const parsed = ecrParser.parse(value);
   if (!parsed.ok) return { ok: false, reason: parsed.reason };
   const split = splitItems(parsed.items);
   const events = split.events.map((event) => namespacedEvent('ecr', event));
-  return { ok: true, source: 'ecr', receivedAt: null, ...split, events };
+  const digestDeletes = split.digestDeletes.map((deleted) => namespacedEvent('ecr', deleted));
+  return { ok: true, source: 'ecr', receivedAt: null, ...split, events, digestDeletes };
+}
+
+/** A queued manifest delete by digest, checked like a queued event; a string says what is wrong. */
+function parseDigestDelete(item: unknown): DigestDelete | string {
+  if (!isRecord(item)) return 'not an object';
+  const { id, registryHost, repository, digest, timestamp, actor } = item;
+  const strings = { id, registryHost, repository, digest };
+  const missing = Object.entries(strings).find(([, v]) => typeof v !== 'string' || v === '');
+  if (missing) return `${missing[0]} must be a non-empty string`;
+  const problem =
+    hostProblem(registryHost as string) ??
+    repositoryProblem(repository as string) ??
+    digestProblem(digest as string);
+  if (problem) return problem;
+  if (timestamp !== null && (typeof timestamp !== 'string' || Number.isNaN(Date.parse(timestamp))))
+    return 'timestamp must be an ISO-8601 time or null';
+  if (actor !== null && typeof actor !== 'string') return 'actor must be a string or null';
+  return { ...(strings as Record<keyof typeof strings, string>), timestamp, actor };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { formatTagRef, type Policy, type RegistryEvent, resolveEffect, ruleFor } from '../core';
-import { type ApplyResult, DigestLookupUnsupported, type Outbox, type TagHistory } from '../history';
+import type { ApplyResult, Outbox, TagHistory } from '../history';
 import type { Logger } from '../log';
 import { perDelivery } from '../sources/common';
 import { digestDeleteEvents } from '../sources/delivery';
@@ -75,8 +75,8 @@ function logRecorded(log: Logger, recorded: readonly RecordedEvent[]): void {
 /**
  * Records each manifest deleted by digest against the tags history says serve the digest or would
  * be reverted to it: one `byDigest` delete per tag, recorded like any event (the row is
- * `digest-deleted`; a guarded tag's owners are alerted). A store that cannot find those tags
- * (`DigestLookupUnsupported`) is logged as a warning; the delivery is still recorded.
+ * `digest-deleted`; a guarded tag's owners are alerted). A lookup that fails fails the delivery, so
+ * it is retried (what was recorded before collapses as duplicates).
  */
 export async function recordDigestDeletes(
   deps: { store: Pick<TagHistory, 'applyAll' | 'tagsServing'>; policy: Policy; log: Logger },
@@ -91,14 +91,9 @@ export async function recordDigestDeletes(
       repository: deleted.repository,
       digest: deleted.digest,
     };
-    try {
-      const tags = await deps.store.tagsServing(deleted.registryHost, deleted.repository, deleted.digest);
-      if (tags.length === 0) deps.log.info('manifest deleted by digest; no tag in history serves it', fields);
-      events.push(...digestDeleteEvents(deleted, tags));
-    } catch (error) {
-      if (!(error instanceof DigestLookupUnsupported)) throw error;
-      deps.log.warn('manifest deleted by digest; not recorded', { ...fields, reason: error.message });
-    }
+    const tags = await deps.store.tagsServing(deleted.registryHost, deleted.repository, deleted.digest);
+    if (tags.length === 0) deps.log.info('manifest deleted by digest; no tag in history serves it', fields);
+    events.push(...digestDeleteEvents(deleted, tags));
   }
   const recorded = await recordEvents(deps.store, deps.policy, events, receivedAt);
   logRecorded(deps.log, recorded);

@@ -50,8 +50,8 @@ export interface TagHistory {
   clearPendingRestore(ref: TagRef, digest: Digest): Promise<void>;
   /**
    * The repository's tags that serve `digest` or whose approved digest it is (what a revert would
-   * restore), sorted by tag: those a manifest deleted by digest is recorded against. A store that
-   * cannot find them without scanning every tag throws `DigestLookupUnsupported`.
+   * restore), sorted by tag: those a manifest deleted by digest is recorded against. Found without
+   * scanning every tag (stores keyed per tag keep a digest index: `digest-index.ts`).
    */
   tagsServing(registryHost: string, repository: string, digest: Digest): Promise<TagRef[]>;
   /**
@@ -60,16 +60,6 @@ export interface TagHistory {
    * For a move the policy let stand after it was recorded (a harmless move under allow or alert).
    */
   approveDigest(ref: TagRef, digest: Digest): Promise<boolean>;
-}
-
-/** Thrown by `tagsServing` on stores keyed per tag (DynamoDB, Table Storage): no query finds them. */
-export class DigestLookupUnsupported extends Error {
-  constructor(store: string) {
-    super(
-      `finding the tags that serve a digest is not supported on the ${store} store; manifest deletes by digest are not recorded there`,
-    );
-    this.name = 'DigestLookupUnsupported';
-  }
 }
 
 /** The effects waiting to run, each keyed `eventId#kind`, claimed under a lease. */

@@ -112,7 +112,7 @@ describe('harmless moves with a real distribution registry', () => {
     expect(await client.currentDigest(REPO, TAG)).toBe(grown.digest);
     const effects = historyEffects();
     expect(effects.find((e) => e.kind === 'revert')?.outcome).toMatch(
-      /^harmless move, not acted on \(rule harmless: allow\); index-grew: the index only gained linux\/arm64/,
+      /^harmless move, not acted on \(rule harmless: allow\); index-grew, approved as the tag's digest: the index only gained linux\/arm64/,
     );
     expect(effects.find((e) => e.kind === 'alert')?.outcome).toContain('index-grew');
     expect(slack.messages.filter((m) => m.text.includes(TAG))).toEqual([]);

@@ -27,7 +27,7 @@ async function freshStore(): Promise<DynamoDbHistoryStore> {
   return new DynamoDbHistoryStore({ client: dynamo.client, tableName });
 }
 
-describeHistoryStore('dynamodb-local', freshStore, { propertyRuns: 25, digestLookup: false });
+describeHistoryStore('dynamodb-local', freshStore, { propertyRuns: 25 });
 
 describe('DynamoDB history with two clients writing one tag', () => {
   it('applies every event once and finds exactly one overwrite per real change when both deliver everything', async () => {

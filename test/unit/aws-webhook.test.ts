@@ -244,6 +244,85 @@ describe('the AWS webhook function', () => {
     );
     expect(result.statusCode).toBe(503);
   });
+
+  test('queues a manifest deleted by digest with the events, namespaced; the consumer reads it back', async () => {
+    const body = JSON.parse(envelope) as { events: Record<string, unknown>[] };
+    const target = { digest: digestOf(9), repository: 'payments/api' };
+    const deleted = { ...body.events[0]!, id: 'del-1', action: 'delete', target };
+    const result = await handleWebhook(
+      deps,
+      urlEvent('/webhooks/distribution', {
+        body: JSON.stringify({ events: [deleted] }),
+        headers: { authorization: `Bearer ${TOKEN}` },
+      }),
+    );
+    expect(result.statusCode).toBe(202);
+    expect(JSON.parse(result.body)).toMatchObject({ accepted: 0, ignored: [expect.any(String)] });
+    const sent = sqs.commandCalls(SendMessageCommand);
+    expect(sent).toHaveLength(1);
+    expect(decodeRecord(sent[0]!.args[0].input.MessageBody!)).toMatchObject({
+      ok: true,
+      events: [],
+      rejected: [],
+      digestDeletes: [
+        {
+          id: 'distribution:del-1',
+          registryHost: 'registry.example.com',
+          repository: 'payments/api',
+          digest: digestOf(9),
+        },
+      ],
+    });
+  });
+});
+
+describe('a queued manifest delete by digest', () => {
+  const message = (digestDeletes: unknown[]) =>
+    JSON.stringify({
+      kind: 'tagwarden-events',
+      source: 'acr',
+      receivedAt: '2026-11-22T10:00:05Z',
+      events: [],
+      rejected: [],
+      digestDeletes,
+    });
+  const valid = {
+    id: 'd-1',
+    registryHost: 'r.azurecr.io',
+    repository: 'payments/api',
+    digest: digestOf(1),
+    timestamp: null,
+    actor: null,
+  };
+
+  test('is checked like a queued event: a bad one is rejected with its reason, the others kept', () => {
+    const decoded = decodeRecord(
+      message([
+        { ...valid, digest: 'sha256:nope' },
+        { ...valid, registryHost: '' },
+        'x',
+        { ...valid, timestamp: 'soon' },
+        valid,
+      ]),
+    );
+    expect(decoded).toMatchObject({
+      ok: true,
+      rejected: [
+        expect.stringMatching(/^digestDeletes\[0\]: digest "sha256:nope" is not a valid digest/),
+        'digestDeletes[1]: registryHost must be a non-empty string',
+        'digestDeletes[2]: not an object',
+        'digestDeletes[3]: timestamp must be an ISO-8601 time or null',
+      ],
+      digestDeletes: [{ ...valid, id: 'acr:d-1' }],
+    });
+  });
+
+  test('is absent from messages of older versions: none', () => {
+    expect(decodeRecord(message([]).replace(',"digestDeletes":[]', ''))).toMatchObject({
+      ok: true,
+      digestDeletes: [],
+    });
+  });
 });
 
 describe('the webhook composition root', () => {

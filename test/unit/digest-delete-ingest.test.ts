@@ -1,6 +1,6 @@
 import { digestDeletedOn, eventProblems, type Policy, type TagState } from '../../shared/core';
 import { ingestWebhook } from '../../shared/guard/ingest';
-import { DigestLookupUnsupported, MemoryHistoryStore } from '../../shared/history';
+import { MemoryHistoryStore } from '../../shared/history';
 import type { Logger } from '../../shared/log';
 import { at, deleteEvent, digestOf, pushEvent } from '../support/events';
 import { distributionBody, distributionEnvelope, distributionItem } from '../support/webhook-bodies';
@@ -63,26 +63,31 @@ describe('a manifest delete by digest through ingest', () => {
     ]);
   });
 
-  test('on a store that cannot find the tags, logs a warning and still records the delivery', async () => {
+  test('when the store cannot answer the lookup, the delivery is refused for a retry, which records it', async () => {
     const store = new MemoryHistoryStore();
+    const lookup = store.tagsServing.bind(store);
     store.tagsServing = async () => {
-      throw new DigestLookupUnsupported('DynamoDB');
+      throw new Error('connect ECONNREFUSED');
     };
     const d = deps(store);
     await post(d, distributionBody({ tag: 'v1', digest: A }));
-    const summary = await post(
-      d,
-      `${digestDeleteBody('del-2', A).slice(0, -2)},${JSON.stringify(distributionItem({ tag: 'v2', digest: B }))}]}`,
-    );
-    expect(summary.transitions.map((t) => t.transition)).toEqual(['first-seen']);
-    expect(d.warnings).toEqual([
-      [
-        'manifest deleted by digest; not recorded',
-        expect.objectContaining({
-          digest: A,
-          reason: expect.stringContaining('not supported on the DynamoDB store'),
-        }),
-      ],
+    const body = `${digestDeleteBody('del-2', A).slice(0, -2)},${JSON.stringify(distributionItem({ tag: 'v2', digest: B }))}]}`;
+    const request = {
+      source: 'distribution',
+      headers: {},
+      query: new URLSearchParams(),
+      body: Buffer.from(body),
+    };
+    expect(await ingestWebhook(d, request)).toMatchObject({ kind: 'unavailable' });
+    store.tagsServing = lookup;
+    const retried = await post(d, body);
+    expect(retried.transitions.map((t) => [t.tagRef, t.transition])).toEqual([
+      [`${HOST}/payments/api:v2`, 'duplicate'],
+      [`${HOST}/payments/api:v1`, 'digest-deleted'],
+    ]);
+    expect((await d.store.history(ref('v1'))).map((r) => r.transition)).toEqual([
+      'first-seen',
+      'digest-deleted',
     ]);
   });
 });

@@ -149,9 +149,9 @@ describe('harmless moves in the outbox', () => {
     expect(h.registry.callsOf('putManifest')).toEqual([]);
     expect(h.notifier.alerts).toEqual([]);
     expect(outcomes.revert).toMatch(
-      /^harmless move, not acted on \(rule harmless: allow\); index-grew: .*linux\/arm64/,
+      /^harmless move, not acted on \(rule harmless: allow\); index-grew, approved as the tag's digest: .*linux\/arm64/,
     );
-    expect(outcomes.alert).toMatch(/^harmless move.*index-grew/);
+    expect(outcomes.alert).toMatch(/^harmless move.*index-grew, approved as the tag's digest/);
   });
 
   it('under revert, an index whose amd64 image changed is reverted and the alert names linux/amd64', async () => {
@@ -190,7 +190,7 @@ describe('harmless moves in the outbox', () => {
     expect(h.notifier.alerts).toHaveLength(1);
     expect(h.notifier.alerts[0]).toMatchObject({ title: 'Tag moved (harmless)', severity: 'warning' });
     expect(h.notifier.alerts[0]!.actionTaken).toBe(
-      `not reverted: a harmless move (attestations-changed); the tag serves ${after.digest}`,
+      `not reverted: a harmless move (attestations-changed); the tag serves ${after.digest}, now its approved digest (what a revert restores)`,
     );
     expect(h.notifier.alerts[0]!.notes.join(' ')).toContain('attestations-changed');
   });
@@ -255,6 +255,7 @@ describe('harmless moves in the outbox', () => {
     expect(h.notifier.alerts).toHaveLength(1);
     expect(h.notifier.alerts[0]).toMatchObject({
       title: 'Tag moved (harmless)',
+      actionTaken: `alerted only (rule alert); the tag now serves ${after.digest}, now its approved digest (what a revert restores)`,
       notes: ['Move: content-equal: other manifest bytes, the same config and layers.'],
     });
   });
@@ -351,6 +352,27 @@ describe('a harmless move the rule lets stand is approved', () => {
     await late.runner.runDue();
     expect(late.registry.tagOf(REPO, TAG)).toBe(one.digest);
     expect((await late.store.tagState(ref))?.approvedDigest).toBe(one.digest);
+  });
+});
+
+describe('a harmless outcome in words', () => {
+  const outcome = (approved?: boolean) =>
+    outcomeText(
+      JSON.stringify({
+        kind: 'harmless',
+        class: 'index-grew',
+        action: 'alert',
+        move: "index-grew: the index only gained linux/arm64; no platform's image changed",
+        ...(approved === undefined ? {} : { approved }),
+      }),
+    );
+
+  it("says whether the move became the tag's approved digest; a row of an older version says nothing of it", () => {
+    const head = 'harmless move, not acted on (rule harmless: alert); index-grew';
+    const rest = "the index only gained linux/arm64; no platform's image changed";
+    expect(outcome(true)).toBe(`${head}, approved as the tag's digest: ${rest}`);
+    expect(outcome(false)).toBe(`${head}, not approved: the tag serves another digest by now: ${rest}`);
+    expect(outcome()).toBe(`${head}: ${rest}`);
   });
 });
 

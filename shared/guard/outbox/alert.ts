@@ -73,7 +73,7 @@ async function moveForAlert(
   const reverted = decodeOutcome(revert?.outcome ?? null);
   if (reverted?.kind === 'harmless')
     return harmlessRuns(reverted.action, 'alert')
-      ? { note: { text: reverted.move, harmless: true } }
+      ? { note: { text: reverted.move, harmless: true, approved: reverted.approved === true } }
       : { skip: reverted };
   if (reverted?.kind === 'reverted' && reverted.move)
     return { note: { text: reverted.move, harmless: false } };
@@ -86,6 +86,7 @@ async function moveForAlert(
     note: {
       text: verdictText(verdict),
       harmless: !revert && !['overwrite', 'unclassified'].includes(verdict.class),
+      approved: judged.approved === true,
     },
   };
 }
@@ -94,6 +95,15 @@ async function moveForAlert(
 export interface MoveNote {
   text: string;
   harmless: boolean;
+  /** The harmless move's digest became the tag's approved digest (what a later revert restores). */
+  approved?: boolean;
+}
+
+/** What the alert on a harmless move says the tag serves, and that it is now its approved digest. */
+function servesNow(incident: Incident, move: MoveNote | null): string {
+  return move?.approved
+    ? `${incident.to}, now its approved digest (what a revert restores)`
+    : `${incident.to}`;
 }
 
 const HARMLESS_TITLE = 'Tag moved (harmless)';
@@ -114,7 +124,7 @@ export function buildAlert(
     return {
       incident,
       ...(move?.harmless ? { title: HARMLESS_TITLE } : {}),
-      actionTaken: `alerted only (rule ${incident.ruleAction}); the tag now serves ${incident.to}`,
+      actionTaken: `alerted only (rule ${incident.ruleAction}); the tag now serves ${servesNow(incident, move)}`,
       severity: lock?.status === 'failed' ? 'critical' : 'warning',
       notes,
     };
@@ -142,7 +152,7 @@ export function buildAlert(
     return {
       incident,
       title: HARMLESS_TITLE,
-      actionTaken: `not reverted: a harmless move (${reverted.class}); the tag serves ${incident.to}`,
+      actionTaken: `not reverted: a harmless move (${reverted.class}); the tag serves ${servesNow(incident, move)}`,
       severity: 'warning',
       notes,
     };

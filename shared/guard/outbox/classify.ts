@@ -135,7 +135,8 @@ export function harmlessRuns(action: PolicyAction, kind: EffectKind): boolean {
 
 /** What a move means for one effect: run it (knowing the verdict, when there is one) or leave it out. */
 export type Judged =
-  | { run: true; verdict: Verdict | null }
+  /** `approved`: a harmless move the rule let stand, now the tag's approved digest (false: it moved on). */
+  | { run: true; verdict: Verdict | null; approved?: boolean }
   | { run: false; outcome: Extract<EffectOutcome, { kind: 'harmless' }> };
 
 /** Harmless actions that let the move stand: its digest becomes the approved one. */
@@ -158,10 +159,12 @@ export async function judgeMove(deps: MoveDeps, incident: Incident, kind: Effect
     : { class: 'unclassified', reason: `no registry is configured for ${incident.ref.registryHost}` };
   if (verdict.class === 'overwrite' || verdict.class === 'unclassified') return { run: true, verdict };
   const action = ruleFor(deps.policy, incident.ref).harmless ?? 'allow';
-  if (LETS_STAND.includes(action)) await deps.store.approveDigest(incident.ref, to);
-  if (harmlessRuns(action, kind)) return { run: true, verdict };
+  const approval = LETS_STAND.includes(action)
+    ? { approved: await deps.store.approveDigest(incident.ref, to) }
+    : {};
+  if (harmlessRuns(action, kind)) return { run: true, verdict, ...approval };
   return {
     run: false,
-    outcome: { kind: 'harmless', class: verdict.class, action, move: verdictText(verdict) },
+    outcome: { kind: 'harmless', class: verdict.class, action, move: verdictText(verdict), ...approval },
   };
 }

@@ -18,8 +18,13 @@ export type EffectOutcome =
       keptAs: string | null;
       move?: string;
     }
-  /** Left out: the move changed no platform's image (`class`), and the rule's `harmless: action` does not run this effect. */
-  | { kind: 'harmless'; class: HarmlessClass; action: PolicyAction; move: string }
+  /**
+   * Left out: the move changed no platform's image (`class`), and the rule's `harmless: action` does
+   * not run this effect. `approved`: under allow or alert, whether the moved-to digest became the
+   * tag's approved digest (false: the tag serves another one by now); absent on older rows and under
+   * lock or revert.
+   */
+  | { kind: 'harmless'; class: HarmlessClass; action: PolicyAction; move: string; approved?: boolean }
   | { kind: 'skipped'; reason: string }
   | { kind: 'locked' }
   | { kind: 'notLocked'; reason: string }
@@ -102,7 +107,7 @@ export function renderOutcome(outcome: EffectOutcome): string {
       if (!outcome.restored) return 'reverted';
       return `reverted to ${outcome.restored}${outcome.keptAs ? `; ${outcome.offending} kept as tag ${outcome.keptAs}` : ''}${outcome.move ? `; ${outcome.move}` : ''}`;
     case 'harmless':
-      return `harmless move, not acted on (rule harmless: ${outcome.action}); ${outcome.move}`;
+      return `harmless move, not acted on (rule harmless: ${outcome.action}); ${harmlessMove(outcome)}`;
     case 'skipped':
       return `skipped: ${outcome.reason}`;
     case 'locked':
@@ -120,6 +125,18 @@ export function renderOutcome(outcome: EffectOutcome): string {
     case 'note':
       return outcome.text;
   }
+}
+
+export const APPROVED = "approved as the tag's digest";
+
+/** The move in words, with what became of its approval: `index-grew, approved as the tag's digest: …`. */
+function harmlessMove(outcome: Extract<EffectOutcome, { kind: 'harmless' }>): string {
+  if (outcome.approved === undefined) return outcome.move;
+  const said = outcome.approved ? APPROVED : 'not approved: the tag serves another digest by now';
+  const head = `${outcome.class}: `;
+  return outcome.move.startsWith(head)
+    ? `${outcome.class}, ${said}: ${outcome.move.slice(head.length)}`
+    : `${outcome.move}; ${said}`;
 }
 
 /** A stored outcome column in words; null when the effect has none yet. */

@@ -4,7 +4,8 @@ import type { EffectUpdate } from '../port';
 
 // The table's items: one STATE item per tag carrying its latest history row, E#<eventId> history rows
 // beside it (the previous layout wrote H#<seq> rows and EVENT#<eventId> markers, still read), and
-// EFFECTS#<eventId> outbox items.
+// EFFECTS#<eventId> outbox items, and DIGEST#<host>/<repository>@<digest> digest index entries (one
+// item per tag that served or approved the digest, sort key the tag: see `digest-index.ts`).
 
 /** A history row in the tag's partition: the tag's own fields are the partition's key. */
 export type TagRow = Omit<HistoryEntry, 'registryHost' | 'repository' | 'tag'>;
@@ -55,6 +56,13 @@ export interface OutboxItem extends OutboxEffect {
 }
 
 export const tagKey = (ref: TagRef) => `TAG#${formatTagRef(ref)}`;
+export const digestKey = (registryHost: string, repository: string, digest: string) =>
+  `DIGEST#${registryHost}/${repository}@${digest}`;
+/** The digest index entry saying that the tag serves or approved `digest` (or did once). */
+export const digestEntry = (ref: TagRef, digest: string) => ({
+  pk: digestKey(ref.registryHost, ref.repository, digest),
+  sk: ref.tag,
+});
 export const effectsKey = (eventId: string) => `EFFECTS#${eventId}`;
 export const rowKey = (eventId: string) => `E#${eventId}`;
 /** The previous layout's seen-id marker of an event, `{ tagRef }`. */

@@ -25,10 +25,12 @@ import {
 } from '../../core';
 import { applyInOrder } from '../apply-all';
 import { backOffAfterConflict } from '../conflict-retry';
-import { DigestLookupUnsupported, type EffectUpdate, type FailedRecord, type HistoryStore } from '../port';
+import { stillNaming } from '../digest-index';
+import type { EffectUpdate, FailedRecord, HistoryStore } from '../port';
 import { DynamoDbFailureLog } from './failure-log';
 
 import {
+  digestKey,
   effectsKey,
   effectUpdateExpression,
   historyOf,
@@ -94,7 +96,8 @@ export class DynamoDbHistoryStore implements HistoryStore {
       if (step.kind === 'duplicate') return step.result;
       const write = tagWrite(this.table, event, stateItem, step, receivedAt);
       try {
-        if (write.copyOut) await this.doc.send(new PutCommand(write.copyOut));
+        const before = write.copyOut ? [write.copyOut, ...write.digestEntries] : write.digestEntries;
+        await Promise.all(before.map((put) => this.doc.send(new PutCommand(put))));
         if (write.effects.length === 0) await this.doc.send(new PutCommand(write.state));
         else
           await this.doc.send(
@@ -173,12 +176,15 @@ export class DynamoDbHistoryStore implements HistoryStore {
     });
   }
 
-  /**
-   * Not supported: a tag's state is keyed by its own partition and does not carry the repository, so
-   * only a scan of the whole table would find the tags serving a digest.
-   */
-  async tagsServing(_registryHost: string, _repository: string, _digest: Digest): Promise<TagRef[]> {
-    throw new DigestLookupUnsupported('DynamoDB');
+  /** One query of the digest's index partition, then each named tag's state (see `digest-index.ts`). */
+  async tagsServing(registryHost: string, repository: string, digest: Digest): Promise<TagRef[]> {
+    const entries = await this.query<{ sk: string }>({
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': digestKey(registryHost, repository, digest) },
+      ConsistentRead: true,
+    });
+    const refs = entries.map(({ sk }) => ({ registryHost, repository, tag: sk }));
+    return stillNaming(refs, digest, (ref) => this.tagState(ref));
   }
 
   async clearPendingRestore(ref: TagRef, digest: Digest): Promise<void> {

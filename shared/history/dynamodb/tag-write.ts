@@ -1,7 +1,8 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { PutCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { RecordStep, RegistryEvent } from '../../core';
-import { legacyRowsOf, outboxItem, rowKey, type StateItem, tagKey, toState } from './items';
+import { newlyNamedDigests } from '../digest-index';
+import { digestEntry, legacyRowsOf, outboxItem, rowKey, type StateItem, tagKey, toState } from './items';
 
 type Recorded = Extract<RecordStep, { kind: 'recorded' }>;
 
@@ -11,11 +12,14 @@ type Recorded = Extract<RecordStep, { kind: 'recorded' }>;
  * compare-and-set on the row count and version read (a concurrent writer or restore mark makes it
  * fail, and the caller re-reads and re-decides). Before that, the row the state item held is copied
  * out to its own item, the same bytes however often: a row is always on the state item or beside it.
- * Effects go in one transaction with the state item; an event without effects needs none.
+ * Effects go in one transaction with the state item; an event without effects needs none. The digest
+ * index entries of the digests the new state names are put before it too (see `digest-index.ts`).
  */
 export interface TagWrite {
   /** The previous latest row as its own `E#<eventId>` item, or null when the tag had none on its state. */
   copyOut: PutCommandInput | null;
+  /** `DIGEST#` entries for the digests the new state names and the one read did not, put before it. */
+  digestEntries: PutCommandInput[];
   /** The state item with the new latest row, conditional on the state read. */
   state: PutCommandInput;
   /** The outbox items to put in the same transaction as `state`. */
@@ -53,6 +57,10 @@ export function tagWrite(
   const last = stateItem?.last;
   return {
     copyOut: last ? { TableName: table, Item: { pk, sk: rowKey(last.eventId), ...last } } : null,
+    digestEntries: newlyNamedDigests(stateItem ? toState(stateItem) : null, step.next).map((digest) => ({
+      TableName: table,
+      Item: digestEntry(event, digest),
+    })),
     state: { TableName: table, Item: item, ...condition },
     effects: step.result.effects.map((effect) => ({
       TableName: table,

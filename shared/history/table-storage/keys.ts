@@ -12,6 +12,7 @@ import type { TagRef } from '../../core';
  *                                   seen|<eventId>                 the event id was recorded here: a second create fails (duplicate)
  *                                   fx|<eventId>|<kind>            an outbox effect (key `eventId#kind`)
  *   ev|<eventId>                    <tag partition key>            locator: which tag partitions hold this event's effects
+ *   d|<host>|<repository>|<digest>  <tag>                          digest index: the tag serves or approved the digest (or did once)
  *   failures                        r|<inverted time>|<inverted id> a failed record (newest first); c|…|<n> rows hold a large payload
  *
  * `<…>` parts are user data, encoded by `encodeKeyPart` (keys reject `/ \ # ?` and control
@@ -19,6 +20,10 @@ import type { TagRef } from '../../core';
  * encoded part can equal. The locator is written before the transaction that creates the effects
  * (an upsert, so retries are harmless): every effect row has one, and a locator whose transaction
  * lost points at a partition without rows for that event, which reads as nothing.
+ *
+ * The digest index entry cannot commit with the tag's state (another partition): it is upserted
+ * before the transaction that makes the state name the digest, and the state is re-read when the
+ * index is asked (see `shared/history/digest-index.ts`).
  *
  * Duplicates are detected per tag: the seen row shares the tag's partition so that it commits with
  * the transition. Source event ids name one tag's event, so that is the same as global detection.
@@ -64,6 +69,11 @@ function hashed(...parts: string[]): string {
 export function tagPartition(ref: TagRef): string {
   const key = `t|${encodeKeyPart(ref.registryHost)}|${encodeKeyPart(ref.repository)}|${encodeKeyPart(ref.tag)}`;
   return key.length <= MAX_KEY_CHARS ? key : `t|${hashed(ref.registryHost, ref.repository, ref.tag)}`;
+}
+
+export function digestPartition(registryHost: string, repository: string, digest: string): string {
+  const key = `d|${encodeKeyPart(registryHost)}|${encodeKeyPart(repository)}|${encodeKeyPart(digest)}`;
+  return key.length <= MAX_KEY_CHARS ? key : `d|${hashed(registryHost, repository, digest)}`;
 }
 
 /** An event id as a key part; short enough to sit in `fx|<id>|<kind>` and `seen|<id>`. */

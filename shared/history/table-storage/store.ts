@@ -18,7 +18,9 @@ import {
 } from '../../core';
 import { applyInOrder } from '../apply-all';
 import { backOffAfterConflict } from '../conflict-retry';
-import { DigestLookupUnsupported, type EffectUpdate, type FailedRecord, type HistoryStore } from '../port';
+import { newlyNamedDigests } from '../digest-index';
+import type { EffectUpdate, FailedRecord, HistoryStore } from '../port';
+import { indexDigests, tagsNaming } from './digest-index';
 import {
   applyUpdate,
   type EffectEntity,
@@ -124,6 +126,7 @@ export class TableStorageHistoryStore implements HistoryStore {
       const created = effects.filter((effect) => !queued.has(effect.key));
       for (const effect of created) actions.push(['create', effectEntity(pk, effect, receivedAt)]);
       if (effects.length > 0) await this.locate(event.id, pk);
+      await indexDigests(this.client, event, newlyNamedDigests(prev, step.next));
 
       const failed = await this.transact(`record ${event.id} on ${formatTagRef(event)}`, actions);
       if (!failed) return step.result;
@@ -175,12 +178,9 @@ export class TableStorageHistoryStore implements HistoryStore {
     );
   }
 
-  /**
-   * Not supported: a tag's state is keyed by its own partition and does not carry the repository, so
-   * only a scan of the whole table would find the tags serving a digest.
-   */
-  async tagsServing(_registryHost: string, _repository: string, _digest: Digest): Promise<TagRef[]> {
-    throw new DigestLookupUnsupported('Table Storage');
+  /** One query of the digest's index partition, then each named tag's state (`digest-index.ts`). */
+  tagsServing(registryHost: string, repository: string, digest: Digest): Promise<TagRef[]> {
+    return tagsNaming(this.client, registryHost, repository, digest, (ref) => this.tagState(ref));
   }
 
   async clearPendingRestore(ref: TagRef, digest: Digest): Promise<void> {
