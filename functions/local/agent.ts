@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { KubernetesApiError, problemSummary } from '../../shared/agent/api-errors';
 import { type AgentOptions, applyBump, type BumpReport, type WorkloadClient } from '../../shared/agent/apply';
+import type { ApprovedDigests } from '../../shared/agent/drift';
 import {
   DigestBump,
   SIGNATURE_HEADER,
@@ -26,6 +27,8 @@ export interface AgentServerDeps extends AgentOptions {
   windowSeconds?: number;
   replayCapacity?: number;
   now?: () => number;
+  /** Drift (issue 15): every accepted bump's digest becomes its tag's approved digest here. */
+  approved?: ApprovedDigests;
 }
 
 /**
@@ -116,6 +119,7 @@ async function route(
   if (claim === 'seen')
     return send(res, 409, { error: `bump ${bump.id} was already received (replay refused)` });
   if (claim === 'full') return send(res, 503, { error: 'too many bumps in the replay window; retry later' });
+  deps.approved?.accept(bump);
   await answerBump(deps, replays, bump, res);
 }
 
