@@ -14,8 +14,10 @@ import {
   cronJobObject,
   fakeClusterClient,
   sendBump,
+  startAgentWithFakeKubernetes,
   workloadObject,
 } from '../support/agent';
+import { runCli, useCliSnapshot } from '../support/cli-process';
 import { type DriftReceiver, startDriftReceiver } from '../support/drift-receiver';
 import {
   type FakeKubernetes,
@@ -24,6 +26,7 @@ import {
   podObject,
   startFakeKubernetes,
 } from '../support/fake-kubernetes';
+import { buildCli } from '../support/tagwarden';
 
 const OLD = `sha256:${'a'.repeat(64)}`;
 const NEW = `sha256:${'b'.repeat(64)}`;
@@ -344,6 +347,78 @@ describe('agent drift (real @kubernetes/client-node against the fake API, report
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+  });
+});
+
+describe('tagwarden agent --report-url (the real CLI process)', () => {
+  let kube: FakeKubernetes;
+  let receiver: DriftReceiver;
+  let removeSnapshot: () => void;
+  beforeAll(async () => {
+    buildCli();
+    removeSnapshot = useCliSnapshot();
+    kube = await startFakeKubernetes();
+    receiver = await startDriftReceiver(AGENT_SECRET);
+  }, 120_000);
+  afterAll(async () => {
+    await kube.close();
+    await receiver.close();
+    removeSnapshot();
+  });
+
+  it('sends a signed report of the split Deployment shortly after start, under its cluster name', async () => {
+    splitDeployment(kube, 'shop', 'api', [OLD, NEW, NEW]);
+    const agent = await startAgentWithFakeKubernetes({
+      kube,
+      process: true,
+      namespaces: ['shop'],
+      extraArgs: ['--report-url', receiver.url, '--cluster-name', 'prod-eu', '--report-every', '1'],
+    });
+    try {
+      expect(agent.output()).toContain(`drift reports to ${new URL(receiver.url).host} as prod-eu`);
+      const deadline = Date.now() + 15_000;
+      while (receiver.reports.length === 0 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(receiver.refused).toEqual([]);
+      expect(receiver.reports[0]?.cluster).toBe('prod-eu');
+      expect(receiver.reports[0]?.findings.map((f) => [f.kind, f.workload.name, f.running])).toEqual([
+        [
+          'split',
+          'api',
+          [
+            { digest: NEW, pods: 2 },
+            { digest: OLD, pods: 1 },
+          ],
+        ],
+      ]);
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  it('exits with one line when the drift flags do not fit together', () => {
+    const cases: [string[], string][] = [
+      [['--report-url', 'https://tagwarden.example'], 'error: --report-url needs --cluster-name'],
+      [['--cluster-name', 'prod-eu'], 'error: --cluster-name needs --report-url'],
+      [['--report-url', 'ftp://x', '--cluster-name', 'prod-eu'], 'error: --report-url must be http or https'],
+      [
+        ['--dry-run', '--manifests', '/nonexistent', '--fix', 'drift'],
+        'error: --report-url and --fix drift read pods',
+      ],
+    ];
+    process.env.AGENT_GOOD_SECRET = 'a-secret-long-enough-for-hmac';
+    try {
+      for (const [args, start] of cases) {
+        const result = runCli(['agent', '--secret-env', 'AGENT_GOOD_SECRET', ...args]);
+        expect(result.status).toBe(1);
+        expect(result.stderr.trim().startsWith(start)).toBe(true);
+        expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      }
+    } finally {
+      delete process.env.AGENT_GOOD_SECRET;
+    }
+    expect(runCli(['agent', '--fix', 'everything']).stderr).toContain('Allowed choices are drift');
+    expect(runCli(['agent', '--cluster-name', 'Prod_EU']).stderr).toContain('expected a cluster name');
   });
 });
 
