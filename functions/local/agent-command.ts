@@ -1,9 +1,19 @@
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { WorkloadClient } from '../../shared/agent/apply';
+import { ApprovedDigests } from '../../shared/agent/drift';
 import type { AgentMode } from '../../shared/agent/planner';
 import { jsonLogger } from '../../shared/log';
 import { createAgentServer, DEFAULT_WINDOW_SECONDS } from './agent';
+import {
+  clusterName,
+  DEFAULT_REPORT_EVERY_SECONDS,
+  describeDrift,
+  driftSettings,
+  reportSeconds,
+  startDrift,
+} from './agent-drift';
 import { manifestWorkloadClient } from './agent-manifests';
 import { AgentMetrics } from './metrics-agent';
 
@@ -23,6 +33,10 @@ export interface AgentCommandOptions {
   kubeconfig?: string;
   manifests?: string[];
   window: number;
+  reportUrl?: string;
+  clusterName?: string;
+  reportEvery: number;
+  fix?: 'drift';
 }
 
 /** Registers `tagwarden agent` on the CLI program. */
@@ -61,6 +75,27 @@ export function registerAgentCommand(program: Command): void {
       seconds,
       DEFAULT_WINDOW_SECONDS,
     )
+    .option(
+      '--report-url <url>',
+      'send signed drift reports (what the pods run) to Tagwarden: its base URL or the full /webhooks/agent URL',
+    )
+    .option(
+      '--cluster-name <name>',
+      "this cluster's name in Tagwarden's clusters[] (with --report-url)",
+      clusterName,
+    )
+    .option(
+      '--report-every <seconds>',
+      'resend an unchanged drift report this often (a changed one goes at once)',
+      reportSeconds,
+      DEFAULT_REPORT_EVERY_SECONDS,
+    )
+    .addOption(
+      new Option(
+        '--fix <what>',
+        'drift: pin split or stale workloads to the digest of the last bump (off by default)',
+      ).choices(['drift']),
+    )
     .action(runAgent);
 }
 
@@ -72,20 +107,50 @@ async function runAgent(options: AgentCommandOptions): Promise<void> {
     );
   if (secret.length < MIN_SECRET_LENGTH)
     throw new Error(`the secret in ${options.secretEnv} is shorter than ${MIN_SECRET_LENGTH} characters`);
+  const drift = driftSettings(options);
   const source = await workloadSource(options);
   const log = jsonLogger();
   const namespaces = options.namespaces ?? null;
+  const dryRun = options.dryRun === true;
+  const approved = drift ? new ApprovedDigests() : null;
   const server = createAgentServer({
+    ...(approved ? { approved } : {}),
     secret,
     client: source.client,
     log,
     mode: options.mode,
     namespaces,
-    dryRun: options.dryRun === true,
+    dryRun,
     windowSeconds: options.window,
     metrics: new AgentMetrics(process.env[METRICS_TOKEN_ENV] || undefined),
   });
-  await new Promise<void>((resolve, reject) => {
+  await listen(server, options);
+  const stopDrift =
+    drift && approved
+      ? startDrift(drift, {
+          client: source.client,
+          secret,
+          log,
+          mode: options.mode,
+          namespaces,
+          dryRun,
+          approved,
+        })
+      : null;
+  const { port } = server.address() as AddressInfo;
+  process.stdout.write(
+    `Tagwarden agent listening on http://${options.host}:${port} (${source.describe}, mode ${options.mode}, namespaces ${namespaces?.join(',') ?? 'all'}${options.dryRun ? ', dry run' : ''}${describeDrift(drift)})\n`,
+  );
+  const shutdown = () => {
+    stopDrift?.();
+    server.close(() => process.exit(0));
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+function listen(server: Server, options: AgentCommandOptions): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
       reject(
         new Error(
@@ -97,13 +162,6 @@ async function runAgent(options: AgentCommandOptions): Promise<void> {
     );
     server.listen(options.port, options.host, resolve);
   });
-  const { port } = server.address() as AddressInfo;
-  process.stdout.write(
-    `Tagwarden agent listening on http://${options.host}:${port} (${source.describe}, mode ${options.mode}, namespaces ${namespaces?.join(',') ?? 'all'}${options.dryRun ? ', dry run' : ''})\n`,
-  );
-  const shutdown = () => server.close(() => process.exit(0));
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
 }
 
 /** Where the workloads come from: manifest files (a dry run only) or the Kubernetes API. */

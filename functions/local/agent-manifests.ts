@@ -14,6 +14,8 @@ export function manifestWorkloadClient(paths: readonly string[]): WorkloadClient
   const read = () => workloadsFromManifests(readManifests(paths));
   return {
     list: async () => read(),
+    // Files hold no pods: drift needs a cluster (the command refuses --report-url/--fix with --manifests).
+    running: async () => ({ pods: [], owners: [] }),
     patch: async () => {
       throw new Error('manifests mode patches nothing (it runs only as a dry run)');
     },

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { KubernetesApiError, problemSummary } from '../../shared/agent/api-errors';
 import { type AgentOptions, applyBump, type BumpReport, type WorkloadClient } from '../../shared/agent/apply';
+import type { ApprovedDigests } from '../../shared/agent/drift';
 import {
   DigestBump,
   SIGNATURE_HEADER,
@@ -29,6 +30,8 @@ export interface AgentServerDeps extends AgentOptions {
   now?: () => number;
   /** Counts bumps and patches, and answers `GET /metrics`; without it that route is 404. */
   metrics?: AgentMetrics;
+  /** Drift (issue 15): every accepted bump's digest becomes its tag's approved digest here. */
+  approved?: ApprovedDigests;
 }
 
 /**
@@ -121,6 +124,7 @@ async function route(
   if (claim === 'seen')
     return send(res, 409, { error: `bump ${bump.id} was already received (replay refused)` });
   if (claim === 'full') return send(res, 503, { error: 'too many bumps in the replay window; retry later' });
+  deps.approved?.accept(bump);
   await answerBump(deps, replays, bump, res);
 }
 

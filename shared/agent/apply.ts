@@ -2,6 +2,7 @@ import type { DigestBump } from '../contracts/cluster-bump/payload';
 import { errorMessage } from '../core/errors';
 import type { Logger } from '../log';
 import { type ConfigurationProblem, KubernetesApiError } from './api-errors';
+import type { RunningPods } from './drift';
 import {
   type ContainerChange,
   type PlanOptions,
@@ -27,6 +28,8 @@ export interface WorkloadClient {
     patch: Record<string, unknown>,
   ): Promise<void>;
   ready(namespaces: readonly string[] | null): Promise<Readiness>;
+  /** The pods of these namespaces with the ReplicaSets and Jobs between them and their workloads (drift). */
+  running(namespaces: readonly string[] | null): Promise<RunningPods>;
 }
 
 export interface AgentOptions extends PlanOptions {

@@ -1,17 +1,24 @@
 import type * as K8s from '@kubernetes/client-node';
 import { apiStatusError, connectionError, type KubernetesApiError } from './api-errors';
 import type { Readiness, WorkloadClient } from './apply';
+import type { Pod, PodOwner } from './drift';
 import type { Workload, WorkloadKind } from './planner';
 
 /**
- * The agent's WorkloadClient over `@kubernetes/client-node` 1.x (AppsV1Api, BatchV1Api).
+ * The agent's WorkloadClient over `@kubernetes/client-node` 1.x (AppsV1Api, BatchV1Api; CoreV1Api for pods).
  *
  * The module is passed in rather than imported, so only `tagwarden agent` loads the 15 MB ESM-only
  * client (it is external to the CLI bundle) and every other command starts without it.
  */
 export type KubernetesModule = Pick<
   typeof K8s,
-  'KubeConfig' | 'AppsV1Api' | 'BatchV1Api' | 'PatchStrategy' | 'setHeaderOptions' | 'ApiException'
+  | 'KubeConfig'
+  | 'AppsV1Api'
+  | 'BatchV1Api'
+  | 'CoreV1Api'
+  | 'PatchStrategy'
+  | 'setHeaderOptions'
+  | 'ApiException'
 >;
 
 const PAGE_SIZE = 500;
@@ -56,10 +63,10 @@ interface PageParams {
 }
 
 /** One kind's lister: a page across all namespaces, or a page of one namespace. */
-function lister(
-  allNamespaces: (page: PageParams) => Promise<Page<WorkloadLike>>,
-  inNamespace: (page: PageParams & { namespace: string }) => Promise<Page<WorkloadLike>>,
-): Lister<WorkloadLike> {
+function lister<T = WorkloadLike>(
+  allNamespaces: (page: PageParams) => Promise<Page<T>>,
+  inNamespace: (page: PageParams & { namespace: string }) => Promise<Page<T>>,
+): Lister<T> {
   return ({ namespace, _continue, limit = PAGE_SIZE }) => {
     const page = { limit, ...(_continue ? { _continue } : {}) };
     return namespace === null ? allNamespaces(page) : inNamespace({ namespace, ...page });
@@ -90,6 +97,20 @@ export function kubernetesWorkloadClient(k8s: KubernetesModule, config: K8s.Kube
     ),
   };
 
+  const core = config.makeApiClient(k8s.CoreV1Api);
+  const podLister = lister<PodLike>(
+    (p) => core.listPodForAllNamespaces(p),
+    (p) => core.listNamespacedPod(p),
+  );
+  const replicaSetLister = lister<WorkloadLike>(
+    (p) => apps.listReplicaSetForAllNamespaces(p),
+    (p) => apps.listNamespacedReplicaSet(p),
+  );
+  const jobLister = lister<WorkloadLike>(
+    (p) => batch.listJobForAllNamespaces(p),
+    (p) => batch.listNamespacedJob(p),
+  );
+
   const patchers: Record<
     WorkloadKind,
     (p: { name: string; namespace: string; body: object }) => Promise<unknown>
@@ -108,25 +129,24 @@ export function kubernetesWorkloadClient(k8s: KubernetesModule, config: K8s.Kube
   return {
     async list(namespaces) {
       const workloads: Workload[] = [];
-      for (const kind of Object.keys(listers) as WorkloadKind[]) {
-        for (const namespace of namespaces ?? [null]) {
-          let _continue: string | undefined;
-          do {
-            let result: Page<WorkloadLike>;
-            try {
-              result = await listers[kind]({ namespace, _continue });
-            } catch (error) {
-              throw describe(error, `listing ${kind}s${namespace === null ? '' : ` in ${namespace}`}`, true);
-            }
-            for (const item of result.items) {
-              const workload = toWorkload(kind, item);
-              if (workload) workloads.push(workload);
-            }
-            _continue = result.metadata?._continue || undefined;
-          } while (_continue);
+      for (const kind of Object.keys(listers) as WorkloadKind[])
+        for (const item of await listAll(listers[kind], namespaces, `${kind}s`, describe)) {
+          const workload = toWorkload(kind, item);
+          if (workload) workloads.push(workload);
         }
-      }
       return workloads;
+    },
+    async running(namespaces) {
+      const pods = await listAll(podLister, namespaces, 'Pods', describe);
+      const replicaSets = await listAll(replicaSetLister, namespaces, 'ReplicaSets', describe);
+      const jobs = await listAll(jobLister, namespaces, 'Jobs', describe);
+      return {
+        pods: pods.flatMap((pod) => toPod(pod)),
+        owners: [
+          ...replicaSets.flatMap((item) => toOwner('ReplicaSet', item)),
+          ...jobs.flatMap((item) => toOwner('Job', item)),
+        ],
+      };
     },
     async patch(target, body) {
       try {
@@ -157,6 +177,64 @@ export function kubernetesWorkloadClient(k8s: KubernetesModule, config: K8s.Kube
   };
 }
 
+/** Every item of one kind in these namespaces (null: all), page by page. */
+async function listAll<T>(
+  list: Lister<T>,
+  namespaces: readonly string[] | null,
+  what: string,
+  describe: (error: unknown, what: string, listing: boolean) => KubernetesApiError,
+): Promise<T[]> {
+  const items: T[] = [];
+  for (const namespace of namespaces ?? [null]) {
+    let _continue: string | undefined;
+    do {
+      let result: Page<T>;
+      try {
+        result = await list({ namespace, _continue });
+      } catch (error) {
+        throw describe(error, `listing ${what}${namespace === null ? '' : ` in ${namespace}`}`, true);
+      }
+      items.push(...result.items);
+      _continue = result.metadata?._continue || undefined;
+    } while (_continue);
+  }
+  return items;
+}
+
+/** The fields of V1Pod the drift observer reads. */
+interface PodLike {
+  metadata?:
+    | {
+        name?: string | undefined;
+        namespace?: string | undefined;
+        ownerReferences?: { kind: string; name: string }[] | undefined;
+      }
+    | undefined;
+  // biome-ignore lint/suspicious/noExplicitAny: read as drift.ts's Pod, field by field
+  spec?: any;
+  // biome-ignore lint/suspicious/noExplicitAny: read as drift.ts's Pod, field by field
+  status?: any;
+}
+
+function toPod(item: PodLike): Pod[] {
+  const name = item.metadata?.name;
+  const namespace = item.metadata?.namespace;
+  if (!name || !namespace) return [];
+  const ownerReferences = (item.metadata?.ownerReferences ?? []).map(({ kind, name }) => ({ kind, name }));
+  return [{ metadata: { name, namespace, ownerReferences }, spec: item.spec, status: item.status }];
+}
+
+function toOwner(kind: PodOwner['kind'], item: WorkloadLike): PodOwner[] {
+  const name = item.metadata?.name;
+  const namespace = item.metadata?.namespace;
+  if (!name || !namespace) return [];
+  const owners = item.metadata?.ownerReferences ?? [];
+  const controller = owners.find((ref) => ref.controller) ?? owners[0];
+  return [
+    { kind, namespace, name, owner: controller ? { kind: controller.kind, name: controller.name } : null },
+  ];
+}
+
 /** The fields of V1Deployment/V1StatefulSet/V1DaemonSet/V1CronJob the planner reads. */
 interface WorkloadLike {
   metadata?:
@@ -164,6 +242,7 @@ interface WorkloadLike {
         name?: string | undefined;
         namespace?: string | undefined;
         annotations?: Record<string, string> | undefined;
+        ownerReferences?: { kind: string; name: string; controller?: boolean | undefined }[] | undefined;
       }
     | undefined;
   // biome-ignore lint/suspicious/noExplicitAny: the four kinds differ in spec shape; toWorkload picks by kind

@@ -35,6 +35,8 @@ const MAX_APPLIED_BUMPS = 32;
 export interface Container {
   name: string;
   image?: string | undefined;
+  /** Read by the drift observer (`drift.ts`): unset means Kubernetes' default for the reference. */
+  imagePullPolicy?: string | undefined;
 }
 export interface PodSpec {
   containers?: Container[] | undefined;

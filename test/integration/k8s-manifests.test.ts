@@ -23,7 +23,7 @@ const one = (kind: string) => {
 };
 
 describe('infra/k8s manifests', () => {
-  it('grants exactly get, list and patch on the four workload kinds, and nothing else', () => {
+  it('grants exactly get, list and patch on the four workload kinds, get and list on pods, ReplicaSets and Jobs (drift), and nothing else', () => {
     const role = one('ClusterRole');
     const granted = role.rules.flatMap((rule: Manifest) =>
       rule.apiGroups.flatMap((group: string) =>
@@ -33,9 +33,12 @@ describe('infra/k8s manifests', () => {
       ),
     );
     expect(granted.sort()).toEqual(
-      ['apps/daemonsets', 'apps/deployments', 'apps/statefulsets', 'batch/cronjobs'].flatMap((r) =>
-        ['get', 'list', 'patch'].map((v) => `${r}:${v}`),
-      ),
+      ['apps/daemonsets', 'apps/deployments', 'apps/statefulsets', 'batch/cronjobs']
+        .flatMap((r) => ['get', 'list', 'patch'].map((v) => `${r}:${v}`))
+        .concat(
+          ['/pods', 'apps/replicasets', 'batch/jobs'].flatMap((r) => ['get', 'list'].map((v) => `${r}:${v}`)),
+        )
+        .sort(),
     );
     expect(
       role.rules.every(

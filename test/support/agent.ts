@@ -47,6 +47,8 @@ export interface StartAgentOptions {
   kube?: FakeKubernetes;
   log?: Logger;
   secret?: string;
+  /** With `process: true`: more `tagwarden agent` arguments (e.g. the drift flags). */
+  extraArgs?: string[];
 }
 
 export interface RunningAgent {
@@ -154,6 +156,7 @@ async function startProcess(kube: FakeKubernetes, secret: string, options: Start
   if (options.dryRun) args.push('--dry-run');
   if (options.mode) args.push('--mode', options.mode);
   if (options.windowSeconds !== undefined) args.push('--window', String(options.windowSeconds));
+  args.push(...(options.extraArgs ?? []));
   const env: NodeJS.ProcessEnv = { ...process.env, AGENT_TEST_SECRET: secret };
   delete env.KUBERNETES_SERVICE_HOST;
   const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'bin', 'tagwarden.js'), ...args], {

@@ -4,12 +4,19 @@ import type { AddressInfo } from 'node:net';
 /**
  * A local HTTP server on 127.0.0.1 speaking the Kubernetes API paths the agent uses: list (all
  * namespaces and namespaced) and strategic-merge PATCH of Deployments, StatefulSets, DaemonSets (apps/v1)
- * and CronJobs (batch/v1). Strategic merge is applied the way the API server does for what the agent
+ * and CronJobs (batch/v1), and list of what drift reads: Pods (v1), ReplicaSets and Jobs (with the
+ * owner references and container statuses a test puts in them; `podObject` builds one). Strategic merge is applied the way the API server does for what the agent
  * sends: objects merge recursively, `containers`/`initContainers` lists merge by `name`. Every call is
  * recorded. There is no Kubernetes emulator to run here; this is the part that is faked.
  */
+/** The four workload kinds the agent lists and patches. */
 export type FakeKind = 'deployments' | 'statefulsets' | 'daemonsets' | 'cronjobs';
-const GROUPS: Record<FakeKind, { prefix: string; kind: string; listKind: string }> = {
+/** Everything the fake stores: the workload kinds and what drift reads. */
+export type FakeResource = FakeKind | 'pods' | 'replicasets' | 'jobs';
+const GROUPS: Record<FakeResource, { prefix: string; kind: string; listKind: string }> = {
+  pods: { prefix: '/api/v1', kind: 'Pod', listKind: 'PodList' },
+  replicasets: { prefix: '/apis/apps/v1', kind: 'ReplicaSet', listKind: 'ReplicaSetList' },
+  jobs: { prefix: '/apis/batch/v1', kind: 'Job', listKind: 'JobList' },
   deployments: { prefix: '/apis/apps/v1', kind: 'Deployment', listKind: 'DeploymentList' },
   statefulsets: { prefix: '/apis/apps/v1', kind: 'StatefulSet', listKind: 'StatefulSetList' },
   daemonsets: { prefix: '/apis/apps/v1', kind: 'DaemonSet', listKind: 'DaemonSetList' },
@@ -36,8 +43,8 @@ export interface FakeKubernetes {
   calls: RecordedCall[];
   patches(): RecordedCall[];
   /** Stores (or replaces) an object; metadata.name and metadata.namespace are required. */
-  put(resource: FakeKind, object: KubeObject): void;
-  get(resource: FakeKind, namespace: string, name: string): KubeObject | undefined;
+  put(resource: FakeResource, object: KubeObject): void;
+  get(resource: FakeResource, namespace: string, name: string): KubeObject | undefined;
   /** Answer the next PATCH calls with this status (for failure tests), once each. */
   failNextPatches(status: number, count?: number): void;
   /** Return at most this many items per list page (the real server may return fewer than `limit`). */
@@ -55,7 +62,7 @@ export async function startFakeKubernetes(): Promise<FakeKubernetes> {
   let failures: number[] = [];
   let resourceVersion = 1;
   let maxPageSize = Infinity;
-  const key = (resource: FakeKind, namespace: string, name: string) => `${resource}/${namespace}/${name}`;
+  const key = (resource: FakeResource, namespace: string, name: string) => `${resource}/${namespace}/${name}`;
 
   const server: Server = createServer((req, res) => {
     readJson(req)
@@ -94,7 +101,7 @@ export async function startFakeKubernetes(): Promise<FakeKubernetes> {
           const more = offset + page.length < items.length;
           return answer(200, {
             kind: group.listKind,
-            apiVersion: group.prefix.slice('/apis/'.length),
+            apiVersion: apiVersionOf(group.prefix),
             metadata: {
               resourceVersion: String(resourceVersion),
               ...(more ? { continue: String(offset + page.length) } : {}),
@@ -139,7 +146,7 @@ export async function startFakeKubernetes(): Promise<FakeKubernetes> {
     put(resource, object) {
       const group = GROUPS[resource];
       const stored = structuredClone(object);
-      stored.apiVersion ??= group.prefix.slice('/apis/'.length);
+      stored.apiVersion ??= apiVersionOf(group.prefix);
       stored.kind ??= group.kind;
       objects.set(key(resource, stored.metadata.namespace, stored.metadata.name), stored);
     },
@@ -183,18 +190,88 @@ export async function startFakeKubernetes(): Promise<FakeKubernetes> {
 
 function parsePath(
   path: string,
-): { resource: FakeKind; namespace: string | null; name: string | null } | null {
+): { resource: FakeResource; namespace: string | null; name: string | null } | null {
   const match =
-    /^\/apis\/(apps|batch)\/v1\/(?:namespaces\/([^/]+)\/)?(deployments|statefulsets|daemonsets|cronjobs)(?:\/([^/]+))?$/.exec(
+    /^(\/api\/v1|\/apis\/apps\/v1|\/apis\/batch\/v1)\/(?:namespaces\/([^/]+)\/)?(deployments|statefulsets|daemonsets|cronjobs|pods|replicasets|jobs)(?:\/([^/]+))?$/.exec(
       path,
     );
   if (!match) return null;
-  const resource = match[3] as FakeKind;
-  if (GROUPS[resource].prefix !== `/apis/${match[1]}/v1`) return null;
+  const resource = match[3] as FakeResource;
+  if (GROUPS[resource].prefix !== match[1]) return null;
   const namespace = match[2] ? decodeURIComponent(match[2]) : null;
   const name = match[4] ? decodeURIComponent(match[4]) : null;
   if (name !== null && namespace === null) return null;
   return { resource, namespace, name };
+}
+
+function apiVersionOf(prefix: string): string {
+  return prefix === '/api/v1' ? 'v1' : prefix.slice('/apis/'.length);
+}
+
+export interface FakePodContainer {
+  name: string;
+  image: string;
+  /** As the kubelet reports it: `docker-pullable://host/repo@sha256:…`, `host/repo@sha256:…` or `sha256:…`. */
+  imageID: string;
+  init?: boolean;
+  imagePullPolicy?: string;
+}
+
+/** A running Pod owned by `owner` (a ReplicaSet, Job, StatefulSet or DaemonSet), with container statuses. */
+export function podObject(
+  namespace: string,
+  name: string,
+  owner: { kind: string; name: string },
+  containers: FakePodContainer[],
+  phase = 'Running',
+): KubeObject {
+  const spec = (init: boolean) =>
+    containers
+      .filter((c) => (c.init ?? false) === init)
+      .map(({ name, image, imagePullPolicy }) => ({
+        name,
+        image,
+        ...(imagePullPolicy ? { imagePullPolicy } : {}),
+      }));
+  const statuses = (init: boolean) =>
+    containers
+      .filter((c) => (c.init ?? false) === init)
+      .map(({ name, image, imageID }) => ({ name, image, imageID, ready: !init, restartCount: 0 }));
+  return {
+    metadata: {
+      name,
+      namespace,
+      ownerReferences: [
+        {
+          apiVersion: 'apps/v1',
+          kind: owner.kind,
+          name: owner.name,
+          uid: `${owner.name}-uid`,
+          controller: true,
+        },
+      ],
+    },
+    spec: { containers: spec(false), initContainers: spec(true) },
+    status: { phase, containerStatuses: statuses(false), initContainerStatuses: statuses(true) },
+  };
+}
+
+/** A ReplicaSet or Job controlled by `owner` (a Deployment or CronJob). */
+export function ownedObject(
+  namespace: string,
+  name: string,
+  owner: { kind: string; name: string },
+): KubeObject {
+  return {
+    metadata: {
+      name,
+      namespace,
+      ownerReferences: [
+        { apiVersion: 'v1', kind: owner.kind, name: owner.name, uid: `${owner.name}-uid`, controller: true },
+      ],
+    },
+    spec: {},
+  };
 }
 
 /** Strategic merge as the API server applies it to what the agent sends. */
