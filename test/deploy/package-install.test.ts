@@ -1,17 +1,16 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../support/cli-process';
 import { digestOf } from '../support/events';
+import { installTarball, packProject } from '../support/package';
 import { collectOutput, eventually, freePort } from '../support/tagwarden';
 import { distributionBody } from '../support/webhook-bodies';
 
 /**
- * The package as a user installs it: `npm pack`, then `npm install -g` of the tarball into a
- * temporary prefix, then the installed `tagwarden` command run from an empty directory. npm takes
- * what it can from its cache (`--prefer-offline`: the project's own install filled it), and
- * better-sqlite3 builds as it does for a user (`--allow-scripts`, as the README says).
+ * The package as a user installs it (test/support/package.ts): `npm pack`, then `npm install -g` of the
+ * tarball into a temporary prefix, then the installed `tagwarden` command run from an empty directory.
  */
 const work = mkdtempSync(join(tmpdir(), 'tagwarden-pack-'));
 const prefix = join(work, 'prefix');
@@ -19,36 +18,10 @@ const home = join(work, 'home');
 let tarball = '';
 let bin = '';
 
-function npm(args: string[], cwd: string): string {
-  return execFileSync('npm', args, {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, npm_config_loglevel: 'error', npm_config_update_notifier: 'false' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    maxBuffer: 64 * 1024 * 1024,
-  });
-}
-
 beforeAll(() => {
   mkdirSync(home, { recursive: true });
-  npm(['pack', '--pack-destination', work], ROOT);
-  const packed = readdirSync(work).find((name) => name.endsWith('.tgz'));
-  if (!packed) throw new Error(`npm pack wrote no tarball into ${work}`);
-  tarball = join(work, packed);
-  npm(
-    [
-      'install',
-      '--global',
-      '--prefix',
-      prefix,
-      '--prefer-offline',
-      '--no-audit',
-      '--no-fund',
-      '--allow-scripts=better-sqlite3',
-      tarball,
-    ],
-    work,
-  );
+  tarball = packProject(work);
+  installTarball(tarball, prefix, work);
   bin = join(prefix, 'bin', 'tagwarden');
 }, 900_000);
 

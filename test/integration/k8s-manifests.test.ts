@@ -1,28 +1,19 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command } from 'commander';
-import { parseAllDocuments } from 'yaml';
 import { DEFAULT_SECRET_ENV, registerAgentCommand } from '../../functions/local/agent-command';
+import { loadManifests, type Manifest } from '../support/k8s-manifests';
 
-// biome-ignore lint/suspicious/noExplicitAny: manifests are arbitrary YAML
-type Manifest = Record<string, any>;
-const DIR = join(__dirname, '..', '..', 'infra', 'k8s');
-
-const manifests: Manifest[] = readdirSync(DIR)
-  .filter((file) => file.endsWith('.yaml'))
-  .flatMap((file) =>
-    parseAllDocuments(readFileSync(join(DIR, file), 'utf8')).map((doc) => {
-      if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0]!.message}`);
-      return doc.toJS() as Manifest;
-    }),
-  );
+/** All objects in infra/k8s; the agent's are the Namespace and those labelled `tagwarden-agent`. */
+const manifests: Manifest[] = loadManifests().map(({ object }) => object);
+const agentObjects = manifests.filter(
+  (m) => m.kind === 'Namespace' || m.metadata?.labels?.['app.kubernetes.io/name'] === 'tagwarden-agent',
+);
 const one = (kind: string) => {
-  const found = manifests.filter((m) => m.kind === kind);
+  const found = agentObjects.filter((m) => m.kind === kind);
   expect(found).toHaveLength(1);
   return found[0]!;
 };
 
-describe('infra/k8s manifests', () => {
+describe('infra/k8s manifests: the agent', () => {
   it('grants exactly get, list and patch on the four workload kinds, get and list on pods, ReplicaSets and Jobs (drift), and nothing else', () => {
     const role = one('ClusterRole');
     const granted = role.rules.flatMap((rule: Manifest) =>
