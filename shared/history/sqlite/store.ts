@@ -34,7 +34,8 @@ setInterval(() => {
 }, workerData.intervalMs);
 `;
 
-interface TagRow {
+/** A `tags` row as SQLite (and the PostgreSQL store) return it. */
+export interface TagRow {
   digest: string | null;
   last_digest: string | null;
   event_time: string;
@@ -45,7 +46,7 @@ interface TagRow {
   last_attempt: string | null;
 }
 
-interface OutboxRow {
+export interface OutboxRow {
   key: string;
   event_id: string;
   kind: OutboxEffect['kind'];
@@ -205,17 +206,7 @@ export class SqliteHistoryStore implements HistoryStore {
 
   private readTag(ref: TagRef): TagState | null {
     const row = this.statements.tag.get(ref.registryHost, ref.repository, ref.tag);
-    if (!row) return null;
-    return {
-      digest: row.digest,
-      lastDigest: row.last_digest,
-      eventTime: row.event_time,
-      eventId: row.event_id,
-      pendingRestore: row.pending_restore ? (JSON.parse(row.pending_restore) as PendingRestore) : null,
-      approvedDigest: row.approved_digest,
-      version: row.version,
-      ...(row.last_attempt ? { lastAttempt: JSON.parse(row.last_attempt) as AttemptGroup } : {}),
-    };
+    return row ? toTagState(row) : null;
   }
 
   async apply(event: RegistryEvent, policy: Policy, receivedAt: string): Promise<ApplyResult> {
@@ -349,7 +340,20 @@ export class SqliteHistoryStore implements HistoryStore {
   }
 }
 
-function toOutboxEffect(row: OutboxRow): OutboxEffect {
+export function toTagState(row: TagRow): TagState {
+  return {
+    digest: row.digest,
+    lastDigest: row.last_digest,
+    eventTime: row.event_time,
+    eventId: row.event_id,
+    pendingRestore: row.pending_restore ? (JSON.parse(row.pending_restore) as PendingRestore) : null,
+    approvedDigest: row.approved_digest,
+    version: row.version,
+    ...(row.last_attempt ? { lastAttempt: JSON.parse(row.last_attempt) as AttemptGroup } : {}),
+  };
+}
+
+export function toOutboxEffect(row: OutboxRow): OutboxEffect {
   return {
     key: row.key,
     eventId: row.event_id,
