@@ -15,6 +15,8 @@ export interface RunningPostgres {
   url(database?: string): string;
   /** Creates an empty database, for a test that wants one of its own. */
   createDatabase(name: string): Promise<string>;
+  /** Creates an empty schema and returns a URL whose connections use it: cheaper than a database. */
+  createSchema(name: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -80,6 +82,10 @@ export async function startPostgres({ readyWithinMs = 30_000 } = {}): Promise<Ru
     createDatabase: async (name) => {
       await withClient(url(), (client) => client.query(`CREATE DATABASE "${name}"`));
       return url(name);
+    },
+    createSchema: async (name) => {
+      await withClient(url(), (client) => client.query(`CREATE SCHEMA "${name}"`));
+      return `${url()}?options=${encodeURIComponent(`-c search_path=${name}`)}`;
     },
     stop,
   };

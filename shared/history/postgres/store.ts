@@ -255,6 +255,9 @@ export class PostgresHistoryStore implements HistoryStore {
 
   private async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // The server going away mid-transaction fails the query in flight; never crash the process with it.
+    const ignore = () => undefined;
+    client.on('error', ignore);
     try {
       await client.query('BEGIN');
       const result = await work(client);
@@ -264,6 +267,7 @@ export class PostgresHistoryStore implements HistoryStore {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
+      client.off('error', ignore);
       client.release();
     }
   }
