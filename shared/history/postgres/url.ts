@@ -14,6 +14,8 @@ export function redactPostgresUrl(db: string): string {
   }
 }
 
+const EXPECTED = ' (expected postgres://user:password@host:5432/database)';
+
 /**
  * Checks a PostgreSQL URL before connecting: null when usable, else what is wrong (never echoing the
  * password).
@@ -23,12 +25,11 @@ export function postgresUrlProblem(db: string): string | null {
   try {
     url = new URL(db);
   } catch {
-    return `${redactPostgresUrl(db)} is not a valid URL (expected postgres://user:password@host:5432/database)`;
+    return `${redactPostgresUrl(db)} is not a valid URL${EXPECTED}`;
   }
-  if (!url.hostname)
-    return `${redactPostgresUrl(db)} names no host (expected postgres://user:password@host:5432/database)`;
-  if (url.pathname.length <= 1)
-    return `${redactPostgresUrl(db)} names no database (expected postgres://user:password@host:5432/database)`;
+  if (!url.hostname && !url.searchParams.get('host'))
+    return `${redactPostgresUrl(db)} names no host${EXPECTED}`;
+  if (url.pathname.length <= 1) return `${redactPostgresUrl(db)} names no database${EXPECTED}`;
   return null;
 }
 
