@@ -152,6 +152,20 @@ describe('--db with a PostgreSQL URL that does not work', () => {
     }
   });
 
+  it('reads the password from PGPASSWORD when the URL has none', async () => {
+    const db = (await pg.createDatabase('from_env')).replace(`:${PG_PASSWORD}@`, '@');
+    const before = process.env.PGPASSWORD;
+    process.env.PGPASSWORD = PG_PASSWORD;
+    try {
+      const result = runCli(['failed', '--db', db]);
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toContain('Failed effects (0):');
+    } finally {
+      if (before === undefined) delete process.env.PGPASSWORD;
+      else process.env.PGPASSWORD = before;
+    }
+  });
+
   it('says in one line that nothing listens there', () => {
     const result = runCli(['failed', '--db', `postgres://tagwarden:${PG_PASSWORD}@127.0.0.1:1/tagwarden`]);
     expect(result.status).not.toBe(0);
