@@ -14,8 +14,9 @@ const result = await build({
   sourcemap: true,
   // Loaded from node_modules, not bundled: the Kubernetes client (15 MB, ESM) by `tagwarden agent`
   // alone; the Azure SDKs by the `azure` commands (their ESM builds read import.meta, which a CommonJS
-  // bundle does not have).
-  external: ['better-sqlite3', 'autocannon', '@kubernetes/client-node', '@azure/*'],
+  // bundle does not have). pg-native: pg's optional native binding, required only when asked for; pg
+  // itself is bundled.
+  external: ['better-sqlite3', 'pg-native', 'autocannon', '@kubernetes/client-node', '@azure/*'],
   logLevel: 'warning',
   write: false,
 });

@@ -8,6 +8,13 @@ import type { ConfigSection } from '../../shared/config/load';
 import { EffectRunner } from '../../shared/guard/effects';
 import type { EventObserver } from '../../shared/guard/observer';
 import { type HistoryStore, SqliteHistoryStore } from '../../shared/history';
+import {
+  isPostgresUrl,
+  PostgresHistoryStore,
+  postgresErrorText,
+  postgresUrlProblem,
+  redactPostgresUrl,
+} from '../../shared/history/postgres';
 import { jsonLogger, type Logger } from '../../shared/log';
 import { CliError } from './cli-io';
 import {
@@ -160,6 +167,30 @@ export function openHistory(
   });
   if (path !== ':memory:') for (const file of [path, `${path}-wal`, `${path}-shm`]) ownerOnly(file);
   return store;
+}
+
+/**
+ * The history `--db` names: a PostgreSQL URL (`postgres://…`, for several replicas on one database;
+ * its schema is migrated on open) or a SQLite file (see `openHistory`). A bad URL or a database that
+ * cannot be reached is a one-line CliError that never shows the password.
+ */
+export async function openStore(
+  db: string,
+  options: { mustExist?: boolean; backgroundCheckpointMs?: number } = {},
+): Promise<HistoryStore> {
+  if (!isPostgresUrl(db)) return openHistory(db, options);
+  const problem = postgresUrlProblem(db);
+  if (problem) throw new CliError(`--db: ${problem}`);
+  try {
+    return await PostgresHistoryStore.open({ url: db });
+  } catch (error) {
+    throw new CliError(postgresErrorText(db, error));
+  }
+}
+
+/** `--db` as it may be shown: a file path as given, a URL without its password. */
+export function dbLabel(db: string): string {
+  return isPostgresUrl(db) ? redactPostgresUrl(db) : db;
 }
 
 /** Makes a file readable and writable by its owner alone; one that is absent or not ours is left be. */

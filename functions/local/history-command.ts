@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { formatTagRef, parseTagRef, printable } from '../../shared/core';
-import type { HistoryEntry } from '../../shared/history';
+import { driftLogOf, type HistoryEntry } from '../../shared/history';
 import { CliError, out } from './cli-io';
-import { openHistory } from './composition';
+import { dbLabel, openStore } from './composition';
 import { DEFAULT_DB_PATH } from './dependencies';
 import { driftRowsTable } from './drift-command';
 import { effectsOfTag, effectsTable } from './tag-effects';
@@ -13,7 +13,7 @@ export function registerHistoryCommand(program: Command): void {
     .command('history')
     .description('print the digest history of a tag')
     .argument('<tagRef>', '<registryHost>/<repository>:<tag>')
-    .option('--db <file>', 'SQLite history file', DEFAULT_DB_PATH)
+    .option('--db <file|url>', 'SQLite history file, or a postgres:// URL', DEFAULT_DB_PATH)
     .option('--json', 'print JSON instead of a table')
     .option('--wide', 'full digests and event ids (the table may pass 120 columns)')
     .action(history);
@@ -22,13 +22,13 @@ export function registerHistoryCommand(program: Command): void {
 async function history(text: string, options: { db: string; json?: boolean; wide?: boolean }): Promise<void> {
   const ref = parseTagRef(text);
   if ('problem' in ref) throw new CliError(ref.problem);
-  const store = openHistory(options.db, { mustExist: true });
+  const store = await openStore(options.db, { mustExist: true });
   const [state, rows] = [await store.tagState(ref), await store.history(ref)];
   const effects = await effectsOfTag(store, ref, rows);
-  const drift = await store.drift.driftHistory(ref);
+  const drift = (await driftLogOf(store)?.driftHistory(ref)) ?? [];
   await store.close();
   if (rows.length === 0 && drift.length === 0)
-    throw new CliError(`no history for ${formatTagRef(ref)} in ${options.db}`);
+    throw new CliError(`no history for ${formatTagRef(ref)} in ${dbLabel(options.db)}`);
   if (options.json) {
     out(
       JSON.stringify(

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { outcomeText } from '../../shared/guard/effects';
-import type { OutboxEffect, SqliteHistoryStore } from '../../shared/history';
+import type { HistoryStore, OutboxEffect } from '../../shared/history';
 import { jsonLogger, silentLogger } from '../../shared/log';
-import { localRoot, openHistory } from './composition';
+import { localRoot, openStore } from './composition';
 import { DEFAULT_DB_PATH } from './dependencies';
 
 /** Failed effects `--all` takes at most in one run. */
@@ -31,7 +31,7 @@ export function registerRetryCommand(program: Command): void {
       [] as string[],
     )
     .option('--all', 'retry every failed effect')
-    .option('--db <file>', 'SQLite history file', DEFAULT_DB_PATH)
+    .option('--db <file|url>', 'SQLite history file, or a postgres:// URL', DEFAULT_DB_PATH)
     .option('--config <file>', 'clusters, registries and notify settings (default: ./tagwarden.yaml)')
     .option('--verbose', 'print the outbox log (JSON lines) on stderr')
     .action(retry);
@@ -44,7 +44,7 @@ export function registerRetryCommand(program: Command): void {
 async function retry(options: RetryOptions): Promise<void> {
   if (Boolean(options.all) === options.key.length > 0)
     throw new Error('give --key <key> (as `tagwarden failed` lists it) or --all');
-  const store = openHistory(options.db, { mustExist: true });
+  const store = await openStore(options.db, { mustExist: true });
   try {
     const targets = options.all
       ? await store.failedEffects(RETRY_ALL_LIMIT)
@@ -86,7 +86,7 @@ async function retry(options: RetryOptions): Promise<void> {
   }
 }
 
-async function named(store: SqliteHistoryStore, keys: string[]): Promise<OutboxEffect[]> {
+async function named(store: HistoryStore, keys: string[]): Promise<OutboxEffect[]> {
   const effects: OutboxEffect[] = [];
   for (const key of new Set(keys)) {
     const effect = await find(store, key);
@@ -99,7 +99,7 @@ async function named(store: SqliteHistoryStore, keys: string[]): Promise<OutboxE
 }
 
 /** Keys are `<eventId>#<kind>`; the store finds effects by event. */
-async function find(store: SqliteHistoryStore, key: string): Promise<OutboxEffect | undefined> {
+async function find(store: HistoryStore, key: string): Promise<OutboxEffect | undefined> {
   const hash = key.lastIndexOf('#');
   if (hash <= 0) return undefined;
   return (await store.effectsOf(key.slice(0, hash))).find((e) => e.key === key);

@@ -1,8 +1,9 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { hasCredentials } from '../../shared/auth/source-auth';
+import { driftLogOf } from '../../shared/history';
 import { SOURCE_PARSERS } from '../../shared/sources';
 import { CliError, out } from './cli-io';
-import { localRoot, openHistory } from './composition';
+import { dbLabel, localRoot, openStore } from './composition';
 import { DEFAULT_DB_PATH } from './dependencies';
 import { clusterSecrets } from './drift-command';
 import { serveMetrics } from './metrics';
@@ -41,7 +42,7 @@ export function registerServeCommand(program: Command): void {
       'address to bind (beyond loopback only when every enabled source has a token or secret, and api.token is set)',
       '127.0.0.1',
     )
-    .option('--db <file>', 'SQLite history file', DEFAULT_DB_PATH)
+    .option('--db <file|url>', 'SQLite history file, or a postgres:// URL', DEFAULT_DB_PATH)
     .option(
       '--config <file>',
       'policy and settings (default: ./tagwarden.yaml if present, else built-in defaults)',
@@ -52,7 +53,7 @@ export function registerServeCommand(program: Command): void {
 async function serve(options: ServeOptions): Promise<void> {
   const root = localRoot(options.config);
   const { enabled, open, apiToken } = listenChecks(root, options.host);
-  const store = openHistory(options.db, { backgroundCheckpointMs: 1000 });
+  const store = await openStore(options.db, { backgroundCheckpointMs: 1000 });
   const observed = serveMetrics(store);
   const service = await startLocalService(
     {
@@ -64,7 +65,7 @@ async function serve(options: ServeOptions): Promise<void> {
       apiToken,
       ...observed,
       slack: slackActionsFor(root.config.config, root.log),
-      drift: store.drift,
+      drift: driftLogOf(store) ?? undefined,
       clusterSecret: clusterSecrets(root.config.config?.clusters ?? []),
     },
     options,
@@ -78,7 +79,7 @@ async function serve(options: ServeOptions): Promise<void> {
   // One write, so a reader of the first line has the rest too.
   out(
     [
-      `Tagwarden listening on http://${options.host}:${service.port} (history ${options.db}, alerts to ${root.notifier.kind})`,
+      `Tagwarden listening on http://${options.host}:${service.port} (history ${dbLabel(options.db)}, alerts to ${root.notifier.kind})`,
       ...(root.config.notice ? [root.config.notice] : []),
       `Webhooks enabled for: ${enabled.length > 0 ? enabled.join(', ') : 'no source (name them under sources: in the config)'}.`,
       ...(open.length > 0

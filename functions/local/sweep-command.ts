@@ -3,7 +3,7 @@ import { OciDistributionRegistry } from '../../shared/adapters/registry/oci-dist
 import { hostProblem, PermanentError, repositoryProblem } from '../../shared/core';
 import { type ObservedTag, reconcile, type SweepReport } from '../../shared/guard/sweep';
 import { CliError, out } from './cli-io';
-import { localRoot, openHistory } from './composition';
+import { localRoot, openStore } from './composition';
 import { DEFAULT_DB_PATH, noRegistryMessage } from './dependencies';
 
 /** `sweep` and `baseline`: one command each, the same run (baseline only seeds unseen tags). */
@@ -22,7 +22,7 @@ export function registerSweepCommands(program: Command): void {
         '<repositories...>',
         '<registryHost>/<repository>, each a registry configured under registries',
       )
-      .option('--db <file>', 'SQLite history file', DEFAULT_DB_PATH)
+      .option('--db <file|url>', 'SQLite history file, or a postgres:// URL', DEFAULT_DB_PATH)
       .option('--config <file>', 'policy and registries (default: ./tagwarden.yaml)')
       .action((repositories: string[], options: { db: string; config?: string }) =>
         sweep(repositories, options, name === 'baseline'),
@@ -57,7 +57,7 @@ async function sweep(
     }
     return { registryHost, repository, registry };
   });
-  const store = openHistory(options.db);
+  const store = await openStore(options.db);
   const runner = root.effectRunner(store);
   try {
     for (const target of parsed) {

@@ -41,3 +41,9 @@ export interface DriftLog {
   /** The drift rows of a tag, oldest first. */
   driftHistory(ref: TagRef): Promise<DriftRow[]>;
 }
+
+/** The drift log of a store that keeps one (memory, SQLite), or null. */
+export function driftLogOf(store: object): DriftLog | null {
+  const drift = (store as { drift?: unknown }).drift;
+  return drift && typeof drift === 'object' && 'applyReport' in drift ? (drift as DriftLog) : null;
+}

@@ -37,7 +37,8 @@ setInterval(() => {
 }, workerData.intervalMs);
 `;
 
-interface TagRow {
+/** A `tags` row as SQLite (and the PostgreSQL store) return it. */
+export interface TagRow {
   digest: string | null;
   last_digest: string | null;
   event_time: string;
@@ -202,17 +203,7 @@ export class SqliteHistoryStore implements HistoryStore, HistoryBrowser {
 
   private readTag(ref: TagRef): TagState | null {
     const row = this.statements.tag.get(ref.registryHost, ref.repository, ref.tag);
-    if (!row) return null;
-    return {
-      digest: row.digest,
-      lastDigest: row.last_digest,
-      eventTime: row.event_time,
-      eventId: row.event_id,
-      pendingRestore: row.pending_restore ? (JSON.parse(row.pending_restore) as PendingRestore) : null,
-      approvedDigest: row.approved_digest,
-      version: row.version,
-      ...(row.last_attempt ? { lastAttempt: JSON.parse(row.last_attempt) as AttemptGroup } : {}),
-    };
+    return row ? toTagState(row) : null;
   }
 
   async apply(event: RegistryEvent, policy: Policy, receivedAt: string): Promise<ApplyResult> {
@@ -367,4 +358,17 @@ export class SqliteHistoryStore implements HistoryStore, HistoryBrowser {
     }
     if (this.db.open) this.db.close();
   }
+}
+
+export function toTagState(row: TagRow): TagState {
+  return {
+    digest: row.digest,
+    lastDigest: row.last_digest,
+    eventTime: row.event_time,
+    eventId: row.event_id,
+    pendingRestore: row.pending_restore ? (JSON.parse(row.pending_restore) as PendingRestore) : null,
+    approvedDigest: row.approved_digest,
+    version: row.version,
+    ...(row.last_attempt ? { lastAttempt: JSON.parse(row.last_attempt) as AttemptGroup } : {}),
+  };
 }
