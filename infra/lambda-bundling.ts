@@ -91,13 +91,14 @@ export const BUNDLE_SIZE_TARGET_KB: Readonly<Record<string, number>> = {
 /**
  * What a bundle may not grow past (the cdk-stack test fails beyond it): the target where it is met,
  * otherwise the size the bundle has come down to, so that it only grows when a feature needs it (the
- * digest-delete alert and the attempt window added 3 KB to the consumer and the sweep) and says so here.
+ * digest-delete alert and the attempt window added 3 KB to the consumer and the sweep, the digest index on
+ * DynamoDB 3 KB more) and says so here.
  * The consumer and the sweep still carry the Powertools logger and metrics (about 30 KB), the next cut
  * towards 300 KB. Code on their path imports shared/sources' files, never its barrel: the barrel's
  * parser registry would bring every registry's parser (22–33 KB).
  */
 export const BUNDLE_SIZE_CEILING_KB: Readonly<Record<string, number>> = {
   Webhook: 250,
-  EcrEvents: 364,
-  Sweep: 348,
+  EcrEvents: 368,
+  Sweep: 351,
 };

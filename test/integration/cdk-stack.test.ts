@@ -608,7 +608,7 @@ describe('the CDK stack', () => {
       cwd: ROOT,
       env: { ...env, CDK_DISABLE_CLI_TELEMETRY: 'true' },
       encoding: 'utf8',
-      timeout: 120_000,
+      timeout: 300_000,
     });
     expect({ status: result.status, stderr: result.status === 0 ? '' : result.stderr }).toEqual({
       status: 0,
@@ -630,7 +630,7 @@ describe('the CDK stack', () => {
     );
     expect(reasons.length).toBeGreaterThan(0);
     for (const { reason } of reasons) expect(reason.trim().length).toBeGreaterThanOrEqual(10);
-  }, 150_000);
+  }, 330_000);
 });
 
 describe('the CDK stack: refused pushes at immutable tags (CloudTrail)', () => {
