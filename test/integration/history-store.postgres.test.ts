@@ -7,9 +7,10 @@ import {
   type PostgresConflict,
   PostgresHistoryStore,
 } from '../../shared/history/postgres';
+import { describeHistoryBrowser } from '../contract/history-browser.contract';
 import { describeHistoryStore } from '../contract/history-store.contract';
 import { at, digestOf, noEffects, pushEvent } from '../support/events';
-import { type RunningPostgres, startPostgres } from '../support/postgres';
+import { beforeNext, type RunningPostgres, startPostgres } from '../support/postgres';
 
 let pg: RunningPostgres;
 let schemas = 0;
@@ -26,7 +27,8 @@ async function freshStore(): Promise<PostgresHistoryStore> {
   return PostgresHistoryStore.open({ url: await pg.createSchema(`history_${++schemas}`) });
 }
 
-describeHistoryStore('postgres', freshStore, { propertyRuns: 25 });
+describeHistoryStore('postgres', freshStore, { propertyRuns: 25, outboxDepth: true });
+describeHistoryBrowser('postgres', freshStore);
 
 const revertPolicy: Policy = {
   defaults: { action: 'alert', owners: [], bump: false },
@@ -50,25 +52,6 @@ async function rivalStores() {
     for (const pool of pools) await pool.end();
   };
   return { pools, stores: stores as [PostgresHistoryStore, PostgresHistoryStore], conflicts, close };
-}
-
-/** Runs `between` once, when a connection of `pool` is about to send its first statement matching `sql`. */
-function beforeNext(pool: Pool, sql: RegExp, between: () => Promise<unknown>): void {
-  let armed = true;
-  const hooked = new WeakSet<object>();
-  // On every checkout: the pool keeps the connections opening the store made, idle.
-  pool.on('acquire', (client) => {
-    if (hooked.has(client)) return;
-    hooked.add(client);
-    const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
-    (client as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = async (...args) => {
-      if (armed && typeof args[0] === 'string' && sql.test(args[0].trim())) {
-        armed = false;
-        await between();
-      }
-      return query(...args);
-    };
-  });
 }
 
 /** Each row's previousDigest is what the rows before it left the tag serving: no write was lost. */
