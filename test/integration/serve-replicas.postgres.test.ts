@@ -109,6 +109,13 @@ describe('two tagwarden serve processes on one PostgreSQL database', () => {
       } finally {
         await store.close();
       }
+      // Either replica lists what both recorded, newest first, and its outbox gauge reads the database.
+      for (const { base } of replicas) {
+        const listed = (await (await fetch(`${base}/api/tags`)).json()) as { tags: { tag: string }[] };
+        expect(listed.tags.map((t) => t.tag).sort()).toEqual(tags);
+        const metrics = await (await fetch(`${base}/metrics`)).text();
+        expect(metrics).toMatch(/^tagwarden_outbox_pending_effects 0$/m);
+      }
     } finally {
       const exits = await Promise.all(replicas.map(({ serve }) => serve.stop()));
       expect(exits).toEqual([
