@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import type { ClusterEndpoint } from '../../shared/contracts/cluster-bump/endpoint';
 import type { OpenFinding } from '../../shared/core';
-import type { DriftRow } from '../../shared/history';
+import { type DriftRow, driftLogOf } from '../../shared/history';
 import { out } from './cli-io';
-import { openHistory } from './composition';
+import { openStore } from './composition';
 import { DEFAULT_DB_PATH } from './dependencies';
 import { driftListing } from './drift-route';
 import { alignedTable, shortDigests, TERMINAL_WIDTH } from './text-table';
@@ -13,14 +13,15 @@ export function registerDriftCommand(program: Command): void {
     .command('drift')
     .description('list the open drift findings (what pods run against what their tag serves) per cluster')
     .option('--cluster <name>', 'only this cluster')
-    .option('--db <file>', 'SQLite history file', DEFAULT_DB_PATH)
+    .option('--db <file|url>', 'SQLite history file, or a postgres:// URL', DEFAULT_DB_PATH)
     .option('--json', 'print JSON (the same as GET /api/drift)')
     .action(drift);
 }
 
 async function drift(options: { cluster?: string; db: string; json?: boolean }): Promise<void> {
-  const store = openHistory(options.db, { mustExist: true });
-  const open = await store.drift.openFindings(options.cluster);
+  const store = await openStore(options.db, { mustExist: true });
+  // Both stores `--db` opens keep a drift log; a store without one has no findings to list.
+  const open = (await driftLogOf(store)?.openFindings(options.cluster)) ?? [];
   await store.close();
   if (options.json) out(JSON.stringify(driftListing(open), null, 2));
   else if (open.length === 0)

@@ -104,6 +104,11 @@ const globCache = new Map<string, RegExp>();
  * So `payments/*` matches `payments/api` but not `payments/team/api`; `payments/**` matches both.
  */
 export function globMatches(glob: string, value: string): boolean {
+  return globPattern(glob).test(value);
+}
+
+/** The anchored regular expression a glob means (`**` any, `*` and `?` within one path segment). */
+export function globPattern(glob: string): RegExp {
   let pattern = globCache.get(glob);
   if (!pattern) {
     let source = '';
@@ -119,5 +124,5 @@ export function globMatches(glob: string, value: string): boolean {
     pattern = new RegExp(`^${source}$`);
     globCache.set(glob, pattern);
   }
-  return pattern.test(value);
+  return pattern;
 }

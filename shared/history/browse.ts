@@ -26,7 +26,7 @@ export interface Page<T> {
 /**
  * Paged reads for the web interface and its JSON twins (issue 17), newest first. Cursors are history
  * sequence numbers: a page holds rows older than the cursor. Implemented by the stores `serve` runs
- * on (SQLite, and memory for tests); the cloud stores have no such queries.
+ * on (SQLite, PostgreSQL, and memory for tests); the cloud stores have no such queries.
  */
 export interface HistoryBrowser {
   recentTags(filter: TagFilter, limit: number, before?: number | null): Promise<Page<TagSummary>>;

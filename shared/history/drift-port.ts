@@ -42,7 +42,7 @@ export interface DriftLog {
   driftHistory(ref: TagRef): Promise<DriftRow[]>;
 }
 
-/** The drift log of a store that keeps one (memory, SQLite), or null. */
+/** The drift log of a store that keeps one (memory, SQLite, PostgreSQL), or null. */
 export function driftLogOf(store: object): DriftLog | null {
   const drift = (store as { drift?: unknown }).drift;
   return drift && typeof drift === 'object' && 'applyReport' in drift ? (drift as DriftLog) : null;

@@ -28,7 +28,7 @@ export function finding(overrides: Partial<DriftFindingFacts> = {}): DriftFindin
   };
 }
 
-const keyed = (key: string, f = finding()): KeyedFinding => ({ key, finding: f });
+export const keyed = (key: string, f = finding()): KeyedFinding => ({ key, finding: f });
 
 function alertOf(eventId: string): Effect {
   return {
@@ -50,7 +50,7 @@ function alertOf(eventId: string): Effect {
 }
 
 /** A plan as the receiver makes one: the snapshot diff, one alert per opened finding. */
-function planFor(reported: KeyedFinding[], truncated = false): (open: OpenFinding[]) => DriftPlan {
+export function planFor(reported: KeyedFinding[], truncated = false): (open: OpenFinding[]) => DriftPlan {
   return (open) => {
     const diff = diffDrift(open, reported, truncated);
     return {

@@ -1,5 +1,7 @@
 import { Pool } from 'pg';
-import { type Policy, tagRefOf } from '../../shared/core';
+import { SlackResponseSender } from '../../shared/adapters/notify/slack-response';
+import { formatTagRef, type Policy, tagRefOf } from '../../shared/core';
+import { handleSlackAction } from '../../shared/guard/slack-action';
 import type { HistoryEntry } from '../../shared/history';
 import {
   MIGRATIONS,
@@ -7,9 +9,11 @@ import {
   type PostgresConflict,
   PostgresHistoryStore,
 } from '../../shared/history/postgres';
+import { describeHistoryBrowser } from '../contract/history-browser.contract';
 import { describeHistoryStore } from '../contract/history-store.contract';
 import { at, digestOf, noEffects, pushEvent } from '../support/events';
-import { type RunningPostgres, startPostgres } from '../support/postgres';
+import { beforeNext, type RunningPostgres, startPostgres } from '../support/postgres';
+import { signedSlackClick } from '../support/slack-clicks';
 
 let pg: RunningPostgres;
 let schemas = 0;
@@ -26,7 +30,8 @@ async function freshStore(): Promise<PostgresHistoryStore> {
   return PostgresHistoryStore.open({ url: await pg.createSchema(`history_${++schemas}`) });
 }
 
-describeHistoryStore('postgres', freshStore, { propertyRuns: 25 });
+describeHistoryStore('postgres', freshStore, { propertyRuns: 25, outboxDepth: true });
+describeHistoryBrowser('postgres', freshStore);
 
 const revertPolicy: Policy = {
   defaults: { action: 'alert', owners: [], bump: false },
@@ -50,25 +55,6 @@ async function rivalStores() {
     for (const pool of pools) await pool.end();
   };
   return { pools, stores: stores as [PostgresHistoryStore, PostgresHistoryStore], conflicts, close };
-}
-
-/** Runs `between` once, when a connection of `pool` is about to send its first statement matching `sql`. */
-function beforeNext(pool: Pool, sql: RegExp, between: () => Promise<unknown>): void {
-  let armed = true;
-  const hooked = new WeakSet<object>();
-  // On every checkout: the pool keeps the connections opening the store made, idle.
-  pool.on('acquire', (client) => {
-    if (hooked.has(client)) return;
-    hooked.add(client);
-    const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
-    (client as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = async (...args) => {
-      if (armed && typeof args[0] === 'string' && sql.test(args[0].trim())) {
-        armed = false;
-        await between();
-      }
-      return query(...args);
-    };
-  });
 }
 
 /** Each row's previousDigest is what the rows before it left the tag serving: no write was lost. */
@@ -202,6 +188,51 @@ describe('PostgreSQL outbox with two replicas claiming', () => {
     expect(two!.length).toBeGreaterThan(0);
     await close();
   }, 60_000);
+});
+
+describe('A Slack click on two replicas of PostgreSQL', () => {
+  const SECRET = 'test-signing-secret-0123456789ab';
+  const NOW = new Date('2026-11-22T12:00:00.000Z');
+  const APPROVER = 'U0APPROVER';
+  const approvers: Policy = {
+    defaults: { action: 'alert', owners: ['#ops', APPROVER], bump: false },
+    rules: [],
+  };
+
+  it('approves once when both receive the same click at once: the other is a replay, and so is a later one', async () => {
+    const { stores, close } = await rivalStores();
+    const ref = tagRefOf(pushEvent());
+    await stores[0].apply(pushEvent({ digest: digestOf('a'), timestamp: at(1) }), approvers, at(1));
+    await stores[0].apply(pushEvent({ digest: digestOf('b'), timestamp: at(2) }), approvers, at(2));
+    const posted: string[] = [];
+    const log = { info: () => {}, warn: () => {}, error: () => {} };
+    const fetchStub = (async (url: string) => {
+      posted.push(url);
+      return new Response('ok');
+    }) as typeof fetch;
+    const deps = stores.map((store) => ({
+      signingSecret: SECRET,
+      store,
+      policy: approvers,
+      log,
+      responder: new SlackResponseSender({ log, fetch: fetchStub }),
+      wake: () => {},
+    }));
+    const value = {
+      kind: 'approve' as const,
+      ref: formatTagRef(ref),
+      from: digestOf('a'),
+      to: digestOf('b'),
+    };
+    const request = signedSlackClick(value, { secret: SECRET, now: NOW, user: APPROVER });
+    const answers = await Promise.all(deps.map((d) => handleSlackAction(d, request)));
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 401]);
+    expect((await handleSlackAction(deps[0]!, request)).status).toBe(401);
+    const rows = await stores[1].history(ref);
+    expect(rows.filter((r) => r.actor?.startsWith(`approved by <@${APPROVER}>`))).toHaveLength(1);
+    expect(posted).toHaveLength(1);
+    await close();
+  });
 });
 
 describe('PostgreSQL schema migration', () => {

@@ -1,7 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { signBody } from '../../shared/contracts/cluster-bump/signature';
+import type { DriftReport } from '../../shared/contracts/drift-report/payload';
 import { PostgresHistoryStore } from '../../shared/history/postgres';
+import { finding } from '../contract/drift-log.contract';
 import { runCli, type ServeProcess, spawnServe, useCliSnapshot } from '../support/cli-process';
 import { digestOf } from '../support/events';
 import { PG_PASSWORD, type RunningPostgres, startPostgres } from '../support/postgres';
@@ -106,6 +109,13 @@ describe('two tagwarden serve processes on one PostgreSQL database', () => {
       } finally {
         await store.close();
       }
+      // Either replica lists what both recorded, newest first, and its outbox gauge reads the database.
+      for (const { base } of replicas) {
+        const listed = (await (await fetch(`${base}/api/tags`)).json()) as { tags: { tag: string }[] };
+        expect(listed.tags.map((t) => t.tag).sort()).toEqual(tags);
+        const metrics = await (await fetch(`${base}/metrics`)).text();
+        expect(metrics).toMatch(/^tagwarden_outbox_pending_effects 0$/m);
+      }
     } finally {
       const exits = await Promise.all(replicas.map(({ serve }) => serve.stop()));
       expect(exits).toEqual([
@@ -125,6 +135,83 @@ describe('two tagwarden serve processes on one PostgreSQL database', () => {
     expect(serve.output()).toContain(`(history ${db.replace(PG_PASSWORD, '***')},`);
     expect(serve.output()).not.toContain(PG_PASSWORD);
   }, 60_000);
+});
+
+const DRIFT_SECRET = 'prod-eu-drift-secret-0123';
+
+/** A drift report of prod-eu, signed with its secret, to a serve's agent webhook. */
+async function report(base: string, body: string, report: DriftReport): Promise<number> {
+  const response = await fetch(`${base}/webhooks/agent`, {
+    method: 'POST',
+    headers: {
+      'X-Tagwarden-Cluster': report.cluster,
+      'X-Tagwarden-Timestamp': report.timestamp,
+      'X-Tagwarden-Signature': signBody(DRIFT_SECRET, body),
+    },
+    body,
+  });
+  await response.text();
+  return response.status;
+}
+
+describe('drift reports to two tagwarden serve processes on one PostgreSQL database', () => {
+  it('record a report both received at once one time, send its alert once, and list it to tagwarden drift', async () => {
+    const db = await pg.createDatabase('drift_replicas');
+    const config = join(dir, 'drift.yaml');
+    writeFileSync(
+      config,
+      [
+        'defaults: { action: alert }',
+        `notify:\n  slack: { webhookUrl: "${slack.url}" }`,
+        `clusters:\n  - { name: prod-eu, url: "http://127.0.0.1:9/bump", secret: "${DRIFT_SECRET}" }`,
+      ].join('\n'),
+    );
+    const before = slack.messages.length;
+    const replicas = await Promise.all([startServe(db, config), startServe(db, config)]);
+    try {
+      const sent: DriftReport = {
+        id: 'report-1',
+        cluster: 'prod-eu',
+        timestamp: new Date().toISOString(),
+        namespaces: null,
+        findings: [finding(), finding({ kind: 'risky', container: 'sidecar' })],
+        truncated: false,
+      };
+      const body = JSON.stringify(sent);
+      const statuses = await Promise.all(replicas.map(({ base }) => report(base, body, sent)));
+      expect(statuses.sort()).toEqual([200, 409]);
+      // The same findings in a new report to each: both find them open already.
+      const again = await Promise.all(
+        replicas.map(({ base }, i) => {
+          const next = { ...sent, id: `report-again-${i}`, timestamp: new Date().toISOString() };
+          return report(base, JSON.stringify(next), next);
+        }),
+      );
+      expect(again).toEqual([200, 200]);
+      await eventually(
+        async () => (slack.messages.length >= before + 2 ? true : undefined),
+        'the drift alerts sent',
+      );
+      const store = await PostgresHistoryStore.open({ url: db });
+      try {
+        await eventually(async () => {
+          const { rows } = await store.pool.query<{ n: string }>(
+            "SELECT count(*) AS n FROM outbox WHERE status <> 'done'",
+          );
+          return rows[0]!.n === '0' ? true : undefined;
+        }, 'every effect done');
+      } finally {
+        await store.close();
+      }
+      expect(slack.messages.length - before).toBe(2);
+      const listed = runCli(['drift', '--db', db, '--json']);
+      expect(listed.stderr).toBe('');
+      expect(JSON.parse(listed.stdout).clusters['prod-eu']).toHaveLength(2);
+      expect(listed.stdout).not.toContain(PG_PASSWORD);
+    } finally {
+      await Promise.all(replicas.map(({ serve }) => serve.stop()));
+    }
+  }, 120_000);
 });
 
 describe('--db with a PostgreSQL URL that does not work', () => {

@@ -2,13 +2,9 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLocalServer } from '../../functions/local/server';
 import type { Policy } from '../../shared/core';
-import {
-  type HistoryBrowser,
-  type HistoryStore,
-  MemoryHistoryStore,
-  SqliteHistoryStore,
-} from '../../shared/history';
+import { type HistoryStore, MemoryHistoryStore, SqliteHistoryStore } from '../../shared/history';
 import { silentLogger } from '../../shared/log';
+import { describeHistoryBrowser } from '../contract/history-browser.contract';
 import { at, digestOf, pushEvent } from '../support/events';
 
 // The web interface of `serve` over HTTP (issue 17): access, CSRF, headers, escaping, paging, and
@@ -236,40 +232,6 @@ describe('JSON twins', () => {
   });
 });
 
-describe.each([
-  ['SQLite', () => new SqliteHistoryStore({ path: ':memory:' })],
-  ['memory', () => new MemoryHistoryStore()],
-])('paging on the %s store', (_name, open: () => HistoryStore & HistoryBrowser) => {
-  it('pages 250 tags newest first, filters by glob and transition, and pages a timeline', async () => {
-    const s = open();
-    const quiet: Policy = { defaults: { action: 'allow', owners: [], bump: false }, rules: [] };
-    for (let i = 0; i < 250; i++)
-      await s.apply(pushEvent({ id: `p-${i}`, repository: `team-${i % 2}/svc`, tag: `t${i}` }), quiet, at(i));
-    for (let i = 0; i < 30; i++)
-      await s.apply(
-        pushEvent({ id: `m-${i}`, repository: 'team-0/svc', tag: 't0', digest: digestOf(i) }),
-        quiet,
-        at(300 + i),
-      );
-    const first = await s.recentTags({}, 100);
-    expect(first.items[0]!.ref.tag).toBe('t0');
-    expect(first.items[0]!.last.transition).toBe('overwrite');
-    const second = await s.recentTags({}, 100, first.next);
-    const third = await s.recentTags({}, 100, second.next);
-    const all = [...first.items, ...second.items, ...third.items].map((t) => t.ref.tag);
-    expect(new Set(all).size).toBe(250);
-    expect(third.next).toBeNull();
-    expect((await s.recentTags({ repository: 'team-1/*' }, 500)).items).toHaveLength(125);
-    expect((await s.recentTags({ transition: 'overwrite' }, 500)).items.map((t) => t.ref.tag)).toEqual([
-      't0',
-    ]);
-    const ref = { registryHost: '127.0.0.1:5000', repository: 'team-0/svc', tag: 't0' };
-    const page1 = await s.timeline(ref, 20);
-    const page2 = await s.timeline(ref, 20, page1.next);
-    expect(page1.items).toHaveLength(20);
-    expect(page2.items.map((e) => e.transition).at(-1)).toBe('first-seen');
-    expect(page2.items).toHaveLength(11);
-    expect(page2.next).toBeNull();
-    await s.close();
-  });
-});
+// The paging behind the pages, on every store serve runs on (PostgreSQL: history-store.postgres.test.ts).
+describeHistoryBrowser('sqlite', async () => new SqliteHistoryStore({ path: ':memory:' }));
+describeHistoryBrowser('memory', async () => new MemoryHistoryStore());

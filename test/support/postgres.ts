@@ -2,7 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
+import { Client, type Pool } from 'pg';
 import { stopProcess } from './processes';
 import { freePort } from './tagwarden';
 
@@ -114,4 +114,23 @@ async function connectedWithin(url: string, ms: number, child: ChildProcess, out
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
+}
+
+/** Runs `between` once, when a connection of `pool` is about to send its first statement matching `sql`. */
+export function beforeNext(pool: Pool, sql: RegExp, between: () => Promise<unknown>): void {
+  let armed = true;
+  const hooked = new WeakSet<object>();
+  // On every checkout: the pool keeps the connections opening the store made, idle.
+  pool.on('acquire', (client) => {
+    if (hooked.has(client)) return;
+    hooked.add(client);
+    const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+    (client as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = async (...args) => {
+      if (armed && typeof args[0] === 'string' && sql.test(args[0].trim())) {
+        armed = false;
+        await between();
+      }
+      return query(...args);
+    };
+  });
 }

@@ -28,6 +28,18 @@ export const MIGRATIONS: readonly string[] = [
    CREATE TABLE failures (
      id BIGSERIAL PRIMARY KEY, source TEXT NOT NULL, reason TEXT NOT NULL,
      payload TEXT NOT NULL, received_at ${T} NOT NULL);`,
+  // Drift reports (issue 15): the open findings per cluster, the report ids seen, a row per change.
+  `CREATE TABLE drift_open (
+     cluster ${T} NOT NULL, key ${T} NOT NULL, finding TEXT NOT NULL, opened_at ${T} NOT NULL,
+     report_id ${T} NOT NULL, PRIMARY KEY (cluster, key));
+   CREATE TABLE drift_reports (
+     cluster ${T} NOT NULL, report_id ${T} NOT NULL, received_at ${T} NOT NULL, PRIMARY KEY (cluster, report_id));
+   CREATE INDEX drift_reports_by_time ON drift_reports (received_at);
+   CREATE TABLE drift_history (
+     seq BIGSERIAL PRIMARY KEY, registry_host ${T} NOT NULL, repository ${T} NOT NULL, tag ${T} NOT NULL,
+     cluster ${T} NOT NULL, change ${T} NOT NULL, key ${T} NOT NULL, finding TEXT NOT NULL,
+     report_id ${T} NOT NULL, received_at ${T} NOT NULL);
+   CREATE INDEX drift_history_by_tag ON drift_history (registry_host, repository, tag, seq);`,
 ];
 
 /** Any constant shared by every Tagwarden: the advisory lock only migrations take. */

@@ -14,11 +14,15 @@ import {
   type TagRef,
   type TagState,
 } from '../../core';
+import type { HistoryBrowser, Page, TagFilter, TagSummary } from '../browse';
 import { backOffAfterConflict } from '../conflict-retry';
-import type { EffectUpdate, FailedRecord, HistoryStore } from '../port';
+import type { EffectUpdate, FailedRecord, HistoryStore, OutboxDepth } from '../port';
 import { type HistoryRow, type OutboxRow, toHistoryEntry, toOutboxEffect } from '../sqlite/rows';
 import { type TagRow, toTagState } from '../sqlite/store';
+import { PostgresBrowser } from './browse';
+import { PostgresDriftLog } from './drift';
 import { migrate } from './schema';
+import { insertEffect, inTransaction, type Queryable } from './sql';
 
 /** A write that lost to another writer: the tag moved, or the event was recorded, since it was read. */
 export interface PostgresConflict {
@@ -53,11 +57,18 @@ const UNIQUE_VIOLATION = '23505';
  * that must not find one); a write that lost to another replica rolls back and is tried again from
  * the read. Outbox claims take rows `FOR UPDATE SKIP LOCKED`, so two replicas never claim one effect.
  */
-export class PostgresHistoryStore implements HistoryStore {
+export class PostgresHistoryStore implements HistoryStore, HistoryBrowser {
+  /** The drift findings agents report, in the same database (`driftLogOf` finds it). */
+  readonly drift: PostgresDriftLog;
+  private readonly browser: PostgresBrowser;
+
   private constructor(
     readonly pool: Pool,
     private readonly options: PostgresHistoryStoreOptions,
-  ) {}
+  ) {
+    this.drift = new PostgresDriftLog(pool);
+    this.browser = new PostgresBrowser(pool);
+  }
 
   /** Connects and migrates the schema (see `migrate`). */
   static async open(options: PostgresHistoryStoreOptions): Promise<PostgresHistoryStore> {
@@ -82,7 +93,7 @@ export class PostgresHistoryStore implements HistoryStore {
   async applyAll(events: RegistryEvent[], policy: Policy, receivedAt: string): Promise<ApplyResult[]> {
     for (let conflicts = 1; ; conflicts++) {
       try {
-        return await this.transaction(async (client) => {
+        return await inTransaction(this.pool, async (client) => {
           const results: ApplyResult[] = [];
           for (const event of events) results.push(await applyOne(client, event, policy, receivedAt));
           return results;
@@ -100,7 +111,7 @@ export class PostgresHistoryStore implements HistoryStore {
   }
 
   async enqueueEffects(eventId: string, effects: Effect[], now: string): Promise<void> {
-    await this.transaction(async (client) => {
+    await inTransaction(this.pool, async (client) => {
       for (const row of outboxRows(eventId, effects, now)) await insertEffect(client, row);
     });
   }
@@ -225,6 +236,26 @@ export class PostgresHistoryStore implements HistoryStore {
     return rows.map(toOutboxEffect);
   }
 
+  /** One read of the `outbox_due` index, no lock taken. */
+  async outboxDepth(): Promise<OutboxDepth> {
+    const { rows } = await this.pool.query<{ pending: number; oldest: string | null }>(
+      "SELECT count(*)::int AS pending, min(next_attempt_at) AS oldest FROM outbox WHERE status = 'pending'",
+    );
+    return { pending: rows[0]!.pending, oldestDueAt: rows[0]!.oldest };
+  }
+
+  recentTags(filter: TagFilter, limit: number, before?: number | null): Promise<Page<TagSummary>> {
+    return this.browser.recentTags(filter, limit, before);
+  }
+
+  timeline(ref: TagRef, limit: number, before?: number | null): Promise<Page<HistoryEntry>> {
+    return this.browser.timeline(ref, limit, before);
+  }
+
+  effectsWithStatus(status: 'pending' | 'failed', limit: number): Promise<OutboxEffect[]> {
+    return this.browser.effectsWithStatus(status, limit);
+  }
+
   async recordFailure(record: Omit<FailedRecord, 'id'>): Promise<void> {
     await this.pool.query(
       'INSERT INTO failures (source, reason, payload, received_at) VALUES ($1, $2, $3, $4)',
@@ -252,28 +283,7 @@ export class PostgresHistoryStore implements HistoryStore {
   async close(): Promise<void> {
     if (!this.options.pool && !this.pool.ended) await this.pool.end();
   }
-
-  private async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    // The server going away mid-transaction fails the query in flight; never crash the process with it.
-    const ignore = () => undefined;
-    client.on('error', ignore);
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.off('error', ignore);
-      client.release();
-    }
-  }
 }
-
-type Queryable = Pick<Pool, 'query'> | PoolClient;
 
 async function readTag(db: Queryable, ref: TagRef): Promise<TagState | null> {
   const { rows } = await db.query<TagRow>(`SELECT ${TAG_COLUMNS} FROM tags WHERE ${WHERE_TAG}`, [
@@ -367,21 +377,4 @@ async function writeTag(
         values,
       );
   return rowCount === 1;
-}
-
-async function insertEffect(client: PoolClient, row: OutboxEffect): Promise<void> {
-  await client.query(
-    `INSERT INTO outbox (key, event_id, kind, position, effect, status, attempts, next_attempt_at, last_error, outcome, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL, $8) ON CONFLICT DO NOTHING`,
-    [
-      row.key,
-      row.eventId,
-      row.kind,
-      row.position,
-      JSON.stringify(row.effect),
-      row.status,
-      row.attempts,
-      row.nextAttemptAt,
-    ],
-  );
 }
