@@ -113,6 +113,7 @@ async function runAgent(options: AgentCommandOptions): Promise<void> {
   const namespaces = options.namespaces ?? null;
   const dryRun = options.dryRun === true;
   const approved = drift ? new ApprovedDigests() : null;
+  const metrics = new AgentMetrics(process.env[METRICS_TOKEN_ENV] || undefined);
   const server = createAgentServer({
     ...(approved ? { approved } : {}),
     secret,
@@ -122,7 +123,7 @@ async function runAgent(options: AgentCommandOptions): Promise<void> {
     namespaces,
     dryRun,
     windowSeconds: options.window,
-    metrics: new AgentMetrics(process.env[METRICS_TOKEN_ENV] || undefined),
+    metrics,
   });
   await listen(server, options);
   const stopDrift =
@@ -135,6 +136,7 @@ async function runAgent(options: AgentCommandOptions): Promise<void> {
           namespaces,
           dryRun,
           approved,
+          metrics,
         })
       : null;
   const { port } = server.address() as AddressInfo;

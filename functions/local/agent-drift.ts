@@ -5,6 +5,7 @@ import { driftLoop } from '../../shared/agent/drift-loop';
 import { reportTarget, sendReport } from '../../shared/agent/drift-report';
 import type { AgentMode } from '../../shared/agent/planner';
 import type { Logger } from '../../shared/log';
+import type { AgentMetrics } from './metrics-agent';
 
 export const DEFAULT_REPORT_EVERY_SECONDS = 300;
 /** The first round runs this soon after start, later ones this often (both at most `--report-every`). */
@@ -53,6 +54,8 @@ export function startDrift(
     namespaces: readonly string[] | null;
     dryRun: boolean;
     approved: ApprovedDigests;
+    /** Set from every round that read the cluster: `tagwarden_agent_drift_findings{kind}`. */
+    metrics?: Pick<AgentMetrics, 'driftRound'>;
   },
 ): () => void {
   const { url } = settings;
@@ -68,6 +71,9 @@ export function startDrift(
   const run = () => {
     loop
       .round()
+      .then((round) => {
+        if (round.observed) deps.metrics?.driftRound(round.findings);
+      })
       .catch((error: unknown) => deps.log.error('drift round failed', { error: String(error) }))
       .finally(() => {
         if (!stopped) timer = setTimeout(run, Math.min(ROUND_EVERY_MS, settings.everyMs));

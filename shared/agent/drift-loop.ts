@@ -22,6 +22,8 @@ export interface DriftLoopOptions extends AgentOptions {
 }
 
 export interface DriftRound {
+  /** False when the cluster could not be read: `findings` is then empty, not a finding-free cluster. */
+  observed: boolean;
   findings: DriftFinding[];
   /** Whether a report was sent this round (false also when sending failed: see `error`). */
   sent: boolean;
@@ -45,19 +47,19 @@ export function driftLoop(options: DriftLoopOptions): { round(): Promise<DriftRo
         options.log.warn('drift: reading the cluster failed; next round retries', {
           error: errorMessage(error),
         });
-        return { findings: [], sent: false, error: errorMessage(error) };
+        return { observed: false, findings: [], sent: false, error: errorMessage(error) };
       }
-      if (!options.send) return { findings, sent: false };
+      if (!options.send) return { observed: true, findings, sent: false };
       const signature = reportSignature(options.cluster, findings);
       const at = now();
       if (last && last.signature === signature && at - last.at < options.reportEveryMs)
-        return { findings, sent: false };
+        return { observed: true, findings, sent: false };
       const report = buildReport(options.cluster, options.namespaces, findings, at);
       try {
         await options.send(report);
       } catch (error) {
         options.log.warn('drift report failed; next round retries', { error: errorMessage(error) });
-        return { findings, sent: false, error: errorMessage(error) };
+        return { observed: true, findings, sent: false, error: errorMessage(error) };
       }
       last = { signature, at };
       options.log.info('drift report sent', {
@@ -65,7 +67,7 @@ export function driftLoop(options: DriftLoopOptions): { round(): Promise<DriftRo
         findings: report.findings.length,
         truncated: report.truncated,
       });
-      return { findings, sent: true };
+      return { observed: true, findings, sent: true };
     },
   };
 }

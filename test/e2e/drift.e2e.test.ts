@@ -5,6 +5,7 @@ import { SqliteHistoryStore } from '../../shared/history';
 import { type RunningAgent, startAgentWithFakeKubernetes, workloadObject } from '../support/agent';
 import { type FakeKubernetes, ownedObject, podObject } from '../support/fake-kubernetes';
 import { pushImage } from '../support/images';
+import { parsePrometheusText, sampleValue } from '../support/prometheus-text';
 import { type RunningRegistry, startRegistry } from '../support/registry';
 import { type SlackStub, startSlackStub } from '../support/slack-stub';
 import { buildCli, eventually, freePort, type RunningTagwarden, startTagwarden } from '../support/tagwarden';
@@ -110,6 +111,11 @@ function deployment(kube: FakeKubernetes, image: string, digests: string[]): voi
   });
 }
 
+/** One sample of a `/metrics` page (serve's or the agent's). */
+async function scraped(base: string, name: string, labels: Record<string, string>) {
+  return sampleValue(parsePrometheusText(await (await fetch(`${base}/metrics`)).text()), name, labels);
+}
+
 const driftAlerts = () =>
   slack.messages.filter((m) => JSON.stringify(m).includes('Pods run different images'));
 const short = (digest: string) => `${digest.slice(0, 'sha256:'.length + 12)}…`;
@@ -151,6 +157,8 @@ describe('drift, end to end (registry → serve → agent over the Kubernetes st
     );
     expect((await driftState(ref)).rows).toHaveLength(1);
     expect(driftAlerts()).toHaveLength(1);
+    expect(await scraped(agent.url, 'tagwarden_agent_drift_findings', { kind: 'split' })).toBe(1);
+    expect(await scraped(tagwarden.url, 'tagwarden_drift_findings_total', { change: 'opened' })).toBe(1);
 
     // The odd pods are replaced: every pod runs the digest the tag serves, and the finding clears.
     deployment(agent.kube, image, [good, good, good, good, good]);
@@ -165,5 +173,15 @@ describe('drift, end to end (registry → serve → agent over the Kubernetes st
     const open = (await (await fetch(`${tagwarden.url}/api/drift`)).json()) as { clusters: object };
     expect(open.clusters).toEqual({});
     expect(driftAlerts()).toHaveLength(1);
+    expect(await scraped(tagwarden.url, 'tagwarden_drift_findings_total', { change: 'cleared' })).toBe(1);
+    const received = await scraped(tagwarden.url, 'tagwarden_drift_reports_total', { outcome: 'recorded' });
+    expect(received).toBeGreaterThanOrEqual(opened.reports + 3);
+    await eventually(
+      async () =>
+        (await scraped(agent.url, 'tagwarden_agent_drift_findings', { kind: 'split' })) === 0
+          ? true
+          : undefined,
+      "the agent's gauge to follow its next round",
+    );
   }, 90_000);
 });
