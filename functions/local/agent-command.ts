@@ -7,6 +7,7 @@ import type { AgentMode } from '../../shared/agent/planner';
 import { jsonLogger } from '../../shared/log';
 import { createAgentServer, DEFAULT_WINDOW_SECONDS } from './agent';
 import {
+  API_TOKEN_ENV,
   clusterName,
   DEFAULT_REPORT_EVERY_SECONDS,
   describeDrift,
@@ -37,6 +38,7 @@ export interface AgentCommandOptions {
   clusterName?: string;
   reportEvery: number;
   fix?: 'drift';
+  tagwardenApi?: string;
 }
 
 /** Registers `tagwarden agent` on the CLI program. */
@@ -89,6 +91,10 @@ export function registerAgentCommand(program: Command): void {
       'resend an unchanged drift report this often (a changed one goes at once)',
       reportSeconds,
       DEFAULT_REPORT_EVERY_SECONDS,
+    )
+    .option(
+      '--tagwarden-api <url>',
+      `drift: ask Tagwarden's read API what a tag serves when no bump said it (token from ${API_TOKEN_ENV})`,
     )
     .addOption(
       new Option(

@@ -2,7 +2,8 @@ import type { DriftFinding, DriftReport } from '../contracts/drift-report/payloa
 import { errorMessage } from '../core/errors';
 import type { Logger } from '../log';
 import type { AgentOptions, WorkloadClient } from './apply';
-import { type ApprovedDigests, observeDrift } from './drift';
+import { type ApprovedDigests, observeDrift, tagsInUse } from './drift';
+import { digestsWithApi } from './drift-api';
 import { fixDrift } from './drift-fix';
 import { buildReport, reportSignature } from './drift-report';
 
@@ -16,8 +17,10 @@ export interface DriftLoopOptions extends AgentOptions {
   send: ((report: DriftReport) => Promise<void>) | null;
   /** A report with unchanged findings is sent again after this long. */
   reportEveryMs: number;
-  /** `--fix drift`: pin split and stale workloads to the tag's approved digest. */
+  /** `--fix drift`: pin split and stale workloads to the tag's approved digest (per the bumps only). */
   fix: boolean;
+  /** `--tagwarden-api`: asked what a tag serves when no bump said it (for `stale`), once per tag and round. */
+  api?: { base: URL; token?: string | undefined } | undefined;
   now?: () => number;
 }
 
@@ -75,7 +78,14 @@ export function driftLoop(options: DriftLoopOptions): { round(): Promise<DriftRo
 async function observeAndFix(options: DriftLoopOptions, now: () => number): Promise<DriftFinding[]> {
   const workloads = await options.client.list(options.namespaces);
   const running = await options.client.running(options.namespaces);
-  const findings = observeDrift(workloads, running, options.approved, options.namespaces);
+  const digests = options.api
+    ? await digestsWithApi(options.approved, tagsInUse(workloads, running, options.namespaces), {
+        ...options.api,
+        onProblem: (tag, problem) =>
+          options.log.warn('drift: asking Tagwarden what a tag serves failed', { tag, problem }),
+      })
+    : options.approved;
+  const findings = observeDrift(workloads, running, digests, options.namespaces);
   if (options.fix)
     await fixDrift(options.client, findings, workloads, options.approved, options, options.log, now);
   return findings;
