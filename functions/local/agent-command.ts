@@ -7,6 +7,7 @@ import type { AgentMode } from '../../shared/agent/planner';
 import { jsonLogger } from '../../shared/log';
 import { createAgentServer, DEFAULT_WINDOW_SECONDS } from './agent';
 import {
+  API_TOKEN_ENV,
   clusterName,
   DEFAULT_REPORT_EVERY_SECONDS,
   describeDrift,
@@ -37,6 +38,7 @@ export interface AgentCommandOptions {
   clusterName?: string;
   reportEvery: number;
   fix?: 'drift';
+  tagwardenApi?: string;
 }
 
 /** Registers `tagwarden agent` on the CLI program. */
@@ -90,6 +92,10 @@ export function registerAgentCommand(program: Command): void {
       reportSeconds,
       DEFAULT_REPORT_EVERY_SECONDS,
     )
+    .option(
+      '--tagwarden-api <url>',
+      `drift: ask Tagwarden's read API what a tag serves when no bump said it (token from ${API_TOKEN_ENV})`,
+    )
     .addOption(
       new Option(
         '--fix <what>',
@@ -113,6 +119,7 @@ async function runAgent(options: AgentCommandOptions): Promise<void> {
   const namespaces = options.namespaces ?? null;
   const dryRun = options.dryRun === true;
   const approved = drift ? new ApprovedDigests() : null;
+  const metrics = new AgentMetrics(process.env[METRICS_TOKEN_ENV] || undefined);
   const server = createAgentServer({
     ...(approved ? { approved } : {}),
     secret,
@@ -122,7 +129,7 @@ async function runAgent(options: AgentCommandOptions): Promise<void> {
     namespaces,
     dryRun,
     windowSeconds: options.window,
-    metrics: new AgentMetrics(process.env[METRICS_TOKEN_ENV] || undefined),
+    metrics,
   });
   await listen(server, options);
   const stopDrift =
@@ -135,6 +142,7 @@ async function runAgent(options: AgentCommandOptions): Promise<void> {
           namespaces,
           dryRun,
           approved,
+          metrics,
         })
       : null;
   const { port } = server.address() as AddressInfo;

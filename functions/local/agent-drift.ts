@@ -1,12 +1,16 @@
 import { InvalidArgumentError } from 'commander';
 import type { WorkloadClient } from '../../shared/agent/apply';
 import type { ApprovedDigests } from '../../shared/agent/drift';
+import { apiBase } from '../../shared/agent/drift-api';
 import { driftLoop } from '../../shared/agent/drift-loop';
 import { reportTarget, sendReport } from '../../shared/agent/drift-report';
 import type { AgentMode } from '../../shared/agent/planner';
 import type { Logger } from '../../shared/log';
+import type { AgentMetrics } from './metrics-agent';
 
 export const DEFAULT_REPORT_EVERY_SECONDS = 300;
+/** The bearer token for `--tagwarden-api` (Tagwarden's `api.token`), when it needs one. */
+export const API_TOKEN_ENV = 'TAGWARDEN_API_TOKEN';
 /** The first round runs this soon after start, later ones this often (both at most `--report-every`). */
 const FIRST_ROUND_MS = 5_000;
 const ROUND_EVERY_MS = 30_000;
@@ -17,14 +21,16 @@ export interface DriftCommandOptions {
   reportEvery: number;
   fix?: 'drift';
   manifests?: string[];
+  tagwardenApi?: string;
 }
 
 /** Checks the drift flags together; throws a one-line reason. Null when drift is off. */
 export function driftSettings(
   options: DriftCommandOptions,
-): { url: URL | null; cluster: string; everyMs: number; fix: boolean } | null {
+): { url: URL | null; cluster: string; everyMs: number; fix: boolean; api: URL | null } | null {
   if (!options.reportUrl && !options.fix) {
     if (options.clusterName) throw new Error('--cluster-name needs --report-url');
+    if (options.tagwardenApi) throw new Error('--tagwarden-api needs --report-url or --fix drift');
     return null;
   }
   if (options.manifests)
@@ -36,6 +42,7 @@ export function driftSettings(
     cluster: options.clusterName ?? 'local',
     everyMs: options.reportEvery * 1000,
     fix: options.fix === 'drift',
+    api: options.tagwardenApi ? apiBase(options.tagwardenApi) : null,
   };
 }
 
@@ -53,6 +60,8 @@ export function startDrift(
     namespaces: readonly string[] | null;
     dryRun: boolean;
     approved: ApprovedDigests;
+    /** Set from every round that read the cluster: `tagwarden_agent_drift_findings{kind}`. */
+    metrics?: Pick<AgentMetrics, 'driftRound'>;
   },
 ): () => void {
   const { url } = settings;
@@ -62,12 +71,16 @@ export function startDrift(
     send: url ? (report) => sendReport(url, deps.secret, report) : null,
     reportEveryMs: settings.everyMs,
     fix: settings.fix,
+    api: settings.api ? { base: settings.api, token: process.env[API_TOKEN_ENV] || undefined } : undefined,
   });
   let stopped = false;
   let timer: NodeJS.Timeout;
   const run = () => {
     loop
       .round()
+      .then((round) => {
+        if (round.observed) deps.metrics?.driftRound(round.findings);
+      })
       .catch((error: unknown) => deps.log.error('drift round failed', { error: String(error) }))
       .finally(() => {
         if (!stopped) timer = setTimeout(run, Math.min(ROUND_EVERY_MS, settings.everyMs));

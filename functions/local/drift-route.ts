@@ -1,7 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DRIFT_REPORT_PATH, MAX_REPORT_BYTES } from '../../shared/contracts/drift-report/payload';
 import type { OpenFinding } from '../../shared/core';
-import { admitDriftReport, type DriftReceiverDeps, receiveDriftReport } from '../../shared/guard/drift';
+import {
+  admitDriftReport,
+  type DriftOutcome,
+  type DriftReceiverDeps,
+  receiveDriftReport,
+} from '../../shared/guard/drift';
 import type { unauthorizedLog } from '../../shared/guard/refusal-log';
 import type { DriftLog } from '../../shared/history';
 import type { Logger } from '../../shared/log';
@@ -16,6 +21,8 @@ export interface DriftRouteDeps extends Omit<DriftReceiverDeps, 'drift'> {
   log: Logger;
   unauthorized: ReturnType<typeof unauthorizedLog>;
   onRecorded: () => void;
+  /** Told what became of each report (serve's metrics). */
+  driftObserved?: ((outcome: DriftOutcome) => void) | undefined;
 }
 
 /**
@@ -43,6 +50,7 @@ async function serveReport(deps: DriftRouteDeps, req: IncomingMessage, res: Serv
   const admission = admitDriftReport(deps, req.headers);
   const refused = (reason: string) => deps.unauthorized({ source: 'agent', reason, remoteAddress });
   if (!admission.ok) {
+    deps.driftObserved?.(admission.outcome);
     if (admission.outcome.kind === 'unauthenticated') refused(admission.outcome.reason);
     const answer = driftAnswer(admission.outcome);
     return refuse(req, res, answer.status, answer.body);
@@ -50,6 +58,7 @@ async function serveReport(deps: DriftRouteDeps, req: IncomingMessage, res: Serv
   const body = await readBody(req, res, MAX_REPORT_BYTES);
   if (!body) return;
   const outcome = await receiveDriftReport({ ...deps, drift }, admission, req.headers, body);
+  deps.driftObserved?.(outcome);
   if (outcome.kind === 'unauthenticated') refused(outcome.reason);
   const answer = driftAnswer(outcome);
   send(res, answer.status, answer.body);

@@ -15,6 +15,9 @@ const REFUSALS: Record<number, string> = {
   503: 'replay_memory_full',
 };
 
+const DRIFT_KINDS = ['split', 'stale', 'risky'] as const;
+type DriftKind = (typeof DRIFT_KINDS)[number];
+
 /**
  * `tagwarden agent`'s Prometheus metrics (docs/operations.md, "Metrics"), in a registry of its own.
  * Labels carry only bounded values (an outcome, the mode, a reason): never a workload, image or digest.
@@ -72,6 +75,11 @@ export class AgentMetrics {
    */
   driftFindings(kind: string, count: number): void {
     this.drift.set({ kind }, count);
+  }
+
+  /** A drift round's findings, counted per kind (every kind set, so a kind that cleared reads 0). */
+  driftRound(findings: readonly { kind: DriftKind }[]): void {
+    for (const kind of DRIFT_KINDS) this.driftFindings(kind, findings.filter((f) => f.kind === kind).length);
   }
 
   answer(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { DriftOutcome } from '../../shared/guard/drift';
 import type { EventObserver, EventOrigin } from '../../shared/guard/observer';
 import type { Outbox } from '../../shared/history';
 
@@ -12,6 +13,8 @@ export interface ServeMetrics {
   metrics: Registry;
   /** Told of every fact (IngestDeps.observer, and the runner's settled effects). */
   observer: EventObserver;
+  /** Told what became of every drift report (DriftRouteDeps.driftObserved). */
+  driftObserved: (outcome: DriftOutcome) => void;
 }
 
 /** Seconds from the registry's event time to Tagwarden receiving it: webhooks in seconds, a sweep in minutes. */
@@ -40,7 +43,32 @@ export function serveMetrics(
     effectSettled: (kind, status) => m.effects.inc({ kind, outcome: status }),
     flush: () => {},
   };
-  return { metrics: registry, observer };
+  return { metrics: registry, observer, driftObserved: driftMetrics(registry) };
+}
+
+/** Drift reports by outcome, and the findings they opened and cleared (issue 15). */
+function driftMetrics(registry: Registry): (outcome: DriftOutcome) => void {
+  const reports = new Counter({
+    name: 'tagwarden_drift_reports_total',
+    help: 'Drift reports received from agents, by outcome (recorded, replay, unauthenticated, rejected)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const findings = new Counter({
+    name: 'tagwarden_drift_findings_total',
+    help: 'Drift findings the recorded reports opened or cleared, by change',
+    labelNames: ['change'],
+    registers: [registry],
+  });
+  reports.inc({ outcome: 'recorded' }, 0);
+  findings.inc({ change: 'opened' }, 0);
+  findings.inc({ change: 'cleared' }, 0);
+  return (outcome) => {
+    reports.inc({ outcome: outcome.kind });
+    if (outcome.kind !== 'recorded') return;
+    findings.inc({ change: 'opened' }, outcome.opened);
+    findings.inc({ change: 'cleared' }, outcome.cleared);
+  };
 }
 
 function eventMetrics(registry: Registry) {

@@ -22,7 +22,7 @@ import { isUiPath, serveUi } from './ui/routes';
 
 export interface LocalServerDeps
   extends IngestDeps,
-    Partial<Pick<DriftRouteDeps, 'drift' | 'clusterSecret'>> {
+    Partial<Pick<DriftRouteDeps, 'drift' | 'clusterSecret' | 'driftObserved'>> {
   /** Called after events were recorded, so the outbox runs at once instead of at the next poll. */
   onRecorded: () => void;
   /** `api.token`: when set, `GET /api/tags` and `GET /metrics` require it as `Authorization: Bearer <token>`. */
@@ -45,7 +45,7 @@ export interface RunningLocalService {
  */
 export async function startLocalService(
   deps: IngestDeps &
-    Pick<LocalServerDeps, 'apiToken' | 'metrics' | 'slack' | 'drift' | 'clusterSecret'> & {
+    Pick<LocalServerDeps, 'apiToken' | 'metrics' | 'slack' | 'drift' | 'clusterSecret' | 'driftObserved'> & {
       effects: Pick<EffectRunner, 'start' | 'stop' | 'wake'>;
     },
   address: { port: number; host: string },

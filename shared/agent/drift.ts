@@ -103,15 +103,14 @@ interface Group {
   pods: Map<string, number>;
 }
 
-/** Every finding in the allowed namespaces, in a stable order. */
+/** Every finding in the allowed namespaces, in a stable order. `approved`: what each tag serves, when known. */
 export function observeDrift(
   workloads: readonly Workload[],
   running: RunningPods,
-  approved: ApprovedDigests,
+  approved: Pick<ApprovedDigests, 'get'>,
   namespaces: readonly string[] | null,
 ): DriftFinding[] {
-  const allowed = namespaces === null ? null : new Set(namespaces);
-  const inScope = workloads.filter((w) => !allowed || allowed.has(w.metadata.namespace));
+  const inScope = inNamespaces(workloads, namespaces);
   const groups = runningGroups(inScope, running);
   const findings: DriftFinding[] = [];
   for (const group of groups.values()) {
@@ -136,6 +135,26 @@ export function observeDrift(
     }
   }
   return findings.sort((a, b) => sortKey(a).localeCompare(sortKey(b)));
+}
+
+/** The tags the workloads in the allowed namespaces (and their pods) run, each once. */
+export function tagsInUse(
+  workloads: readonly Workload[],
+  running: RunningPods,
+  namespaces: readonly string[] | null,
+): TagReference[] {
+  const tags = new Map<string, TagReference>();
+  const add = (reference: TagReference) => tags.set(tagKey(reference), reference);
+  for (const workload of inNamespaces(workloads, namespaces))
+    for (const { reference } of taggedContainers(podSpecOf(workload))) add(reference);
+  for (const { reference } of runningGroups(inNamespaces(workloads, namespaces), running).values())
+    add(reference);
+  return [...tags.values()];
+}
+
+function inNamespaces(workloads: readonly Workload[], namespaces: readonly string[] | null): Workload[] {
+  const allowed = namespaces === null ? null : new Set(namespaces);
+  return workloads.filter((w) => !allowed || allowed.has(w.metadata.namespace));
 }
 
 /** Per workload, container and image reference: how many live pods run each digest. */

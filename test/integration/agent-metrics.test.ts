@@ -86,4 +86,13 @@ describe('AgentMetrics.driftFindings', () => {
     expect(sampleValue(m, 'tagwarden_agent_drift_findings', { kind: 'moved' })).toBe(1);
     expect(sampleValue(m, 'tagwarden_agent_drift_findings', { kind: 'unpinned' })).toBe(2);
   });
+
+  it('sets every kind from a drift round, so a kind that cleared reads 0', async () => {
+    const metrics = new AgentMetrics();
+    metrics.driftRound([{ kind: 'split' }, { kind: 'stale' }, { kind: 'split' }]);
+    metrics.driftRound([{ kind: 'stale' }]);
+    const m = parsePrometheusText(await metrics.registry.metrics());
+    const value = (kind: string) => sampleValue(m, 'tagwarden_agent_drift_findings', { kind });
+    expect([value('split'), value('stale'), value('risky')]).toEqual([0, 1, 0]);
+  });
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { signBody } from '../../shared/contracts/cluster-bump/signature';
 import type { DriftReport } from '../../shared/contracts/drift-report/payload';
 import { finding } from '../contract/drift-log.contract';
+import { parsePrometheusText, sampleValue } from '../support/prometheus-text';
 import { buildCli, eventually, type RunningTagwarden, startTagwarden } from '../support/tagwarden';
 
 const SECRET = 'prod-eu-drift-secret-0123';
@@ -69,5 +70,15 @@ describe('tagwarden serve receives drift reports from the clusters in its config
     expect(line).toContain('on 3 pods and');
     const drift = await (await fetch(`${running.url}/api/drift`)).json();
     expect(Object.keys((drift as { clusters: object }).clusters)).toEqual(['prod-eu']);
+
+    // The same report again is a replay; a later one without the finding clears it. All counted.
+    expect((await post(running.url, report, SECRET)).status).toBe(409);
+    const later = { ...report, id: 'report-2', timestamp: new Date().toISOString(), findings: [] };
+    expect(await (await post(running.url, later, SECRET)).json()).toMatchObject({ opened: 0, cleared: 1 });
+    const m = parsePrometheusText(await (await fetch(`${running.url}/metrics`)).text());
+    const reports = (outcome: string) => sampleValue(m, 'tagwarden_drift_reports_total', { outcome });
+    expect([reports('recorded'), reports('replay'), reports('unauthenticated')]).toEqual([2, 1, 1]);
+    const findings = (change: string) => sampleValue(m, 'tagwarden_drift_findings_total', { change });
+    expect([findings('opened'), findings('cleared')]).toEqual([1, 1]);
   });
 });

@@ -159,7 +159,7 @@ describe('serve GET /metrics', () => {
       expect(value).not.toMatch(/attacker|sha256:|tag-/);
     }
     const names = new Set(allSamples(m).flatMap((s) => Object.keys(s.labels)));
-    expect([...names].sort()).toEqual(['kind', 'le', 'outcome', 'source', 'transition']);
+    expect([...names].sort()).toEqual(['change', 'kind', 'le', 'outcome', 'source', 'transition']);
   });
 
   it('is behind api.token: 401 with a Bearer challenge without it or with a wrong one', async () => {

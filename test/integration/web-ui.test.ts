@@ -1,9 +1,10 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLocalServer } from '../../functions/local/server';
-import type { Policy } from '../../shared/core';
+import { diffDrift, type KeyedFinding, type Policy, shortDigest } from '../../shared/core';
 import { type HistoryStore, MemoryHistoryStore, SqliteHistoryStore } from '../../shared/history';
 import { silentLogger } from '../../shared/log';
+import { finding } from '../contract/drift-log.contract';
 import { describeHistoryBrowser } from '../contract/history-browser.contract';
 import { at, digestOf, pushEvent } from '../support/events';
 
@@ -20,10 +21,15 @@ interface Running {
   wakes: number;
 }
 
-async function start(store: HistoryStore, apiToken: string | undefined): Promise<Running> {
+async function start(
+  store: HistoryStore,
+  apiToken: string | undefined,
+  drift?: SqliteHistoryStore['drift'],
+): Promise<Running> {
   const running = { base: '', server: null as unknown as Server, wakes: 0 };
   running.server = createLocalServer({
     store,
+    drift,
     policy: alertAll,
     log: silentLogger,
     auth: () => null,
@@ -76,10 +82,38 @@ beforeAll(async () => {
   );
   failedKey = overwrite.effects[0]!.key;
   await store.updateEffect(failedKey, { status: 'failed', error: 'slack said <b>no</b>' }, at(2));
-  ui = await start(store, TOKEN);
+  await driftReports();
+  ui = await start(store, TOKEN, store.drift);
   const login = await signIn(ui.base);
   cookie = login.headers.get('set-cookie')!.split(';')[0]!;
 });
+
+/** Two reports from cluster prod-eu: a split in a workload named with markup stays open, a stale one clears. */
+async function driftReports(): Promise<void> {
+  const split = finding({ workload: { kind: 'Deployment', namespace: 'payments', name: MARKUP } });
+  const stale = finding({
+    kind: 'stale',
+    running: [{ digest: digestOf('a'), pods: 2 }],
+    tagDigest: digestOf('b'),
+  });
+  const report = (id: string, found: KeyedFinding[], time: string) =>
+    store.drift.applyReport(
+      { cluster: 'prod-eu', reportId: id, receivedAt: time, forgetBefore: at(0) },
+      (open) => ({
+        diff: diffDrift(open, found, false),
+        effects: [],
+      }),
+    );
+  await report(
+    'r1',
+    [
+      { key: 'k-split', finding: split },
+      { key: 'k-stale', finding: stale },
+    ],
+    at(3),
+  );
+  await report('r2', [{ key: 'k-split', finding: split }], at(4));
+}
 
 afterAll(async () => {
   await stop(ui);
@@ -204,6 +238,42 @@ describe('text from registries and links', () => {
     const api = await fetch(`${ui.base}/api/tags?limit=0`, { headers: { Authorization: `Bearer ${TOKEN}` } });
     expect(api.status).toBe(400);
     expect(((await api.json()) as { error: string }).error).toMatch(/^limit must be/);
+  });
+});
+
+describe('drift findings', () => {
+  it('lists the open finding in words on /ui, with a workload name with markup as text', async () => {
+    const html = await (await page('/ui')).text();
+    const drift = /<table id="drift">[\s\S]*?<\/table>/.exec(html)?.[0] ?? '';
+    expect(drift.match(/<tr data-kind=/g)).toHaveLength(1);
+    expect(drift).toContain(
+      `Deployment payments/&lt;img src=x onerror=alert(1)> runs ${shortDigest(finding().running[0]!.digest)} on 3 pods`,
+    );
+    // What the history says the tag serves now (the overwrite's digest), not the agent's guess.
+    expect(drift).toContain(`the tag serves ${shortDigest(digestOf('b'))} (cluster prod-eu)`);
+    expect(drift).toContain(`href="/ui/tag/${encodeURIComponent('127.0.0.1:5000/payments/api:v1.0.0')}"`);
+    expect(html).not.toContain(MARKUP);
+  });
+
+  it("shows the tag's drift rows in its timeline, newest first among its events, and in the JSON twin", async () => {
+    const ref = encodeURIComponent('127.0.0.1:5000/payments/api:v1.0.0');
+    const html = await (await page(`/ui/tag/${ref}`)).text();
+    const order = [...html.matchAll(/<li class="(?:event|drift)" data-(?:transition|drift)="([^"]+)"/g)].map(
+      (m) => m[1],
+    );
+    expect(order).toEqual(['cleared', 'opened', 'opened', 'overwrite', 'first-seen']);
+    expect(html).toContain('stale cleared in cluster prod-eu');
+    expect(html).toContain('split found in cluster prod-eu');
+    expect(html).not.toContain(MARKUP);
+    const json = (await (
+      await fetch(`${ui.base}/api/tags/${ref}/timeline`, { headers: { Authorization: `Bearer ${TOKEN}` } })
+    ).json()) as { drift: { change: string; kind: string; cluster: string; text: string }[] };
+    expect(json.drift.map((d) => [d.change, d.kind, d.cluster])).toEqual([
+      ['cleared', 'stale', 'prod-eu'],
+      ['opened', 'stale', 'prod-eu'],
+      ['opened', 'split', 'prod-eu'],
+    ]);
+    expect(json.drift[2]!.text).toContain(`Deployment payments/${MARKUP} runs`);
   });
 });
 

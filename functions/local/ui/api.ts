@@ -2,8 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../../shared/log';
 import { readAllowed } from '../api-auth';
 import { send } from '../http-json';
-import type { DriftFinding } from './pages';
-import { listEffects, listTags, retryEffect, tagTimeline, type UiStore } from './queries';
+import { listEffects, listTags, retryEffect, tagTimeline, type UiDrift, type UiStore } from './queries';
 import { effectState, listQuery, timelineQuery } from './query-params';
 import { sessionOf } from './session';
 
@@ -14,8 +13,8 @@ export interface UiDeps {
   apiToken?: string | undefined;
   /** Wakes the outbox runner, so a retried effect runs at once. */
   onRecorded: () => void;
-  /** The drift findings to list, when drift reports are stored (issue 15); no section without it. */
-  driftFindings?: () => Promise<DriftFinding[]>;
+  /** Drift reports' findings, when the store keeps them (issue 15): `/ui` lists the open ones, a tag's page its rows. */
+  drift?: UiDrift | undefined;
   now?: () => Date;
 }
 
@@ -63,8 +62,8 @@ export async function serveApi(
   }
   const query = timelineQuery(path.slice('/api/tags/'.length, -'/timeline'.length), url.searchParams);
   if ('problem' in query) return send(res, 400, { error: query.problem });
-  const timeline = await tagTimeline(store, query.ref, query.limit, query.cursor);
-  if (timeline.entries.length === 0 && query.cursor === null)
+  const timeline = await tagTimeline(store, query.ref, query.limit, query.cursor, deps.drift);
+  if (timeline.entries.length === 0 && timeline.drift.length === 0 && query.cursor === null)
     return send(res, 404, { error: `no history for ${timeline.tagRef}` });
   return send(res, 200, timeline);
 }

@@ -1,10 +1,15 @@
 import type { TagFilter } from '../../../shared/history';
 import type { TagEffectView } from '../tag-effects';
 import { digestView, documentOf, html, type Node, retryButton, timeView, uiHref } from './html';
-import { type EffectListItem, type TagList, type Timeline, TRANSITIONS } from './queries';
-
-/** A finding of the drift report (issue 15), shown as its fields; the drift store names them. */
-export type DriftFinding = Record<string, string | number | boolean | null>;
+import {
+  type DriftListItem,
+  type DriftTimelineRow,
+  type EffectListItem,
+  type TagList,
+  type Timeline,
+  type TimelineEntry,
+  TRANSITIONS,
+} from './queries';
 
 export interface Session {
   csrf: string;
@@ -81,15 +86,24 @@ function effectTable(id: string, effects: EffectListItem[], session: Session): N
   </table></div>`;
 }
 
-function driftSection(findings: DriftFinding[]): Node {
-  const columns = [...new Set(findings.flatMap((f) => Object.keys(f)))];
-  return html`<h2>Drift findings</h2>
+/** The open drift findings, each in the words of its alert (everything an agent reported is text here). */
+function driftSection(findings: DriftListItem[]): Node {
+  const rows = findings.map(
+    (f) => html`<tr data-kind=${f.kind}>
+      <td>${f.cluster}</td>
+      <td>${transitionView(f.kind)}</td>
+      <td class="finding">${f.text}</td>
+      <td class="ref"><a href=${uiHref('/ui/tag', f.tagRef)}>${f.tagRef}</a></td>
+      <td>${timeView(f.openedAt)}</td>
+    </tr>`,
+  );
+  return html`<h2>Drift: what the clusters' pods run</h2>
     ${
       findings.length === 0
-        ? html`<p class="muted">None.</p>`
+        ? html`<p class="muted">No open finding.</p>`
         : html`<div class="scroll"><table id="drift">
-          <thead><tr>${columns.map((c) => html`<th>${c}</th>`)}</tr></thead>
-          <tbody>${findings.map((f) => html`<tr>${columns.map((c) => html`<td>${String(f[c] ?? '')}</td>`)}</tr>`)}</tbody>
+          <thead><tr><th>Cluster</th><th>Kind</th><th>Finding</th><th>Tag</th><th>Since</th></tr></thead>
+          <tbody>${rows}</tbody>
         </table></div>`
     }`;
 }
@@ -98,7 +112,7 @@ export interface OverviewData {
   list: TagList;
   pending: EffectListItem[];
   failed: EffectListItem[];
-  drift: DriftFinding[] | null;
+  drift: DriftListItem[] | null;
 }
 
 export function overviewPage(data: OverviewData, session: Session): string {
@@ -130,17 +144,38 @@ function effectItem(e: TagEffectView, session: Session): Node {
   </li>`;
 }
 
+function eventItem(e: TimelineEntry, session: Session): Node {
+  return html`<li class="event" data-transition=${e.transition}>
+    <div class="row">
+      ${timeView(e.eventTime)} ${transitionView(e.transition)}
+      <span>${e.action}</span> <span class="actor">${e.actor ?? 'unknown actor'}</span>
+    </div>
+    <div class="row digests">${digestView(e.previousDigest)} <span>→</span> ${digestView(e.digest)}</div>
+    ${e.effects.length > 0 && html`<ul class="effects">${e.effects.map((x) => effectItem(x, session))}</ul>`}
+  </li>`;
+}
+
+function driftItem(d: DriftTimelineRow): Node {
+  return html`<li class="drift" data-drift=${d.change}>
+    <div class="row">
+      ${timeView(d.receivedAt)} ${transitionView(`drift-${d.change}`)}
+      <span>${d.kind} ${d.change === 'opened' ? 'found' : 'cleared'} in cluster ${d.cluster}</span>
+    </div>
+    <div class="row">${d.text}</div>
+  </li>`;
+}
+
+/** The tag's events and drift rows, newest first (drift rows by the time their report was received). */
+function timelineItems(timeline: Timeline, session: Session): Node[] {
+  const items: { at: string; node: Node }[] = [
+    ...timeline.entries.map((e) => ({ at: e.eventTime, node: eventItem(e, session) })),
+    ...timeline.drift.map((d) => ({ at: d.receivedAt, node: driftItem(d) })),
+  ];
+  return items.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0)).map((item) => item.node);
+}
+
 export function timelinePage(timeline: Timeline, session: Session): string {
-  const items = timeline.entries.map(
-    (e) => html`<li class="event" data-transition=${e.transition}>
-      <div class="row">
-        ${timeView(e.eventTime)} ${transitionView(e.transition)}
-        <span>${e.action}</span> <span class="actor">${e.actor ?? 'unknown actor'}</span>
-      </div>
-      <div class="row digests">${digestView(e.previousDigest)} <span>→</span> ${digestView(e.digest)}</div>
-      ${e.effects.length > 0 && html`<ul class="effects">${e.effects.map((x) => effectItem(x, session))}</ul>`}
-    </li>`,
-  );
+  const items = timelineItems(timeline, session);
   const body = html`<h1>${timeline.tagRef}</h1>
     <p class="muted">Every recorded event, newest first, with the effects it caused.</p>
     <ol class="timeline">${items}</ol>

@@ -4,7 +4,7 @@ import { isHistoryBrowser } from '../../../shared/history';
 import { readBody, send } from '../http-json';
 import { serveApi, type UiDeps } from './api';
 import { loginPage, messagePage, overviewPage, type Session, timelinePage } from './pages';
-import { listEffects, listTags, retryEffect, tagTimeline, type UiStore } from './queries';
+import { listEffects, listTags, openDrift, retryEffect, tagTimeline, type UiStore } from './queries';
 import { type ListQuery, listQuery, timelineQuery } from './query-params';
 import {
   clearedCookie,
@@ -148,8 +148,8 @@ async function serveUiPage(deps: UiDeps, store: UiStore, session: Session, res: 
   if (!ref) return page(res, 404, messagePage('Not found', 'No such page.', session));
   const query = timelineQuery(ref[1]!, url.searchParams);
   if ('problem' in query) return page(res, 400, messagePage('Bad tag', query.problem, session));
-  const timeline = await tagTimeline(store, query.ref, query.limit, query.cursor);
-  if (timeline.entries.length === 0 && query.cursor === null)
+  const timeline = await tagTimeline(store, query.ref, query.limit, query.cursor, deps.drift);
+  if (timeline.entries.length === 0 && timeline.drift.length === 0 && query.cursor === null)
     return page(res, 404, messagePage('Unknown tag', `No history for ${timeline.tagRef}.`, session));
   return page(res, 200, timelinePage(timeline, session));
 }
@@ -159,7 +159,7 @@ async function overview(deps: UiDeps, store: UiStore, query: ListQuery) {
     listTags(store, query.filter, query.limit, query.cursor),
     listEffects(store, 'pending', 50),
     listEffects(store, 'failed', 50),
-    deps.driftFindings ? deps.driftFindings() : Promise.resolve(null),
+    deps.drift ? openDrift(store, deps.drift) : Promise.resolve(null),
   ]);
   return { list, pending, failed, drift };
 }

@@ -18,7 +18,8 @@ li, td, p, span { overflow-wrap: anywhere; }
 .none, .muted, time { color: var(--muted); }
 .t { display: inline-block; padding: 0 .4rem; border-radius: .3rem; border: 1px solid var(--line); font-size: .85em; }
 .t-overwrite, .t-overwritten, .t-attempt, .failed { color: var(--bad); border-color: var(--bad); }
-.t-restored, .done { color: var(--ok); border-color: var(--ok); }
+.t-restored, .t-drift-cleared, .done { color: var(--ok); border-color: var(--ok); }
+.t-drift-opened, .t-split, .t-stale { color: var(--bad); border-color: var(--bad); }
 form.filters { display: flex; flex-wrap: wrap; gap: .5rem; align-items: end; }
 form.filters label { display: flex; flex-direction: column; font-size: .85em; }
 form.inline { display: inline; }
