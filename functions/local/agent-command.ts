@@ -43,7 +43,7 @@ export interface AgentCommandOptions {
 
 /** Registers `tagwarden agent` on the CLI program. */
 export function registerAgentCommand(program: Command): void {
-  program
+  const command = program
     .command('agent')
     .description(
       'run in a cluster: receive signed digest bumps and pin Deployments, StatefulSets, DaemonSets and CronJobs that follow the tag',
@@ -76,7 +76,13 @@ export function registerAgentCommand(program: Command): void {
       'accepted clock difference of a bump, either way',
       seconds,
       DEFAULT_WINDOW_SECONDS,
-    )
+    );
+  withDriftOptions(command).action(runAgent);
+}
+
+/** The drift flags (issue 15): what the pods run, reported to Tagwarden and, when asked, fixed. */
+function withDriftOptions(command: Command): Command {
+  return command
     .option(
       '--report-url <url>',
       'send signed drift reports (what the pods run) to Tagwarden: its base URL or the full /webhooks/agent URL',
@@ -101,8 +107,7 @@ export function registerAgentCommand(program: Command): void {
         '--fix <what>',
         'drift: pin split or stale workloads to the digest of the last bump (off by default)',
       ).choices(['drift']),
-    )
-    .action(runAgent);
+    );
 }
 
 async function runAgent(options: AgentCommandOptions): Promise<void> {
