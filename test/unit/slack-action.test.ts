@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { type ButtonValue, SLACK_ACTION_IDS } from '../../shared/adapters/notify/slack-buttons';
+import type { ButtonValue } from '../../shared/adapters/notify/slack-buttons';
 import { SlackResponseSender } from '../../shared/adapters/notify/slack-response';
 import { verifySlackRequest } from '../../shared/auth/slack-signature';
 import type { Policy, TagRef } from '../../shared/core';
@@ -7,6 +7,7 @@ import { handleSlackAction, type SlackActionDeps } from '../../shared/guard/slac
 import { MemoryHistoryStore } from '../../shared/history';
 import type { Logger } from '../../shared/log';
 import { digestOf, pushEvent } from '../support/events';
+import { signedClick } from '../support/slack-clicks';
 
 // Slack's worked example ("Verifying requests from Slack"): secret, timestamp, body and signature.
 const DOC_SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
@@ -65,36 +66,18 @@ const policy: Policy = {
 };
 const NOW = new Date('2026-11-22T12:00:00.000Z');
 
-let trigger = 0;
 /** A click as Slack sends it: form-encoded `payload`, signed now (or at `signedAt`). */
 function click(
   value: ButtonValue,
   options: { user?: string; responseUrl?: string; signedAt?: Date; secret?: string } = {},
 ) {
-  trigger += 1;
-  const payload = {
-    type: 'block_actions',
-    user: { id: options.user ?? APPROVER },
-    trigger_id: `1000.2000.trigger${trigger}`,
-    response_url: options.responseUrl ?? 'https://hooks.slack.com/actions/T0/1/abc',
-    actions: [
-      {
-        action_id: SLACK_ACTION_IDS[value.kind],
-        value: JSON.stringify(value),
-        action_ts: '1795000000.123456',
-      },
-    ],
-  };
-  const rawBody = Buffer.from(`payload=${encodeURIComponent(JSON.stringify(payload))}`);
-  const timestamp = String(Math.floor((options.signedAt ?? NOW).getTime() / 1000));
-  const signature = `v0=${createHmac('sha256', options.secret ?? SECRET)
-    .update(`v0:${timestamp}:${rawBody.toString()}`)
-    .digest('hex')}`;
-  return {
-    rawBody,
-    headers: { 'x-slack-signature': signature, 'x-slack-request-timestamp': timestamp },
-    now: NOW,
-  };
+  const signed = signedClick(value, {
+    secret: options.secret ?? SECRET,
+    user: options.user ?? APPROVER,
+    signedAt: options.signedAt ?? NOW,
+    ...(options.responseUrl ? { responseUrl: options.responseUrl } : {}),
+  });
+  return { ...signed, now: NOW };
 }
 
 function setup() {
