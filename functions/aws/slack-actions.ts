@@ -7,16 +7,17 @@ import { builtOnce } from '../../shared/built-once';
 import { policyFromJson } from '../../shared/config/policy-schema';
 import { errorMessage } from '../../shared/core';
 import { webhookMessages } from '../../shared/guard/queue-envelope';
-import { handleSlackAction, type SlackActionDeps } from '../../shared/guard/slack-action';
+import {
+  handleSlackAction,
+  SLACK_ACTION_MAX_BYTES,
+  type SlackActionDeps,
+} from '../../shared/guard/slack-action';
 import { DynamoDbHistoryStore } from '../../shared/history/dynamodb/store';
 import { BUNDLED_POLICY } from './bundled-policy';
 import { log, readSecrets } from './runtime';
 
 /** The Function URL path Slack's interactivity posts clicks to. */
 export const SLACK_ACTIONS_PATH = '/slack/actions';
-
-/** As `serve`'s bound (functions/local/slack-route.ts): an alert's blocks are well under it, encoded. */
-export const SLACK_ACTION_MAX_BYTES = 512 * 1024;
 
 /** What a click needs on AWS: the history table, the policy, the signing secret, and the queue to wake. */
 export interface SlackUrlDeps extends Omit<SlackActionDeps, 'wake'> {

@@ -37,6 +37,8 @@ export interface AzureEnvironment extends StorageSettings {
   /** The policy as JSON (the deployment converts the YAML file), validated like the AWS runtime's. */
   POLICY?: string;
   SLACK_WEBHOOK_URL?: string;
+  /** The Slack app's signing secret: set, `POST /api/slack/actions` takes clicks on alerts' buttons. */
+  SLACK_SIGNING_SECRET?: string;
   /** The shared secret ACR sends as `Authorization: Bearer …` (and Event Grid as `?token=`). */
   ACR_WEBHOOK_SECRET?: string;
   /** Comma-separated ARM ids of the registries whose `tagwarden:owners` resource tag names alert owners. */
@@ -71,9 +73,9 @@ export interface AzureDependencies extends IngestDeps {
 const ACR_HOST = /^[a-z0-9]{5,50}\.azurecr\.(?:io|cn|us)$/;
 
 /** A setting that still reads `@Microsoft.KeyVault(...)` was not resolved: the platform could not read the secret. */
-function setting(
+export function setting(
   env: AzureEnvironment,
-  name: 'SLACK_WEBHOOK_URL' | 'ACR_WEBHOOK_SECRET' | 'TAGWARDEN_CLUSTERS',
+  name: 'SLACK_WEBHOOK_URL' | 'SLACK_SIGNING_SECRET' | 'ACR_WEBHOOK_SECRET' | 'TAGWARDEN_CLUSTERS',
 ): string | undefined {
   const value = env[name]?.trim();
   if (!value) return undefined;
