@@ -92,12 +92,20 @@ export function setting(
  * reference is named in a warning so it can be fixed. Nothing else stops for it.
  */
 export function slackUrl(env: AzureEnvironment, log: Logger): string | undefined {
+  return optionalSlackSetting(env, 'SLACK_WEBHOOK_URL', log, 'alerts go to the function log');
+}
+
+/** The same for SLACK_SIGNING_SECRET, as far as alerts go: set and usable, they carry buttons. */
+function optionalSlackSetting(
+  env: AzureEnvironment,
+  name: 'SLACK_WEBHOOK_URL' | 'SLACK_SIGNING_SECRET',
+  log: Logger,
+  consequence: string,
+): string | undefined {
   try {
-    return setting(env, 'SLACK_WEBHOOK_URL');
+    return setting(env, name);
   } catch (error) {
-    log.warn('alerts go to the function log: SLACK_WEBHOOK_URL is not usable', {
-      error: errorMessage(error),
-    });
+    log.warn(`${consequence}: ${name} is not usable`, { error: errorMessage(error) });
     return undefined;
   }
 }
@@ -211,7 +219,8 @@ export async function buildAzureDependencies(overrides: AzureOverrides = {}): Pr
   const clients = storageClients(env, identity, DEFAULT_HISTORY_TABLE);
   const store = await (overrides.openStore ?? ((table) => openTableStore(table, log)))(clients.table);
   const poison = await openPoisonQueue(clients.queue, log);
-  const channel = overrides.notifier ?? alertChannel({ webhookUrl: slackWebhookUrl });
+  const signingSecret = optionalSlackSetting(env, 'SLACK_SIGNING_SECRET', log, 'alerts carry no buttons');
+  const channel = overrides.notifier ?? alertChannel({ webhookUrl: slackWebhookUrl, signingSecret });
   const armFor =
     overrides.armFor ??
     ((subscription: string) =>
