@@ -98,7 +98,9 @@ export const BUNDLE_SIZE_TARGET_KB: Readonly<Record<string, number>> = {
  * parser registry would bring every registry's parser (22–33 KB).
  */
 export const BUNDLE_SIZE_CEILING_KB: Readonly<Record<string, number>> = {
-  Webhook: 250,
+  // Met at 250 until Slack's clicks came to the Function URL (issue 16): they act on the history, so
+  // the webhook carries the DynamoDB client and the store (about 84 KB).
+  Webhook: 336,
   EcrEvents: 368,
   Sweep: 351,
 };

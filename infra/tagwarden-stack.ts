@@ -21,7 +21,13 @@ import {
   webhookFunction,
 } from './stack/functions';
 import { historyTable } from './stack/history-table';
-import { CONSUMER_ECR_ACTIONS, grantGuarding, grantSecretRead, SWEEP_ECR_ACTIONS } from './stack/permissions';
+import {
+  CONSUMER_ECR_ACTIONS,
+  grantGuarding,
+  grantHistory,
+  grantSecretRead,
+  SWEEP_ECR_ACTIONS,
+} from './stack/permissions';
 import { ROOT } from './stack/project-root';
 import type { TagwardenFunction } from './tagwarden-function';
 
@@ -112,8 +118,10 @@ export class TagwardenStack extends Stack {
       queue: this.queue,
       secret,
       reservedConcurrency: props.webhookReservedConcurrency,
+      guard,
     });
     this.webhook = webhook;
+    grantHistory(webhook, this.table);
     this.sweep = sweepFunction(this, guard);
     grantGuarding(
       this,

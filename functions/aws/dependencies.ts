@@ -149,7 +149,12 @@ export async function buildAwsDependencies(overrides: Overrides = {}): Promise<A
       { secret: env.SECRET_ARN ?? null },
     );
   const channel =
-    overrides.notifier ?? alertChannel({ webhookUrl: secrets.slackWebhookUrl, routes: secrets.slackRoutes });
+    overrides.notifier ??
+    alertChannel({
+      webhookUrl: secrets.slackWebhookUrl,
+      routes: secrets.slackRoutes,
+      signingSecret: secrets.slackSigningSecret,
+    });
   const clientFor = ecrClients();
   const notifier = new RepositoryOwnersNotifier(
     channel,

@@ -9,6 +9,8 @@ import type { Logger } from '../../shared/log';
 export interface TagwardenSecrets {
   slackWebhookUrl?: string;
   slackRoutes?: Record<string, string>;
+  /** The Slack app's signing secret: set, the webhook takes clicks on `POST /slack/actions`. */
+  slackSigningSecret?: string;
   sources?: Record<string, SourceAuthConfig>;
   /**
    * Cluster endpoints for digest bumps, as in the config file's `clusters` (they hold HMAC keys and

@@ -5,6 +5,7 @@ import { checkWebhook, webhookPreflight } from '../../shared/guard/ingest';
 import { webhookMessages } from '../../shared/guard/queue-envelope';
 import { MAX_BODY_BYTES } from '../../shared/sources';
 import { acceptedBody, preflightAnswer, webhookAnswer } from '../webhook-answer';
+import { SLACK_ACTIONS_PATH, slackActionsRoute } from './slack-actions';
 import { type WebhookDeps, webhookDependencies } from './webhook-dependencies';
 
 export type { WebhookDeps };
@@ -87,5 +88,6 @@ export async function handleWebhook(deps: WebhookDeps, event: LambdaFunctionURLE
 
 export const handler = async (event: LambdaFunctionURLEvent): Promise<UrlResult> => {
   if (!process.env.QUEUE_URL) return answer(500, { error: 'QUEUE_URL is not set' });
+  if (event.rawPath === SLACK_ACTIONS_PATH) return urlResult(await slackActionsRoute(event));
   return handleWebhook(await webhookDependencies(), event);
 };

@@ -37,6 +37,8 @@ export interface AzureEnvironment extends StorageSettings {
   /** The policy as JSON (the deployment converts the YAML file), validated like the AWS runtime's. */
   POLICY?: string;
   SLACK_WEBHOOK_URL?: string;
+  /** The Slack app's signing secret: set, `POST /api/slack/actions` takes clicks on alerts' buttons. */
+  SLACK_SIGNING_SECRET?: string;
   /** The shared secret ACR sends as `Authorization: Bearer …` (and Event Grid as `?token=`). */
   ACR_WEBHOOK_SECRET?: string;
   /** Comma-separated ARM ids of the registries whose `tagwarden:owners` resource tag names alert owners. */
@@ -71,9 +73,9 @@ export interface AzureDependencies extends IngestDeps {
 const ACR_HOST = /^[a-z0-9]{5,50}\.azurecr\.(?:io|cn|us)$/;
 
 /** A setting that still reads `@Microsoft.KeyVault(...)` was not resolved: the platform could not read the secret. */
-function setting(
+export function setting(
   env: AzureEnvironment,
-  name: 'SLACK_WEBHOOK_URL' | 'ACR_WEBHOOK_SECRET' | 'TAGWARDEN_CLUSTERS',
+  name: 'SLACK_WEBHOOK_URL' | 'SLACK_SIGNING_SECRET' | 'ACR_WEBHOOK_SECRET' | 'TAGWARDEN_CLUSTERS',
 ): string | undefined {
   const value = env[name]?.trim();
   if (!value) return undefined;
@@ -90,12 +92,20 @@ function setting(
  * reference is named in a warning so it can be fixed. Nothing else stops for it.
  */
 export function slackUrl(env: AzureEnvironment, log: Logger): string | undefined {
+  return optionalSlackSetting(env, 'SLACK_WEBHOOK_URL', log, 'alerts go to the function log');
+}
+
+/** The same for SLACK_SIGNING_SECRET, as far as alerts go: set and usable, they carry buttons. */
+function optionalSlackSetting(
+  env: AzureEnvironment,
+  name: 'SLACK_WEBHOOK_URL' | 'SLACK_SIGNING_SECRET',
+  log: Logger,
+  consequence: string,
+): string | undefined {
   try {
-    return setting(env, 'SLACK_WEBHOOK_URL');
+    return setting(env, name);
   } catch (error) {
-    log.warn('alerts go to the function log: SLACK_WEBHOOK_URL is not usable', {
-      error: errorMessage(error),
-    });
+    log.warn(`${consequence}: ${name} is not usable`, { error: errorMessage(error) });
     return undefined;
   }
 }
@@ -209,7 +219,8 @@ export async function buildAzureDependencies(overrides: AzureOverrides = {}): Pr
   const clients = storageClients(env, identity, DEFAULT_HISTORY_TABLE);
   const store = await (overrides.openStore ?? ((table) => openTableStore(table, log)))(clients.table);
   const poison = await openPoisonQueue(clients.queue, log);
-  const channel = overrides.notifier ?? alertChannel({ webhookUrl: slackWebhookUrl });
+  const signingSecret = optionalSlackSetting(env, 'SLACK_SIGNING_SECRET', log, 'alerts carry no buttons');
+  const channel = overrides.notifier ?? alertChannel({ webhookUrl: slackWebhookUrl, signingSecret });
   const armFor =
     overrides.armFor ??
     ((subscription: string) =>

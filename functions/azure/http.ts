@@ -49,16 +49,20 @@ function answered(answer: WebhookAnswer): HttpResponseInit {
 
 /**
  * The body, at most MAX_BODY_BYTES of it, counted as the bytes arrive (a Content-Length can lie or be
- * missing): the one place the Azure HTTP functions enforce the size. A string says why it was refused.
+ * missing): the one place the Azure HTTP functions enforce the size (`limit`, by default the webhooks'). A string says why it was refused.
  */
-async function boundedBody(request: HttpRequest, announced: string | undefined): Promise<Buffer | string> {
+export async function boundedBody(
+  request: HttpRequest,
+  announced: string | undefined,
+  limit = MAX_BODY_BYTES,
+): Promise<Buffer | string> {
   const declared = Number(announced ?? '0');
-  if (declared > MAX_BODY_BYTES) return `body is ${declared} bytes; the limit is ${MAX_BODY_BYTES}`;
+  if (declared > limit) return `body is ${declared} bytes; the limit is ${limit}`;
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request.body ?? []) {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES) return `body is larger than the limit of ${MAX_BODY_BYTES} bytes`;
+    if (size > limit) return `body is larger than the limit of ${limit} bytes`;
     chunks.push(Buffer.from(chunk));
   }
   return Buffer.concat(chunks);

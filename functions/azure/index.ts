@@ -3,6 +3,7 @@ import { acrWebhookHandler } from './acr-webhook';
 import { azureDependencies } from './dependencies';
 import { effectsTimerHandler } from './effects';
 import { eventGridTriggerHandler, eventGridWebhookHandler } from './event-grid';
+import { slackActionsHandler } from './slack-actions';
 
 // The Functions app (v4 programming model): every function registered here, each a thin handler over
 // the shared core. Routes live under the host's `/api` prefix.
@@ -24,6 +25,13 @@ app.http('acrEventGridWebhook', {
   methods: [...ALL_METHODS],
   authLevel: 'anonymous',
   handler: eventGridWebhookHandler(azureDependencies),
+});
+
+app.http('slackActions', {
+  route: 'slack/actions',
+  methods: [...ALL_METHODS],
+  authLevel: 'anonymous',
+  handler: slackActionsHandler(azureDependencies),
 });
 
 app.eventGrid('acrEventGrid', { handler: eventGridTriggerHandler(azureDependencies) });

@@ -1,12 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type SlackResponder, SlackResponseSender } from '../../shared/adapters/notify/slack-response';
 import type { TagwardenConfig } from '../../shared/config/schema';
-import { handleSlackAction, type SlackActionDeps } from '../../shared/guard/slack-action';
+import {
+  handleSlackAction,
+  SLACK_ACTION_MAX_BYTES,
+  type SlackActionDeps,
+} from '../../shared/guard/slack-action';
 import type { Logger } from '../../shared/log';
 import { readBody, refuse, send } from './http-json';
 
-/** Slack sends the whole message with a click; an alert's blocks are well under this, encoded. */
-export const SLACK_ACTION_MAX_BYTES = 512 * 1024;
+export { SLACK_ACTION_MAX_BYTES };
 
 /** What `serve` needs to take clicks: set only when `notify.slack.signingSecret` is. */
 export interface SlackActionsSettings {

@@ -22,6 +22,12 @@ param slackEnabled bool = false
 @description('Key Vault secret holding the Slack incoming-webhook URL (read only with slackEnabled).')
 param slackSecretName string = 'tagwarden-slack-webhook-url'
 
+@description('Whether the app takes clicks on alerts\' buttons (POST /api/slack/actions): adds the SLACK_SIGNING_SECRET setting, a Key Vault reference to slackSigningSecretName. Set it once that secret exists. Without it the route answers 404.')
+param slackActions bool = false
+
+@description('Key Vault secret holding the Slack app\'s signing secret (read only with slackActions).')
+param slackSigningSecretName string = 'tagwarden-slack-signing-secret'
+
 @description('Key Vault secret holding the shared secret ACR sends (Authorization: Bearer …) and Event Grid sends (?token=…).')
 param webhookSecretName string = 'tagwarden-acr-webhook-secret'
 
@@ -163,6 +169,11 @@ var slackSettings = slackEnabled ? [
   { name: 'SLACK_WEBHOOK_URL', value: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${slackSecretName}/)' }
 ] : []
 
+// Optional: without it POST /api/slack/actions answers 404 (Slack actions are off).
+var slackActionSettings = slackActions ? [
+  { name: 'SLACK_SIGNING_SECRET', value: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${slackSigningSecretName}/)' }
+] : []
+
 // Flex Consumption rejects the site properties Microsoft lists as deprecated for it (ftpsState,
 // use32BitWorkerProcess, alwaysOn, linuxFxVersion, functionAppScaleLimit, …) and the app settings
 // its runtime section replaces (FUNCTIONS_WORKER_RUNTIME, FUNCTIONS_EXTENSION_VERSION, …): none is
@@ -205,7 +216,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'TAGWARDEN_REGISTRY_IDS', value: registry.id }
         { name: 'POLICY', value: policyJson }
         { name: 'ACR_WEBHOOK_SECRET', value: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${webhookSecretName}/)' }
-      ], slackSettings, clusterSettings)
+      ], slackSettings, slackActionSettings, clusterSettings)
     }
   }
 }

@@ -72,21 +72,29 @@ export interface WebhookProps {
   queue: IQueue;
   secret: Secret;
   reservedConcurrency: number | undefined;
+  /** The history table's name and the policy: Slack clicks (`/slack/actions`) act on the history. */
+  guard: GuardSettings;
 }
 
 /**
- * The public webhook for third-party registries. It only authenticates, validates and enqueues: it
- * needs the queue and the tokens, not the table or the policy.
+ * The public webhook for third-party registries and Slack's clicks. Registry webhooks it only
+ * authenticates, validates and enqueues; a click (functions/aws/slack-actions.ts) reads and writes
+ * the history table under the policy and queues a revert in its outbox for the consumer to run.
  */
 export function webhookFunction(
   stack: Stack,
-  { queue, secret, reservedConcurrency }: WebhookProps,
+  { queue, secret, reservedConcurrency, guard }: WebhookProps,
 ): { webhook: TagwardenFunction; url: FunctionUrl } {
   const webhook = new TagwardenFunction(stack, 'Webhook', {
     entry: join(ROOT, 'functions/aws/webhook.ts'),
-    description: 'Tagwarden: third-party registry webhooks → queue',
+    description: 'Tagwarden: third-party registry webhooks → queue; Slack clicks → history',
     timeout: Duration.seconds(10),
-    environment: { QUEUE_URL: queue.queueUrl, SECRET_ARN: secret.secretArn },
+    environment: {
+      QUEUE_URL: queue.queueUrl,
+      SECRET_ARN: secret.secretArn,
+      TABLE_NAME: guard.environment.TABLE_NAME,
+    },
+    ...policyOf(guard.policyJson),
     ...(reservedConcurrency !== undefined ? { reservedConcurrentExecutions: reservedConcurrency } : {}),
   });
   // Auth NONE on purpose: registries send a Bearer token or an HMAC signature, not SigV4. The

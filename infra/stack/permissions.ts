@@ -47,6 +47,17 @@ export function grantSecretRead(secret: Secret, fn: TagwardenFunction): void {
   secret.encryptionKey?.grantDecrypt(fn);
 }
 
+/** Lets a function read and write the history table and its index gsi1, with the store's actions only. */
+export function grantHistory(fn: TagwardenFunction, table: ITable): void {
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      actions: HISTORY_TABLE_ACTIONS,
+      resources: [table.tableArn, `${table.tableArn}/index/gsi1`],
+    }),
+  );
+  table.encryptionKey?.grantEncryptDecrypt(fn);
+}
+
 /**
  * Lets the functions that guard (consumer, sweep) read and write the history table (and its index
  * gsi1) and act on the guarded ECR repositories (all of the account's when none are named), each
@@ -66,13 +77,7 @@ export function grantGuarding(
         )
       : [stack.formatArn({ service: 'ecr', resource: 'repository', resourceName: '*' })];
   for (const { fn, ecrActions } of guarding) {
-    fn.addToRolePolicy(
-      new PolicyStatement({
-        actions: HISTORY_TABLE_ACTIONS,
-        resources: [table.tableArn, `${table.tableArn}/index/gsi1`],
-      }),
-    );
-    table.encryptionKey?.grantEncryptDecrypt(fn);
+    grantHistory(fn, table);
     fn.addToRolePolicy(new PolicyStatement({ actions: [...ecrActions], resources: ecrResources }));
     if (repositories.length > 0) continue;
     // On the role: cdk-nag reports the finding on the role's policy, and CDK matches an

@@ -5,6 +5,9 @@ import type { Logger } from '../log';
 import { type Click, parseClick } from './slack-click';
 import { type ActDeps, actOn } from './slack-decide';
 
+/** Slack sends the whole message with a click; an alert's blocks are well under this, encoded. Every runtime's bound. */
+export const SLACK_ACTION_MAX_BYTES = 512 * 1024;
+
 export interface SlackActionDeps extends ActDeps {
   /** The Slack app's signing secret. A secret: never logged. */
   signingSecret: string;

@@ -32,6 +32,15 @@ describe('infra/azure/main.bicep, read', () => {
     );
   });
 
+  it('adds SLACK_SIGNING_SECRET, a Key Vault reference, only with slackActions=true', () => {
+    const without = appSettings(template, deployment({ registryName: 'myregistry' }));
+    const withActions = appSettings(template, deployment({ registryName: 'myregistry', slackActions: true }));
+    expect(without.SLACK_SIGNING_SECRET).toBeUndefined();
+    expect(withActions.SLACK_SIGNING_SECRET).toMatch(
+      /^@Microsoft\.KeyVault\(SecretUri=https:\/\/[a-z0-9-]+\.vault\.azure\.net\/secrets\/tagwarden-slack-signing-secret\/\)$/,
+    );
+  });
+
   it('names the registry in its own resource group, and refuses a deployment without registryName', () => {
     const settings = appSettings(
       template,

@@ -22,11 +22,13 @@ import { TableClient } from '@azure/data-tables';
 import { TableStorageHistoryStore } from '../../shared/history/table-storage';
 import { type RunningAzurite, startAzurite } from '../support/azurite';
 import { appSettings, type Deployment, evaluate, readBicep } from '../support/bicep';
+import { digestOf } from '../support/events';
 import { type FakeAcr, startFakeAcr } from '../support/fake-acr';
 import { type FakeArm, startFakeArm } from '../support/fake-arm';
 import { type FakeManagedIdentity, startFakeManagedIdentity } from '../support/fake-managed-identity';
 import { manifestFor } from '../support/fake-registry';
 import { type FunctionsHost, type HttpInput, startFunctionsHost } from '../support/functions-host';
+import { signedClick } from '../support/slack-clicks';
 import { type SlackStub, startSlackStub } from '../support/slack-stub';
 import { eventually } from '../support/tagwarden';
 
@@ -48,9 +50,11 @@ const POLICY_TO_JSON =
   'const {parse}=require("yaml");const c=parse(require("fs").readFileSync("tagwarden.yaml","utf8"));process.stdout.write(JSON.stringify({defaults:c.defaults,rules:c.rules,attempts:c.attempts}))';
 // Step 3 of the README: `az keyvault secret set --vault-name <keyVaultName> -n <name> --value …`.
 const WEBHOOK_SECRET = 'b3f1c0ffee5ec2e7d00dfeedc0ffee5ec2e7d00dfeed';
+const SIGNING_SECRET = 'rehearsal-slack-signing-secret-0123';
 const VAULT_SECRETS = (slackUrl: string): Record<string, string> => ({
   'tagwarden-acr-webhook-secret': WEBHOOK_SECRET,
   'tagwarden-slack-webhook-url': slackUrl,
+  'tagwarden-slack-signing-secret': SIGNING_SECRET,
 });
 
 let azurite: RunningAzurite;
@@ -70,7 +74,13 @@ const deployment = (policyJson: string): Deployment => ({
   tenantId: '99999999-8888-7777-6666-555555555555',
   resourceGroup: 'tagwarden',
   location: 'westeurope',
-  params: { registryName: REGISTRY, registryResourceGroup: REGISTRY_GROUP, policyJson, slackEnabled: true },
+  params: {
+    registryName: REGISTRY,
+    registryResourceGroup: REGISTRY_GROUP,
+    policyJson,
+    slackEnabled: true,
+    slackActions: true,
+  },
   runtime: {
     'Microsoft.ContainerRegistry/registries': (name) => ({ loginServer: `${name.toLowerCase()}.azurecr.io` }),
     'Microsoft.KeyVault/vaults': (name) => ({ vaultUri: `https://${name}.vault.azure.net/` }),
@@ -275,6 +285,7 @@ describe('the template read as deployed', () => {
       TAGWARDEN_REGISTRY_IDS: REGISTRY_ID,
       ACR_WEBHOOK_SECRET: WEBHOOK_SECRET,
       SLACK_WEBHOOK_URL: slack.url,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
     });
     expect(JSON.parse(settings.POLICY!)).toEqual({
       rules: [
@@ -299,6 +310,7 @@ describe('the package as the Functions host loads it', () => {
         methods,
         authLevel: 'anonymous',
       },
+      slackActions: { type: 'httpTrigger', route: 'slack/actions', methods, authLevel: 'anonymous' },
       acrEventGrid: { type: 'eventGridTrigger' },
       tagwardenEffects: { type: 'timerTrigger', schedule: '0 */1 * * * *' },
     });
@@ -461,6 +473,36 @@ describe('tagwardenEffects (timer)', () => {
     const effects = await store.effectsOf('acr:t-w-2');
     expect(effects.map((e) => e.status)).toEqual(effects.map(() => 'done'));
     expect(effects.length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('slackActions (HTTP)', () => {
+  it('takes a click signed with the secret from Key Vault (a non-approver is told so), refuses a forged one', async () => {
+    const value = {
+      kind: 'revert' as const,
+      ref: `${LOGIN_SERVER}/orders:9.9`,
+      from: digestOf('a'),
+      to: digestOf('b'),
+    };
+    const request = (secret: string) => {
+      const click = signedClick(value, {
+        secret,
+        user: 'U0STRANGER',
+        signedAt: new Date(),
+        responseUrl: `${slack.url}/not-slack`,
+      });
+      const url = 'https://tagwarden-app.azurewebsites.net/api/slack/actions';
+      return { method: 'POST', url, headers: click.headers, body: click.rawBody.toString() };
+    };
+    const received = slack.received;
+    const click = await invoke('slackActions', request(SIGNING_SECRET));
+    expect(click.result).toMatchObject({ status: 200, jsonBody: { response_type: 'ephemeral' } });
+    expect(JSON.stringify(click.result)).toContain('not an approver');
+    expect((await invoke('slackActions', request(`${SIGNING_SECRET}x`))).result).toMatchObject({
+      status: 401,
+    });
+    // Its response_url is not Slack's: nothing is posted there.
+    expect(slack.received).toBe(received);
   });
 });
 

@@ -677,6 +677,7 @@ describe('functions/azure/index.ts', () => {
     expect(registered).toEqual({
       acrWebhook: { kind: 'http', route: 'webhooks/acr', authLevel: 'anonymous', methods },
       acrEventGridWebhook: { kind: 'http', route: 'webhooks/acr-eventgrid', authLevel: 'anonymous', methods },
+      slackActions: { kind: 'http', route: 'slack/actions', authLevel: 'anonymous', methods },
       acrEventGrid: { kind: 'eventGrid', handler: 'function' },
       tagwardenEffects: { kind: 'timer', schedule: '0 */1 * * * *' },
     });

@@ -122,7 +122,15 @@ describe('infra/azure/main.bicep', () => {
     expect(code_(main)).toMatch(
       /var clusterSettings = clusterBumps \? \[[^\]]*TAGWARDEN_CLUSTERS[^\]]*\] : \[\]/,
     );
-    expect(code_(main)).toMatch(/appSettings: concat\(\[[\s\S]*\], slackSettings, clusterSettings\)/);
+    expect(code_(main)).toMatch(
+      /appSettings: concat\(\[[\s\S]*\], slackSettings, slackActionSettings, clusterSettings\)/,
+    );
+    // The Slack app's signing secret: a reference too, deployed only when clicks are asked for.
+    expect(settings.get('SLACK_SIGNING_SECRET')).toBe(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Bicep interpolation, compared as text
+      "'@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${slackSigningSecretName}/)'",
+    );
+    expect(main).toContain('param slackActions bool = false');
     // Slack is optional for real: no reference (which would stop nothing, but warns) unless asked for.
     expect(main).toContain('param slackEnabled bool = false');
     expect(code_(main)).toMatch(
@@ -211,7 +219,7 @@ describe('infra/azure/main.bicep', () => {
 });
 
 describe('functions/azure/package.mjs', () => {
-  it('bundles a deployable app that loads and registers its four functions', () => {
+  it('bundles a deployable app that loads and registers its five functions', () => {
     const out = mkdtempSync(join(tmpdir(), 'tagwarden-azure-package-'));
     try {
       execFileSync(
@@ -233,7 +241,13 @@ describe('functions/azure/package.mjs', () => {
       const registered = [...`${loaded.stdout}${loaded.stderr}`.matchAll(/register function "(\w+)"/g)].map(
         (m) => m[1],
       );
-      expect(registered).toEqual(['acrWebhook', 'acrEventGridWebhook', 'acrEventGrid', 'tagwardenEffects']);
+      expect(registered).toEqual([
+        'acrWebhook',
+        'acrEventGridWebhook',
+        'slackActions',
+        'acrEventGrid',
+        'tagwardenEffects',
+      ]);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
