@@ -51,7 +51,10 @@ function answered(answer: WebhookAnswer): HttpResponseInit {
  * The body, at most MAX_BODY_BYTES of it, counted as the bytes arrive (a Content-Length can lie or be
  * missing): the one place the Azure HTTP functions enforce the size. A string says why it was refused.
  */
-async function boundedBody(request: HttpRequest, announced: string | undefined): Promise<Buffer | string> {
+export async function boundedBody(
+  request: HttpRequest,
+  announced: string | undefined,
+): Promise<Buffer | string> {
   const declared = Number(announced ?? '0');
   if (declared > MAX_BODY_BYTES) return `body is ${declared} bytes; the limit is ${MAX_BODY_BYTES}`;
   const chunks: Buffer[] = [];
