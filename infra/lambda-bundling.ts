@@ -94,10 +94,12 @@ export const BUNDLE_SIZE_TARGET_KB: Readonly<Record<string, number>> = {
  * digest-delete alert and the attempt window added 3 KB to the consumer and the sweep) and says so here.
  * The consumer and the sweep still carry the Powertools logger and metrics (about 30 KB), the next cut
  * towards 300 KB. Code on their path imports shared/sources' files, never its barrel: the barrel's
- * parser registry would bring every registry's parser (22–33 KB).
+ * parser registry would bring every registry's parser (22–33 KB). The webhook records agents' drift
+ * reports in the table itself (a replay must be answered 409 at once, atomically with the recording):
+ * the DynamoDB client and the drift log took it from 250 KB to about 400 KB.
  */
 export const BUNDLE_SIZE_CEILING_KB: Readonly<Record<string, number>> = {
-  Webhook: 250,
+  Webhook: 404,
   EcrEvents: 364,
   Sweep: 348,
 };

@@ -112,6 +112,8 @@ export class TagwardenStack extends Stack {
       queue: this.queue,
       secret,
       reservedConcurrency: props.webhookReservedConcurrency,
+      table: this.table,
+      policyJson: guard.policyJson,
     });
     this.webhook = webhook;
     this.sweep = sweepFunction(this, guard);

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { CustomResource, Duration, RemovalPolicy, type Stack, Validations } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -9,6 +10,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { TagwardenFunction } from '../tagwarden-function';
 import { CONSUMER_TIMEOUT } from './event-intake';
+import { DRIFT_TABLE_ACTIONS } from './permissions';
 import { ROOT } from './project-root';
 
 /** What the consumer and the sweep read from their environment: the table, the secret, the guarded repositories. */
@@ -72,21 +74,26 @@ export interface WebhookProps {
   queue: IQueue;
   secret: Secret;
   reservedConcurrency: number | undefined;
+  /** Drift reports (POST /webhooks/agent) are recorded in the history table, under the policy's owners. */
+  table: ITable;
+  policyJson: string | undefined;
 }
 
 /**
- * The public webhook for third-party registries. It only authenticates, validates and enqueues: it
- * needs the queue and the tokens, not the table or the policy.
+ * The public webhook for third-party registries and agents. Registry events it only authenticates,
+ * validates and enqueues; agents' drift reports it records (`DRIFT_TABLE_ACTIONS` on the table, the
+ * policy built in for the alerts' owners; the Sweep sends the alerts).
  */
 export function webhookFunction(
   stack: Stack,
-  { queue, secret, reservedConcurrency }: WebhookProps,
+  { queue, secret, reservedConcurrency, table, policyJson }: WebhookProps,
 ): { webhook: TagwardenFunction; url: FunctionUrl } {
   const webhook = new TagwardenFunction(stack, 'Webhook', {
     entry: join(ROOT, 'functions/aws/webhook.ts'),
-    description: 'Tagwarden: third-party registry webhooks → queue',
+    description: "Tagwarden: third-party registry webhooks → queue; agents' drift reports → history",
     timeout: Duration.seconds(10),
-    environment: { QUEUE_URL: queue.queueUrl, SECRET_ARN: secret.secretArn },
+    environment: { QUEUE_URL: queue.queueUrl, SECRET_ARN: secret.secretArn, TABLE_NAME: table.tableName },
+    ...policyOf(policyJson),
     ...(reservedConcurrency !== undefined ? { reservedConcurrentExecutions: reservedConcurrency } : {}),
   });
   // Auth NONE on purpose: registries send a Bearer token or an HMAC signature, not SigV4. The
@@ -97,6 +104,8 @@ export function webhookFunction(
   // SendMessage only: what its code calls (grantSendMessages would add GetQueueAttributes and GetQueueUrl).
   webhook.addToRolePolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
   queue.encryptionMasterKey?.grantEncryptDecrypt(webhook);
+  webhook.addToRolePolicy(new PolicyStatement({ actions: DRIFT_TABLE_ACTIONS, resources: [table.tableArn] }));
+  table.encryptionKey?.grantEncryptDecrypt(webhook);
   return { webhook, url };
 }
 

@@ -25,6 +25,18 @@ export const SWEEP_ECR_ACTIONS = [...CONSUMER_ECR_ACTIONS, 'ecr:DescribeImages']
  * and the index gsi1), PutItem, UpdateItem, and TransactWriteItems, which IAM authorizes as the Put
  * and Update inside it. No Scan, no batch, no DeleteItem, no ConditionCheck.
  */
+/**
+ * What the webhook needs to record drift reports (shared/history/dynamodb/drift.ts): read the
+ * report id, the head and the open findings; put and delete in transactions. No UpdateItem: it
+ * never touches tags or claims effects.
+ */
+export const DRIFT_TABLE_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:DeleteItem',
+];
+
 export const HISTORY_TABLE_ACTIONS = [
   'dynamodb:GetItem',
   'dynamodb:Query',

@@ -222,10 +222,12 @@ describe('the CDK stack', () => {
       expect(code).toMatch(/windowMs\\*":123456/);
       expect(code).not.toContain('__TAGWARDEN_POLICY__');
     }
+    // The webhook records drift reports (issue 15): the table, and the policy for the alerts' owners.
     expect(Object.keys(vars('Webhook')).sort()).toEqual(
-      ['POWERTOOLS_SERVICE_NAME', 'QUEUE_URL', 'SECRET_ARN'].sort(),
+      ['POWERTOOLS_SERVICE_NAME', 'QUEUE_URL', 'SECRET_ARN', 'TABLE_NAME'].sort(),
     );
-    expect(bundleOf('Webhook')).not.toContain('payments/*');
+    expect(bundleOf('Webhook')).toContain('payments/*');
+    expect(bundleOf('Webhook')).not.toContain('__TAGWARDEN_POLICY__');
   });
 
   test('a policy of 60 rules synthesizes; an environment past 4 KB fails synthesis with one line', () => {
@@ -289,7 +291,16 @@ describe('the CDK stack', () => {
     ];
     expect(held('EcrEvents')).toEqual([...guarding, ...polling].sort());
     expect(held('Sweep')).toEqual([...guarding, 'ecr:DescribeImages'].sort());
-    expect(held('Webhook')).toEqual(['secretsmanager:GetSecretValue', 'sqs:SendMessage']);
+    expect(held('Webhook')).toEqual(
+      [
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'secretsmanager:GetSecretValue',
+        'sqs:SendMessage',
+      ].sort(),
+    );
     // The table's actions on the table and its one index, not every index.
     const table = statementsOf(template, 'Sweep').find((s) => actions(s).includes('dynamodb:Query'))!;
     expect(JSON.stringify(table.Resource)).toContain('/index/gsi1');
@@ -301,7 +312,8 @@ describe('the CDK stack', () => {
       statementsOf(template, id).some((s) => actions(s).includes(action));
     expect(has('Webhook', 'sqs:SendMessage')).toBe(true);
     expect(has('Webhook', 'sqs:ReceiveMessage')).toBe(false);
-    expect(has('Webhook', 'dynamodb:PutItem')).toBe(false);
+    // Drift reports only: puts and deletes in transactions, never a tag's update or an effect's claim.
+    expect(has('Webhook', 'dynamodb:UpdateItem')).toBe(false);
     expect(has('Webhook', 'ecr:PutImage')).toBe(false);
     expect(has('EcrEvents', 'sqs:ReceiveMessage')).toBe(true);
     expect(has('EcrEvents', 'sqs:SendMessage')).toBe(false);

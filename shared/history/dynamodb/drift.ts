@@ -1,5 +1,6 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
-  type DynamoDBDocumentClient,
+  DynamoDBDocumentClient,
   GetCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
@@ -58,10 +59,18 @@ const byClusterAndKey = (a: OpenFinding, b: OpenFinding) =>
  * everything of it is written.
  */
 export class DynamoDbDriftLog implements DriftLog {
+  private readonly doc: DynamoDBDocumentClient;
+
+  /**
+   * Apart from the history store, so that the functions that never receive reports (the consumer,
+   * the sweep) do not carry it; it shares the store's table and outbox items.
+   */
   constructor(
-    private readonly doc: DynamoDBDocumentClient,
+    client: DynamoDBClient,
     private readonly table: string,
-  ) {}
+  ) {
+    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
 
   async openFindings(cluster?: string): Promise<OpenFinding[]> {
     const items =

@@ -27,7 +27,6 @@ import { applyInOrder } from '../apply-all';
 import { backOffAfterConflict } from '../conflict-retry';
 import { stillNaming } from '../digest-index';
 import type { EffectUpdate, FailedRecord, HistoryStore } from '../port';
-import { DynamoDbDriftLog } from './drift';
 import { DynamoDbFailureLog } from './failure-log';
 
 import {
@@ -77,8 +76,6 @@ export class DynamoDbHistoryStore implements HistoryStore {
   private readonly table: string;
   private readonly onConflict: (conflict: DynamoDbConflict) => void;
   private readonly failureLog: DynamoDbFailureLog;
-  /** Drift findings (issue 15) in the same table; their alerts go to this outbox. */
-  readonly drift: DynamoDbDriftLog;
 
   constructor(options: DynamoDbHistoryStoreOptions) {
     this.doc = DynamoDBDocumentClient.from(options.client, {
@@ -87,7 +84,6 @@ export class DynamoDbHistoryStore implements HistoryStore {
     this.table = options.tableName;
     this.onConflict = options.onConflict ?? (() => {});
     this.failureLog = new DynamoDbFailureLog(this.doc, this.table);
-    this.drift = new DynamoDbDriftLog(this.doc, this.table);
   }
 
   async apply(event: RegistryEvent, policy: Policy, receivedAt: string): Promise<ApplyResult> {
