@@ -95,12 +95,15 @@ export const BUNDLE_SIZE_TARGET_KB: Readonly<Record<string, number>> = {
  * DynamoDB 3 KB more) and says so here.
  * The consumer and the sweep still carry the Powertools logger and metrics (about 30 KB), the next cut
  * towards 300 KB. Code on their path imports shared/sources' files, never its barrel: the barrel's
- * parser registry would bring every registry's parser (22–33 KB).
+ * parser registry would bring every registry's parser (22–33 KB). The webhook records agents' drift
+ * reports in the table itself (a replay must be answered 409 at once, atomically with the recording):
+ * the DynamoDB client and the drift log took it from 250 KB to about 400 KB.
  */
 export const BUNDLE_SIZE_CEILING_KB: Readonly<Record<string, number>> = {
-  // Met at 250 until Slack's clicks came to the Function URL (issue 16): they act on the history, so
-  // the webhook carries the DynamoDB client and the store (about 84 KB).
-  Webhook: 336,
+  // Met at 250 until Slack's clicks and agents' drift reports came to the Function URL (issues 15
+  // and 16): both act on the history, so the webhook carries the DynamoDB client, the store and the
+  // drift log.
+  Webhook: 404,
   EcrEvents: 368,
   Sweep: 351,
 };

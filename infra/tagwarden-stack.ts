@@ -23,6 +23,7 @@ import {
 import { historyTable } from './stack/history-table';
 import {
   CONSUMER_ECR_ACTIONS,
+  grantDriftLog,
   grantGuarding,
   grantHistory,
   grantSecretRead,
@@ -122,6 +123,7 @@ export class TagwardenStack extends Stack {
     });
     this.webhook = webhook;
     grantHistory(webhook, this.table);
+    grantDriftLog(webhook, this.table);
     this.sweep = sweepFunction(this, guard);
     grantGuarding(
       this,

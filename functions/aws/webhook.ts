@@ -1,10 +1,12 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
+import { DRIFT_REPORT_PATH } from '../../shared/contracts/drift-report/payload';
 import { errorMessage } from '../../shared/core';
 import { checkWebhook, webhookPreflight } from '../../shared/guard/ingest';
 import { webhookMessages } from '../../shared/guard/queue-envelope';
 import { MAX_BODY_BYTES } from '../../shared/sources';
 import { acceptedBody, preflightAnswer, webhookAnswer } from '../webhook-answer';
+import { handleDriftReport } from './drift-report';
 import { SLACK_ACTIONS_PATH, slackActionsRoute } from './slack-actions';
 import { type WebhookDeps, webhookDependencies } from './webhook-dependencies';
 
@@ -41,6 +43,8 @@ export async function handleWebhook(deps: WebhookDeps, event: LambdaFunctionURLE
   const headers = Object.fromEntries(
     Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
   );
+  if (event.rawPath === DRIFT_REPORT_PATH)
+    return urlResult(await handleDriftReport(deps.drift ?? null, deps.log, event, headers));
   const query = new URLSearchParams(event.rawQueryString ?? '');
   const method = event.requestContext.http.method;
   if (method === 'OPTIONS') {

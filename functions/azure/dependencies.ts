@@ -19,6 +19,7 @@ import { builtOnce } from '../../shared/built-once';
 import { clustersFrom } from '../../shared/config/cluster-schema';
 import type { ClusterEndpoint } from '../../shared/contracts/cluster-bump/endpoint';
 import { errorMessage, type Policy } from '../../shared/core';
+import { clusterSecrets } from '../../shared/guard/drift';
 import { EffectRunner } from '../../shared/guard/effects';
 import type { IngestDeps } from '../../shared/guard/ingest';
 import { openHistoryTable } from '../../shared/guard/poison';
@@ -67,6 +68,8 @@ export interface AzureDependencies extends IngestDeps {
   log: Logger;
   runner: EffectRunner;
   poison: StorageQueuePoison;
+  /** The secret a drift report of each `TAGWARDEN_CLUSTERS` entry is signed with (format tagwarden). */
+  clusterSecret: (name: string) => string | null;
 }
 
 /** ACR login servers in every Azure cloud: public, China, US Government. */
@@ -209,7 +212,8 @@ export async function buildAzureDependencies(overrides: AzureOverrides = {}): Pr
   const policy = azurePolicy(env.POLICY);
   const secret = webhookSecret(env);
   const slackWebhookUrl = slackUrl(env, log);
-  const clusters = new ClusterSender(azureClusters(env));
+  const endpoints = azureClusters(env);
+  const clusters = new ClusterSender(endpoints);
   const cloud = azureCloud(env.AZURE_CLOUD, env.TAGWARDEN_REGISTRIES);
   let credential = overrides.credential;
   const identity = () => {
@@ -252,6 +256,7 @@ export async function buildAzureDependencies(overrides: AzureOverrides = {}): Pr
     log,
     runner,
     poison,
+    clusterSecret: clusterSecrets(endpoints),
     // ACR webhooks carry the secret in a custom header; Event Grid cannot, so it travels as `?token=`.
     // Never open: a source without the secret is refused (401), whatever it sends.
     auth: (source) => (source === 'acr' || source === 'acr-eventgrid' ? { token: secret } : null),

@@ -1,6 +1,7 @@
 import { app } from '@azure/functions';
 import { acrWebhookHandler } from './acr-webhook';
 import { azureDependencies } from './dependencies';
+import { driftReportHandler } from './drift-report';
 import { effectsTimerHandler } from './effects';
 import { eventGridTriggerHandler, eventGridWebhookHandler } from './event-grid';
 import { slackActionsHandler } from './slack-actions';
@@ -32,6 +33,14 @@ app.http('slackActions', {
   methods: [...ALL_METHODS],
   authLevel: 'anonymous',
   handler: slackActionsHandler(azureDependencies),
+});
+
+// Drift reports from `tagwarden agent` (issue 15), signed with the cluster's secret of TAGWARDEN_CLUSTERS.
+app.http('agentDriftReport', {
+  route: 'webhooks/agent',
+  methods: [...ALL_METHODS],
+  authLevel: 'anonymous',
+  handler: driftReportHandler(azureDependencies),
 });
 
 app.eventGrid('acrEventGrid', { handler: eventGridTriggerHandler(azureDependencies) });

@@ -57,10 +57,5 @@ export function driftRowsTable(rows: DriftRow[]): string {
   return alignedTable(header, body, { maxWidth: TERMINAL_WIDTH, shrink: [4, 6] });
 }
 
-/** The secret of each `clusters[]` entry an agent reports as (format tagwarden, with a secret). */
-export function clusterSecrets(clusters: ClusterEndpoint[]): (name: string) => string | null {
-  const secrets = new Map(
-    clusters.filter((c) => c.format === 'tagwarden' && c.secret).map((c) => [c.name, c.secret!]),
-  );
-  return (name) => secrets.get(name) ?? null;
-}
+/** The secret of each `clusters[]` entry an agent reports as: shared with the cloud runtimes. */
+export { clusterSecrets } from '../../shared/guard/drift';

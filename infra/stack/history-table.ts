@@ -21,6 +21,8 @@ export function historyTable(stack: Stack): ITable {
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
     encryption: TableEncryption.AWS_MANAGED,
     removalPolicy: RemovalPolicy.RETAIN,
+    // Drift report ids (REPORT# items) carry `expiresAt`: DynamoDB forgets them once no replay could pass.
+    timeToLiveAttribute: 'expiresAt',
   });
   table.addGlobalSecondaryIndex({
     indexName: 'gsi1',

@@ -25,6 +25,17 @@ export const SWEEP_ECR_ACTIONS = [...CONSUMER_ECR_ACTIONS, 'ecr:DescribeImages']
  * and the index gsi1), PutItem, UpdateItem, and TransactWriteItems, which IAM authorizes as the Put
  * and Update inside it. No Scan, no batch, no DeleteItem, no ConditionCheck.
  */
+/**
+ * What the webhook needs beyond HISTORY_TABLE_ACTIONS to record drift reports
+ * (shared/history/dynamodb/drift.ts): a cleared finding's item is deleted in the report's transaction.
+ */
+export const DRIFT_TABLE_ACTIONS = ['dynamodb:DeleteItem'];
+
+/** Lets the webhook clear drift findings (on the table only, not its index). */
+export function grantDriftLog(fn: TagwardenFunction, table: ITable): void {
+  fn.addToRolePolicy(new PolicyStatement({ actions: DRIFT_TABLE_ACTIONS, resources: [table.tableArn] }));
+}
+
 export const HISTORY_TABLE_ACTIONS = [
   'dynamodb:GetItem',
   'dynamodb:Query',

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { ClusterEndpoint } from '../contracts/cluster-bump/endpoint';
 import { verifyBodySignature } from '../contracts/cluster-bump/payload';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../contracts/cluster-bump/signature';
 import { CLUSTER_HEADER, DriftReport, findingKey } from '../contracts/drift-report/payload';
@@ -39,6 +40,14 @@ export type DriftOutcome =
   | { kind: 'rejected'; reason: string }
   | { kind: 'replay'; reason: string }
   | { kind: 'recorded'; cluster: string; id: string; opened: number; cleared: number };
+
+/** The secret of each `clusters[]` entry an agent reports as (format tagwarden, with a secret). */
+export function clusterSecrets(clusters: ClusterEndpoint[]): (name: string) => string | null {
+  const secrets = new Map(
+    clusters.filter((c) => c.format === 'tagwarden' && c.secret).map((c) => [c.name, c.secret!]),
+  );
+  return (name) => secrets.get(name) ?? null;
+}
 
 /** The cluster a report claims and its secret, from the headers alone (before any body byte is read). */
 export function admitDriftReport(

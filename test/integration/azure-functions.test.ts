@@ -651,7 +651,7 @@ describe('Slack is optional', () => {
 });
 
 describe('functions/azure/index.ts', () => {
-  it('registers both webhook routes for every method, the Event Grid trigger and the effects timer', () => {
+  it("registers both webhook routes and the agents' drift route for every method, the Event Grid trigger and the effects timer", () => {
     const registered: Record<string, unknown> = {};
     jest.isolateModules(() => {
       jest.doMock('@azure/functions', () => ({
@@ -678,6 +678,7 @@ describe('functions/azure/index.ts', () => {
       acrWebhook: { kind: 'http', route: 'webhooks/acr', authLevel: 'anonymous', methods },
       acrEventGridWebhook: { kind: 'http', route: 'webhooks/acr-eventgrid', authLevel: 'anonymous', methods },
       slackActions: { kind: 'http', route: 'slack/actions', authLevel: 'anonymous', methods },
+      agentDriftReport: { kind: 'http', route: 'webhooks/agent', authLevel: 'anonymous', methods },
       acrEventGrid: { kind: 'eventGrid', handler: 'function' },
       tagwardenEffects: { kind: 'timer', schedule: '0 */1 * * * *' },
     });

@@ -222,7 +222,8 @@ describe('the CDK stack', () => {
       expect(code).toMatch(/windowMs\\*":123456/);
       expect(code).not.toContain('__TAGWARDEN_POLICY__');
     }
-    // Slack's clicks act under the policy on the history table: the webhook carries both too.
+    // Slack's clicks act under the policy on the history table, and drift reports are recorded there
+    // (issues 15 and 16): the webhook carries both.
     expect(Object.keys(vars('Webhook')).sort()).toEqual(
       ['POWERTOOLS_SERVICE_NAME', 'QUEUE_URL', 'SECRET_ARN', 'TABLE_NAME'].sort(),
     );
@@ -293,6 +294,7 @@ describe('the CDK stack', () => {
     expect(held('Sweep')).toEqual([...guarding, 'ecr:DescribeImages'].sort());
     expect(held('Webhook')).toEqual(
       [
+        'dynamodb:DeleteItem',
         'dynamodb:GetItem',
         'dynamodb:PutItem',
         'dynamodb:Query',
@@ -314,6 +316,7 @@ describe('the CDK stack', () => {
     expect(has('Webhook', 'sqs:ReceiveMessage')).toBe(false);
     // The table for Slack's clicks, never the registry.
     expect(has('Webhook', 'dynamodb:PutItem')).toBe(true);
+    expect(has('Webhook', 'dynamodb:DeleteItem')).toBe(true);
     expect(has('Webhook', 'ecr:PutImage')).toBe(false);
     expect(has('EcrEvents', 'sqs:ReceiveMessage')).toBe(true);
     expect(has('EcrEvents', 'sqs:SendMessage')).toBe(false);

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { digestProblem, hostProblem, repositoryProblem, tagProblem } from '../../core';
 
 /**
@@ -15,6 +15,9 @@ import { digestProblem, hostProblem, repositoryProblem, tagProblem } from '../..
  *
  * A report is a complete snapshot of the agent's namespaces: a finding the receiver has open for
  * this cluster and that a report no longer carries has cleared.
+ *
+ * Written with zod/mini, like the cluster schema: the AWS webhook bundle takes it without classic
+ * zod (its size ceiling), and classic callers use it unchanged (both share zod's core).
  */
 export const CLUSTER_HEADER = 'X-Tagwarden-Cluster';
 export const DRIFT_REPORT_PATH = '/webhooks/agent';
@@ -26,53 +29,47 @@ export const MAX_REPORT_BYTES = 1024 * 1024;
 export const DRIFT_KINDS = ['split', 'stale', 'risky'] as const;
 export type DriftKind = (typeof DRIFT_KINDS)[number];
 
-const name = z.string().min(1).max(253);
+const name = z.string().check(z.minLength(1), z.maxLength(253));
 
-export const DriftFinding = z
-  .object({
-    /**
-     * split: pods of one workload run different digests for one image reference;
-     * stale: pods run a digest other than the one the tag serves now;
-     * risky: a mutable tag without a digest pin, pulled with `imagePullPolicy: IfNotPresent`.
-     */
-    kind: z.enum(DRIFT_KINDS),
-    workload: z
-      .object({
-        kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob']),
-        namespace: name,
-        name,
-      })
-      .strict(),
-    /** The container (or init container) name in the pod template. */
-    container: name,
-    registryHost: grammar(hostProblem),
-    repository: grammar(repositoryProblem),
-    tag: grammar(tagProblem),
-    /** What the pods run, most pods first; empty for `risky` when no pod has started yet. */
-    running: z
-      .array(z.object({ digest: grammar(digestProblem), pods: z.number().int().min(1) }).strict())
-      .max(64),
-    /** The digest the agent believes the tag serves (last bump received), or null when unknown. */
-    tagDigest: grammar(digestProblem).nullable(),
-  })
-  .strict();
+export const DriftFinding = z.strictObject({
+  /**
+   * split: pods of one workload run different digests for one image reference;
+   * stale: pods run a digest other than the one the tag serves now;
+   * risky: a mutable tag without a digest pin, pulled with `imagePullPolicy: IfNotPresent`.
+   */
+  kind: z.enum(DRIFT_KINDS),
+  workload: z.strictObject({
+    kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob']),
+    namespace: name,
+    name,
+  }),
+  /** The container (or init container) name in the pod template. */
+  container: name,
+  registryHost: grammar(hostProblem),
+  repository: grammar(repositoryProblem),
+  tag: grammar(tagProblem),
+  /** What the pods run, most pods first; empty for `risky` when no pod has started yet. */
+  running: z
+    .array(z.strictObject({ digest: grammar(digestProblem), pods: z.int().check(z.minimum(1)) }))
+    .check(z.maxLength(64)),
+  /** The digest the agent believes the tag serves (last bump received), or null when unknown. */
+  tagDigest: z.nullable(grammar(digestProblem)),
+});
 export type DriftFinding = z.infer<typeof DriftFinding>;
 
-export const DriftReport = z
-  .object({
-    /** Unique per report: the receiver refuses a second report with the same id. */
-    id: z.string().min(1).max(128),
-    /** The `clusters[]` entry name; equals the cluster header. */
-    cluster: name,
-    /** RFC 3339, the moment the report was signed; equals the timestamp header. */
-    timestamp: z.string().min(1).max(64),
-    /** The namespaces the agent looked at; null: all. */
-    namespaces: z.array(name).max(1000).nullable(),
-    findings: z.array(DriftFinding).max(MAX_FINDINGS),
-    /** True when the agent had more findings than MAX_FINDINGS and sent the first ones only. */
-    truncated: z.boolean(),
-  })
-  .strict();
+export const DriftReport = z.strictObject({
+  /** Unique per report: the receiver refuses a second report with the same id. */
+  id: z.string().check(z.minLength(1), z.maxLength(128)),
+  /** The `clusters[]` entry name; equals the cluster header. */
+  cluster: name,
+  /** RFC 3339, the moment the report was signed; equals the timestamp header. */
+  timestamp: z.string().check(z.minLength(1), z.maxLength(64)),
+  /** The namespaces the agent looked at; null: all. */
+  namespaces: z.nullable(z.array(name).check(z.maxLength(1000))),
+  findings: z.array(DriftFinding).check(z.maxLength(MAX_FINDINGS)),
+  /** True when the agent had more findings than MAX_FINDINGS and sent the first ones only. */
+  truncated: z.boolean(),
+});
 export type DriftReport = z.infer<typeof DriftReport>;
 
 /**
@@ -95,8 +92,10 @@ export function findingKey(cluster: string, finding: DriftFinding): string {
 }
 
 function grammar(problem: (value: string) => string | null) {
-  return z.string().superRefine((value, context) => {
-    const reason = problem(value);
-    if (reason) context.addIssue({ code: 'custom', message: reason });
-  });
+  return z.string().check(
+    z.superRefine((value, context) => {
+      const reason = problem(value);
+      if (reason) context.addIssue({ code: 'custom', message: reason, input: value });
+    }),
+  );
 }

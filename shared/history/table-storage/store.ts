@@ -21,6 +21,7 @@ import { backOffAfterConflict } from '../conflict-retry';
 import { newlyNamedDigests } from '../digest-index';
 import type { EffectUpdate, FailedRecord, HistoryStore } from '../port';
 import { indexDigests, tagsNaming } from './digest-index';
+import { TableDriftLog } from './drift';
 import {
   applyUpdate,
   type EffectEntity,
@@ -79,6 +80,8 @@ export class TableStorageHistoryStore implements HistoryStore {
   private readonly maxAttempts: number;
   private readonly onConflict: (conflict: WriteConflict) => void;
   private readonly failureLog: TableFailureLog;
+  /** Drift findings (issue 15), one partition per cluster; their alerts go to this outbox. */
+  readonly drift: TableDriftLog;
 
   constructor(
     private readonly client: TableClient,
@@ -87,6 +90,7 @@ export class TableStorageHistoryStore implements HistoryStore {
     this.maxAttempts = options.maxAttempts ?? 25;
     this.onConflict = options.onConflict ?? (() => {});
     this.failureLog = new TableFailureLog(client, options.clock ?? (() => new Date()), this.maxAttempts);
+    this.drift = new TableDriftLog(client);
   }
 
   /** Creates the table if it is missing; the SDK treats "already exists" as success. */
