@@ -1,16 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Deployment } from 'kubernetes-models/apps/v1';
-import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
-import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
-import {
-  ConfigMap,
-  Namespace,
-  PersistentVolumeClaim,
-  Secret,
-  Service,
-  ServiceAccount,
-} from 'kubernetes-models/v1';
+import { Service } from 'kubernetes-models/v1';
 import { parse } from 'yaml';
 import { loadConfigText } from '../../shared/config/load';
 import { readRuntimeStage } from '../support/dockerfile';
@@ -22,6 +13,7 @@ import {
   type Manifest,
   parseCliArgs,
 } from '../support/k8s-manifests';
+import { MODELS, unknownFields, validateStrictly } from '../support/k8s-strict';
 
 /**
  * Issue 18, item 2: serve's manifests beside the agent's, tied by kustomization.yaml. Every object is
@@ -30,19 +22,6 @@ import {
  * release workflow for the image name, the Dockerfile for the default command.
  */
 const ROOT = join(__dirname, '..', '..');
-type ModelClass = new (data: never) => { validate(): void };
-const MODELS: Record<string, ModelClass> = {
-  'v1/Namespace': Namespace,
-  'v1/ServiceAccount': ServiceAccount,
-  'v1/ConfigMap': ConfigMap,
-  'v1/Secret': Secret,
-  'v1/PersistentVolumeClaim': PersistentVolumeClaim,
-  'v1/Service': Service,
-  'apps/v1/Deployment': Deployment,
-  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
-  'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
-  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding,
-};
 
 const objects = loadManifests();
 const named = (kind: string, name: string): Manifest => {
@@ -59,11 +38,34 @@ describe('infra/k8s manifests: validated against the Kubernetes schemas', () => 
   it.each(objects.map(({ file, object }) => [`${file}: ${object.kind} ${object.metadata?.name}`, object]))(
     '%s',
     (_, object: Manifest) => {
-      const Model = MODELS[`${object.apiVersion}/${object.kind}`];
-      if (!Model) throw new Error(`no kubernetes-models class for ${object.apiVersion} ${object.kind}`);
-      expect(() => new Model(object as never).validate()).not.toThrow();
+      // The schema's types and required fields, and no property the schema does not define.
+      expect(() => validateStrictly(object)).not.toThrow();
     },
   );
+
+  it('rejects a property the schema does not define, at any depth (the strict check bites)', () => {
+    const typo = structuredClone(serve());
+    const securityContext = typo.spec.template.spec.containers[0].securityContext;
+    securityContext.readOnlyRootFileSystem = securityContext.readOnlyRootFilesystem;
+    delete securityContext.readOnlyRootFilesystem;
+    // kubernetes-models alone lets it through (and the API server would drop it silently).
+    expect(() => new Deployment(typo).validate()).not.toThrow();
+    expect(unknownFields(MODELS['apps/v1/Deployment']!, typo)).toEqual([
+      '/spec/template/spec/containers/0/securityContext/readOnlyRootFileSystem',
+    ]);
+    expect(() => validateStrictly(typo)).toThrow(/not in the schema: .*readOnlyRootFileSystem/);
+    const top = { ...structuredClone(named('Service', 'tagwarden')), replicas: 2 };
+    expect(unknownFields(MODELS['v1/Service']!, top)).toEqual(['/replicas']);
+  });
+
+  it('accepts any key of a map (labels, ConfigMap data, Secret stringData) as the schema does', () => {
+    const labelled = structuredClone(serve());
+    labelled.metadata.labels['example.com/anything'] = 'yes';
+    labelled.spec.template.metadata.annotations = { 'prometheus.io/scrape': 'true' };
+    expect(unknownFields(MODELS['apps/v1/Deployment']!, labelled)).toEqual([]);
+    const data = { ...structuredClone(configMap()), data: { 'any-file.yaml': 'x', other: 'y' } };
+    expect(unknownFields(MODELS['v1/ConfigMap']!, data)).toEqual([]);
+  });
 
   it('rejects a manifest with a wrong field (the validation bites)', () => {
     const broken = structuredClone(serve());
