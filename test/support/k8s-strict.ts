@@ -76,7 +76,7 @@ export function unknownFields(Model: ModelClass, object: Manifest): string[] {
     if (value === null || typeof value !== 'object') return;
     const read = reads.get(value) ?? new Set();
     if (Array.isArray(value)) {
-      value.forEach((item, i) => walk(item, `${path}/${i}`));
+      for (const [i, item] of value.entries()) walk(item, `${path}/${i}`);
       return;
     }
     if (read.size === 0 && !enumerated.has(value)) return; // opaque to the schema
