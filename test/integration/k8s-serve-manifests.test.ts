@@ -138,7 +138,7 @@ describe('infra/k8s: tagwarden serve', () => {
     expect(container().resources.requests).toEqual({ cpu: expect.any(String), memory: expect.any(String) });
     expect(container().resources.limits.memory).toEqual(expect.any(String));
     expect(container().livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
-    expect(container().readinessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(container().readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
   });
 
   it('passes args `tagwarden serve` accepts, the image default command, listening where probes, Service and mounts say', async () => {
