@@ -68,7 +68,11 @@ export function applyOperation(root: Manifest, op: Manifest): void {
       throw new Error(`test ${op.path}: ${JSON.stringify(parent[index])} is not ${JSON.stringify(op.value)}`);
   } else if (op.op === 'remove' || (op.op === 'add' && Array.isArray(parent))) {
     if (Array.isArray(parent))
-      parent.splice(index as number, op.op === 'remove' ? 1 : 0, ...(op.op === 'add' ? [structuredClone(op.value)] : []));
+      parent.splice(
+        index as number,
+        op.op === 'remove' ? 1 : 0,
+        ...(op.op === 'add' ? [structuredClone(op.value)] : []),
+      );
     else delete parent[index];
   } else if (op.op === 'replace' || op.op === 'add') parent[index] = structuredClone(op.value);
   else throw new Error(`${op.op} ${op.path}: renderOverlay does not apply ${op.op}`);
