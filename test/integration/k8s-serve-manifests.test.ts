@@ -217,7 +217,7 @@ describe('infra/k8s: the NetworkPolicy', () => {
     const policy = named('NetworkPolicy', 'tagwarden-webhooks');
     expect(policy.spec.podSelector).toEqual(serve().spec.selector);
     expect(policy.spec.policyTypes).toEqual(['Ingress']);
-    expect(policy.spec.ingress).toHaveLength(1);
+    expect(policy.spec.ingress).toHaveLength(2);
     const [rule] = policy.spec.ingress;
     // One peer with both selectors (AND); two peers would let either in.
     expect(rule.from).toHaveLength(1);
@@ -226,5 +226,28 @@ describe('infra/k8s: the NetworkPolicy', () => {
     expect(Object.keys(rule.from[0].podSelector.matchLabels).length).toBeGreaterThan(0);
     expect(rule.ports).toEqual([{ port: 'http', protocol: 'TCP' }]);
     expect(container().ports.map((p: Manifest) => p.name)).toEqual(['http']);
+  });
+
+  it('lets Prometheus, in its namespace AND with its labels, reach the metrics port only', async () => {
+    const policy = named('NetworkPolicy', 'tagwarden-webhooks');
+    const scrape = policy.spec.ingress[1];
+    expect(scrape.from).toHaveLength(1);
+    expect(scrape.from[0]).toEqual({
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': expect.any(String) } },
+      podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } },
+    });
+    // /metrics is served where the webhooks are: the port serve listens on, the same as the registry's rule.
+    const { options } = await parseCliArgs(container().args);
+    const [port] = container().ports as Manifest[];
+    expect(port).toMatchObject({ name: 'http', containerPort: options.port });
+    expect(scrape.ports).toEqual([{ port: 'http', protocol: 'TCP' }]);
+    expect(scrape.ports).toEqual(policy.spec.ingress[0].ports);
+    // No rule without a `from` (that would admit every pod) and no empty selector.
+    for (const rule of policy.spec.ingress as Manifest[]) {
+      expect(rule.from?.length).toBeGreaterThan(0);
+      for (const peer of rule.from as Manifest[])
+        for (const selector of Object.values(peer) as Manifest[])
+          expect(Object.keys(selector.matchLabels ?? {}).length).toBeGreaterThan(0);
+    }
   });
 });
