@@ -1,12 +1,14 @@
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { hasCredentials } from '../../shared/auth/source-auth';
 import { driftLogOf } from '../../shared/history';
+import { isPostgresUrl } from '../../shared/history/postgres';
 import { SOURCE_PARSERS } from '../../shared/sources';
 import { CliError, out } from './cli-io';
 import { dbLabel, localRoot, openStore } from './composition';
 import { DEFAULT_DB_PATH } from './dependencies';
 import { clusterSecrets } from './drift-command';
 import { serveMetrics } from './metrics';
+import { historyReadiness } from './readiness';
 import { startLocalService } from './server';
 import { slackActionsFor } from './slack-route';
 
@@ -14,6 +16,7 @@ interface ServeOptions {
   port: number;
   host: string;
   db: string;
+  dbEnv?: string;
   config?: string;
 }
 
@@ -43,6 +46,12 @@ export function registerServeCommand(program: Command): void {
       '127.0.0.1',
     )
     .option('--db <file|url>', 'SQLite history file, or a postgres:// URL', DEFAULT_DB_PATH)
+    .addOption(
+      new Option(
+        '--db-env <name>',
+        'read --db from this environment variable (keeps a postgres:// URL and its password out of the command line)',
+      ).conflicts('db'),
+    )
     .option(
       '--config <file>',
       'policy and settings (default: ./tagwarden.yaml if present, else built-in defaults)',
@@ -53,7 +62,8 @@ export function registerServeCommand(program: Command): void {
 async function serve(options: ServeOptions): Promise<void> {
   const root = localRoot(options.config);
   const { enabled, open, apiToken } = listenChecks(root, options.host);
-  const store = await openStore(options.db, { backgroundCheckpointMs: 1000 });
+  const db = historyLocation(options);
+  const store = await openStore(db, { backgroundCheckpointMs: 1000 });
   const observed = serveMetrics(store);
   const service = await startLocalService(
     {
@@ -67,6 +77,7 @@ async function serve(options: ServeOptions): Promise<void> {
       slack: slackActionsFor(root.config.config, root.log),
       drift: driftLogOf(store) ?? undefined,
       clusterSecret: clusterSecrets(root.config.config?.clusters ?? []),
+      ready: historyReadiness(store, isPostgresUrl(db) ? null : db),
     },
     options,
   ).catch((error: NodeJS.ErrnoException) => {
@@ -79,7 +90,7 @@ async function serve(options: ServeOptions): Promise<void> {
   // One write, so a reader of the first line has the rest too.
   out(
     [
-      `Tagwarden listening on http://${options.host}:${service.port} (history ${dbLabel(options.db)}, alerts to ${root.notifier.kind})`,
+      `Tagwarden listening on http://${options.host}:${service.port} (history ${dbLabel(db)}, alerts to ${root.notifier.kind})`,
       ...(root.config.notice ? [root.config.notice] : []),
       `Webhooks enabled for: ${enabled.length > 0 ? enabled.join(', ') : 'no source (name them under sources: in the config)'}.`,
       ...(open.length > 0
@@ -102,6 +113,17 @@ async function serve(options: ServeOptions): Promise<void> {
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
+}
+
+/** `--db`, or the value of the environment variable `--db-env` names (set and not empty). */
+export function historyLocation(options: Pick<ServeOptions, 'db' | 'dbEnv'>): string {
+  if (options.dbEnv === undefined) return options.db;
+  const name = options.dbEnv;
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+    throw new CliError(`--db-env ${JSON.stringify(name)}: not an environment variable name`);
+  const value = process.env[name];
+  if (!value) throw new CliError(`--db-env ${name}: the environment variable ${name} is not set`);
+  return value;
 }
 
 /** Which sources are enabled and open, refusing an address beyond loopback that would expose either. */

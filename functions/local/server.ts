@@ -17,6 +17,7 @@ import { apiAuthorized, readAccess } from './api-auth';
 import { type DriftRouteDeps, serveDrift } from './drift-route';
 import { readBody, refuse, send } from './http-json';
 import { answerMetrics } from './metrics-http';
+import { answerReadiness, historyReadiness, type ReadinessCheck } from './readiness';
 import { type SlackActionsSettings, serveSlackAction } from './slack-route';
 import { isUiPath, serveUi } from './ui/routes';
 
@@ -31,6 +32,8 @@ export interface LocalServerDeps
   metrics?: Registry | undefined;
   /** Clicks on alert buttons (`POST /slack/actions`): set when `notify.slack.signingSecret` is. */
   slack?: SlackActionsSettings | undefined;
+  /** What `GET /readyz` asks; without it, whether the history answers a read. */
+  ready?: ReadinessCheck | undefined;
 }
 
 export interface RunningLocalService {
@@ -45,7 +48,10 @@ export interface RunningLocalService {
  */
 export async function startLocalService(
   deps: IngestDeps &
-    Pick<LocalServerDeps, 'apiToken' | 'metrics' | 'slack' | 'drift' | 'clusterSecret' | 'driftObserved'> & {
+    Pick<
+      LocalServerDeps,
+      'apiToken' | 'metrics' | 'slack' | 'drift' | 'clusterSecret' | 'driftObserved' | 'ready'
+    > & {
       effects: Pick<EffectRunner, 'start' | 'stop' | 'wake'>;
     },
   address: { port: number; host: string },
@@ -91,6 +97,7 @@ async function route(deps: Edge, req: IncomingMessage, res: ServerResponse): Pro
       ? send(res, 200, { status: 'ok' })
       : send(res, 405, { error: 'use GET' });
   }
+  if (path === '/readyz') return answerReadiness(deps.ready ?? historyReadiness(deps.store, null), req, res);
   if (await serveDrift(driftDeps(deps), path, url, req, res)) return;
   const webhook = /^\/webhooks\/([^/]+)$/.exec(path);
   if (webhook) {

@@ -16,7 +16,7 @@ import { type RuntimeStage, readRuntimeStage } from '../support/dockerfile';
 import { digestOf } from '../support/events';
 import { type FakeKubernetes, startFakeKubernetes } from '../support/fake-kubernetes';
 import { loadManifests, type Manifest } from '../support/k8s-manifests';
-import { installTarball, packProject } from '../support/package';
+import { copyInstall, installedPackage } from '../support/package';
 import { stopProcess } from '../support/processes';
 import { collectOutput, eventually } from '../support/tagwarden';
 import { distributionBody } from '../support/webhook-bodies';
@@ -129,10 +129,11 @@ const serveSecrets = (): Record<string, string> => {
   return env;
 };
 
-beforeAll(() => {
+beforeAll(async () => {
   chmodSync(work, 0o755);
-  mkdirSync(join(layout, APP_DIR), { recursive: true });
-  installTarball(packProject(work), join(layout, APP_DIR), work);
+  mkdirSync(join(layout, dirname(APP_DIR)), { recursive: true });
+  // As the Dockerfile copies the build stage's install: the shared install copied to the image's prefix.
+  copyInstall(await installedPackage(), join(layout, APP_DIR));
   for (const volume of stage.volumes) {
     // As the runtime stage makes it: parents root's and traversable, the volume the user's alone.
     mkdirSync(join(layout, volume), { recursive: true });
@@ -182,6 +183,8 @@ it('runs serve (the image CMD) as the image user on the ConfigMap policy, record
   const serve = await start(onLoopback(stage.cmd), env);
   try {
     expect((await fetch(`${serve.url}/healthz`)).status).toBe(200);
+    // The Deployment's readiness probe: the history in the volume answers.
+    expect((await fetch(`${serve.url}/readyz`)).status).toBe(200);
     const push = await fetch(`${serve.url}/webhooks/distribution`, {
       method: 'POST',
       headers: {

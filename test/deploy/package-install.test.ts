@@ -4,24 +4,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../support/cli-process';
 import { digestOf } from '../support/events';
-import { installTarball, packProject } from '../support/package';
+import { installedPackage } from '../support/package';
 import { collectOutput, eventually, freePort } from '../support/tagwarden';
 import { distributionBody } from '../support/webhook-bodies';
 
 /**
  * The package as a user installs it (test/support/package.ts): `npm pack`, then `npm install -g` of the
- * tarball into a temporary prefix, then the installed `tagwarden` command run from an empty directory.
+ * tarball into a prefix (one install shared by every test file of the run), then the installed
+ * `tagwarden` command run from an empty directory.
  */
 const work = mkdtempSync(join(tmpdir(), 'tagwarden-pack-'));
-const prefix = join(work, 'prefix');
 const home = join(work, 'home');
+let prefix = '';
 let tarball = '';
 let bin = '';
 
-beforeAll(() => {
+beforeAll(async () => {
   mkdirSync(home, { recursive: true });
-  tarball = packProject(work);
-  installTarball(tarball, prefix, work);
+  ({ tarball, prefix } = await installedPackage());
   bin = join(prefix, 'bin', 'tagwarden');
 }, 900_000);
 

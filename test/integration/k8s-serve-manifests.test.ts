@@ -1,16 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Deployment } from 'kubernetes-models/apps/v1';
-import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
-import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
-import {
-  ConfigMap,
-  Namespace,
-  PersistentVolumeClaim,
-  Secret,
-  Service,
-  ServiceAccount,
-} from 'kubernetes-models/v1';
+import { Service } from 'kubernetes-models/v1';
 import { parse } from 'yaml';
 import { loadConfigText } from '../../shared/config/load';
 import { readRuntimeStage } from '../support/dockerfile';
@@ -22,6 +13,7 @@ import {
   type Manifest,
   parseCliArgs,
 } from '../support/k8s-manifests';
+import { MODELS, unknownFields, validateStrictly } from '../support/k8s-strict';
 
 /**
  * Issue 18, item 2: serve's manifests beside the agent's, tied by kustomization.yaml. Every object is
@@ -30,19 +22,6 @@ import {
  * release workflow for the image name, the Dockerfile for the default command.
  */
 const ROOT = join(__dirname, '..', '..');
-type ModelClass = new (data: never) => { validate(): void };
-const MODELS: Record<string, ModelClass> = {
-  'v1/Namespace': Namespace,
-  'v1/ServiceAccount': ServiceAccount,
-  'v1/ConfigMap': ConfigMap,
-  'v1/Secret': Secret,
-  'v1/PersistentVolumeClaim': PersistentVolumeClaim,
-  'v1/Service': Service,
-  'apps/v1/Deployment': Deployment,
-  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
-  'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
-  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding,
-};
 
 const objects = loadManifests();
 const named = (kind: string, name: string): Manifest => {
@@ -59,11 +38,34 @@ describe('infra/k8s manifests: validated against the Kubernetes schemas', () => 
   it.each(objects.map(({ file, object }) => [`${file}: ${object.kind} ${object.metadata?.name}`, object]))(
     '%s',
     (_, object: Manifest) => {
-      const Model = MODELS[`${object.apiVersion}/${object.kind}`];
-      if (!Model) throw new Error(`no kubernetes-models class for ${object.apiVersion} ${object.kind}`);
-      expect(() => new Model(object as never).validate()).not.toThrow();
+      // The schema's types and required fields, and no property the schema does not define.
+      expect(() => validateStrictly(object)).not.toThrow();
     },
   );
+
+  it('rejects a property the schema does not define, at any depth (the strict check bites)', () => {
+    const typo = structuredClone(serve());
+    const securityContext = typo.spec.template.spec.containers[0].securityContext;
+    securityContext.readOnlyRootFileSystem = securityContext.readOnlyRootFilesystem;
+    delete securityContext.readOnlyRootFilesystem;
+    // kubernetes-models alone lets it through (and the API server would drop it silently).
+    expect(() => new Deployment(typo).validate()).not.toThrow();
+    expect(unknownFields(MODELS['apps/v1/Deployment']!, typo)).toEqual([
+      '/spec/template/spec/containers/0/securityContext/readOnlyRootFileSystem',
+    ]);
+    expect(() => validateStrictly(typo)).toThrow(/not in the schema: .*readOnlyRootFileSystem/);
+    const top = { ...structuredClone(named('Service', 'tagwarden')), replicas: 2 };
+    expect(unknownFields(MODELS['v1/Service']!, top)).toEqual(['/replicas']);
+  });
+
+  it('accepts any key of a map (labels, ConfigMap data, Secret stringData) as the schema does', () => {
+    const labelled = structuredClone(serve());
+    labelled.metadata.labels['example.com/anything'] = 'yes';
+    labelled.spec.template.metadata.annotations = { 'prometheus.io/scrape': 'true' };
+    expect(unknownFields(MODELS['apps/v1/Deployment']!, labelled)).toEqual([]);
+    const data = { ...structuredClone(configMap()), data: { 'any-file.yaml': 'x', other: 'y' } };
+    expect(unknownFields(MODELS['v1/ConfigMap']!, data)).toEqual([]);
+  });
 
   it('rejects a manifest with a wrong field (the validation bites)', () => {
     const broken = structuredClone(serve());
@@ -136,7 +138,7 @@ describe('infra/k8s: tagwarden serve', () => {
     expect(container().resources.requests).toEqual({ cpu: expect.any(String), memory: expect.any(String) });
     expect(container().resources.limits.memory).toEqual(expect.any(String));
     expect(container().livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
-    expect(container().readinessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(container().readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
   });
 
   it('passes args `tagwarden serve` accepts, the image default command, listening where probes, Service and mounts say', async () => {
@@ -215,7 +217,7 @@ describe('infra/k8s: the NetworkPolicy', () => {
     const policy = named('NetworkPolicy', 'tagwarden-webhooks');
     expect(policy.spec.podSelector).toEqual(serve().spec.selector);
     expect(policy.spec.policyTypes).toEqual(['Ingress']);
-    expect(policy.spec.ingress).toHaveLength(1);
+    expect(policy.spec.ingress).toHaveLength(2);
     const [rule] = policy.spec.ingress;
     // One peer with both selectors (AND); two peers would let either in.
     expect(rule.from).toHaveLength(1);
@@ -224,5 +226,28 @@ describe('infra/k8s: the NetworkPolicy', () => {
     expect(Object.keys(rule.from[0].podSelector.matchLabels).length).toBeGreaterThan(0);
     expect(rule.ports).toEqual([{ port: 'http', protocol: 'TCP' }]);
     expect(container().ports.map((p: Manifest) => p.name)).toEqual(['http']);
+  });
+
+  it('lets Prometheus, in its namespace AND with its labels, reach the metrics port only', async () => {
+    const policy = named('NetworkPolicy', 'tagwarden-webhooks');
+    const scrape = policy.spec.ingress[1];
+    expect(scrape.from).toHaveLength(1);
+    expect(scrape.from[0]).toEqual({
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': expect.any(String) } },
+      podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } },
+    });
+    // /metrics is served where the webhooks are: the port serve listens on, the same as the registry's rule.
+    const { options } = await parseCliArgs(container().args);
+    const [port] = container().ports as Manifest[];
+    expect(port).toMatchObject({ name: 'http', containerPort: options.port });
+    expect(scrape.ports).toEqual([{ port: 'http', protocol: 'TCP' }]);
+    expect(scrape.ports).toEqual(policy.spec.ingress[0].ports);
+    // No rule without a `from` (that would admit every pod) and no empty selector.
+    for (const rule of policy.spec.ingress as Manifest[]) {
+      expect(rule.from?.length).toBeGreaterThan(0);
+      for (const peer of rule.from as Manifest[])
+        for (const selector of Object.values(peer) as Manifest[])
+          expect(Object.keys(selector.matchLabels ?? {}).length).toBeGreaterThan(0);
+    }
   });
 });

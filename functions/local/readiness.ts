@@ -1,0 +1,58 @@
+import { statSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HistoryStore } from '../../shared/history';
+import { send } from './http-json';
+
+/** Resolves to null when serve can take traffic, else to the reason it cannot (one line). */
+export type ReadinessCheck = () => Promise<string | null>;
+
+/** The tag a readiness read looks up: a point read on the tag table, which no real tag can match. */
+const PROBE = { registryHost: 'readyz.invalid', repository: 'readyz', tag: 'readyz' } as const;
+
+/**
+ * Ready when the history answers a cheap read (one tag looked up by key) within `withinMs`. For a
+ * SQLite file, also when the file is still the one opened: a removed or replaced file would go on
+ * answering from the open handle while every other process sees another history.
+ */
+export function historyReadiness(
+  store: Pick<HistoryStore, 'tagState'>,
+  file: string | null,
+  withinMs = 1500,
+): ReadinessCheck {
+  const opened = file === null ? null : inode(file);
+  return async () => {
+    if (file !== null && inode(file) !== opened)
+      return `the history file ${file} was removed or replaced since serve opened it`;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<string>((resolve) => {
+      timer = setTimeout(() => resolve(`the history did not answer within ${withinMs} ms`), withinMs);
+    });
+    try {
+      return await Promise.race([store.tagState(PROBE).then(() => null), late]);
+    } catch (error) {
+      return `the history did not answer: ${error instanceof Error ? error.message : String(error)}`;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
+function inode(file: string): number | null {
+  try {
+    return statSync(file).ino;
+  } catch {
+    return null;
+  }
+}
+
+/** `GET /readyz`: 200 `{status: "ready"}`, or 503 `{status: "not ready", reason}`. */
+export async function answerReadiness(
+  check: ReadinessCheck,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'use GET' });
+  const reason = await check();
+  if (reason === null) return send(res, 200, { status: 'ready' });
+  send(res, 503, { status: 'not ready', reason });
+}
