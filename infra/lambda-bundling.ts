@@ -97,13 +97,13 @@ export const BUNDLE_SIZE_TARGET_KB: Readonly<Record<string, number>> = {
  * towards 300 KB. Code on their path imports shared/sources' files, never its barrel: the barrel's
  * parser registry would bring every registry's parser (22–33 KB). The webhook records agents' drift
  * reports in the table itself (a replay must be answered 409 at once, atomically with the recording):
- * the DynamoDB client and the drift log took it from 250 KB to about 400 KB.
+ * the DynamoDB client, the store and the drift log took it from 250 KB to about 410 KB.
  */
 export const BUNDLE_SIZE_CEILING_KB: Readonly<Record<string, number>> = {
   // Met at 250 until Slack's clicks and agents' drift reports came to the Function URL (issues 15
   // and 16): both act on the history, so the webhook carries the DynamoDB client, the store and the
   // drift log.
-  Webhook: 404,
+  Webhook: 412,
   EcrEvents: 368,
   Sweep: 351,
 };

@@ -28,6 +28,7 @@ import { type FakeArm, startFakeArm } from '../support/fake-arm';
 import { type FakeManagedIdentity, startFakeManagedIdentity } from '../support/fake-managed-identity';
 import { manifestFor } from '../support/fake-registry';
 import { type FunctionsHost, type HttpInput, startFunctionsHost } from '../support/functions-host';
+import { DRIFT_SECRET, driftReport, SPLIT, signedDrift } from '../support/signed-drift';
 import { signedClick } from '../support/slack-clicks';
 import { type SlackStub, startSlackStub } from '../support/slack-stub';
 import { eventually } from '../support/tagwarden';
@@ -55,6 +56,10 @@ const VAULT_SECRETS = (slackUrl: string): Record<string, string> => ({
   'tagwarden-acr-webhook-secret': WEBHOOK_SECRET,
   'tagwarden-slack-webhook-url': slackUrl,
   'tagwarden-slack-signing-secret': SIGNING_SECRET,
+  // The cluster an agent reports drift for (and bumps would go to): docs/azure.md's clusters secret.
+  'tagwarden-clusters': JSON.stringify([
+    { name: 'prod-eu', url: 'https://agent.prod-eu.example/bump', format: 'tagwarden', secret: DRIFT_SECRET },
+  ]),
 });
 
 let azurite: RunningAzurite;
@@ -80,6 +85,7 @@ const deployment = (policyJson: string): Deployment => ({
     policyJson,
     slackEnabled: true,
     slackActions: true,
+    clusterBumps: true,
   },
   runtime: {
     'Microsoft.ContainerRegistry/registries': (name) => ({ loginServer: `${name.toLowerCase()}.azurecr.io` }),
@@ -311,6 +317,7 @@ describe('the package as the Functions host loads it', () => {
         authLevel: 'anonymous',
       },
       slackActions: { type: 'httpTrigger', route: 'slack/actions', methods, authLevel: 'anonymous' },
+      agentDriftReport: { type: 'httpTrigger', route: 'webhooks/agent', methods, authLevel: 'anonymous' },
       acrEventGrid: { type: 'eventGridTrigger' },
       tagwardenEffects: { type: 'timerTrigger', schedule: '0 */1 * * * *' },
     });
@@ -503,6 +510,25 @@ describe('slackActions (HTTP)', () => {
     });
     // Its response_url is not Slack's: nothing is posted there.
     expect(slack.received).toBe(received);
+  });
+});
+
+describe('agentDriftReport (HTTP)', () => {
+  it("records a drift report signed with the cluster's secret from Key Vault, refuses its replay and a forgery", async () => {
+    const finding = { ...SPLIT, registryHost: LOGIN_SERVER, repository: 'orders', tag: '7.7' };
+    const report = driftReport(`rehearsal-${Date.now()}`, [finding], new Date().toISOString());
+    const request = (secret?: string) => {
+      const { body, headers } = signedDrift(report, secret);
+      const url = 'https://tagwarden-app.azurewebsites.net/api/webhooks/agent';
+      return { method: 'POST', url, headers, body };
+    };
+    expect((await invoke('agentDriftReport', request())).result).toMatchObject({ status: 200 });
+    expect((await invoke('agentDriftReport', request())).result).toMatchObject({ status: 409 });
+    expect((await invoke('agentDriftReport', request(`${DRIFT_SECRET}x`))).result).toMatchObject({
+      status: 401,
+    });
+    const open = await store.drift.openFindings('prod-eu');
+    expect(open.map((o) => o.finding.tag)).toEqual(['7.7']);
   });
 });
 

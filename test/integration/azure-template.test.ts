@@ -219,7 +219,7 @@ describe('infra/azure/main.bicep', () => {
 });
 
 describe('functions/azure/package.mjs', () => {
-  it('bundles a deployable app that loads and registers its five functions', () => {
+  it('bundles a deployable app that loads and registers its six functions', () => {
     const out = mkdtempSync(join(tmpdir(), 'tagwarden-azure-package-'));
     try {
       execFileSync(
@@ -245,6 +245,7 @@ describe('functions/azure/package.mjs', () => {
         'acrWebhook',
         'acrEventGridWebhook',
         'slackActions',
+        'agentDriftReport',
         'acrEventGrid',
         'tagwardenEffects',
       ]);
