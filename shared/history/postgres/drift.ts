@@ -1,33 +1,8 @@
 import type { Pool, PoolClient } from 'pg';
 import { type OpenFinding, outboxRows, type TagRef } from '../../core';
 import type { DriftApplyResult, DriftLog, DriftPlan, DriftReportInput, DriftRow } from '../drift-port';
+import { type DriftHistoryRow, type OpenRow, toDriftRow, toOpen } from '../sqlite/drift';
 import { insertEffect, inTransaction, type Queryable } from './sql';
-
-interface OpenRow {
-  cluster: string;
-  key: string;
-  finding: string;
-  opened_at: string;
-  report_id: string;
-}
-
-interface HistoryRow {
-  seq: string;
-  cluster: string;
-  change: DriftRow['change'];
-  key: string;
-  finding: string;
-  report_id: string;
-  received_at: string;
-}
-
-const toOpen = (r: OpenRow): OpenFinding => ({
-  cluster: r.cluster,
-  key: r.key,
-  finding: JSON.parse(r.finding),
-  openedAt: r.opened_at,
-  reportId: r.report_id,
-});
 
 /** The first key of the advisory locks drift reports take, the second being the cluster's hash. */
 const DRIFT_LOCK = 0x6472_6966;
@@ -58,19 +33,11 @@ export class PostgresDriftLog implements DriftLog {
   }
 
   async driftHistory(ref: TagRef): Promise<DriftRow[]> {
-    const { rows } = await this.pool.query<HistoryRow>(
+    const { rows } = await this.pool.query<DriftHistoryRow>(
       'SELECT * FROM drift_history WHERE registry_host = $1 AND repository = $2 AND tag = $3 ORDER BY seq',
       [ref.registryHost, ref.repository, ref.tag],
     );
-    return rows.map((r) => ({
-      seq: Number(r.seq),
-      cluster: r.cluster,
-      change: r.change,
-      key: r.key,
-      finding: JSON.parse(r.finding),
-      reportId: r.report_id,
-      receivedAt: r.received_at,
-    }));
+    return rows.map(toDriftRow);
   }
 }
 

@@ -18,7 +18,8 @@ CREATE TABLE IF NOT EXISTS drift_history (
 CREATE INDEX IF NOT EXISTS drift_history_by_tag ON drift_history (registry_host, repository, tag, seq);
 `;
 
-interface OpenRow {
+/** A `drift_open` row as SQLite and PostgreSQL both return it. */
+export interface OpenRow {
   cluster: string;
   key: string;
   finding: string;
@@ -26,8 +27,9 @@ interface OpenRow {
   report_id: string;
 }
 
-interface HistoryRow {
-  seq: number;
+/** A `drift_history` row (PostgreSQL returns a BIGSERIAL as a string). */
+export interface DriftHistoryRow {
+  seq: number | string;
   cluster: string;
   change: DriftRow['change'];
   key: string;
@@ -36,7 +38,7 @@ interface HistoryRow {
   received_at: string;
 }
 
-const toOpen = (r: OpenRow): OpenFinding => ({
+export const toOpen = (r: OpenRow): OpenFinding => ({
   cluster: r.cluster,
   key: r.key,
   finding: JSON.parse(r.finding),
@@ -70,7 +72,7 @@ export class SqliteDriftLog implements DriftLog {
         `INSERT INTO drift_history (registry_host, repository, tag, cluster, change, key, finding, report_id, received_at)
          VALUES (@registryHost, @repository, @tag, @cluster, @change, @key, @finding, @reportId, @receivedAt)`,
       ),
-      history: db.prepare<[string, string, string], HistoryRow>(
+      history: db.prepare<[string, string, string], DriftHistoryRow>(
         'SELECT * FROM drift_history WHERE registry_host = ? AND repository = ? AND tag = ? ORDER BY seq',
       ),
       insertEffect: db.prepare(
@@ -96,15 +98,7 @@ export class SqliteDriftLog implements DriftLog {
   }
 
   async driftHistory(ref: TagRef): Promise<DriftRow[]> {
-    return this.statements.history.all(ref.registryHost, ref.repository, ref.tag).map((r) => ({
-      seq: r.seq,
-      cluster: r.cluster,
-      change: r.change,
-      key: r.key,
-      finding: JSON.parse(r.finding),
-      reportId: r.report_id,
-      receivedAt: r.received_at,
-    }));
+    return this.statements.history.all(ref.registryHost, ref.repository, ref.tag).map(toDriftRow);
   }
 
   private applyOne(input: DriftReportInput, plan: (open: OpenFinding[]) => DriftPlan): DriftApplyResult {
@@ -139,4 +133,16 @@ export class SqliteDriftLog implements DriftLog {
         s.insertEffect.run({ ...r, effect: JSON.stringify(r.effect) });
     return { kind: 'applied', opened: diff.opened.length, cleared: diff.cleared.length };
   }
+}
+
+export function toDriftRow(r: DriftHistoryRow): DriftRow {
+  return {
+    seq: Number(r.seq),
+    cluster: r.cluster,
+    change: r.change,
+    key: r.key,
+    finding: JSON.parse(r.finding),
+    reportId: r.report_id,
+    receivedAt: r.received_at,
+  };
 }
