@@ -15,6 +15,7 @@ import {
 } from './stack/event-intake';
 import {
   eventConsumer,
+  interactionsFunction,
   postDeployBaseline,
   sweepFunction,
   tagwardenSecret,
@@ -64,7 +65,7 @@ export interface TagwardenStackProps extends StackProps {
   /** An e-mail address subscribed to the alarm topic the stack creates (confirmed by a link). */
   alarmEmail?: string;
   /**
-   * Reserved concurrency of the public webhook function, so a flood of requests cannot take all of
+   * Reserved concurrency of each public function (the webhook, the interactions function), so a flood cannot take all of
    * the account's concurrency. Left out: none reserved (a new account's limit of 10 leaves no room).
    */
   webhookReservedConcurrency?: number;
@@ -91,6 +92,8 @@ export class TagwardenStack extends Stack {
   readonly deadLetterQueue: IQueue | undefined;
   readonly consumer: TagwardenFunction;
   readonly webhook: TagwardenFunction;
+  /** Slack's clicks and agents' drift reports: the one function on a Function URL with the table. */
+  readonly interactions: TagwardenFunction;
   readonly sweep: TagwardenFunction;
 
   constructor(scope: Construct, id: string, props: TagwardenStackProps = {}) {
@@ -115,15 +118,18 @@ export class TagwardenStack extends Stack {
       policyJson: props.policy ? policyJson(props.policy) : undefined,
     };
     this.consumer = eventConsumer(this, this.queue, guard);
-    const { webhook, url } = webhookFunction(this, {
+    const reservedConcurrency = props.webhookReservedConcurrency;
+    const { webhook, url } = webhookFunction(this, { queue: this.queue, secret, reservedConcurrency });
+    this.webhook = webhook;
+    const interactions = interactionsFunction(this, {
       queue: this.queue,
       secret,
-      reservedConcurrency: props.webhookReservedConcurrency,
+      reservedConcurrency,
       guard,
     });
-    this.webhook = webhook;
-    grantHistory(webhook, this.table);
-    grantDriftLog(webhook, this.table);
+    this.interactions = interactions.interactions;
+    grantHistory(this.interactions, this.table);
+    grantDriftLog(this.interactions, this.table);
     this.sweep = sweepFunction(this, guard);
     grantGuarding(
       this,
@@ -134,15 +140,21 @@ export class TagwardenStack extends Stack {
       this.table,
       repositories,
     );
-    for (const fn of [this.consumer, this.webhook, this.sweep]) grantSecretRead(secret, fn);
+    for (const fn of [this.consumer, this.webhook, this.interactions, this.sweep])
+      grantSecretRead(secret, fn);
     const baseline = postDeployBaseline(this, this.sweep, guard.environment.REPOSITORIES);
 
     alarms(this, alarmTopic(this, props), queues);
-    dashboard(this, queues, [this.consumer, this.webhook, this.sweep]);
+    dashboard(this, queues, [this.consumer, this.webhook, this.interactions, this.sweep]);
 
     new CfnOutput(this, 'WebhookUrl', {
       value: url.url,
       description: 'POST <url>/webhooks/<source> for third-party registries',
+    });
+    new CfnOutput(this, 'InteractionsUrl', {
+      value: interactions.url.url,
+      description:
+        "Slack's interactivity: POST <url>/slack/actions; agents' --report-url: <url>/webhooks/agent",
     });
     new CfnOutput(this, 'HistoryTable', { value: this.table.tableName });
     new CfnOutput(this, 'Queue', { value: this.queue.queueUrl });

@@ -105,7 +105,7 @@ async function wakeConsumer(deps: SlackUrlDeps, now: Date): Promise<void> {
   }
 }
 
-const slackUrlDeps = builtOnce(() => buildSlackUrlDeps());
+export const slackUrlDeps = builtOnce(() => buildSlackUrlDeps());
 
 /** The route's entry: 404 while Slack actions are off, 500 with one line when misconfigured. */
 export async function slackActionsRoute(

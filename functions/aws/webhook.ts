@@ -1,35 +1,14 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
-import { DRIFT_REPORT_PATH } from '../../shared/contracts/drift-report/payload';
 import { errorMessage } from '../../shared/core';
 import { checkWebhook, webhookPreflight } from '../../shared/guard/ingest';
 import { webhookMessages } from '../../shared/guard/queue-envelope';
 import { MAX_BODY_BYTES } from '../../shared/sources';
 import { acceptedBody, preflightAnswer, webhookAnswer } from '../webhook-answer';
-import { handleDriftReport } from './drift-report';
-import { SLACK_ACTIONS_PATH, slackActionsRoute } from './slack-actions';
+import { answer, lowerCaseHeaders, type UrlResult, urlResult } from './url-result';
 import { type WebhookDeps, webhookDependencies } from './webhook-dependencies';
 
-export type { WebhookDeps };
-
-/** A Function URL answer, always structured (never the bare-string form). */
-export interface UrlResult {
-  statusCode: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
-function answer(status: number, body: unknown, headers: Record<string, string> = {}): UrlResult {
-  return {
-    statusCode: status,
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(body),
-  };
-}
-
-function urlResult({ status, body }: { status: number; body: unknown }): UrlResult {
-  return answer(status, body);
-}
+export type { UrlResult, WebhookDeps };
 
 /**
  * Third-party registry webhooks on a Function URL: authenticate on the raw bytes, bound and parse
@@ -38,13 +17,17 @@ function urlResult({ status, body }: { status: number; body: unknown }): UrlResu
  */
 export async function handleWebhook(deps: WebhookDeps, event: LambdaFunctionURLEvent): Promise<UrlResult> {
   const match = /^\/webhooks\/([^/]+)$/.exec(event.rawPath);
-  if (!match) return answer(404, { error: 'no such route; webhooks are POST /webhooks/<source>' });
+  if (!match)
+    return answer(404, {
+      error:
+        'no such route; webhooks are POST /webhooks/<source> (Slack clicks go to <InteractionsUrl>/slack/actions)',
+    });
   const source = decodeURIComponent(match[1]!);
-  const headers = Object.fromEntries(
-    Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
-  );
-  if (event.rawPath === DRIFT_REPORT_PATH)
-    return urlResult(await handleDriftReport(deps.drift ?? null, deps.log, event, headers));
+  // Agents' reports (and Slack's clicks) have a Function URL of their own (interactions.ts), so this
+  // bundle carries no DynamoDB (nor the report's contract): say where they go, not "unknown source".
+  if (source === 'agent')
+    return answer(404, { error: 'drift reports go to POST <InteractionsUrl>/webhooks/agent' });
+  const headers = lowerCaseHeaders(event.headers);
   const query = new URLSearchParams(event.rawQueryString ?? '');
   const method = event.requestContext.http.method;
   if (method === 'OPTIONS') {
@@ -92,6 +75,5 @@ export async function handleWebhook(deps: WebhookDeps, event: LambdaFunctionURLE
 
 export const handler = async (event: LambdaFunctionURLEvent): Promise<UrlResult> => {
   if (!process.env.QUEUE_URL) return answer(500, { error: 'QUEUE_URL is not set' });
-  if (event.rawPath === SLACK_ACTIONS_PATH) return urlResult(await slackActionsRoute(event));
   return handleWebhook(await webhookDependencies(), event);
 };

@@ -73,22 +73,38 @@ export interface WebhookProps {
   queue: IQueue;
   secret: Secret;
   reservedConcurrency: number | undefined;
-  /** The history table's name and the policy: Slack clicks (`/slack/actions`) act on the history. */
-  guard: GuardSettings;
 }
 
 /**
- * The public webhook for third-party registries and Slack's clicks. Registry webhooks it only
- * authenticates, validates and enqueues; a click (functions/aws/slack-actions.ts) reads and writes
- * the history table under the policy and queues a revert in its outbox for the consumer to run.
+ * The public webhook for third-party registries: it only authenticates, validates and enqueues,
+ * with the queue and the secret (no table: Slack's clicks and agents' reports are Interactions').
  */
 export function webhookFunction(
   stack: Stack,
-  { queue, secret, reservedConcurrency, guard }: WebhookProps,
+  { queue, secret, reservedConcurrency }: WebhookProps,
 ): { webhook: TagwardenFunction; url: FunctionUrl } {
   const webhook = new TagwardenFunction(stack, 'Webhook', {
     entry: join(ROOT, 'functions/aws/webhook.ts'),
-    description: 'Tagwarden: third-party registry webhooks → queue; Slack clicks → history',
+    description: 'Tagwarden: third-party registry webhooks → queue',
+    timeout: Duration.seconds(10),
+    environment: { QUEUE_URL: queue.queueUrl, SECRET_ARN: secret.secretArn },
+    ...(reservedConcurrency !== undefined ? { reservedConcurrentExecutions: reservedConcurrency } : {}),
+  });
+  return { webhook, url: publicUrl(webhook, queue) };
+}
+
+/**
+ * Slack's clicks (`/slack/actions`) and agents' drift reports (`/webhooks/agent`) on a Function URL
+ * of their own (functions/aws/interactions.ts): both read and write the history table under the
+ * policy; a click queues a revert in the outbox and wakes the consumer with a queue message.
+ */
+export function interactionsFunction(
+  stack: Stack,
+  { queue, secret, reservedConcurrency, guard }: WebhookProps & { guard: GuardSettings },
+): { interactions: TagwardenFunction; url: FunctionUrl } {
+  const interactions = new TagwardenFunction(stack, 'Interactions', {
+    entry: join(ROOT, 'functions/aws/interactions.ts'),
+    description: "Tagwarden: Slack's clicks and agents' drift reports → history",
     timeout: Duration.seconds(10),
     environment: {
       QUEUE_URL: queue.queueUrl,
@@ -98,15 +114,21 @@ export function webhookFunction(
     ...policyOf(guard.policyJson),
     ...(reservedConcurrency !== undefined ? { reservedConcurrentExecutions: reservedConcurrency } : {}),
   });
-  // Auth NONE on purpose: registries send a Bearer token or an HMAC signature, not SigV4. The
-  // handler authenticates every request on its raw bytes (constant-time comparison) before
-  // parsing, with the tokens from the secret, and rejects unknown sources. (cdk-nag's
-  // AwsSolutions pack has no rule on Function URL auth, so there is nothing to acknowledge.)
-  const url = webhook.addFunctionUrl({ authType: FunctionUrlAuthType.NONE });
+  return { interactions, url: publicUrl(interactions, queue) };
+}
+
+/**
+ * A public Function URL for a function that sends to the queue. Auth NONE on purpose: registries
+ * send a Bearer token or an HMAC signature, Slack and agents sign their bodies, none sends SigV4. The
+ * handlers authenticate every request on its raw bytes (constant-time comparison) before parsing.
+ * (cdk-nag's AwsSolutions pack has no rule on Function URL auth, so there is nothing to acknowledge.)
+ */
+function publicUrl(fn: TagwardenFunction, queue: IQueue): FunctionUrl {
+  const url = fn.addFunctionUrl({ authType: FunctionUrlAuthType.NONE });
   // SendMessage only: what its code calls (grantSendMessages would add GetQueueAttributes and GetQueueUrl).
-  webhook.addToRolePolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
-  queue.encryptionMasterKey?.grantEncryptDecrypt(webhook);
-  return { webhook, url };
+  fn.addToRolePolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
+  queue.encryptionMasterKey?.grantEncryptDecrypt(fn);
+  return url;
 }
 
 /**

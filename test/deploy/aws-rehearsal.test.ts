@@ -114,10 +114,15 @@ const consumer = () => {
     queueUrl: stack.ref(logicalId(mapping.EventSourceArn)),
   };
 };
-/** The webhook: the function behind the Function URL. */
-const webhook = () => {
-  return functionById(logicalId(stack.one('AWS::Lambda::Url').properties.TargetFunctionArn));
+/** The function behind the Function URL a stack output (`WebhookUrl`, `InteractionsUrl`) names. */
+const behindUrl = (output: string) => {
+  const url = logicalId(stack.template.Outputs![output]!.Value);
+  const found = stack.ofType('AWS::Lambda::Url').find(([id]) => id === url) ?? fail(`no Function URL ${url}`);
+  return functionById(logicalId(found[1].Properties!.TargetFunctionArn));
 };
+/** The registry webhook, and Slack's clicks and agents' reports. */
+const webhook = () => behindUrl('WebhookUrl');
+const interactions = () => behindUrl('InteractionsUrl');
 /** The sweep: the function the stack output `SweepFunction` names. */
 const sweep = () => functionById(logicalId(stack.template.Outputs!.SweepFunction!.Value));
 /** The schedules of a function: each rule's input as EventBridge sends it (a Scheduled Event when none). */
@@ -265,7 +270,7 @@ describe('docs/aws.md, rehearsed on the synthesized stack', () => {
       for (const value of Object.values(fn.environment)) expect(value).not.toContain('[object Object]');
     }
     // Tagwarden's own functions are ES modules, loaded as such.
-    for (const fn of [consumer().fn, webhook(), sweep()]) {
+    for (const fn of [consumer().fn, webhook(), interactions(), sweep()]) {
       expect({ id: fn.id, handler: fn.handler }).toEqual({ id: fn.id, handler: 'index.handler' });
       expect(existsSync(join(fn.codeDir, 'index.mjs'))).toBe(true);
     }

@@ -165,7 +165,7 @@ describe('the CDK stack', () => {
 
   test('runs every function on arm64 Node 24 with 256 MB, its own log group kept a month, no source maps unless asked', () => {
     const functions = resources(template, 'AWS::Lambda::Function');
-    expect(functions).toHaveLength(3);
+    expect(functions).toHaveLength(4);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs24.x',
@@ -180,15 +180,15 @@ describe('the CDK stack', () => {
       expect(template.toJSON().Resources[logGroup!].Properties.RetentionInDays).toBe(30);
     }
     const timeouts = functions.map((f) => f.Properties.Timeout).sort();
-    expect(timeouts).toEqual([10, 30, 300]);
+    expect(timeouts).toEqual([10, 10, 30, 300]);
     // Source maps cost every cold start; they are opt-in (-c sourceMaps=true), then on every function.
     const nodeOptions = (t: Template) =>
       resources(t, 'AWS::Lambda::Function').map(
         (f) => (f.Properties.Environment as { Variables: Record<string, unknown> }).Variables.NODE_OPTIONS,
       );
-    expect(nodeOptions(template)).toEqual([undefined, undefined, undefined]);
+    expect(nodeOptions(template)).toEqual([undefined, undefined, undefined, undefined]);
     expect(nodeOptions(Template.fromStack(build({ sourceMaps: 'true' }).stack))).toEqual(
-      Array(3).fill('--enable-source-maps'),
+      Array(4).fill('--enable-source-maps'),
     );
     expect(existsSync(join(bundleDir('EcrEvents'), 'index.mjs.map'))).toBe(false);
   });
@@ -223,12 +223,17 @@ describe('the CDK stack', () => {
       expect(code).not.toContain('__TAGWARDEN_POLICY__');
     }
     // Slack's clicks act under the policy on the history table, and drift reports are recorded there
-    // (issues 15 and 16): the webhook carries both.
-    expect(Object.keys(vars('Webhook')).sort()).toEqual(
+    // (issues 15 and 16): the Interactions function carries both; the registry webhook neither.
+    expect(Object.keys(vars('Interactions')).sort()).toEqual(
       ['POWERTOOLS_SERVICE_NAME', 'QUEUE_URL', 'SECRET_ARN', 'TABLE_NAME'].sort(),
     );
-    expect(bundleOf('Webhook')).toContain('payments/*');
-    expect(bundleOf('Webhook')).not.toContain('__TAGWARDEN_POLICY__');
+    expect(bundleOf('Interactions')).toContain('payments/*');
+    expect(bundleOf('Interactions')).not.toContain('__TAGWARDEN_POLICY__');
+    expect(Object.keys(vars('Webhook')).sort()).toEqual(
+      ['POWERTOOLS_SERVICE_NAME', 'QUEUE_URL', 'SECRET_ARN'].sort(),
+    );
+    expect(bundleOf('Webhook')).not.toContain('payments/*');
+    expect(bundleOf('Webhook')).not.toContain('DynamoDB');
   });
 
   test('a policy of 60 rules synthesizes; an environment past 4 KB fails synthesis with one line', () => {
@@ -292,7 +297,8 @@ describe('the CDK stack', () => {
     ];
     expect(held('EcrEvents')).toEqual([...guarding, ...polling].sort());
     expect(held('Sweep')).toEqual([...guarding, 'ecr:DescribeImages'].sort());
-    expect(held('Webhook')).toEqual(
+    expect(held('Webhook')).toEqual(['secretsmanager:GetSecretValue', 'sqs:SendMessage']);
+    expect(held('Interactions')).toEqual(
       [
         'dynamodb:DeleteItem',
         'dynamodb:GetItem',
@@ -314,10 +320,14 @@ describe('the CDK stack', () => {
       statementsOf(template, id).some((s) => actions(s).includes(action));
     expect(has('Webhook', 'sqs:SendMessage')).toBe(true);
     expect(has('Webhook', 'sqs:ReceiveMessage')).toBe(false);
-    // The table for Slack's clicks, never the registry.
-    expect(has('Webhook', 'dynamodb:PutItem')).toBe(true);
-    expect(has('Webhook', 'dynamodb:DeleteItem')).toBe(true);
-    expect(has('Webhook', 'ecr:PutImage')).toBe(false);
+    // The table for Slack's clicks and drift reports, never the registry; the registry webhook no table.
+    expect(has('Webhook', 'dynamodb:PutItem')).toBe(false);
+    expect(has('Webhook', 'dynamodb:GetItem')).toBe(false);
+    expect(has('Interactions', 'sqs:SendMessage')).toBe(true);
+    expect(has('Interactions', 'sqs:ReceiveMessage')).toBe(false);
+    expect(has('Interactions', 'dynamodb:PutItem')).toBe(true);
+    expect(has('Interactions', 'dynamodb:DeleteItem')).toBe(true);
+    for (const id of ['Webhook', 'Interactions']) expect(has(id, 'ecr:PutImage')).toBe(false);
     expect(has('EcrEvents', 'sqs:ReceiveMessage')).toBe(true);
     expect(has('EcrEvents', 'sqs:SendMessage')).toBe(false);
     for (const id of ['EcrEvents', 'Sweep']) expect(has(id, 'dynamodb:PutItem')).toBe(true);
@@ -345,7 +355,7 @@ describe('the CDK stack', () => {
 
   test('lets every function read the secret, and write only its own logs', () => {
     const secret = only(resources(template, 'AWS::SecretsManager::Secret'));
-    for (const id of ['EcrEvents', 'Webhook', 'Sweep']) {
+    for (const id of ['EcrEvents', 'Webhook', 'Interactions', 'Sweep']) {
       const statements = statementsOf(template, id);
       expect(statements).toContainEqual(
         expect.objectContaining({
@@ -403,8 +413,8 @@ describe('the CDK stack', () => {
       SweepCode: (sweep.Properties.Code as { S3Key: unknown }).S3Key,
       Repositories: 'payments/api',
     });
-    // No function of its own: the three functions are all there is.
-    expect(resources(template, 'AWS::Lambda::Function')).toHaveLength(3);
+    // No function of its own: the four functions are all there is.
+    expect(resources(template, 'AWS::Lambda::Function')).toHaveLength(4);
     template.hasOutput('BaselineResult', { Value: { 'Fn::GetAtt': [baseline.id, 'Result'] } });
     // Another policy is other code: its key changes, so CloudFormation runs the baseline again.
     writeFileSync(
@@ -419,8 +429,18 @@ describe('the CDK stack', () => {
   }, 120_000);
 
   test('takes webhooks through a Function URL whose authentication is in the handler', () => {
-    template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE' });
+    const urls = resources(template, 'AWS::Lambda::Url');
+    expect(urls.map((u) => u.Properties.AuthType)).toEqual(['NONE', 'NONE']);
+    const target = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+    const fn = (prefix: string) =>
+      only(resources(template, 'AWS::Lambda::Function').filter((f) => f.id.startsWith(prefix))).id;
+    expect(urls.map((u) => u.Properties.TargetFunctionArn)).toEqual(
+      expect.arrayContaining([target(fn('Webhook')), target(fn('Interactions'))]),
+    );
     template.hasOutput('WebhookUrl', { Value: Match.anyValue() });
+    expect(template.toJSON().Outputs.InteractionsUrl.Value).toEqual({
+      'Fn::GetAtt': [only(urls.filter((u) => u.id.startsWith('Interactions'))).id, 'FunctionUrl'],
+    });
   });
 
   test('alarms on any dead letter, any failed revert and any effect that failed for good', () => {
@@ -483,6 +503,10 @@ describe('the CDK stack', () => {
       resources(withEmail, 'AWS::Lambda::Function').filter((f) => f.id.startsWith('Webhook')),
     );
     expect(webhook.Properties.ReservedConcurrentExecutions).toBe(20);
+    const interactions = only(
+      resources(withEmail, 'AWS::Lambda::Function').filter((f) => f.id.startsWith('Interactions')),
+    );
+    expect(interactions.Properties.ReservedConcurrentExecutions).toBe(20);
 
     const arn = 'arn:aws:sns:eu-west-1:123456789012:oncall';
     const existing = Template.fromStack(build({ alarmTopicArn: arn }).stack);
@@ -535,6 +559,13 @@ describe('the CDK stack', () => {
       'EventsD32975C2',
       'EventsPolicyE4A9312A',
       'HistoryC127576E',
+      'InteractionsA486FAA2',
+      'InteractionsFunctionUrl30B672E4',
+      'InteractionsLogs1341ACEF',
+      'InteractionsRole967C8166',
+      'InteractionsRoleDefaultPolicyA07EA1F3',
+      'InteractionsinvokefunctionEE0CAE35',
+      'Interactionsinvokefunctionurl7D1A0C8E',
       'OutboxSchedule5DE74EA7',
       'OutboxScheduleAllowEventRuleTagwardenSweep47F1CB533010F2BB',
       'RevertFailed75B2477A',
@@ -639,7 +670,7 @@ describe('the CDK stack', () => {
     };
     expect(
       Object.values(synthesized.Resources).filter((r) => r.Type === 'AWS::Lambda::Function'),
-    ).toHaveLength(3);
+    ).toHaveLength(4);
     const reasons = Object.values(synthesized.Resources).flatMap(
       (r) => r.Metadata?.cdk_nag?.rules_to_suppress ?? [],
     );

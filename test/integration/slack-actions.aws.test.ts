@@ -2,6 +2,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { handleInteractions } from '../../functions/aws/interactions';
 import {
   buildSlackUrlDeps,
   handleSlackUrl,
@@ -17,7 +18,7 @@ import { digestOf, pushEvent } from '../support/events';
 import { signedClick } from '../support/slack-clicks';
 import { type SlackStub, startSlackStub } from '../support/slack-stub';
 
-// Issue 16 on AWS: Slack's clicks on the webhook's Function URL, acting on DynamoDB Local.
+// Issue 16 on AWS: Slack's clicks on the Interactions Function URL, acting on DynamoDB Local.
 const SECRET = 'aws-slack-signing-secret-0123456';
 const APPROVER = 'U0APPROVER';
 const NOW = new Date('2026-12-01T12:00:00.000Z');
@@ -120,7 +121,7 @@ const signed = (kind: ButtonValue['kind'], ref: TagRef, user = APPROVER, respons
     responseUrl: responseUrl ?? `${responses.url}/click-${kind}-${ref.tag}`,
   });
 
-describe('AWS: POST /slack/actions on the webhook Function URL', () => {
+describe('AWS: POST /slack/actions on the Interactions Function URL', () => {
   it('approves B (base64 body): history row, approved digest, the message updated; a replay is 401', async () => {
     const deps = await deployed();
     // Recorded under a revert rule (say, before the policy changed): A stays the approved digest.
@@ -196,12 +197,16 @@ describe('AWS: POST /slack/actions on the webhook Function URL', () => {
   }, 30_000);
 
   it('is 404 naming the setting while the secret has no slackSigningSecret, 405 for GET', async () => {
+    const off = {
+      error: 'Slack actions are off: put slackSigningSecret in the Tagwarden secret (see docs/slack.md)',
+    };
     expect(await slackActionsRoute(urlEvent(signed('approve', REF_OFF)), async () => undefined)).toEqual({
       status: 404,
-      body: {
-        error: 'Slack actions are off: put slackSigningSecret in the Tagwarden secret (see docs/slack.md)',
-      },
+      body: off,
     });
+    const roots = { slack: async () => undefined, drift: async () => null };
+    const routed = await handleInteractions(roots, urlEvent(signed('approve', REF_OFF)));
+    expect([routed.statusCode, JSON.parse(routed.body)]).toEqual([404, off]);
     secrets.on(GetSecretValueCommand).resolves({ SecretString: '{}' });
     expect(
       await buildSlackUrlDeps({ secretsManager: new SecretsManagerClient({}), env: { SECRET_ARN: 'arn' } }),
