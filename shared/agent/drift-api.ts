@@ -1,5 +1,6 @@
 import { digestProblem } from '../core';
 import { type ApprovedDigest, type ApprovedDigests, type TagReference, tagKey } from './drift';
+import { httpUrlOption } from './drift-report';
 import { canonicalHost } from './image-reference';
 
 /** How long one `GET /api/tags/<ref>` may take, how much of its answer is read, and how many a round asks. */
@@ -15,15 +16,7 @@ export type TagDigests = Pick<ApprovedDigests, 'get'>;
  * environment). Throws a one-line reason.
  */
 export function apiBase(text: string): URL {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new Error(`--tagwarden-api ${JSON.stringify(text)} is not a URL`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new Error(`--tagwarden-api must be http or https, not ${url.protocol.replace(':', '')}`);
-  if (url.username || url.password) throw new Error('--tagwarden-api must not carry credentials');
+  const url = httpUrlOption('--tagwarden-api', text);
   url.pathname = url.pathname.replace(/\/+$/, '');
   url.search = '';
   url.hash = '';

@@ -12,20 +12,26 @@ import {
 /** How long one report may take before the round counts it as failed (and the next round retries). */
 const SEND_TIMEOUT_MS = 10_000;
 
+/** A flag's URL: http(s), without credentials. Throws a one-line reason naming the flag. */
+export function httpUrlOption(flag: string, text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error(`${flag} ${JSON.stringify(text)} is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new Error(`${flag} must be http or https, not ${url.protocol.replace(':', '')}`);
+  if (url.username || url.password) throw new Error(`${flag} must not carry credentials`);
+  return url;
+}
+
 /**
  * `--report-url`: Tagwarden's base URL (`https://tagwarden.example`, the report goes to
  * `/webhooks/agent` under it) or the full `…/webhooks/agent` URL, used as given. http(s) only.
  */
 export function reportTarget(text: string): URL {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new Error(`--report-url ${JSON.stringify(text)} is not a URL`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new Error(`--report-url must be http or https, not ${url.protocol.replace(':', '')}`);
-  if (url.username || url.password) throw new Error('--report-url must not carry credentials');
+  const url = httpUrlOption('--report-url', text);
   if (!url.pathname.endsWith(DRIFT_REPORT_PATH))
     url.pathname = `${url.pathname.replace(/\/+$/, '')}${DRIFT_REPORT_PATH}`;
   return url;
