@@ -124,10 +124,35 @@ describe('ECR parser', () => {
     ]);
   });
 
-  it('ignores a delete without an image-tag', () => {
+  it('reads a delete without an image-tag as a delete by digest, to be recorded against the tags serving it', () => {
     const { 'image-tag': _tag, ...detail } = deleteValid.detail;
     expect(itemsOf({ ...deleteValid, detail })).toEqual([
-      { kind: 'ignored', reason: expect.stringMatching(/digest-only delete/) },
+      {
+        kind: 'ignored',
+        reason: expect.stringMatching(/^manifest delete by digest sha256:/),
+        digestDelete: {
+          id: 'dd3b46cb-2c74-f49e-393b-28286b67279d',
+          registryHost: validPush.registryHost,
+          repository: validPush.repository,
+          digest: validPush.digest,
+          timestamp: '2019-11-16T02:01:05.000Z',
+          actor: null,
+        },
+      },
+    ]);
+  });
+
+  it('ignores a delete that names neither a tag nor a digest', () => {
+    const { 'image-tag': _tag, 'image-digest': _digest, ...detail } = deleteValid.detail;
+    expect(itemsOf({ ...deleteValid, detail })).toEqual([
+      { kind: 'ignored', reason: 'delete without detail.image-tag or detail.image-digest names no image' },
+    ]);
+  });
+
+  it('rejects a delete by digest from a region that is not one', () => {
+    const { 'image-tag': _tag, ...detail } = deleteValid.detail;
+    expect(itemsOf({ ...deleteValid, region: 'not a region', detail })).toEqual([
+      { kind: 'rejected', reason: expect.stringMatching(/region/) },
     ]);
   });
 

@@ -14,7 +14,7 @@ import { CLOUDTRAIL_DETAIL_TYPE, ecrRegistryHost, judgeCloudTrailCall } from './
 import { jsonDepth, MAX_JSON_DEPTH } from './json-body';
 import { BEARER_TOKEN, defineSource, envelopeOf, notThisSource } from './source';
 import type { ItemOutcome } from './types';
-import { isRecord, validatedEvent } from './validate';
+import { digestDeleteOutcome, isRecord, validatedEvent } from './validate';
 
 /**
  * Amazon ECR via EventBridge ("ECR Image Action", schema aws.ecr@ECRImageAction, and refused pushes
@@ -157,11 +157,8 @@ function judgeEvent(item: unknown): ItemOutcome {
   );
   if (problem) return rejected(problem);
 
-  if (tag === null) {
-    return action === 'push'
-      ? ignored('digest-only push (no detail.image-tag), not a tag event')
-      : ignored('digest-only delete (no detail.image-tag), not a tag event');
-  }
+  if (tag === null && action === 'push')
+    return ignored('digest-only push (no detail.image-tag), not a tag event');
   if (digest === null && action === 'push') return rejected('detail.image-digest is missing on a PUSH');
 
   const registry = ecrRegistryHost(event.account, event.region);
@@ -169,6 +166,20 @@ function judgeEvent(item: unknown): ItemOutcome {
 
   const timestamp = normalizeTimestamp(event.time);
   if (timestamp === null) return rejected(`time ${quote(event.time)} is not an RFC 3339 time`);
+
+  // An image deleted by digest (`batch-delete-image --image-ids imageDigest=…`) takes every tag
+  // that served it: recorded against the tags history says serve it, as distribution's manifest delete.
+  if (tag === null)
+    return digest === null
+      ? ignored('delete without detail.image-tag or detail.image-digest names no image')
+      : digestDeleteOutcome({
+          id: event.id,
+          registryHost: registry.host,
+          repository,
+          digest,
+          timestamp,
+          actor: null,
+        });
 
   return validatedEvent({
     id: event.id,

@@ -165,3 +165,43 @@ test('a manifest deleted by digest goes through the queue and is recorded agains
     ['Image deleted from the registry', 'v2'],
   ]);
 }, 60_000);
+
+test("ECR's own delete by digest (an EventBridge DELETE without a tag) is recorded against the tags serving the image, alerted once", async () => {
+  const A = digestOf('a');
+  const ecrHost = '123456789012.dkr.ecr.us-west-2.amazonaws.com';
+  const ecrEvent = (id: string, detail: Record<string, string>, time: string) =>
+    JSON.stringify({
+      version: '0',
+      id,
+      'detail-type': 'ECR Image Action',
+      source: 'aws.ecr',
+      account: '123456789012',
+      time,
+      region: 'us-west-2',
+      resources: [],
+      detail: { result: 'SUCCESS', 'repository-name': 'payments/api', 'image-digest': A, ...detail },
+    });
+  const { deps, notifier } = await consumer('chain-ecr-delete');
+  const pushes = ['v1', 'v2'].map((tag) =>
+    ecrEvent(`push-${tag}`, { 'action-type': 'PUSH', 'image-tag': tag }, '2026-12-01T10:00:00Z'),
+  );
+  expect(await handleBatch(deps, sqsBatch(pushes), context)).toEqual({ batchItemFailures: [] });
+
+  const deleted = sqsBatch([ecrEvent('del-ecr', { 'action-type': 'DELETE' }, '2026-12-01T11:00:00Z')]);
+  expect(await handleBatch(deps, deleted, context)).toEqual({ batchItemFailures: [] });
+  // EventBridge delivers at least once: the same event again records nothing more.
+  expect(await handleBatch(deps, deleted, context)).toEqual({ batchItemFailures: [] });
+
+  for (const tag of ['v1', 'v2']) {
+    const ref = { registryHost: ecrHost, repository: 'payments/api', tag };
+    expect((await deps.store.history(ref)).map((row) => [row.eventId, row.transition])).toEqual([
+      [`ecr:push-${tag}`, 'first-seen'],
+      [`ecr:del-ecr@${tag}`, 'digest-deleted'],
+    ]);
+    expect((await deps.store.tagState(ref))?.digest).toBeNull();
+  }
+  expect(notifier.alerts.map((a) => [a.title, a.incident.ref.tag])).toEqual([
+    ['Image deleted from the registry', 'v1'],
+    ['Image deleted from the registry', 'v2'],
+  ]);
+}, 60_000);
