@@ -1,4 +1,5 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { BodyTooLargeError, readBoundedBody } from '../../shared/bounded-body';
 import { errorMessage } from '../../shared/core';
 import { admitWebhook, ingestAdmitted, webhookPreflight } from '../../shared/guard/ingest';
 import { MAX_BODY_BYTES } from '../../shared/sources';
@@ -56,16 +57,12 @@ export async function boundedBody(
   announced: string | undefined,
   limit = MAX_BODY_BYTES,
 ): Promise<Buffer | string> {
-  const declared = Number(announced ?? '0');
-  if (declared > limit) return `body is ${declared} bytes; the limit is ${limit}`;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request.body ?? []) {
-    size += chunk.length;
-    if (size > limit) return `body is larger than the limit of ${limit} bytes`;
-    chunks.push(Buffer.from(chunk));
+  try {
+    return await readBoundedBody(request.body, limit, { contentLength: announced });
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) return error.message;
+    throw error;
   }
-  return Buffer.concat(chunks);
 }
 
 async function poisoned(

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
-import { type EffectKind, errorMessage } from '../../shared/core';
+import { type EffectKind, EVENT_ACTIONS, errorMessage, TRANSITION_KINDS } from '../../shared/core';
 import { type RecordedHistory, readRecordedHistory } from '../../shared/history';
 import { CliError } from './cli-io';
 
@@ -18,22 +18,13 @@ const digestOrNull = z.string().nullable();
 const historyRow = z.object({
   seq: z.number().int(),
   eventId: z.string(),
-  action: z.enum(['push', 'delete']),
+  action: z.enum(EVENT_ACTIONS),
   registryHost: z.string(),
   repository: z.string(),
   tag: z.string(),
   digest: digestOrNull,
   previousDigest: digestOrNull,
-  transition: z.enum([
-    'first-seen',
-    'unchanged',
-    'overwrite',
-    'overwritten',
-    'stale',
-    'duplicate',
-    'deleted',
-    'restored',
-  ]),
+  transition: z.enum(TRANSITION_KINDS),
   eventTime: z.string(),
   receivedAt: z.string(),
   actor: z.string().nullable(),

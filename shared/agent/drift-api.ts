@@ -1,3 +1,4 @@
+import { readBoundedBody } from '../bounded-body';
 import { digestProblem } from '../core';
 import { type ApprovedDigest, type ApprovedDigests, type TagReference, tagKey } from './drift';
 import { httpUrlOption } from './drift-report';
@@ -70,31 +71,15 @@ async function currentDigest(
     await response.body?.cancel();
     throw new Error(`Tagwarden's API answered ${response.status} for ${ref}`);
   }
-  const body = await limitedText(response, MAX_LOOKUP_BYTES);
-  const current = (JSON.parse(body) as { current?: unknown }).current;
+  const body = await readBoundedBody(response.body, MAX_LOOKUP_BYTES, {
+    contentLength: response.headers.get('content-length'),
+    refuse: () => new Error(`Tagwarden's API answer is larger than ${MAX_LOOKUP_BYTES} bytes`),
+  });
+  const current = (JSON.parse(body.toString('utf8')) as { current?: unknown }).current;
   if (current === null) return null;
   if (typeof current !== 'string' || digestProblem(current) !== null)
     throw new Error(`Tagwarden's API answered no valid current digest for ${ref}`);
   return current;
-}
-
-/** The body as text, refused past `limit` bytes (the rest is not read). */
-async function limitedText(response: Response, limit: number): Promise<string> {
-  const reader = response.body?.getReader();
-  if (!reader) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      throw new Error(`Tagwarden's API answer is larger than ${limit} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** An error in a few words: fetch's own cause ("connect ECONNREFUSED …") rather than "fetch failed". */

@@ -1,7 +1,29 @@
 import type { Digest, RegistryEvent } from './model';
 import { compareEventTimes } from './time';
 
-/** What applying one event did to a tag. Every store answers with one of these. */
+/**
+ * Every kind of Transition, at run time: the web interface's filter, the API's validation and replay's
+ * reading of a history document list the kinds from here, so a new kind is in all of them.
+ */
+export const TRANSITION_KINDS = [
+  'first-seen',
+  'unchanged',
+  'overwrite',
+  'overwritten',
+  'stale',
+  'duplicate',
+  'deleted',
+  'restored',
+  'digest-deleted',
+  'attempt',
+] as const;
+
+export type TransitionKind = (typeof TRANSITION_KINDS)[number];
+
+/**
+ * What applying one event did to a tag. Every store answers with one of these. Its kinds are those of
+ * TRANSITION_KINDS (a test fails to compile when they part).
+ */
 export type Transition =
   | { kind: 'first-seen'; digest: Digest }
   | { kind: 'unchanged'; digest: Digest }
@@ -37,8 +59,6 @@ export type Transition =
       grouped: boolean;
       closed: AttemptGroup | null;
     };
-
-export type TransitionKind = Transition['kind'];
 
 /** A restore Tagwarden is about to make, recorded before the registry call so its echo is recognized. */
 export interface PendingRestore {

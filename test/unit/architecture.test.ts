@@ -15,6 +15,7 @@ const SCANNED = ['shared', 'functions', 'infra'];
 const LOG = 'shared/log.ts';
 const BUILT_ONCE = 'shared/built-once.ts';
 const ZOD_ENGLISH = 'shared/zod-english.ts';
+const BOUNDED_BODY = 'shared/bounded-body.ts';
 /** The one place a webhook outcome becomes an HTTP status: shared by the three runtimes' HTTP handlers. */
 const WEBHOOK_ANSWER = 'functions/webhook-answer.ts';
 const SHARED_ROOMS = [
@@ -30,6 +31,7 @@ const SHARED_ROOMS = [
   LOG,
   BUILT_ONCE,
   ZOD_ENGLISH,
+  BOUNDED_BODY,
 ];
 
 /** Which of our rooms each room may import (its own room is always allowed). */
@@ -39,9 +41,9 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   'shared/contracts': ['shared/core', 'shared/auth'],
   'shared/auth': ['shared/core', 'shared/sources'],
   'shared/history': ['shared/core', LOG],
-  'shared/adapters': ['shared/core', 'shared/contracts', LOG],
+  'shared/adapters': ['shared/core', 'shared/contracts', LOG, BOUNDED_BODY],
   'shared/config': ['shared/core', 'shared/contracts', 'shared/sources', ZOD_ENGLISH],
-  'shared/agent': ['shared/core', 'shared/contracts', LOG],
+  'shared/agent': ['shared/core', 'shared/contracts', LOG, BOUNDED_BODY],
   'shared/guard': [
     'shared/core',
     'shared/sources',
@@ -54,6 +56,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   [LOG]: [],
   [BUILT_ONCE]: [],
   [ZOD_ENGLISH]: [],
+  [BOUNDED_BODY]: [],
   /** The library's barrel: re-exports, nothing else. */
   'shared/index.ts': ['shared/core', 'shared/history', 'shared/sources'],
   [WEBHOOK_ANSWER]: ['shared/core', 'shared/guard'],

@@ -1,14 +1,14 @@
+import { TRANSITION_KINDS } from '../../../shared/core';
 import type { TagFilter } from '../../../shared/history';
 import type { TagEffectView } from '../tag-effects';
 import { digestView, documentOf, html, type Node, retryButton, timeView, uiHref } from './html';
-import {
-  type DriftListItem,
-  type DriftTimelineRow,
-  type EffectListItem,
-  type TagList,
-  type Timeline,
-  type TimelineEntry,
-  TRANSITIONS,
+import type {
+  DriftListItem,
+  DriftTimelineRow,
+  EffectListItem,
+  TagList,
+  Timeline,
+  TimelineEntry,
 } from './queries';
 
 export interface Session {
@@ -45,7 +45,7 @@ function filterForm(filter: TagFilter): Node {
     <label>Last transition
       <select name="transition">
         <option value="">any</option>
-        ${TRANSITIONS.map((t) => html`<option value=${t} selected=${filter.transition === t}>${t}</option>`)}
+        ${TRANSITION_KINDS.map((t) => html`<option value=${t} selected=${filter.transition === t}>${t}</option>`)}
       </select>
     </label>
     <button type="submit">Filter</button>

@@ -1,11 +1,4 @@
-import {
-  driftNotice,
-  findingRef,
-  formatTagRef,
-  type HistoryEntry,
-  type TagRef,
-  type TransitionKind,
-} from '../../../shared/core';
+import { driftNotice, findingRef, formatTagRef, type HistoryEntry, type TagRef } from '../../../shared/core';
 import type {
   DriftLog,
   DriftRow,
@@ -25,19 +18,6 @@ export type UiStore = HistoryBrowser &
 
 /** The drift findings agents report (issue 15), when the store keeps them. */
 export type UiDrift = Pick<DriftLog, 'openFindings' | 'driftHistory'>;
-
-export const TRANSITIONS: readonly TransitionKind[] = [
-  'first-seen',
-  'unchanged',
-  'overwrite',
-  'overwritten',
-  'stale',
-  'duplicate',
-  'deleted',
-  'restored',
-  'digest-deleted',
-  'attempt',
-];
 
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 500;

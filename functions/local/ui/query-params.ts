@@ -1,6 +1,6 @@
-import { parseTagRef, type TagRef, type TransitionKind } from '../../../shared/core';
+import { parseTagRef, type TagRef, TRANSITION_KINDS, type TransitionKind } from '../../../shared/core';
 import type { TagFilter } from '../../../shared/history';
-import { DEFAULT_LIMIT, MAX_LIMIT, TRANSITIONS } from './queries';
+import { DEFAULT_LIMIT, MAX_LIMIT } from './queries';
 
 // The query strings of the pages and their JSON twins, checked the same way for both: a bad value is
 // a 400 naming it, never a silently ignored filter.
@@ -35,8 +35,8 @@ export function listQuery(params: URLSearchParams): ListQuery | Problem {
   if (registry) filter.registryHost = registry.toLowerCase();
   if (repository) filter.repository = repository;
   if (transition) {
-    if (!TRANSITIONS.includes(transition as TransitionKind))
-      return { problem: `transition must be one of ${TRANSITIONS.join(', ')}` };
+    if (!TRANSITION_KINDS.includes(transition as TransitionKind))
+      return { problem: `transition must be one of ${TRANSITION_KINDS.join(', ')}` };
     filter.transition = transition as TransitionKind;
   }
   return { filter, ...page };
