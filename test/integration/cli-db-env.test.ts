@@ -3,10 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { diffDrift } from '../../shared/core';
 import { SqliteHistoryStore } from '../../shared/history';
+import { PostgresHistoryStore } from '../../shared/history/postgres';
 import { finding } from '../contract/drift-log.contract';
 import { type CliResult, runCli, useCliSnapshot } from '../support/cli-process';
 import { at, pushEvent } from '../support/events';
 import { pushImage } from '../support/images';
+import { PG_PASSWORD, type RunningPostgres, startPostgres } from '../support/postgres';
 import { type RunningRegistry, startRegistry } from '../support/registry';
 import { buildCli } from '../support/tagwarden';
 
@@ -110,6 +112,25 @@ describe('--db-env reaches the store --db names', () => {
       'error: replay --db takes a SQLite history file, not a PostgreSQL URL (postgres://u:***@db/x)\n',
     );
   });
+});
+
+describe('history --db-env on a PostgreSQL history (the overlay, through kubectl exec)', () => {
+  let pg: RunningPostgres;
+  beforeAll(async () => {
+    pg = await startPostgres();
+  }, 60_000);
+  afterAll(() => pg?.stop());
+
+  it('prints the tag from the database the variable names, its password not in the output', async () => {
+    const url = await pg.createDatabase('dbenv');
+    const store = await PostgresHistoryStore.open({ url });
+    await store.apply(pushEvent({ id: 'pg1' }), ALERT, at(0));
+    await store.close();
+    const result = viaEnv(['history', REF, '--json'], url);
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout).history.map((h: { eventId: string }) => h.eventId)).toEqual(['pg1']);
+    expect(result.stdout + result.stderr).not.toContain(PG_PASSWORD);
+  }, 60_000);
 });
 
 describe('sweep and baseline with --db-env', () => {
