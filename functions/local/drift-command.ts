@@ -4,22 +4,23 @@ import type { OpenFinding } from '../../shared/core';
 import { type DriftRow, driftLogOf } from '../../shared/history';
 import { out } from './cli-io';
 import { openStore } from './composition';
-import { DEFAULT_DB_PATH } from './dependencies';
+import { type DbOptions, historyLocation, withDbOptions } from './db-option';
 import { driftListing } from './drift-route';
 import { alignedTable, shortDigests, TERMINAL_WIDTH } from './text-table';
 
 export function registerDriftCommand(program: Command): void {
-  program
-    .command('drift')
-    .description('list the open drift findings (what pods run against what their tag serves) per cluster')
-    .option('--cluster <name>', 'only this cluster')
-    .option('--db <file|url>', 'SQLite history file, or a postgres:// URL', DEFAULT_DB_PATH)
+  withDbOptions(
+    program
+      .command('drift')
+      .description('list the open drift findings (what pods run against what their tag serves) per cluster')
+      .option('--cluster <name>', 'only this cluster'),
+  )
     .option('--json', 'print JSON (the same as GET /api/drift)')
     .action(drift);
 }
 
-async function drift(options: { cluster?: string; db: string; json?: boolean }): Promise<void> {
-  const store = await openStore(options.db, { mustExist: true });
+async function drift(options: DbOptions & { cluster?: string; json?: boolean }): Promise<void> {
+  const store = await openStore(historyLocation(options), { mustExist: true });
   // Both stores `--db` opens keep a drift log; a store without one has no findings to list.
   const open = (await driftLogOf(store)?.openFindings(options.cluster)) ?? [];
   await store.close();

@@ -2,19 +2,18 @@ import type { Command } from 'commander';
 import { formatTagRef, printable } from '../../shared/core';
 import { out } from './cli-io';
 import { openStore } from './composition';
-import { DEFAULT_DB_PATH } from './dependencies';
+import { type DbOptions, historyLocation, withDbOptions } from './db-option';
 
 export function registerFailedCommand(program: Command): void {
-  program
-    .command('failed')
-    .description('list effects that failed for good and events that were rejected')
-    .option('--db <file|url>', 'SQLite history file, or a postgres:// URL', DEFAULT_DB_PATH)
+  withDbOptions(
+    program.command('failed').description('list effects that failed for good and events that were rejected'),
+  )
     .option('--limit <n>', 'how many of each', (v) => Number.parseInt(v, 10), 50)
     .action(failed);
 }
 
-async function failed(options: { db: string; limit: number }): Promise<void> {
-  const store = await openStore(options.db, { mustExist: true });
+async function failed(options: DbOptions & { limit: number }): Promise<void> {
+  const store = await openStore(historyLocation(options), { mustExist: true });
   const effects = await store.failedEffects(options.limit);
   const failures = await store.failures(options.limit);
   await store.close();

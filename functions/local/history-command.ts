@@ -3,32 +3,34 @@ import { formatTagRef, parseTagRef, printable } from '../../shared/core';
 import { driftLogOf, type HistoryEntry } from '../../shared/history';
 import { CliError, out } from './cli-io';
 import { dbLabel, openStore } from './composition';
-import { DEFAULT_DB_PATH } from './dependencies';
+import { type DbOptions, historyLocation, withDbOptions } from './db-option';
 import { driftRowsTable } from './drift-command';
 import { effectsOfTag, effectsTable } from './tag-effects';
 import { alignedTable, shortDigests, TERMINAL_WIDTH } from './text-table';
 
 export function registerHistoryCommand(program: Command): void {
-  program
-    .command('history')
-    .description('print the digest history of a tag')
-    .argument('<tagRef>', '<registryHost>/<repository>:<tag>')
-    .option('--db <file|url>', 'SQLite history file, or a postgres:// URL', DEFAULT_DB_PATH)
+  withDbOptions(
+    program
+      .command('history')
+      .description('print the digest history of a tag')
+      .argument('<tagRef>', '<registryHost>/<repository>:<tag>'),
+  )
     .option('--json', 'print JSON instead of a table')
     .option('--wide', 'full digests and event ids (the table may pass 120 columns)')
     .action(history);
 }
 
-async function history(text: string, options: { db: string; json?: boolean; wide?: boolean }): Promise<void> {
+async function history(text: string, options: DbOptions & { json?: boolean; wide?: boolean }): Promise<void> {
   const ref = parseTagRef(text);
   if ('problem' in ref) throw new CliError(ref.problem);
-  const store = await openStore(options.db, { mustExist: true });
+  const db = historyLocation(options);
+  const store = await openStore(db, { mustExist: true });
   const [state, rows] = [await store.tagState(ref), await store.history(ref)];
   const effects = await effectsOfTag(store, ref, rows);
   const drift = (await driftLogOf(store)?.driftHistory(ref)) ?? [];
   await store.close();
   if (rows.length === 0 && drift.length === 0)
-    throw new CliError(`no history for ${formatTagRef(ref)} in ${dbLabel(options.db)}`);
+    throw new CliError(`no history for ${formatTagRef(ref)} in ${dbLabel(db)}`);
   if (options.json) {
     out(
       JSON.stringify(

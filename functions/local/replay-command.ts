@@ -1,23 +1,29 @@
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { formatTagRef, type RegistryEvent, ruleFor } from '../../shared/core';
 import { decodeRecord, queueExportBodies } from '../../shared/guard/queue-envelope';
 import { MemoryHistoryStore, SqliteHistoryStore } from '../../shared/history';
+import { isPostgresUrl } from '../../shared/history/postgres';
 import { parseJsonBody, parseNormalizedEvent } from '../../shared/sources';
 import { CliError, err, out, readBody } from './cli-io';
+import { dbLabel } from './composition';
+import { type DbOptions, historyLocation, withDbOptions } from './db-option';
 import { loadLocalConfig } from './dependencies';
 import { type ReplaySummary, replayHistory, replaySummaryText } from './replay-history';
 import { historyDocument, readHistoryFile } from './replay-input';
 
 export function registerReplayCommand(program: Command): void {
-  program
-    .command('replay')
-    .description(
-      'dry run: feed normalized events (normalize output) through history and policy, print what would happen',
-    )
-    .requiredOption('--config <file>', 'policy to simulate')
-    .option('--db <file>', 'start from this history (it is copied, never changed)')
+  withDbOptions(
+    program
+      .command('replay')
+      .description(
+        'dry run: feed normalized events (normalize output) through history and policy, print what would happen',
+      )
+      .requiredOption('--config <file>', 'policy to simulate'),
+    new Option('--db <file>', 'start from this history (it is copied, never changed)'),
+    'read --db from this environment variable',
+  )
     .option(
       '--from-db <file>',
       'replay the history this file recorded (read only) and summarize what differs',
@@ -30,9 +36,8 @@ export function registerReplayCommand(program: Command): void {
     .action(replay);
 }
 
-interface ReplayOptions {
+interface ReplayOptions extends DbOptions<string | undefined> {
   config: string;
-  db?: string;
   fromDb?: string;
   json?: boolean;
 }
@@ -61,12 +66,15 @@ async function replay(file: string | undefined, options: ReplayOptions): Promise
     printSummary(replayHistory(recorded, local.policy), file === '-' ? 'standard input' : file, options);
     return;
   }
-  if (options.db && !existsSync(options.db)) throw new CliError(`history file ${options.db} does not exist`);
+  const db = historyLocation(options);
+  if (db && isPostgresUrl(db))
+    throw new CliError(`replay --db takes a SQLite history file, not a PostgreSQL URL (${dbLabel(db)})`);
+  if (db && !existsSync(db)) throw new CliError(`history file ${db} does not exist`);
   // A dry run works on an in-memory copy: the history file is never changed.
-  const store = options.db
+  const store = db
     ? new SqliteHistoryStore({
         path: ':memory:',
-        database: new Database(inMemoryImage(options.db)),
+        database: new Database(inMemoryImage(db)),
       })
     : new MemoryHistoryStore();
   const { events, bad } = eventsToReplay(text);

@@ -3,15 +3,14 @@ import { outcomeText } from '../../shared/guard/effects';
 import type { HistoryStore, OutboxEffect } from '../../shared/history';
 import { jsonLogger, silentLogger } from '../../shared/log';
 import { localRoot, openStore } from './composition';
-import { DEFAULT_DB_PATH } from './dependencies';
+import { type DbOptions, historyLocation, withDbOptions } from './db-option';
 
 /** Failed effects `--all` takes at most in one run. */
 const RETRY_ALL_LIMIT = 10_000;
 
-interface RetryOptions {
+interface RetryOptions extends DbOptions {
   key: string[];
   all?: boolean;
-  db: string;
   config?: string;
   verbose?: boolean;
 }
@@ -19,19 +18,20 @@ interface RetryOptions {
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
 export function registerRetryCommand(program: Command): void {
-  program
-    .command('retry')
-    .description(
-      'run effects that failed for good once more (e.g. a cluster bump after its receiver is back) and report what was delivered',
-    )
-    .option(
-      '--key <key>',
-      'an effect key as `tagwarden failed` lists it (repeat for several)',
-      (value: string, keys: string[]) => [...keys, value],
-      [] as string[],
-    )
-    .option('--all', 'retry every failed effect')
-    .option('--db <file|url>', 'SQLite history file, or a postgres:// URL', DEFAULT_DB_PATH)
+  withDbOptions(
+    program
+      .command('retry')
+      .description(
+        'run effects that failed for good once more (e.g. a cluster bump after its receiver is back) and report what was delivered',
+      )
+      .option(
+        '--key <key>',
+        'an effect key as `tagwarden failed` lists it (repeat for several)',
+        (value: string, keys: string[]) => [...keys, value],
+        [] as string[],
+      )
+      .option('--all', 'retry every failed effect'),
+  )
     .option('--config <file>', 'clusters, registries and notify settings (default: ./tagwarden.yaml)')
     .option('--verbose', 'print the outbox log (JSON lines) on stderr')
     .action(retry);
@@ -44,7 +44,7 @@ export function registerRetryCommand(program: Command): void {
 async function retry(options: RetryOptions): Promise<void> {
   if (Boolean(options.all) === options.key.length > 0)
     throw new Error('give --key <key> (as `tagwarden failed` lists it) or --all');
-  const store = await openStore(options.db, { mustExist: true });
+  const store = await openStore(historyLocation(options), { mustExist: true });
   try {
     const targets = options.all
       ? await store.failedEffects(RETRY_ALL_LIMIT)

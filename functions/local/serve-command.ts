@@ -1,22 +1,20 @@
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { hasCredentials } from '../../shared/auth/source-auth';
 import { driftLogOf } from '../../shared/history';
 import { isPostgresUrl } from '../../shared/history/postgres';
 import { SOURCE_PARSERS } from '../../shared/sources';
 import { CliError, out } from './cli-io';
 import { dbLabel, localRoot, openStore } from './composition';
-import { DEFAULT_DB_PATH } from './dependencies';
+import { type DbOptions, historyLocation, withDbOptions } from './db-option';
 import { clusterSecrets } from './drift-command';
 import { serveMetrics } from './metrics';
 import { historyReadiness } from './readiness';
 import { startLocalService } from './server';
 import { slackActionsFor } from './slack-route';
 
-interface ServeOptions {
+interface ServeOptions extends DbOptions {
   port: number;
   host: string;
-  db: string;
-  dbEnv?: string;
   config?: string;
 }
 
@@ -34,24 +32,19 @@ export function isLoopback(host: string): boolean {
 }
 
 export function registerServeCommand(program: Command): void {
-  program
-    .command('serve')
-    .description(
-      'run Tagwarden locally: webhook endpoints for every source, SQLite history, the effect outbox',
-    )
-    .option('--port <port>', 'port to listen on', port, 8080)
-    .option(
-      '--host <host>',
-      'address to bind (beyond loopback only when every enabled source has a token or secret, and api.token is set)',
-      '127.0.0.1',
-    )
-    .option('--db <file|url>', 'SQLite history file, or a postgres:// URL', DEFAULT_DB_PATH)
-    .addOption(
-      new Option(
-        '--db-env <name>',
-        'read --db from this environment variable (keeps a postgres:// URL and its password out of the command line)',
-      ).conflicts('db'),
-    )
+  withDbOptions(
+    program
+      .command('serve')
+      .description(
+        'run Tagwarden locally: webhook endpoints for every source, SQLite history, the effect outbox',
+      )
+      .option('--port <port>', 'port to listen on', port, 8080)
+      .option(
+        '--host <host>',
+        'address to bind (beyond loopback only when every enabled source has a token or secret, and api.token is set)',
+        '127.0.0.1',
+      ),
+  )
     .option(
       '--config <file>',
       'policy and settings (default: ./tagwarden.yaml if present, else built-in defaults)',
@@ -113,17 +106,6 @@ async function serve(options: ServeOptions): Promise<void> {
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
-}
-
-/** `--db`, or the value of the environment variable `--db-env` names (set and not empty). */
-export function historyLocation(options: Pick<ServeOptions, 'db' | 'dbEnv'>): string {
-  if (options.dbEnv === undefined) return options.db;
-  const name = options.dbEnv;
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
-    throw new CliError(`--db-env ${JSON.stringify(name)}: not an environment variable name`);
-  const value = process.env[name];
-  if (!value) throw new CliError(`--db-env ${name}: the environment variable ${name} is not set`);
-  return value;
 }
 
 /** Which sources are enabled and open, refusing an address beyond loopback that would expose either. */

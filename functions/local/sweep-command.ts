@@ -4,7 +4,8 @@ import { hostProblem, PermanentError, repositoryProblem } from '../../shared/cor
 import { type ObservedTag, reconcile, type SweepReport } from '../../shared/guard/sweep';
 import { CliError, out } from './cli-io';
 import { localRoot, openStore } from './composition';
-import { DEFAULT_DB_PATH, noRegistryMessage } from './dependencies';
+import { type DbOptions, historyLocation, withDbOptions } from './db-option';
+import { noRegistryMessage } from './dependencies';
 
 /** `sweep` and `baseline`: one command each, the same run (baseline only seeds unseen tags). */
 export function registerSweepCommands(program: Command): void {
@@ -15,16 +16,17 @@ export function registerSweepCommands(program: Command): void {
       'seed history with every tag the registry serves now, so the first overwrite after install is detected',
     ],
   ] as const) {
-    program
-      .command(name)
-      .description(description)
-      .argument(
-        '<repositories...>',
-        '<registryHost>/<repository>, each a registry configured under registries',
-      )
-      .option('--db <file|url>', 'SQLite history file, or a postgres:// URL', DEFAULT_DB_PATH)
+    withDbOptions(
+      program
+        .command(name)
+        .description(description)
+        .argument(
+          '<repositories...>',
+          '<registryHost>/<repository>, each a registry configured under registries',
+        ),
+    )
       .option('--config <file>', 'policy and registries (default: ./tagwarden.yaml)')
-      .action((repositories: string[], options: { db: string; config?: string }) =>
+      .action((repositories: string[], options: DbOptions & { config?: string }) =>
         sweep(repositories, options, name === 'baseline'),
       );
   }
@@ -32,9 +34,10 @@ export function registerSweepCommands(program: Command): void {
 
 async function sweep(
   targets: string[],
-  options: { db: string; config?: string },
+  options: DbOptions & { config?: string },
   baseline: boolean,
 ): Promise<void> {
+  const db = historyLocation(options);
   // Only the swept registries' settings are read now: a missing Slack URL or source token is no reason to stop.
   const hosts = targets.map((target) => target.slice(0, Math.max(target.indexOf('/'), 0)));
   const root = localRoot(options.config, undefined, {
@@ -57,7 +60,7 @@ async function sweep(
     }
     return { registryHost, repository, registry };
   });
-  const store = await openStore(options.db);
+  const store = await openStore(db);
   const runner = root.effectRunner(store);
   try {
     for (const target of parsed) {

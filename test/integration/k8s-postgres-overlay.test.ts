@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { historyLocation } from '../../functions/local/serve-command';
+import { historyLocation } from '../../functions/local/db-option';
 import {
   K8S_DIR,
   loadKustomization,
