@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import type { ClusterEndpoint } from '../../shared/contracts/cluster-bump/endpoint';
 import type { OpenFinding } from '../../shared/core';
 import { type DriftRow, driftLogOf } from '../../shared/history';
 import { out } from './cli-io';
