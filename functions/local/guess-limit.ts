@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Logger } from '../../shared/log';
 
 // How many wrong `api.token`s one client may try (the login form, a Bearer token on the read API):
 // at most `failures` within a sliding `windowMs` per client address; past that the address is
@@ -26,6 +27,8 @@ export class GuessLimiter {
   constructor(
     private readonly limits: GuessLimits = GUESS_LIMITS,
     private readonly now: () => number = Date.now,
+    /** Told when a failure locks an address out, with the seconds until it may try again. */
+    private readonly onLockout: (address: string, seconds: number) => void = () => {},
   ) {}
 
   /** Whole seconds until `address` may try again; 0 when it may try now. */
@@ -46,6 +49,7 @@ export class GuessLimiter {
       if (oldest !== undefined) this.failed.delete(oldest);
     }
     this.failed.set(address, times);
+    if (times.length === this.limits.failures) this.onLockout(address, this.lockedFor(address));
   }
 
   /** How many addresses are remembered (for tests of the cap). */
@@ -67,6 +71,15 @@ export class GuessLimiter {
  */
 export function clientAddress(req: IncomingMessage): string {
   return req.socket.remoteAddress ?? 'unknown';
+}
+
+/** One warning per lock-out, so an operator sees a guesser (at most one per address and window). */
+export function lockoutWarning(log: Logger): (address: string, seconds: number) => void {
+  return (remoteAddress, retryAfterSeconds) =>
+    log.warn('api.token guessed wrong too often: refusing this address for a while', {
+      remoteAddress,
+      retryAfterSeconds,
+    });
 }
 
 /** The one-line reason a locked-out attempt is refused with. */

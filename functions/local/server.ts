@@ -15,7 +15,7 @@ import { MAX_BODY_BYTES } from '../../shared/sources';
 import { preflightAnswer, webhookAnswer } from '../webhook-answer';
 import { apiAuthorized, readAccess } from './api-auth';
 import { type DriftRouteDeps, serveDrift } from './drift-route';
-import { GuessLimiter } from './guess-limit';
+import { GUESS_LIMITS, GuessLimiter, lockoutWarning } from './guess-limit';
 import { readBody, refuse, send } from './http-json';
 import { answerMetrics } from './metrics-http';
 import { answerReadiness, historyReadiness, type ReadinessCheck } from './readiness';
@@ -79,7 +79,7 @@ export function createLocalServer(deps: LocalServerDeps): Server {
   const edge: Edge = {
     ...deps,
     unauthorized: unauthorizedLog(deps.log),
-    guesses: deps.guesses ?? new GuessLimiter(),
+    guesses: deps.guesses ?? new GuessLimiter(GUESS_LIMITS, Date.now, lockoutWarning(deps.log)),
   };
   const server = createServer((req, res) => {
     route(edge, req, res).catch((error: unknown) => {

@@ -67,6 +67,29 @@ describe('GuessLimiter', () => {
     expect(guesses.size).toBe(3);
   });
 
+  it('tells of each lock-out once, when the failure that fills the window lands', () => {
+    const clock = { now: 0 };
+    const lockouts: [string, number][] = [];
+    const guesses = new GuessLimiter(
+      { failures: 3, windowMs: 60_000, addresses: 100 },
+      () => clock.now,
+      (address, seconds) => lockouts.push([address, seconds]),
+    );
+    guesses.failure('a');
+    clock.now += 5_000;
+    guesses.failure('a');
+    expect(lockouts).toEqual([]);
+    guesses.failure('a');
+    guesses.failure('b');
+    expect(lockouts).toEqual([['a', 55]]); // at 5 s; the first failure (0 s) leaves at 60 s
+    clock.now += 55_000; // it leaves; one more locks again, until the second (5 s) leaves at 65 s
+    guesses.failure('a');
+    expect(lockouts).toEqual([
+      ['a', 55],
+      ['a', 5],
+    ]);
+  });
+
   it('keeps at most the limit of failure times per address', () => {
     const { clock, guesses } = limiter();
     for (let i = 0; i < 50; i++) {
