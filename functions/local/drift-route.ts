@@ -12,6 +12,7 @@ import type { DriftLog } from '../../shared/history';
 import type { Logger } from '../../shared/log';
 import { driftAnswer } from '../webhook-answer';
 import { apiAuthorized } from './api-auth';
+import type { GuessLimiter } from './guess-limit';
 import { readBody, refuse, send } from './http-json';
 
 export interface DriftRouteDeps extends Omit<DriftReceiverDeps, 'drift'> {
@@ -20,6 +21,8 @@ export interface DriftRouteDeps extends Omit<DriftReceiverDeps, 'drift'> {
   apiToken?: string | undefined;
   log: Logger;
   unauthorized: ReturnType<typeof unauthorizedLog>;
+  /** Wrong `api.token`s per client address (`GET /api/drift`). */
+  guesses: GuessLimiter;
   onRecorded: () => void;
   /** Told what became of each report (serve's metrics). */
   driftObserved?: ((outcome: DriftOutcome) => void) | undefined;

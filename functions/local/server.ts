@@ -15,6 +15,7 @@ import { MAX_BODY_BYTES } from '../../shared/sources';
 import { preflightAnswer, webhookAnswer } from '../webhook-answer';
 import { apiAuthorized, readAccess } from './api-auth';
 import { type DriftRouteDeps, serveDrift } from './drift-route';
+import { GUESS_LIMITS, GuessLimiter, lockoutWarning } from './guess-limit';
 import { readBody, refuse, send } from './http-json';
 import { answerMetrics } from './metrics-http';
 import { answerReadiness, historyReadiness, type ReadinessCheck } from './readiness';
@@ -34,6 +35,8 @@ export interface LocalServerDeps
   slack?: SlackActionsSettings | undefined;
   /** What `GET /readyz` asks; without it, whether the history answers a read. */
   ready?: ReadinessCheck | undefined;
+  /** Wrong `api.token`s per client address (login form, read API); without it, a new one with the defaults. */
+  guesses?: GuessLimiter | undefined;
 }
 
 export interface RunningLocalService {
@@ -50,7 +53,7 @@ export async function startLocalService(
   deps: IngestDeps &
     Pick<
       LocalServerDeps,
-      'apiToken' | 'metrics' | 'slack' | 'drift' | 'clusterSecret' | 'driftObserved' | 'ready'
+      'apiToken' | 'metrics' | 'slack' | 'drift' | 'clusterSecret' | 'driftObserved' | 'ready' | 'guesses'
     > & {
       effects: Pick<EffectRunner, 'start' | 'stop' | 'wake'>;
     },
@@ -73,7 +76,11 @@ export async function startLocalService(
 
 /** The local HTTP runtime: thin routing over the shared ingest and history. */
 export function createLocalServer(deps: LocalServerDeps): Server {
-  const edge: Edge = { ...deps, unauthorized: unauthorizedLog(deps.log) };
+  const edge: Edge = {
+    ...deps,
+    unauthorized: unauthorizedLog(deps.log),
+    guesses: deps.guesses ?? new GuessLimiter(GUESS_LIMITS, Date.now, lockoutWarning(deps.log)),
+  };
   const server = createServer((req, res) => {
     route(edge, req, res).catch((error: unknown) => {
       deps.log.error('request failed', { error: error instanceof Error ? error.message : String(error) });
@@ -87,6 +94,7 @@ export function createLocalServer(deps: LocalServerDeps): Server {
 
 interface Edge extends LocalServerDeps {
   unauthorized: ReturnType<typeof unauthorizedLog>;
+  guesses: GuessLimiter;
 }
 
 async function route(deps: Edge, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../../shared/log';
 import { readAllowed } from '../api-auth';
+import type { GuessLimiter } from '../guess-limit';
 import { send } from '../http-json';
 import { listEffects, listTags, retryEffect, tagTimeline, type UiDrift, type UiStore } from './queries';
 import { effectState, listQuery, timelineQuery } from './query-params';
@@ -13,6 +14,8 @@ export interface UiDeps {
   apiToken?: string | undefined;
   /** Wakes the outbox runner, so a retried effect runs at once. */
   onRecorded: () => void;
+  /** Wrong tokens per client address, on the login form and the API: one limiter per server. */
+  guesses: GuessLimiter;
   /** Drift reports' findings, when the store keeps them (issue 15): `/ui` lists the open ones, a tag's page its rows. */
   drift?: UiDrift | undefined;
   now?: () => Date;
@@ -31,7 +34,7 @@ function apiAllowed(deps: UiDeps, req: IncomingMessage, res: ServerResponse): bo
     return false;
   }
   if (req.method === 'GET' && sessionOf(req, token)) return true;
-  return readAllowed({ token, refused: () => {} }, req, res);
+  return readAllowed({ token, refused: () => {}, guesses: deps.guesses }, req, res);
 }
 
 /** `/api/tags`, `/api/tags/<ref>/timeline`, `/api/effects`, `POST /api/effects/<key>/retry`. */

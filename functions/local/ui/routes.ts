@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TagRef } from '../../../shared/core';
 import { isHistoryBrowser } from '../../../shared/history';
+import { clientAddress, type GuessLimiter, lockedOutReason } from '../guess-limit';
 import { readBody, send } from '../http-json';
 import { serveApi, type UiDeps } from './api';
 import { loginPage, messagePage, overviewPage, type Session, timelinePage } from './pages';
@@ -85,7 +86,7 @@ export async function serveUi(
         null,
       ),
     );
-  if (url.pathname === '/ui/login') return serveLogin(deps.apiToken, req, res);
+  if (url.pathname === '/ui/login') return serveLogin(deps.apiToken, deps.guesses, req, res);
   const session = sessionOf(req, deps.apiToken);
   if (!session)
     return req.method === 'GET' ? redirect(res, '/ui/login') : page(res, 401, loginPage('Sign in first.'));
@@ -95,13 +96,24 @@ export async function serveUi(
   return serveUiPage(deps, uiStore, { csrf }, res, url);
 }
 
-async function serveLogin(token: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/** The login form; a wrong token counts against the client's address, which is refused (429) after too many. */
+async function serveLogin(
+  token: string,
+  guesses: GuessLimiter,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   if (req.method === 'GET') return page(res, 200, loginPage(null));
   if (req.method !== 'POST') return page(res, 405, loginPage('Use the form.'));
+  const address = clientAddress(req);
+  const wait = guesses.lockedFor(address);
+  if (wait > 0) return page(res, 429, loginPage(lockedOutReason(wait)), { 'Retry-After': String(wait) });
   const form = await readForm(req, res);
   if (!form) return;
-  if (!sameSecret(form.get('token') ?? '', token))
+  if (!sameSecret(form.get('token') ?? '', token)) {
+    guesses.failure(address);
     return page(res, 401, loginPage('That is not the api.token.'));
+  }
   const secure = isHttps(req);
   return redirect(res, '/ui', { 'Set-Cookie': sessionCookie(newSession(token), secure) });
 }
