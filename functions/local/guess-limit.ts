@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { isIPv6 } from 'node:net';
 import type { Logger } from '../../shared/log';
 
 // How many wrong `api.token`s one client may try (the login form, a Bearer token on the read API):
@@ -70,7 +71,30 @@ export class GuessLimiter {
  * trusted (any client can send it), so behind a proxy every client shares the proxy's budget.
  */
 export function clientAddress(req: IncomingMessage): string {
-  return req.socket.remoteAddress ?? 'unknown';
+  return budgetKey(req.socket.remoteAddress ?? 'unknown');
+}
+
+/**
+ * One budget per IPv4 address and per IPv6 /64: one host is handed a whole /64, so counting each
+ * IPv6 address alone would give it more addresses than the table remembers. An IPv4-mapped IPv6
+ * address (`::ffff:a.b.c.d`, what a dual-stack socket reports) counts as its IPv4 address.
+ */
+export function budgetKey(address: string): string {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  const bare = address.split('%')[0]!;
+  if (!isIPv6(bare)) return address;
+  const groupsIn = (part: string) =>
+    part === '' ? [] : part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g]));
+  const [head = '', tail] = bare.split('::');
+  const left = groupsIn(head);
+  const right = tail === undefined ? [] : groupsIn(tail);
+  const zeros = Array<string>(8 - left.length - right.length).fill('0');
+  const groups = tail === undefined ? left : [...left, ...zeros, ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => Number.parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
 }
 
 /** One warning per lock-out, so an operator sees a guesser (at most one per address and window). */

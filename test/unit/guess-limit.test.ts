@@ -1,4 +1,4 @@
-import { GuessLimiter } from '../../functions/local/guess-limit';
+import { budgetKey, GuessLimiter } from '../../functions/local/guess-limit';
 
 // The limiter of wrong api.token guesses (login form and read API of `serve`): per address, within a
 // sliding window, with a cap on the addresses remembered. The clock is a variable, never a sleep.
@@ -98,5 +98,40 @@ describe('GuessLimiter', () => {
     }
     // the last three failures were at 47 s, 48 s, 49 s; now 50 s: free at 47 s + 60 s
     expect(guesses.lockedFor('a')).toBe(57);
+  });
+});
+
+describe('budgetKey: whose budget an address spends', () => {
+  it('gives every address of one IPv6 /64 one budget, whichever way it is written', () => {
+    const key = budgetKey('2001:db8:1:2::1');
+    expect(key).toBe('2001:db8:1:2::/64');
+    for (const same of [
+      '2001:db8:1:2:ffff:ffff:ffff:ffff',
+      '2001:0db8:0001:0002:0000:0000:0000:0042',
+      '2001:DB8:1:2::abcd',
+      'fe80::1%eth0'.replace('fe80::1', '2001:db8:1:2::7'),
+      '2001:db8:1:2::10.0.0.1',
+    ])
+      expect(budgetKey(same)).toBe(key);
+  });
+
+  it('gives the next /64, IPv4 and loopback budgets of their own', () => {
+    expect(budgetKey('2001:db8:1:3::1')).toBe('2001:db8:1:3::/64');
+    expect(budgetKey('::1')).toBe('0:0:0:0::/64');
+    expect(budgetKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+    expect(budgetKey('203.0.113.7')).toBe('203.0.113.7');
+    expect(budgetKey('unknown')).toBe('unknown');
+  });
+
+  it('counts an IPv4-mapped IPv6 address as its IPv4 address', () => {
+    expect(budgetKey('::ffff:203.0.113.7')).toBe('203.0.113.7');
+    expect(budgetKey('::FFFF:127.0.0.2')).toBe('127.0.0.2');
+  });
+
+  it('locks out a whole /64 once its addresses together guess wrong too often', () => {
+    const guesses = new GuessLimiter({ failures: 3, windowMs: 60_000, addresses: 100 }, () => 0);
+    for (const host of ['::1', '::2', '::3']) guesses.failure(budgetKey(`2001:db8:0:9${host}`));
+    expect(guesses.lockedFor(budgetKey('2001:db8:0:9::ffff'))).toBe(60);
+    expect(guesses.lockedFor(budgetKey('2001:db8:0:a::1'))).toBe(0);
   });
 });
