@@ -1,0 +1,140 @@
+// One set-up for the end-to-end tests: a real docker-registry whose notifications go to `tagwarden serve`
+// (the built CLI, a child process), with Slack's incoming webhook played by a stub that records what it is sent.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteHistoryStore } from '../../shared/history';
+import { type RunningRegistry, startRegistry } from './registry';
+import { type SlackStub, startSlackStub } from './slack-stub';
+import { buildCli, eventually, freePort, type RunningTagwarden, startTagwarden } from './tagwarden';
+
+/** What the config's extra parts may be built from (they are written once both are running). */
+export interface GuardedParts {
+  registry: RunningRegistry;
+  slack: SlackStub;
+}
+
+export interface GuardedRegistryOptions {
+  /** The policy, as the config's top-level YAML: `defaults:` and, when any, `rules:`. */
+  policy: string;
+  /** The webhook token: the registry sends it as a Bearer header, the config reads it as `${TAGWARDEN_SOURCE_TOKEN}`. */
+  token: string;
+  /** Prefix of the temporary folder that holds the config and the history file. */
+  name: string;
+  /** The entries under `sources:` (default: distribution with the token). */
+  sources?: string;
+  /** More lines under `notify.slack:` besides `webhookUrl` (signingSecret, responseUrlBase). */
+  slack?: (parts: GuardedParts) => string;
+  /** Other hosts `registries:` points at the registry (e.g. docker.io); `false`: no `registries:` at all. */
+  aliases?: string[] | false;
+  /** YAML appended to the config (clusters, api, effects). */
+  extra?: (parts: GuardedParts) => string;
+  /** More environment for serve (secrets the config names). */
+  env?: Record<string, string>;
+  /** Whether the registry notifies serve of its pushes (default true). */
+  notifications?: boolean;
+}
+
+export interface GuardedRegistry extends GuardedParts {
+  tagwarden: RunningTagwarden;
+  /** The temporary folder (removed by stop). */
+  dir: string;
+  configPath: string;
+  /** Serve's SQLite history file. */
+  dbPath: string;
+  /** The tag's history rows as `GET /api/tags/<host>/<repository>:<tag>` answers them; [] while it is 404. */
+  history<Row = { transition: string; digest: string | null }>(
+    repository: string,
+    tag: string,
+  ): Promise<Row[]>;
+  /** Waits until the outbox holds nothing pending: every effect of every recorded event has settled. */
+  outboxSettled(): Promise<void>;
+  /** Stops serve, the registry and the stub, and removes the folder. */
+  stop(): Promise<void>;
+}
+
+const SOURCE_TOKEN_VARIABLE = 'TAGWARDEN_SOURCE_TOKEN';
+
+/** Builds the CLI, then starts the stub, the registry and serve on the config the options describe. */
+export async function startGuardedRegistry(options: GuardedRegistryOptions): Promise<GuardedRegistry> {
+  buildCli();
+  const dir = mkdtempSync(join(tmpdir(), `tagwarden-${options.name}-`));
+  const dbPath = join(dir, 'history.db');
+  const configPath = join(dir, 'tagwarden.yaml');
+  const slack = await startSlackStub();
+  const port = options.notifications === false ? 0 : await freePort();
+  const registry = await startRegistry(
+    options.notifications === false
+      ? {}
+      : {
+          notifications: {
+            url: `http://127.0.0.1:${port}/webhooks/distribution`,
+            headers: { Authorization: [`Bearer ${options.token}`] },
+          },
+        },
+  );
+  writeFileSync(configPath, configText(options, { registry, slack }));
+  const tagwarden = await startTagwarden(['--port', String(port), '--db', dbPath, '--config', configPath], {
+    SLACK_WEBHOOK_URL: slack.url,
+    [SOURCE_TOKEN_VARIABLE]: options.token,
+    ...options.env,
+  });
+  return {
+    registry,
+    slack,
+    tagwarden,
+    dir,
+    configPath,
+    dbPath,
+    history: async <Row>(repository: string, tag: string) => {
+      const res = await fetch(`${tagwarden.url}/api/tags/${registry.host}/${repository}:${tag}`);
+      if (res.status === 404) return [];
+      return ((await res.json()) as { history: Row[] }).history;
+    },
+    outboxSettled: () => outboxSettled(dbPath),
+    stop: async () => {
+      await tagwarden.stop();
+      await registry.stop();
+      await slack.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function configText(options: GuardedRegistryOptions, parts: GuardedParts): string {
+  const { registry } = parts;
+  const slack = options.slack ? `\n${indent(options.slack(parts), 4)}` : '';
+  const sources = options.sources ?? `distribution: { token: "\${${SOURCE_TOKEN_VARIABLE}}" }`;
+  const hosts = options.aliases === false ? [] : [registry.host, ...(options.aliases ?? [])];
+  const registries = hosts.length
+    ? `registries:\n${hosts.map((host) => `  "${host}": { url: "${registry.url}" }\n`).join('')}`
+    : '';
+  return `${options.policy.trim()}
+notify:
+  slack:
+    webhookUrl: "\${SLACK_WEBHOOK_URL}"${slack}
+sources:
+${indent(sources, 2)}
+${registries}${options.extra ? `${options.extra(parts).trim()}\n` : ''}`;
+}
+
+const indent = (text: string, spaces: number) =>
+  text
+    .trim()
+    .split('\n')
+    .map((line) => `${' '.repeat(spaces)}${line}`)
+    .join('\n');
+
+async function outboxSettled(dbPath: string): Promise<void> {
+  await eventually(async () => {
+    const store = new SqliteHistoryStore({ path: dbPath });
+    try {
+      const row = store.db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'").get() as {
+        n: number;
+      };
+      return row.n === 0 ? true : undefined;
+    } finally {
+      await store.close();
+    }
+  }, 'the outbox to settle');
+}
