@@ -20,7 +20,6 @@ import { eventually, type RunningTagwarden } from '../support/tagwarden';
  * the move and bumps; the bump goes to the real `tagwarden agent` (a process, on a fake Kubernetes API)
  * through a recording relay, so the test can replay the exact call Tagwarden signed.
  */
-const TOKEN = 'e2e-cluster-token-0123456789';
 const SECRET = 'e2e-cluster-secret-0123456789abcdef';
 let guarded: GuardedRegistry;
 let registry: RunningRegistry;
@@ -91,19 +90,11 @@ beforeAll(async () => {
   // The relay is in serve's config, and the agent runs the CLI the set-up builds: it starts in between.
   relay = await startRelay(() => `${agent.url}/bump`);
   guarded = await startGuardedRegistry({
-    name: 'e2e-cluster',
-    token: TOKEN,
-    policy: `defaults: { action: alert }
-rules:
-  - match: { tag: latest }
-    action: allow
-    bump: true`,
+    rules: `- match: { tag: latest }
+  action: allow
+  bump: true`,
     aliases: false,
-    extra: () => `clusters:
-  - name: e2e
-    url: "${relay.url}"
-    secret: "\${E2E_CLUSTER_SECRET}"`,
-    env: { E2E_CLUSTER_SECRET: SECRET },
+    cluster: { url: relay.url, secret: SECRET },
   });
   ({ registry, tagwarden, slack } = guarded);
   agent = await startAgentWithFakeKubernetes({ process: true, namespaces: ['shop'], secret: SECRET });

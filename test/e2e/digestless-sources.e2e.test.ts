@@ -17,7 +17,7 @@ beforeAll(async () => {
     name: 'digestless',
     token: TOKEN,
     notifications: false,
-    policy: 'defaults: { action: alert, owners: ["#platform"] }',
+    defaults: '{ action: alert, owners: ["#platform"] }',
     sources: `quay: { token: "\${TAGWARDEN_SOURCE_TOKEN}" }
 dockerhub: { token: "\${TAGWARDEN_SOURCE_TOKEN}" }`,
     aliases: ['docker.io'],

@@ -14,7 +14,6 @@ import { eventually, type RunningTagwarden } from '../support/tagwarden';
  * finds a Deployment whose pods run both digests and reports it, signed, to serve. One alert names
  * both digests, the pod counts and the cluster; repeated reports add nothing; converged pods clear it.
  */
-const TOKEN = 'e2e-drift-token-0123456789';
 const SECRET = 'e2e-drift-secret-0123456789abcdef';
 let guarded: GuardedRegistry;
 let registry: RunningRegistry;
@@ -25,19 +24,11 @@ let agent: RunningAgent;
 
 beforeAll(async () => {
   guarded = await startGuardedRegistry({
-    name: 'e2e-drift',
-    token: TOKEN,
-    policy: `defaults: { action: alert }
-rules:
-  - match: { repository: "payments/*" }
-    action: revert
-    owners: ["#payments"]`,
+    rules: `- match: { repository: "payments/*" }
+  action: revert
+  owners: ["#payments"]`,
     // No rule bumps, so the cluster's url is never called: the entry is there for its secret (reports).
-    extra: () => `clusters:
-  - name: e2e
-    url: "http://127.0.0.1:9/bump"
-    secret: "\${E2E_CLUSTER_SECRET}"`,
-    env: { E2E_CLUSTER_SECRET: SECRET },
+    cluster: { url: 'http://127.0.0.1:9/bump', secret: SECRET },
   });
   ({ registry, tagwarden, slack, dbPath } = guarded);
   agent = await startAgentWithFakeKubernetes({

@@ -8,7 +8,6 @@ import { eventually } from '../support/tagwarden';
 
 // A multi-arch publish through a real distribution registry: indexes pushed over the registry API,
 // a `revert` rule, the default `harmless: allow`.
-const TOKEN = 'e2e-token-harmless-0123456789';
 const REPO = 'payments/multiarch';
 const TAG = 'v3.1.0';
 let guarded: GuardedRegistry;
@@ -19,13 +18,9 @@ let client: OciDistributionRegistry;
 
 beforeAll(async () => {
   guarded = await startGuardedRegistry({
-    name: 'e2e-harmless',
-    token: TOKEN,
-    policy: `defaults: { action: alert }
-rules:
-  - match: { repository: "payments/*" }
-    action: revert
-    owners: ["#payments"]`,
+    rules: `- match: { repository: "payments/*" }
+  action: revert
+  owners: ["#payments"]`,
   });
   ({ registry, slack, dbPath } = guarded);
   client = new OciDistributionRegistry({ url: registry.url });

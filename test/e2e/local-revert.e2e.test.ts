@@ -17,18 +17,15 @@ let client: OciDistributionRegistry;
 
 beforeAll(async () => {
   guarded = await startGuardedRegistry({
-    name: 'e2e',
     token: TOKEN,
-    policy: `defaults: { action: alert }
-rules:
-  - match: { repository: "payments/*", tag: "v*" }
-    action: revert
-    owners: ["#payments", "@alice"]
-  - match: { repository: "billing/*" }
-    action: alert
-    owners: ["#billing"]
-  - match: { repository: "web/*" }
-    action: allow`,
+    rules: `- match: { repository: "payments/*", tag: "v*" }
+  action: revert
+  owners: ["#payments", "@alice"]
+- match: { repository: "billing/*" }
+  action: alert
+  owners: ["#billing"]
+- match: { repository: "web/*" }
+  action: allow`,
   });
   ({ registry, tagwarden, slack, dbPath } = guarded);
   client = new OciDistributionRegistry({ url: registry.url });

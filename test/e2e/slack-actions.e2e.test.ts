@@ -7,7 +7,6 @@ import type { SlackStub } from '../support/slack-stub';
 import { eventually, type RunningTagwarden } from '../support/tagwarden';
 
 // Issue 16 end to end: a real registry, `tagwarden serve`, alerts with buttons, signed clicks.
-const TOKEN = 'e2e-token-0123456789abcdef';
 const SECRET = 'e2e-slack-signing-secret-0123456';
 const APPROVER = 'U0E2EAPPROVE';
 let guarded: GuardedRegistry;
@@ -22,13 +21,9 @@ const responsesOf = (stub: SlackStub) => `${new URL(stub.url).origin}/actions/`;
 
 beforeAll(async () => {
   guarded = await startGuardedRegistry({
-    name: 'e2e-slack',
-    token: TOKEN,
-    policy: `defaults: { action: alert }
-rules:
-  - match: { repository: "billing/*" }
-    action: alert
-    owners: ["#billing", "${APPROVER}"]`,
+    rules: `- match: { repository: "billing/*" }
+  action: alert
+  owners: ["#billing", "${APPROVER}"]`,
     slack: (parts) => `signingSecret: "\${SLACK_SIGNING_SECRET}"
 responseUrlBase: "${responsesOf(parts.slack)}"`,
     env: { SLACK_SIGNING_SECRET: SECRET },

@@ -27,11 +27,9 @@ beforeAll(async () => {
   guarded = await startGuardedRegistry({
     name: 'ui-e2e',
     token: SOURCE_TOKEN,
-    policy: `defaults: { action: alert }
-rules:
-  - match: { repository: "payments/*", tag: "v*" }
-    action: revert
-    owners: ["#payments"]`,
+    rules: `- match: { repository: "payments/*", tag: "v*" }
+  action: revert
+  owners: ["#payments"]`,
     extra: () => `api: { token: "${UI_TOKEN}" }
 effects: { maxAttempts: 1 }`,
   });

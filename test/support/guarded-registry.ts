@@ -15,19 +15,23 @@ export interface GuardedParts {
 }
 
 export interface GuardedRegistryOptions {
-  /** The policy, as the config's top-level YAML: `defaults:` and, when any, `rules:`. */
-  policy: string;
+  /** The policy's `rules:` entries, as YAML (none when absent). */
+  rules?: string;
+  /** The policy's `defaults:` (default `{ action: alert }`). */
+  defaults?: string;
   /** The webhook token: the registry sends it as a Bearer header, the config reads it as `${TAGWARDEN_SOURCE_TOKEN}`. */
-  token: string;
+  token?: string;
   /** Prefix of the temporary folder that holds the config and the history file. */
-  name: string;
+  name?: string;
   /** The entries under `sources:` (default: distribution with the token). */
   sources?: string;
   /** More lines under `notify.slack:` besides `webhookUrl` (signingSecret, responseUrlBase). */
   slack?: (parts: GuardedParts) => string;
   /** Other hosts `registries:` points at the registry (e.g. docker.io); `false`: no `registries:` at all. */
   aliases?: string[] | false;
-  /** YAML appended to the config (clusters, api, effects). */
+  /** One cluster, named `e2e`, that serve bumps at `url` and whose agent signs with `secret`. */
+  cluster?: { url: string; secret: string };
+  /** YAML appended to the config (api, effects). */
   extra?: (parts: GuardedParts) => string;
   /** More environment for serve (secrets the config names). */
   env?: Record<string, string>;
@@ -37,6 +41,8 @@ export interface GuardedRegistryOptions {
 
 export interface GuardedRegistry extends GuardedParts {
   tagwarden: RunningTagwarden;
+  /** The source token serve accepts (the one the registry's notifications carry). */
+  token: string;
   /** The temporary folder (removed by stop). */
   dir: string;
   configPath: string;
@@ -54,11 +60,14 @@ export interface GuardedRegistry extends GuardedParts {
 }
 
 const SOURCE_TOKEN_VARIABLE = 'TAGWARDEN_SOURCE_TOKEN';
+const CLUSTER_SECRET_VARIABLE = 'E2E_CLUSTER_SECRET';
+const DEFAULT_TOKEN = 'e2e-source-token-0123456789';
 
 /** Builds the CLI, then starts the stub, the registry and serve on the config the options describe. */
 export async function startGuardedRegistry(options: GuardedRegistryOptions): Promise<GuardedRegistry> {
   buildCli();
-  const dir = mkdtempSync(join(tmpdir(), `tagwarden-${options.name}-`));
+  const token = options.token ?? DEFAULT_TOKEN;
+  const dir = mkdtempSync(join(tmpdir(), `tagwarden-${options.name ?? 'e2e'}-`));
   const dbPath = join(dir, 'history.db');
   const configPath = join(dir, 'tagwarden.yaml');
   const slack = await startSlackStub();
@@ -69,20 +78,22 @@ export async function startGuardedRegistry(options: GuardedRegistryOptions): Pro
       : {
           notifications: {
             url: `http://127.0.0.1:${port}/webhooks/distribution`,
-            headers: { Authorization: [`Bearer ${options.token}`] },
+            headers: { Authorization: [`Bearer ${token}`] },
           },
         },
   );
   writeFileSync(configPath, configText(options, { registry, slack }));
   const tagwarden = await startTagwarden(['--port', String(port), '--db', dbPath, '--config', configPath], {
     SLACK_WEBHOOK_URL: slack.url,
-    [SOURCE_TOKEN_VARIABLE]: options.token,
+    [SOURCE_TOKEN_VARIABLE]: token,
+    ...(options.cluster ? { [CLUSTER_SECRET_VARIABLE]: options.cluster.secret } : {}),
     ...options.env,
   });
   return {
     registry,
     slack,
     tagwarden,
+    token,
     dir,
     configPath,
     dbPath,
@@ -109,13 +120,17 @@ function configText(options: GuardedRegistryOptions, parts: GuardedParts): strin
   const registries = hosts.length
     ? `registries:\n${hosts.map((host) => `  "${host}": { url: "${registry.url}" }\n`).join('')}`
     : '';
-  return `${options.policy.trim()}
-notify:
+  const clusters = options.cluster
+    ? `clusters:\n  - name: e2e\n    url: "${options.cluster.url}"\n    secret: "\${${CLUSTER_SECRET_VARIABLE}}"\n`
+    : '';
+  const rules = options.rules ? `rules:\n${indent(options.rules, 2)}\n` : '';
+  return `defaults: ${options.defaults ?? '{ action: alert }'}
+${rules}notify:
   slack:
     webhookUrl: "\${SLACK_WEBHOOK_URL}"${slack}
 sources:
 ${indent(sources, 2)}
-${registries}${options.extra ? `${options.extra(parts).trim()}\n` : ''}`;
+${registries}${clusters}${options.extra ? `${options.extra(parts).trim()}\n` : ''}`;
 }
 
 const indent = (text: string, spaces: number) =>
