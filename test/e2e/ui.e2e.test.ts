@@ -30,7 +30,7 @@ beforeAll(async () => {
     rules: `- match: { repository: "payments/*", tag: "v*" }
   action: revert
   owners: ["#payments"]`,
-    extra: () => `api: { token: "${UI_TOKEN}" }
+    extra: `api: { token: "${UI_TOKEN}" }
 effects: { maxAttempts: 1 }`,
   });
   ({ registry, tagwarden, slack } = guarded);

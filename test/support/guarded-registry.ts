@@ -32,7 +32,7 @@ export interface GuardedRegistryOptions {
   /** One cluster, named `e2e`, that serve bumps at `url` and whose agent signs with `secret`. */
   cluster?: { url: string; secret: string };
   /** YAML appended to the config (api, effects). */
-  extra?: (parts: GuardedParts) => string;
+  extra?: string;
   /** More environment for serve (secrets the config names). */
   env?: Record<string, string>;
   /** Whether the registry notifies serve of its pushes (default true). */
@@ -63,53 +63,65 @@ const SOURCE_TOKEN_VARIABLE = 'TAGWARDEN_SOURCE_TOKEN';
 const CLUSTER_SECRET_VARIABLE = 'E2E_CLUSTER_SECRET';
 const DEFAULT_TOKEN = 'e2e-source-token-0123456789';
 
-/** Builds the CLI, then starts the stub, the registry and serve on the config the options describe. */
+/**
+ * Builds the CLI, then starts the stub, the registry and serve on the config the options describe.
+ * When one of them fails to start, what did start is stopped before the error is thrown.
+ */
 export async function startGuardedRegistry(options: GuardedRegistryOptions): Promise<GuardedRegistry> {
   buildCli();
   const token = options.token ?? DEFAULT_TOKEN;
   const dir = mkdtempSync(join(tmpdir(), `tagwarden-${options.name ?? 'e2e'}-`));
   const dbPath = join(dir, 'history.db');
   const configPath = join(dir, 'tagwarden.yaml');
-  const slack = await startSlackStub();
-  const port = options.notifications === false ? 0 : await freePort();
-  const registry = await startRegistry(
-    options.notifications === false
-      ? {}
-      : {
-          notifications: {
-            url: `http://127.0.0.1:${port}/webhooks/distribution`,
-            headers: { Authorization: [`Bearer ${token}`] },
+  const stoppers: (() => Promise<void>)[] = [async () => rmSync(dir, { recursive: true, force: true })];
+  const stop = async () => {
+    for (const stopOne of stoppers.splice(0).reverse()) await stopOne();
+  };
+  try {
+    const slack = await startSlackStub();
+    stoppers.push(() => slack.close());
+    const port = options.notifications === false ? 0 : await freePort();
+    const registry = await startRegistry(
+      options.notifications === false
+        ? {}
+        : {
+            notifications: {
+              url: `http://127.0.0.1:${port}/webhooks/distribution`,
+              headers: { Authorization: [`Bearer ${token}`] },
+            },
           },
-        },
-  );
-  writeFileSync(configPath, configText(options, { registry, slack }));
-  const tagwarden = await startTagwarden(['--port', String(port), '--db', dbPath, '--config', configPath], {
-    SLACK_WEBHOOK_URL: slack.url,
-    [SOURCE_TOKEN_VARIABLE]: token,
-    ...(options.cluster ? { [CLUSTER_SECRET_VARIABLE]: options.cluster.secret } : {}),
-    ...options.env,
-  });
-  return {
-    registry,
-    slack,
-    tagwarden,
-    token,
-    dir,
-    configPath,
-    dbPath,
-    history: async <Row>(repository: string, tag: string) => {
+    );
+    stoppers.push(() => registry.stop());
+    writeFileSync(configPath, configText(options, { registry, slack }));
+    const tagwarden = await startTagwarden(['--port', String(port), '--db', dbPath, '--config', configPath], {
+      SLACK_WEBHOOK_URL: slack.url,
+      [SOURCE_TOKEN_VARIABLE]: token,
+      ...(options.cluster ? { [CLUSTER_SECRET_VARIABLE]: options.cluster.secret } : {}),
+      ...options.env,
+    });
+    stoppers.push(() => tagwarden.stop());
+    const history = async <Row>(repository: string, tag: string) => {
       const res = await fetch(`${tagwarden.url}/api/tags/${registry.host}/${repository}:${tag}`);
       if (res.status === 404) return [];
       return ((await res.json()) as { history: Row[] }).history;
-    },
-    outboxSettled: () => outboxSettled(dbPath),
-    stop: async () => {
-      await tagwarden.stop();
-      await registry.stop();
-      await slack.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+    };
+    const settled = () => outboxSettled(dbPath);
+    return {
+      registry,
+      slack,
+      tagwarden,
+      token,
+      dir,
+      configPath,
+      dbPath,
+      history,
+      outboxSettled: settled,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }
 
 function configText(options: GuardedRegistryOptions, parts: GuardedParts): string {
@@ -130,7 +142,7 @@ ${rules}notify:
     webhookUrl: "\${SLACK_WEBHOOK_URL}"${slack}
 sources:
 ${indent(sources, 2)}
-${registries}${clusters}${options.extra ? `${options.extra(parts).trim()}\n` : ''}`;
+${registries}${clusters}${options.extra ? `${options.extra.trim()}\n` : ''}`;
 }
 
 const indent = (text: string, spaces: number) =>
