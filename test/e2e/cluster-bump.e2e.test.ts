@@ -1,8 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   DigestBump,
   SIGNATURE_HEADER,
@@ -10,23 +7,21 @@ import {
   TIMESTAMP_HEADER,
   verifyBodySignature,
 } from '../../shared/contracts/cluster-bump/payload';
-import { SqliteHistoryStore } from '../../shared/history';
 import { type RunningAgent, startAgentWithFakeKubernetes, workloadObject } from '../support/agent';
 import { digestOf } from '../support/events';
+import { type GuardedRegistry, startGuardedRegistry } from '../support/guarded-registry';
 import { pushImage } from '../support/images';
-import { type RunningRegistry, startRegistry } from '../support/registry';
-import { type SlackStub, startSlackStub } from '../support/slack-stub';
-import { buildCli, eventually, freePort, type RunningTagwarden, startTagwarden } from '../support/tagwarden';
+import type { RunningRegistry } from '../support/registry';
+import type { SlackStub } from '../support/slack-stub';
+import { eventually, type RunningTagwarden } from '../support/tagwarden';
 
 /**
  * Loopback, end to end: a real docker-registry notifies `tagwarden serve`, whose `latest` rule allows
  * the move and bumps; the bump goes to the real `tagwarden agent` (a process, on a fake Kubernetes API)
  * through a recording relay, so the test can replay the exact call Tagwarden signed.
  */
-const TOKEN = 'e2e-cluster-token-0123456789';
 const SECRET = 'e2e-cluster-secret-0123456789abcdef';
-const dir = mkdtempSync(join(tmpdir(), 'tagwarden-e2e-cluster-'));
-const dbPath = join(dir, 'history.db');
+let guarded: GuardedRegistry;
 let registry: RunningRegistry;
 let tagwarden: RunningTagwarden;
 let slack: SlackStub;
@@ -45,15 +40,15 @@ interface Relay {
   close(): Promise<void>;
 }
 
-/** Forwards POSTs to the agent unchanged and records each call with the agent's answer. */
-async function startRelay(target: string): Promise<Relay> {
+/** Forwards POSTs to the agent (`target()`, asked per call) unchanged and records each call with the agent's answer. */
+async function startRelay(target: () => string): Promise<Relay> {
   const calls: RelayedCall[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', async () => {
       const body = Buffer.concat(chunks);
-      const forwarded = await fetch(target, {
+      const forwarded = await fetch(target(), {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -89,65 +84,26 @@ async function post(body: string, headers: Record<string, string>): Promise<stri
   return `${response.status} ${answer.error ?? ''}`;
 }
 
-/** Waits until the outbox holds nothing pending: every effect has settled. */
-async function outboxSettled(): Promise<void> {
-  await eventually(async () => {
-    const store = new SqliteHistoryStore({ path: dbPath });
-    try {
-      const row = store.db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'").get() as {
-        n: number;
-      };
-      return row.n === 0 ? true : undefined;
-    } finally {
-      await store.close();
-    }
-  }, 'the outbox to settle');
-}
+const outboxSettled = () => guarded.outboxSettled();
 
 beforeAll(async () => {
-  buildCli();
-  slack = await startSlackStub();
+  // The relay is in serve's config, and the agent runs the CLI the set-up builds: it starts in between.
+  relay = await startRelay(() => `${agent.url}/bump`);
+  guarded = await startGuardedRegistry({
+    rules: `- match: { tag: latest }
+  action: allow
+  bump: true`,
+    aliases: false,
+    cluster: { url: relay.url, secret: SECRET },
+  });
+  ({ registry, tagwarden, slack } = guarded);
   agent = await startAgentWithFakeKubernetes({ process: true, namespaces: ['shop'], secret: SECRET });
-  relay = await startRelay(`${agent.url}/bump`);
-  const port = await freePort();
-  registry = await startRegistry({
-    notifications: {
-      url: `http://127.0.0.1:${port}/webhooks/distribution`,
-      headers: { Authorization: [`Bearer ${TOKEN}`] },
-    },
-  });
-  const config = join(dir, 'tagwarden.yaml');
-  writeFileSync(
-    config,
-    `defaults: { action: alert }
-rules:
-  - match: { tag: latest }
-    action: allow
-    bump: true
-notify:
-  slack: { webhookUrl: "\${SLACK_WEBHOOK_URL}" }
-sources:
-  distribution: { token: "\${TAGWARDEN_DISTRIBUTION_TOKEN}" }
-clusters:
-  - name: e2e
-    url: "${relay.url}"
-    secret: "\${E2E_CLUSTER_SECRET}"
-`,
-  );
-  tagwarden = await startTagwarden(['--port', String(port), '--db', dbPath, '--config', config], {
-    SLACK_WEBHOOK_URL: slack.url,
-    TAGWARDEN_DISTRIBUTION_TOKEN: TOKEN,
-    E2E_CLUSTER_SECRET: SECRET,
-  });
 }, 90_000);
 
 afterAll(async () => {
-  await tagwarden?.stop();
-  await registry?.stop();
+  await guarded?.stop();
   await relay?.close();
   await agent?.stop();
-  await slack?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('clusters follow the digest (loopback e2e)', () => {

@@ -1,45 +1,32 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { type GuardedRegistry, startGuardedRegistry } from '../support/guarded-registry';
 import { pushImage } from '../support/images';
-import { type RunningRegistry, startRegistry } from '../support/registry';
-import { type SlackStub, startSlackStub } from '../support/slack-stub';
-import { buildCli, eventually, type RunningTagwarden, startTagwarden } from '../support/tagwarden';
+import type { RunningRegistry } from '../support/registry';
+import type { SlackStub } from '../support/slack-stub';
+import { eventually, type RunningTagwarden } from '../support/tagwarden';
 
 // Quay and Docker Hub send no digest. Tagwarden reads it from the registry (here a real one: Quay's
 // host is the local registry, and docker.io is pointed at it) before anything is recorded.
 const TOKEN = 'e2e-query-token-0123456789';
-const dir = mkdtempSync(join(tmpdir(), 'tagwarden-digestless-'));
+let guarded: GuardedRegistry;
 let registry: RunningRegistry;
 let tagwarden: RunningTagwarden;
 let slack: SlackStub;
 
 beforeAll(async () => {
-  buildCli();
-  slack = await startSlackStub();
-  registry = await startRegistry();
-  const config = join(dir, 'tagwarden.yaml');
-  writeFileSync(
-    config,
-    `defaults: { action: alert, owners: ["#platform"] }
-notify:
-  slack: { webhookUrl: "${slack.url}" }
-sources:
-  quay: { token: "${TOKEN}" }
-  dockerhub: { token: "${TOKEN}" }
-registries:
-  "${registry.host}": { url: "${registry.url}" }
-  "docker.io": { url: "${registry.url}" }
-`,
-  );
-  tagwarden = await startTagwarden(['--port', '0', '--db', join(dir, 'history.db'), '--config', config]);
+  guarded = await startGuardedRegistry({
+    name: 'digestless',
+    token: TOKEN,
+    notifications: false,
+    defaults: '{ action: alert, owners: ["#platform"] }',
+    sources: `quay: { token: "\${TAGWARDEN_SOURCE_TOKEN}" }
+dockerhub: { token: "\${TAGWARDEN_SOURCE_TOKEN}" }`,
+    aliases: ['docker.io'],
+  });
+  ({ registry, tagwarden, slack } = guarded);
 }, 60_000);
 
 afterAll(async () => {
-  await tagwarden?.stop();
-  await registry?.stop();
-  await slack?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await guarded?.stop();
 });
 
 async function post(source: string, body: unknown, token = TOKEN) {

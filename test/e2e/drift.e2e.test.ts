@@ -1,14 +1,12 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { SqliteHistoryStore } from '../../shared/history';
 import { type RunningAgent, startAgentWithFakeKubernetes, workloadObject } from '../support/agent';
 import { type FakeKubernetes, ownedObject, podObject } from '../support/fake-kubernetes';
+import { type GuardedRegistry, startGuardedRegistry } from '../support/guarded-registry';
 import { pushImage } from '../support/images';
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text';
-import { type RunningRegistry, startRegistry } from '../support/registry';
-import { type SlackStub, startSlackStub } from '../support/slack-stub';
-import { buildCli, eventually, freePort, type RunningTagwarden, startTagwarden } from '../support/tagwarden';
+import type { RunningRegistry } from '../support/registry';
+import type { SlackStub } from '../support/slack-stub';
+import { eventually, type RunningTagwarden } from '../support/tagwarden';
 
 /**
  * Loopback, end to end (issue 15): a real docker-registry notifies `tagwarden serve`, whose revert rule
@@ -16,51 +14,23 @@ import { buildCli, eventually, freePort, type RunningTagwarden, startTagwarden }
  * finds a Deployment whose pods run both digests and reports it, signed, to serve. One alert names
  * both digests, the pod counts and the cluster; repeated reports add nothing; converged pods clear it.
  */
-const TOKEN = 'e2e-drift-token-0123456789';
 const SECRET = 'e2e-drift-secret-0123456789abcdef';
-const dir = mkdtempSync(join(tmpdir(), 'tagwarden-e2e-drift-'));
-const dbPath = join(dir, 'history.db');
+let guarded: GuardedRegistry;
 let registry: RunningRegistry;
 let tagwarden: RunningTagwarden;
 let slack: SlackStub;
+let dbPath: string;
 let agent: RunningAgent;
 
 beforeAll(async () => {
-  buildCli();
-  slack = await startSlackStub();
-  const port = await freePort();
-  registry = await startRegistry({
-    notifications: {
-      url: `http://127.0.0.1:${port}/webhooks/distribution`,
-      headers: { Authorization: [`Bearer ${TOKEN}`] },
-    },
+  guarded = await startGuardedRegistry({
+    rules: `- match: { repository: "payments/*" }
+  action: revert
+  owners: ["#payments"]`,
+    // No rule bumps, so the cluster's url is never called: the entry is there for its secret (reports).
+    cluster: { url: 'http://127.0.0.1:9/bump', secret: SECRET },
   });
-  const config = join(dir, 'tagwarden.yaml');
-  // No rule bumps, so the cluster's url is never called: the entry is there for its secret (reports).
-  writeFileSync(
-    config,
-    `defaults: { action: alert }
-rules:
-  - match: { repository: "payments/*" }
-    action: revert
-    owners: ["#payments"]
-notify:
-  slack: { webhookUrl: "\${SLACK_WEBHOOK_URL}" }
-sources:
-  distribution: { token: "\${TAGWARDEN_DISTRIBUTION_TOKEN}" }
-registries:
-  "${registry.host}": { url: "${registry.url}" }
-clusters:
-  - name: e2e
-    url: "http://127.0.0.1:9/bump"
-    secret: "\${E2E_CLUSTER_SECRET}"
-`,
-  );
-  tagwarden = await startTagwarden(['--port', String(port), '--db', dbPath, '--config', config], {
-    SLACK_WEBHOOK_URL: slack.url,
-    TAGWARDEN_DISTRIBUTION_TOKEN: TOKEN,
-    E2E_CLUSTER_SECRET: SECRET,
-  });
+  ({ registry, tagwarden, slack, dbPath } = guarded);
   agent = await startAgentWithFakeKubernetes({
     process: true,
     namespaces: ['payments'],
@@ -71,10 +41,7 @@ clusters:
 
 afterAll(async () => {
   await agent?.stop();
-  await tagwarden?.stop();
-  await registry?.stop();
-  await slack?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await guarded?.stop();
 });
 
 /** Reads the history file serve writes: the drift rows of the tag and how many reports were received. */

@@ -1,90 +1,44 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { OciDistributionRegistry } from '../../shared/adapters/registry/oci-distribution';
-import { SqliteHistoryStore } from '../../shared/history';
 import { runCli } from '../support/cli-process';
+import { type GuardedRegistry, startGuardedRegistry } from '../support/guarded-registry';
 import { pushIndexOf, pushPlatformImage } from '../support/images';
-import { type RunningRegistry, startRegistry } from '../support/registry';
-import { type SlackStub, startSlackStub } from '../support/slack-stub';
-import { buildCli, eventually, freePort, type RunningTagwarden, startTagwarden } from '../support/tagwarden';
+import type { RunningRegistry } from '../support/registry';
+import type { SlackStub } from '../support/slack-stub';
+import { eventually } from '../support/tagwarden';
 
 // A multi-arch publish through a real distribution registry: indexes pushed over the registry API,
 // a `revert` rule, the default `harmless: allow`.
-const TOKEN = 'e2e-token-harmless-0123456789';
 const REPO = 'payments/multiarch';
 const TAG = 'v3.1.0';
-const dir = mkdtempSync(join(tmpdir(), 'tagwarden-e2e-harmless-'));
-const dbPath = join(dir, 'history.db');
+let guarded: GuardedRegistry;
 let registry: RunningRegistry;
-let tagwarden: RunningTagwarden;
 let slack: SlackStub;
+let dbPath: string;
 let client: OciDistributionRegistry;
 
 beforeAll(async () => {
-  buildCli();
-  slack = await startSlackStub();
-  const port = await freePort();
-  registry = await startRegistry({
-    notifications: {
-      url: `http://127.0.0.1:${port}/webhooks/distribution`,
-      headers: { Authorization: [`Bearer ${TOKEN}`] },
-    },
+  guarded = await startGuardedRegistry({
+    rules: `- match: { repository: "payments/*" }
+  action: revert
+  owners: ["#payments"]`,
   });
+  ({ registry, slack, dbPath } = guarded);
   client = new OciDistributionRegistry({ url: registry.url });
-  const config = join(dir, 'tagwarden.yaml');
-  writeFileSync(
-    config,
-    `defaults: { action: alert }
-rules:
-  - match: { repository: "payments/*" }
-    action: revert
-    owners: ["#payments"]
-notify:
-  slack: { webhookUrl: "\${SLACK_WEBHOOK_URL}" }
-sources:
-  distribution: { token: "\${TAGWARDEN_DISTRIBUTION_TOKEN}" }
-registries:
-  "${registry.host}": { url: "${registry.url}" }
-`,
-  );
-  tagwarden = await startTagwarden(['--port', String(port), '--db', dbPath, '--config', config], {
-    SLACK_WEBHOOK_URL: slack.url,
-    TAGWARDEN_DISTRIBUTION_TOKEN: TOKEN,
-  });
 }, 60_000);
 
 afterAll(async () => {
-  await tagwarden?.stop();
-  await registry?.stop();
-  await slack?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await guarded?.stop();
 });
 
 async function transitions(): Promise<string[]> {
-  const res = await fetch(`${tagwarden.url}/api/tags/${registry.host}/${REPO}:${TAG}`);
-  if (res.status === 404) return [];
-  const body = (await res.json()) as { history: { transition: string }[] };
-  return body.history.map((h) => h.transition);
+  return (await guarded.history(REPO, TAG)).map((h) => h.transition);
 }
 
 async function until(count: number, what: string): Promise<void> {
   await eventually(async () => ((await transitions()).length >= count ? true : undefined), what);
 }
 
-async function outboxSettled(): Promise<void> {
-  await eventually(async () => {
-    const store = new SqliteHistoryStore({ path: dbPath });
-    try {
-      const row = store.db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'").get() as {
-        n: number;
-      };
-      return row.n === 0 ? true : undefined;
-    } finally {
-      await store.close();
-    }
-  }, 'the outbox to settle');
-}
+const outboxSettled = () => guarded.outboxSettled();
 
 /** The tag's effects as `tagwarden history --json` prints them. */
 function historyEffects(): Array<{ kind: string; status: string; outcome: string | null }> {

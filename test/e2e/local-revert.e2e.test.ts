@@ -1,95 +1,48 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { OciDistributionRegistry } from '../../shared/adapters/registry/oci-distribution';
 import { SqliteHistoryStore } from '../../shared/history';
+import { type GuardedRegistry, startGuardedRegistry } from '../support/guarded-registry';
 import { pushImage } from '../support/images';
-import { type RunningRegistry, startRegistry } from '../support/registry';
-import { type SlackStub, startSlackStub } from '../support/slack-stub';
-import { buildCli, eventually, freePort, type RunningTagwarden, startTagwarden } from '../support/tagwarden';
+import type { RunningRegistry } from '../support/registry';
+import type { SlackStub } from '../support/slack-stub';
+import { eventually, type RunningTagwarden } from '../support/tagwarden';
 import { distributionBody } from '../support/webhook-bodies';
 
 const TOKEN = 'e2e-token-0123456789abcdef';
-const dir = mkdtempSync(join(tmpdir(), 'tagwarden-e2e-'));
-const dbPath = join(dir, 'history.db');
+let guarded: GuardedRegistry;
 let registry: RunningRegistry;
 let tagwarden: RunningTagwarden;
 let slack: SlackStub;
+let dbPath: string;
 let client: OciDistributionRegistry;
 
 beforeAll(async () => {
-  buildCli();
-  slack = await startSlackStub();
-  const port = await freePort();
-  registry = await startRegistry({
-    notifications: {
-      url: `http://127.0.0.1:${port}/webhooks/distribution`,
-      headers: { Authorization: [`Bearer ${TOKEN}`] },
-    },
+  guarded = await startGuardedRegistry({
+    token: TOKEN,
+    rules: `- match: { repository: "payments/*", tag: "v*" }
+  action: revert
+  owners: ["#payments", "@alice"]
+- match: { repository: "billing/*" }
+  action: alert
+  owners: ["#billing"]
+- match: { repository: "web/*" }
+  action: allow`,
   });
+  ({ registry, tagwarden, slack, dbPath } = guarded);
   client = new OciDistributionRegistry({ url: registry.url });
-  const config = join(dir, 'tagwarden.yaml');
-  writeFileSync(
-    config,
-    `defaults: { action: alert }
-rules:
-  - match: { repository: "payments/*", tag: "v*" }
-    action: revert
-    owners: ["#payments", "@alice"]
-  - match: { repository: "billing/*" }
-    action: alert
-    owners: ["#billing"]
-  - match: { repository: "web/*" }
-    action: allow
-notify:
-  slack: { webhookUrl: "\${SLACK_WEBHOOK_URL}" }
-sources:
-  distribution: { token: "\${TAGWARDEN_DISTRIBUTION_TOKEN}" }
-registries:
-  "${registry.host}": { url: "${registry.url}" }
-`,
-  );
-  tagwarden = await startTagwarden(['--port', String(port), '--db', dbPath, '--config', config], {
-    SLACK_WEBHOOK_URL: slack.url,
-    TAGWARDEN_DISTRIBUTION_TOKEN: TOKEN,
-  });
 }, 60_000);
 
 afterAll(async () => {
-  await tagwarden?.stop();
-  await registry?.stop();
-  await slack?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await guarded?.stop();
 });
 
-async function historyOf(
-  repository: string,
-  tag: string,
-): Promise<{ transition: string; digest: string | null }[]> {
-  const res = await fetch(`${tagwarden.url}/api/tags/${registry.host}/${repository}:${tag}`);
-  if (res.status === 404) return [];
-  const body = (await res.json()) as { history: { transition: string; digest: string | null }[] };
-  return body.history;
-}
+const historyOf = (repository: string, tag: string) => guarded.history(repository, tag);
 
 async function transitionsOf(repository: string, tag: string): Promise<string[]> {
   return (await historyOf(repository, tag)).map((h) => h.transition);
 }
 
 /** Waits until the outbox holds nothing pending: every effect of every recorded event has settled. */
-async function outboxSettled(): Promise<void> {
-  await eventually(async () => {
-    const store = new SqliteHistoryStore({ path: dbPath });
-    try {
-      const pending = store.db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'").get() as {
-        n: number;
-      };
-      return pending.n === 0 ? true : undefined;
-    } finally {
-      await store.close();
-    }
-  }, 'the outbox to settle');
-}
+const outboxSettled = () => guarded.outboxSettled();
 
 function alertsAbout(tag: string) {
   return slack.messages.filter((m) => m.text.includes(tag));

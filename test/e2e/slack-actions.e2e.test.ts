@@ -1,69 +1,40 @@
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { OciDistributionRegistry } from '../../shared/adapters/registry/oci-distribution';
+import { type GuardedRegistry, startGuardedRegistry } from '../support/guarded-registry';
 import { pushImage } from '../support/images';
-import { type RunningRegistry, startRegistry } from '../support/registry';
-import { type SlackStub, startSlackStub } from '../support/slack-stub';
-import { buildCli, eventually, freePort, type RunningTagwarden, startTagwarden } from '../support/tagwarden';
+import type { RunningRegistry } from '../support/registry';
+import type { SlackStub } from '../support/slack-stub';
+import { eventually, type RunningTagwarden } from '../support/tagwarden';
 
 // Issue 16 end to end: a real registry, `tagwarden serve`, alerts with buttons, signed clicks.
-const TOKEN = 'e2e-token-0123456789abcdef';
 const SECRET = 'e2e-slack-signing-secret-0123456';
 const APPROVER = 'U0E2EAPPROVE';
-const dir = mkdtempSync(join(tmpdir(), 'tagwarden-e2e-slack-'));
+let guarded: GuardedRegistry;
 let registry: RunningRegistry;
 let tagwarden: RunningTagwarden;
 let slack: SlackStub;
 let client: OciDistributionRegistry;
 let responseBase: string;
 
+/** Where the stub answers Slack's `response_url`s. */
+const responsesOf = (stub: SlackStub) => `${new URL(stub.url).origin}/actions/`;
+
 beforeAll(async () => {
-  buildCli();
-  slack = await startSlackStub();
-  responseBase = `${new URL(slack.url).origin}/actions/`;
-  const port = await freePort();
-  registry = await startRegistry({
-    notifications: {
-      url: `http://127.0.0.1:${port}/webhooks/distribution`,
-      headers: { Authorization: [`Bearer ${TOKEN}`] },
-    },
+  guarded = await startGuardedRegistry({
+    rules: `- match: { repository: "billing/*" }
+  action: alert
+  owners: ["#billing", "${APPROVER}"]`,
+    slack: (parts) => `signingSecret: "\${SLACK_SIGNING_SECRET}"
+responseUrlBase: "${responsesOf(parts.slack)}"`,
+    env: { SLACK_SIGNING_SECRET: SECRET },
   });
+  ({ registry, tagwarden, slack } = guarded);
+  responseBase = responsesOf(slack);
   client = new OciDistributionRegistry({ url: registry.url });
-  const config = join(dir, 'tagwarden.yaml');
-  writeFileSync(
-    config,
-    `defaults: { action: alert }
-rules:
-  - match: { repository: "billing/*" }
-    action: alert
-    owners: ["#billing", "${APPROVER}"]
-notify:
-  slack:
-    webhookUrl: "\${SLACK_WEBHOOK_URL}"
-    signingSecret: "\${SLACK_SIGNING_SECRET}"
-    responseUrlBase: "${responseBase}"
-sources:
-  distribution: { token: "${TOKEN}" }
-registries:
-  "${registry.host}": { url: "${registry.url}" }
-`,
-  );
-  tagwarden = await startTagwarden(
-    ['--port', String(port), '--db', join(dir, 'history.db'), '--config', config],
-    {
-      SLACK_WEBHOOK_URL: slack.url,
-      SLACK_SIGNING_SECRET: SECRET,
-    },
-  );
 }, 60_000);
 
 afterAll(async () => {
-  await tagwarden?.stop();
-  await registry?.stop();
-  await slack?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await guarded?.stop();
 });
 
 interface Button {
@@ -117,11 +88,8 @@ async function clickOn(
 const replies = () =>
   slack.messages as unknown as { text: string; replace_original?: boolean; response_type?: string }[];
 
-async function historyOf(repository: string, tag: string) {
-  const res = await fetch(`${tagwarden.url}/api/tags/${registry.host}/${repository}:${tag}`);
-  return ((await res.json()) as { history: { transition: string; digest: string; actor: string | null }[] })
-    .history;
-}
+const historyOf = (repository: string, tag: string) =>
+  guarded.history<{ transition: string; digest: string; actor: string | null }>(repository, tag);
 
 describe('Slack buttons on a real registry', () => {
   it('"Revert" on an alert puts the old digest back through the outbox and updates the message', async () => {

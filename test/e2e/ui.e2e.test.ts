@@ -1,11 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { type GuardedRegistry, startGuardedRegistry } from '../support/guarded-registry';
 import { pushImage } from '../support/images';
-import { type RunningRegistry, startRegistry } from '../support/registry';
-import { type SlackStub, startSlackStub } from '../support/slack-stub';
-import { buildCli, eventually, freePort, type RunningTagwarden, startTagwarden } from '../support/tagwarden';
+import type { RunningRegistry } from '../support/registry';
+import type { SlackStub } from '../support/slack-stub';
+import { eventually, type RunningTagwarden } from '../support/tagwarden';
 import { distributionBody } from '../support/webhook-bodies';
 
 // The web interface in a real browser (issue 17): Debian's chromium driven by playwright-core, after
@@ -15,7 +15,7 @@ const SOURCE_TOKEN = 'ui-e2e-source-token-0123456789';
 const UI_TOKEN = 'ui-e2e-api-token-0123456789';
 const MARKUP = '<img src=x onerror="document.title=1">';
 const SHOTS = join(__dirname, '..', '..', '.test-state', 'screenshots');
-const dir = mkdtempSync(join(tmpdir(), 'tagwarden-ui-e2e-'));
+let guarded: GuardedRegistry;
 let registry: RunningRegistry;
 let tagwarden: RunningTagwarden;
 let slack: SlackStub;
@@ -23,42 +23,17 @@ let browser: Browser;
 let digests: { a: string; b: string };
 
 beforeAll(async () => {
-  buildCli();
   mkdirSync(SHOTS, { recursive: true });
-  slack = await startSlackStub();
-  const port = await freePort();
-  registry = await startRegistry({
-    notifications: {
-      url: `http://127.0.0.1:${port}/webhooks/distribution`,
-      headers: { Authorization: [`Bearer ${SOURCE_TOKEN}`] },
-    },
+  guarded = await startGuardedRegistry({
+    name: 'ui-e2e',
+    token: SOURCE_TOKEN,
+    rules: `- match: { repository: "payments/*", tag: "v*" }
+  action: revert
+  owners: ["#payments"]`,
+    extra: `api: { token: "${UI_TOKEN}" }
+effects: { maxAttempts: 1 }`,
   });
-  const config = join(dir, 'tagwarden.yaml');
-  writeFileSync(
-    config,
-    `defaults: { action: alert }
-rules:
-  - match: { repository: "payments/*", tag: "v*" }
-    action: revert
-    owners: ["#payments"]
-notify:
-  slack: { webhookUrl: "${slack.url}" }
-sources:
-  distribution: { token: "${SOURCE_TOKEN}" }
-registries:
-  "${registry.host}": { url: "${registry.url}" }
-api: { token: "${UI_TOKEN}" }
-effects: { maxAttempts: 1 }
-`,
-  );
-  tagwarden = await startTagwarden([
-    '--port',
-    String(port),
-    '--db',
-    join(dir, 'history.db'),
-    '--config',
-    config,
-  ]);
+  ({ registry, tagwarden, slack } = guarded);
   // launch() gives the browser a fresh, temporary --user-data-dir of its own (and refuses one passed in).
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
@@ -86,10 +61,7 @@ effects: { maxAttempts: 1 }
 
 afterAll(async () => {
   await browser?.close();
-  await tagwarden?.stop();
-  await registry?.stop();
-  await slack?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await guarded?.stop();
 });
 
 const bearer = { Authorization: `Bearer ${UI_TOKEN}` };

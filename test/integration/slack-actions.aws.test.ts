@@ -9,29 +9,26 @@ import {
   type SlackUrlDeps,
   slackActionsRoute,
 } from '../../functions/aws/slack-actions';
-import type { ButtonValue } from '../../shared/adapters/notify/slack-buttons';
-import type { Policy, TagRef } from '../../shared/core';
+import type { TagRef } from '../../shared/core';
 import { decodeRecord } from '../../shared/guard/queue-envelope';
 import { createHistoryTable } from '../../shared/history/dynamodb';
 import { type RunningDynamoDb, startDynamoDbLocal } from '../support/dynamodb-local';
-import { digestOf, pushEvent } from '../support/events';
+import {
+  A,
+  APPROVER,
+  B,
+  clicksSignedWith,
+  HELD,
+  NOW,
+  POLICY,
+  overwritten as recorded,
+  clickValue as value,
+} from '../support/slack-click-cases';
 import { signedClick } from '../support/slack-clicks';
 import { type SlackStub, startSlackStub } from '../support/slack-stub';
 
 // Issue 16 on AWS: Slack's clicks on the Interactions Function URL, acting on DynamoDB Local.
 const SECRET = 'aws-slack-signing-secret-0123456';
-const APPROVER = 'U0APPROVER';
-const NOW = new Date('2026-12-01T12:00:00.000Z');
-const A = digestOf('a');
-const B = digestOf('b');
-const POLICY: Policy = {
-  defaults: { action: 'alert', owners: ['#platform'], bump: false },
-  rules: [
-    { match: { repository: 'billing/*' }, action: 'alert', owners: ['#billing', APPROVER], bump: false },
-  ],
-};
-/** The policy a tag was recorded under before it changed: a revert rule keeps A approved. */
-const HELD: Policy = { defaults: { ...POLICY.defaults, action: 'revert' }, rules: [] };
 const sqs = mockClient(SQSClient);
 const secrets = mockClient(SecretsManagerClient);
 
@@ -74,30 +71,8 @@ async function deployed(base: string | null = new URL(responses.url).origin) {
 }
 
 /** A tag overwritten from A to B, as the consumer records it (under `policy`). */
-async function overwritten(deps: SlackUrlDeps, tag: string, policy = POLICY): Promise<TagRef> {
-  const ref = {
-    registryHost: '123456789012.dkr.ecr.eu-west-1.amazonaws.com',
-    repository: 'billing/api',
-    tag,
-  };
-  for (const [digest, second] of [
-    [A, 0],
-    [B, 1],
-  ] as const)
-    await deps.store.apply(
-      pushEvent({ ...ref, digest, timestamp: new Date(Date.UTC(2026, 11, 1, 10, 0, second)).toISOString() }),
-      policy,
-      NOW.toISOString(),
-    );
-  return ref;
-}
-
-const value = (kind: ButtonValue['kind'], ref: TagRef): ButtonValue => ({
-  kind,
-  ref: `${ref.registryHost}/${ref.repository}:${ref.tag}`,
-  from: A,
-  to: B,
-});
+const overwritten = (deps: SlackUrlDeps, tag: string, policy = POLICY) =>
+  recorded(deps.store, '123456789012.dkr.ecr.eu-west-1.amazonaws.com', tag, policy);
 
 /** The click as the Function URL hands it over: base64 when `base64` (Function URLs may encode bodies). */
 function urlEvent(click: { rawBody: Buffer; headers: Record<string, string> }, base64 = false) {
@@ -113,13 +88,7 @@ function urlEvent(click: { rawBody: Buffer; headers: Record<string, string> }, b
   } as unknown as LambdaFunctionURLEvent;
 }
 
-const signed = (kind: ButtonValue['kind'], ref: TagRef, user = APPROVER, responseUrl?: string) =>
-  signedClick(value(kind, ref), {
-    secret: SECRET,
-    user,
-    signedAt: NOW,
-    responseUrl: responseUrl ?? `${responses.url}/click-${kind}-${ref.tag}`,
-  });
+const signed = clicksSignedWith(SECRET, () => responses);
 
 describe('AWS: POST /slack/actions on the Interactions Function URL', () => {
   it('approves B (base64 body): history row, approved digest, the message updated; a replay is 401', async () => {

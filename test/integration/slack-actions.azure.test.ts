@@ -2,27 +2,23 @@ import { HttpRequest, InvocationContext } from '@azure/functions';
 import { buildAzureDependencies } from '../../functions/azure/dependencies';
 import { slackActionSettings, slackActionsHandler } from '../../functions/azure/slack-actions';
 import type { ButtonValue } from '../../shared/adapters/notify/slack-buttons';
-import type { Policy, TagRef } from '../../shared/core';
 import { silentLogger } from '../../shared/log';
 import { type RunningAzurite, startAzurite } from '../support/azurite';
-import { digestOf, pushEvent } from '../support/events';
+import {
+  A,
+  APPROVER,
+  B,
+  clicksSignedWith,
+  HELD,
+  NOW,
+  POLICY,
+  overwritten as recorded,
+} from '../support/slack-click-cases';
 import { signedClick } from '../support/slack-clicks';
 import { type SlackStub, startSlackStub } from '../support/slack-stub';
 
 // Issue 16 on Azure: Slack's clicks on the slackActions HTTP function, acting on Table Storage (Azurite).
 const SECRET = 'azure-slack-signing-secret-01234';
-const APPROVER = 'U0APPROVER';
-const NOW = new Date('2026-12-01T12:00:00.000Z');
-const A = digestOf('a');
-const B = digestOf('b');
-const POLICY: Policy = {
-  defaults: { action: 'alert', owners: ['#platform'], bump: false },
-  rules: [
-    { match: { repository: 'billing/*' }, action: 'alert', owners: ['#billing', APPROVER], bump: false },
-  ],
-};
-/** The policy a tag was recorded under before it changed: a revert rule keeps A approved. */
-const HELD: Policy = { defaults: { ...POLICY.defaults, action: 'revert' }, rules: [] };
 const HOST = 'tagwardentest.azurecr.io';
 
 let azurite: RunningAzurite;
@@ -70,34 +66,10 @@ async function app(base: string | null = new URL(responses.url).origin) {
   return { deps, post };
 }
 
-async function overwritten(
-  store: Awaited<ReturnType<typeof app>>['deps']['store'],
-  tag: string,
-  policy = POLICY,
-) {
-  const ref: TagRef = { registryHost: HOST, repository: 'billing/api', tag };
-  for (const [digest, second] of [
-    [A, 0],
-    [B, 1],
-  ] as const)
-    await store.apply(
-      pushEvent({ ...ref, digest, timestamp: new Date(Date.UTC(2026, 11, 1, 10, 0, second)).toISOString() }),
-      policy,
-      NOW.toISOString(),
-    );
-  return ref;
-}
+const overwritten = (store: Awaited<ReturnType<typeof app>>['deps']['store'], tag: string, policy = POLICY) =>
+  recorded(store, HOST, tag, policy);
 
-const signed = (kind: ButtonValue['kind'], ref: TagRef, user = APPROVER, responseUrl?: string) =>
-  signedClick(
-    { kind, ref: `${ref.registryHost}/${ref.repository}:${ref.tag}`, from: A, to: B },
-    {
-      secret: SECRET,
-      user,
-      signedAt: NOW,
-      responseUrl: responseUrl ?? `${responses.url}/click-${kind}-${ref.tag}`,
-    },
-  );
+const signed = clicksSignedWith(SECRET, () => responses);
 
 describe('Azure: POST /api/slack/actions (slackActions)', () => {
   it('approves B: history row, approved digest, the message updated; a replay is 401', async () => {
