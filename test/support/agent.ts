@@ -165,10 +165,12 @@ async function startProcess(kube: FakeKubernetes, secret: string, options: Start
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = collectOutput(child);
-  const url = await new Promise<string>((resolve, reject) => {
+  // A deadline for a start that will not come, not a wait for one that will (a loaded 2-core CI
+  // machine has taken over 10 s); an agent that missed it is stopped, not left running.
+  const started = new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`tagwarden agent did not start within 10 s:\n${output()}`)),
-      10_000,
+      () => reject(new Error(`tagwarden agent did not start within 30 s:\n${output()}`)),
+      30_000,
     );
     child.stdout!.on('data', () => {
       const match = /Tagwarden agent listening on (http:\/\/\S+)/.exec(output());
@@ -181,6 +183,11 @@ async function startProcess(kube: FakeKubernetes, secret: string, options: Start
       clearTimeout(timer);
       reject(new Error(`tagwarden agent exited with ${code}:\n${output()}`));
     });
+  });
+  const url = await started.catch(async (error: unknown) => {
+    await stopProcess(child);
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
   });
   return {
     url,
