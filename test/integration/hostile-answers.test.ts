@@ -1,0 +1,107 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ClusterSender } from '../../shared/adapters/cluster/sender';
+import { buildReport, reportTarget, sendReport } from '../../shared/agent/drift-report';
+
+/**
+ * Security: an answer to one of Tagwarden's own outgoing calls is read only as far as Tagwarden uses
+ * it. A receiver that answers a refusal with an endless body (a compromised cluster endpoint, or
+ * anything posing as Tagwarden to an agent) must not make the caller hold it in memory until the
+ * timeout: only the excerpt's first bytes are read, then the connection is dropped.
+ */
+const FLOOD_BYTES = 64 * 1024 * 1024;
+/** Far more than the read cap plus both sockets' buffers, far less than the flood. */
+const READ_AT_MOST = 16 * 1024 * 1024;
+
+interface Flood {
+  url: string;
+  /** Bytes the server handed to the socket before the client went away (or all of them). */
+  written: () => number;
+  closed: Promise<void>;
+  stop: () => Promise<void>;
+}
+
+/** A server answering every request with `status` and a 64 MiB body, written as fast as it is read. */
+async function flooding(status: number): Promise<Flood> {
+  let written = 0;
+  let closed!: () => void;
+  const whenClosed = new Promise<void>((resolve) => {
+    closed = resolve;
+  });
+  const server: Server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(status, { 'Content-Type': 'text/plain' });
+      const chunk = Buffer.alloc(1024 * 1024, 0x78);
+      const pump = () => {
+        while (written < FLOOD_BYTES && !res.destroyed) {
+          written += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      res.on('close', closed);
+      pump();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    written: () => written,
+    closed: whenClosed,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+const floods: Flood[] = [];
+async function flood(status: number): Promise<Flood> {
+  const started = await flooding(status);
+  floods.push(started);
+  return started;
+}
+afterAll(async () => {
+  await Promise.all(floods.map((f) => f.stop()));
+});
+
+describe('an endless answer to an outgoing call', () => {
+  it('a cluster endpoint answering a bump with 500 and 64 MiB: the sender reads an excerpt, not the flood', async () => {
+    const receiver = await flood(500);
+    const sender = new ClusterSender([
+      {
+        name: 'prod',
+        format: 'tagwarden',
+        secret: 'cluster-secret-0123456789',
+        timeoutMs: 20_000,
+        url: receiver.url,
+      },
+    ]);
+    const bump = {
+      id: 'evt-1:cluster=prod#bump',
+      registryHost: 'registry.example',
+      repository: 'payments/api',
+      tag: 'latest',
+      previousDigest: null,
+      digest: `sha256:${'b'.repeat(64)}`,
+      reason: 'moved' as const,
+      timestamp: new Date().toISOString(),
+    };
+    await expect(sender.send('prod', bump)).rejects.toThrow(/failed with HTTP 500: x{200}$/);
+    await receiver.closed;
+    expect(receiver.written()).toBeLessThan(READ_AT_MOST);
+  });
+
+  it('a report URL answering a drift report with 500 and 64 MiB: the agent reads 200 characters of it, not the flood', async () => {
+    const receiver = await flood(500);
+    const report = buildReport('prod', null, [], Date.now());
+    await expect(sendReport(reportTarget(receiver.url), 'agent-secret-0123456789', report)).rejects.toThrow(
+      /answered 500: x{200}$/,
+    );
+    await receiver.closed;
+    expect(receiver.written()).toBeLessThan(READ_AT_MOST);
+  });
+});
