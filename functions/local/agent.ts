@@ -13,6 +13,7 @@ import type { Logger } from '../../shared/log';
 import { parseJsonBody } from '../../shared/sources/json-body';
 import { readBody, send } from './http-json';
 import type { AgentMetrics } from './metrics-agent';
+import { oneAtATime } from './readiness';
 
 /** A bump is a few hundred bytes; anything near this limit is not one. */
 export const MAX_AGENT_BODY_BYTES = 64 * 1024;
@@ -131,11 +132,13 @@ async function route(
 /**
  * `/readyz`: 200 when the workloads can be read, 503 with the problem in a few words (anyone who
  * reaches the agent may ask, so not what the API said: that is logged, once per change of state).
+ * Probes that arrive together share one call to the API.
  */
 function readinessProbe(deps: AgentServerDeps): (res: ServerResponse) => Promise<void> {
   let wasReady: boolean | null = null;
+  const check = oneAtATime(() => deps.client.ready(deps.namespaces));
   return async (res) => {
-    const state = await deps.client.ready(deps.namespaces);
+    const state = await check();
     if (state.ready !== wasReady) {
       if (state.ready) deps.log.info('ready', { source: state.source, detail: state.detail });
       else deps.log.warn('not ready', { source: state.source, error: state.error, problem: state.problem });

@@ -6,6 +6,22 @@ import { send } from './http-json';
 /** Resolves to null when serve can take traffic, else to the reason it cannot (one line). */
 export type ReadinessCheck = () => Promise<string | null>;
 
+/**
+ * One check at a time: a caller that comes while a check runs shares its answer. A probe anyone may
+ * send unauthenticated then costs at most one outgoing call (a history read, a Kubernetes API list)
+ * at a time, however many arrive at once; each answer is still fresh (it began after the request did
+ * or while it waited, never from a cache).
+ */
+export function oneAtATime<T>(check: () => Promise<T>): () => Promise<T> {
+  let running: Promise<T> | null = null;
+  return () => {
+    running ??= check().finally(() => {
+      running = null;
+    });
+    return running;
+  };
+}
+
 /** The tag a readiness read looks up: a point read on the tag table, which no real tag can match. */
 const PROBE = { registryHost: 'readyz.invalid', repository: 'readyz', tag: 'readyz' } as const;
 

@@ -18,7 +18,7 @@ import { type DriftRouteDeps, serveDrift } from './drift-route';
 import { GUESS_LIMITS, GuessLimiter, lockoutWarning } from './guess-limit';
 import { readBody, refuse, send } from './http-json';
 import { answerMetrics } from './metrics-http';
-import { answerReadiness, historyReadiness, type ReadinessCheck } from './readiness';
+import { answerReadiness, historyReadiness, oneAtATime, type ReadinessCheck } from './readiness';
 import { type SlackActionsSettings, serveSlackAction } from './slack-route';
 import { isUiPath, serveUi } from './ui/routes';
 
@@ -80,6 +80,7 @@ export function createLocalServer(deps: LocalServerDeps): Server {
     ...deps,
     unauthorized: unauthorizedLog(deps.log),
     guesses: deps.guesses ?? new GuessLimiter(GUESS_LIMITS, Date.now, lockoutWarning(deps.log)),
+    ready: oneAtATime(deps.ready ?? historyReadiness(deps.store, null)),
   };
   const server = createServer((req, res) => {
     route(edge, req, res).catch((error: unknown) => {
@@ -93,6 +94,7 @@ export function createLocalServer(deps: LocalServerDeps): Server {
 }
 
 interface Edge extends LocalServerDeps {
+  ready: ReadinessCheck;
   unauthorized: ReturnType<typeof unauthorizedLog>;
   guesses: GuessLimiter;
 }
@@ -105,7 +107,7 @@ async function route(deps: Edge, req: IncomingMessage, res: ServerResponse): Pro
       ? send(res, 200, { status: 'ok' })
       : send(res, 405, { error: 'use GET' });
   }
-  if (path === '/readyz') return answerReadiness(deps.ready ?? historyReadiness(deps.store, null), req, res);
+  if (path === '/readyz') return answerReadiness(deps.ready, req, res);
   if (await serveDrift(driftDeps(deps), path, url, req, res)) return;
   const webhook = /^\/webhooks\/([^/]+)$/.exec(path);
   if (webhook) {
