@@ -12,7 +12,7 @@ import {
 } from '../../shared/guard/ingest';
 import { unauthorizedLog } from '../../shared/guard/refusal-log';
 import { MAX_BODY_BYTES } from '../../shared/sources';
-import { preflightAnswer, webhookAnswer } from '../webhook-answer';
+import { decoded, preflightAnswer, webhookAnswer } from '../webhook-answer';
 import { apiAuthorized, readAccess } from './api-auth';
 import { type DriftRouteDeps, serveDrift } from './drift-route';
 import { GUESS_LIMITS, GuessLimiter, lockoutWarning } from './guess-limit';
@@ -125,14 +125,6 @@ async function route(deps: Edge, req: IncomingMessage, res: ServerResponse): Pro
 
 function driftDeps(deps: Edge): DriftRouteDeps {
   return { ...deps, clusterSecret: deps.clusterSecret ?? (() => null) };
-}
-
-function decoded(segment: string): string | null {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return null;
-  }
 }
 
 /**
