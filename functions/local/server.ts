@@ -80,7 +80,7 @@ export function createLocalServer(deps: LocalServerDeps): Server {
     ...deps,
     unauthorized: unauthorizedLog(deps.log),
     guesses: deps.guesses ?? new GuessLimiter(GUESS_LIMITS, Date.now, lockoutWarning(deps.log)),
-    ready: oneAtATime(deps.ready ?? historyReadiness(deps.store, null)),
+    ready: oneAtATime(deps.ready ?? historyReadiness(deps.store, null, deps.log)),
   };
   const server = createServer((req, res) => {
     route(edge, req, res).catch((error: unknown) => {
