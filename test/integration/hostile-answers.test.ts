@@ -2,6 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ClusterSender } from '../../shared/adapters/cluster/sender';
 import { buildReport, reportTarget, sendReport } from '../../shared/agent/drift-report';
+import { kubernetesWorkloadClient, MAX_LIST_PAGES } from '../../shared/agent/kubernetes';
+import { loadKubernetesModule } from '../support/agent';
 
 /**
  * Security: an answer to one of Tagwarden's own outgoing calls is read only as far as Tagwarden uses
@@ -104,4 +106,44 @@ describe('an endless answer to an outgoing call', () => {
     await receiver.closed;
     expect(receiver.written()).toBeLessThan(READ_AT_MOST);
   });
+});
+
+describe('a Kubernetes API that never ends a listing', () => {
+  it('answers every list page with another continue token: the agent stops after MAX_LIST_PAGES with an error', async () => {
+    // Stops by itself well past the cap, so the agent without one fails this test instead of hanging.
+    const GIVE_UP = MAX_LIST_PAGES * 3;
+    let pages = 0;
+    const server = createServer((req, res) => {
+      pages += 1;
+      const more = pages < GIVE_UP ? { continue: `page-${pages}` } : {};
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ kind: 'DeploymentList', apiVersion: 'apps/v1', metadata: more, items: [] }));
+      req.resume();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const k8s = loadKubernetesModule();
+      const config = new k8s.KubeConfig();
+      config.loadFromOptions({
+        clusters: [
+          {
+            name: 'c',
+            server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+            skipTLSVerify: true,
+          },
+        ],
+        users: [{ name: 'u', token: 't' }],
+        contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+        currentContext: 'x',
+      });
+      const client = kubernetesWorkloadClient(k8s, config);
+      await expect(client.list(['shop'])).rejects.toThrow(
+        `listing Deployments in shop: the API server gave more than ${MAX_LIST_PAGES} pages`,
+      );
+      expect(pages).toBe(MAX_LIST_PAGES);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }, 60_000);
 });
