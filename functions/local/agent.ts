@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { KubernetesApiError, problemSummary } from '../../shared/agent/api-errors';
 import { type AgentOptions, applyBump, type BumpReport, type WorkloadClient } from '../../shared/agent/apply';
 import type { ApprovedDigests } from '../../shared/agent/drift';
@@ -11,7 +11,7 @@ import {
 import { errorMessage } from '../../shared/core';
 import type { Logger } from '../../shared/log';
 import { parseJsonBody } from '../../shared/sources/json-body';
-import { readBody, send } from './http-json';
+import { boundedServer, readBody, send } from './http-json';
 import type { AgentMetrics } from './metrics-agent';
 import { oneAtATime } from './readiness';
 
@@ -50,14 +50,12 @@ export interface AgentServerDeps extends AgentOptions {
 export function createAgentServer(deps: AgentServerDeps): Server {
   const replays = new ReplayGuard(deps.replayCapacity ?? DEFAULT_REPLAY_CAPACITY);
   const readiness = readinessProbe(deps);
-  const server = createServer((req, res) => {
+  const server = boundedServer((req, res) => {
     route(deps, replays, readiness, req, res).catch((error: unknown) => {
       deps.log.error('agent request failed', { error: errorMessage(error) });
       if (!res.headersSent) send(res, 500, { error: 'internal error' });
     });
   });
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
   return server;
 }
 

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { formatTagRef, parseTagRef } from '../../shared/core';
@@ -16,7 +16,7 @@ import { decoded, preflightAnswer, webhookAnswer } from '../webhook-answer';
 import { apiAuthorized, readAccess } from './api-auth';
 import { type DriftRouteDeps, serveDrift } from './drift-route';
 import { GUESS_LIMITS, GuessLimiter, lockoutWarning } from './guess-limit';
-import { readBody, refuse, send } from './http-json';
+import { boundedServer, readBody, refuse, send } from './http-json';
 import { answerMetrics } from './metrics-http';
 import { answerReadiness, historyReadiness, oneAtATime, type ReadinessCheck } from './readiness';
 import { type SlackActionsSettings, serveSlackAction } from './slack-route';
@@ -82,14 +82,12 @@ export function createLocalServer(deps: LocalServerDeps): Server {
     guesses: deps.guesses ?? new GuessLimiter(GUESS_LIMITS, Date.now, lockoutWarning(deps.log)),
     ready: oneAtATime(deps.ready ?? historyReadiness(deps.store, null, deps.log)),
   };
-  const server = createServer((req, res) => {
+  const server = boundedServer((req, res) => {
     route(edge, req, res).catch((error: unknown) => {
       deps.log.error('request failed', { error: error instanceof Error ? error.message : String(error) });
       if (!res.headersSent) send(res, 500, { error: 'internal error' });
     });
   });
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
   return server;
 }
 
