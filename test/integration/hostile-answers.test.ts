@@ -1,9 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ClusterSender } from '../../shared/adapters/cluster/sender';
+import { SlackNotifier } from '../../shared/adapters/notify/slack';
 import { buildReport, reportTarget, sendReport } from '../../shared/agent/drift-report';
 import { kubernetesWorkloadClient, MAX_LIST_PAGES } from '../../shared/agent/kubernetes';
 import { loadKubernetesModule } from '../support/agent';
+import { alertOf } from '../support/alerts';
 
 /**
  * Security: an answer to one of Tagwarden's own outgoing calls is read only as far as Tagwarden uses
@@ -93,6 +95,14 @@ describe('an endless answer to an outgoing call', () => {
       timestamp: new Date().toISOString(),
     };
     await expect(sender.send('prod', bump)).rejects.toThrow(/failed with HTTP 500: x{200}$/);
+    await receiver.closed;
+    expect(receiver.written()).toBeLessThan(READ_AT_MOST);
+  });
+
+  it('a Slack webhook URL answering an alert with 500 and 64 MiB: the notifier reads an excerpt, not the flood', async () => {
+    const receiver = await flood(500);
+    const notifier = new SlackNotifier({ webhookUrl: `${receiver.url}/services/T/B/x`, timeoutMs: 20_000 });
+    await expect(notifier.send(alertOf())).rejects.toThrow(/HTTP 500.*x{100}/);
     await receiver.closed;
     expect(receiver.written()).toBeLessThan(READ_AT_MOST);
   });
