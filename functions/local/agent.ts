@@ -1,6 +1,12 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { KubernetesApiError, problemSummary } from '../../shared/agent/api-errors';
-import { type AgentOptions, applyBump, type BumpReport, type WorkloadClient } from '../../shared/agent/apply';
+import {
+  type AgentOptions,
+  applyBump,
+  type BumpReport,
+  type Readiness,
+  type WorkloadClient,
+} from '../../shared/agent/apply';
 import type { ApprovedDigests } from '../../shared/agent/drift';
 import {
   DigestBump,
@@ -13,13 +19,15 @@ import type { Logger } from '../../shared/log';
 import { parseJsonBody } from '../../shared/sources/json-body';
 import { boundedServer, readBody, send } from './http-json';
 import type { AgentMetrics } from './metrics-agent';
-import { oneAtATime } from './readiness';
+import { answerWithin, oneAtATime } from './readiness';
 
 /** A bump is a few hundred bytes; anything near this limit is not one. */
 export const MAX_AGENT_BODY_BYTES = 64 * 1024;
 export const DEFAULT_WINDOW_SECONDS = 300;
 /** Ids remembered at most; past it, new bumps are refused (503) rather than replays let through. */
 export const DEFAULT_REPLAY_CAPACITY = 10_000;
+/** `/readyz` answers not ready when the Kubernetes API has not answered within this. */
+export const DEFAULT_READY_WITHIN_MS = 5_000;
 
 export interface AgentServerDeps extends AgentOptions {
   secret: string;
@@ -31,6 +39,8 @@ export interface AgentServerDeps extends AgentOptions {
   now?: () => number;
   /** Counts bumps and patches, and answers `GET /metrics`; without it that route is 404. */
   metrics?: AgentMetrics;
+  /** How long `/readyz` waits for the Kubernetes API before answering not ready (default 5 s). */
+  readyWithinMs?: number;
   /** Drift (issue 15): every accepted bump's digest becomes its tag's approved digest here. */
   approved?: ApprovedDigests;
 }
@@ -134,7 +144,13 @@ async function route(
  */
 function readinessProbe(deps: AgentServerDeps): (res: ServerResponse) => Promise<void> {
   let wasReady: boolean | null = null;
-  const check = oneAtATime(() => deps.client.ready(deps.namespaces));
+  const withinMs = deps.readyWithinMs ?? DEFAULT_READY_WITHIN_MS;
+  const check = oneAtATime(() =>
+    answerWithin(deps.client.ready(deps.namespaces), withinMs, (): Readiness => {
+      const error = `the Kubernetes API did not answer within ${withinMs} ms`;
+      return { ready: false, source: 'api', error, problem: null };
+    }),
+  );
   return async (res) => {
     const state = await check();
     if (state.ready !== wasReady) {

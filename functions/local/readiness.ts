@@ -24,6 +24,22 @@ export function oneAtATime<T>(check: () => Promise<T>): () => Promise<T> {
   };
 }
 
+/**
+ * What `work` resolves to, or `late()` when it has not settled within `ms`: a check whose call hangs
+ * (a blackholed server) still answers, and, shared by `oneAtATime`, does not hold every later probe.
+ */
+export async function answerWithin<T>(work: Promise<T>, ms: number, late: () => T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(late()), ms);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The tag a readiness read looks up: a point read on the tag table, which no real tag can match. */
 const PROBE = { registryHost: 'readyz.invalid', repository: 'readyz', tag: 'readyz' } as const;
 
@@ -52,18 +68,16 @@ export function historyReadiness(
       const reason = 'the history file was removed or replaced since serve opened it';
       return { reason, detail: `${reason}: ${file}` };
     }
-    let timer: NodeJS.Timeout | undefined;
     const reason = `the history did not answer within ${withinMs} ms`;
-    const late = new Promise<NotReady>((resolve) => {
-      timer = setTimeout(() => resolve({ reason, detail: reason }), withinMs);
-    });
     try {
-      return await Promise.race([store.tagState(PROBE).then(() => null), late]);
+      return await answerWithin(
+        store.tagState(PROBE).then(() => null),
+        withinMs,
+        (): NotReady => ({ reason, detail: reason }),
+      );
     } catch (error) {
       const detail = `the history did not answer: ${errorMessage(error)}`;
       return { reason: "the history did not answer (serve's log has the error)", detail };
-    } finally {
-      clearTimeout(timer);
     }
   };
   let logged: string | null = null;

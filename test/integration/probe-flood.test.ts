@@ -99,4 +99,31 @@ describe('a flood of unauthenticated readiness probes', () => {
     expect((await fetch(`${target.base}/readyz`)).status).toBe(200);
     expect(gate.state.calls).toBe(2);
   });
+
+  it('agent: an API call that never answers makes /readyz 503 within readyWithinMs, and does not hold later probes', async () => {
+    let calls = 0;
+    const ready: Readiness = { ready: true, source: 'api', detail: 'the Kubernetes API answers' };
+    const unused = async () => {
+      throw new Error('not called by /readyz');
+    };
+    // The first call hangs for ever (a blackholed API server); the next ones answer.
+    const hangsOnce = () => (++calls === 1 ? new Promise<Readiness>(() => {}) : Promise.resolve(ready));
+    const client: WorkloadClient = { ready: hangsOnce, list: unused, patch: unused, running: unused };
+    const target = await listen(
+      createAgentServer({
+        secret: 'agent-secret-0123456789',
+        client,
+        log: silentLogger,
+        mode: 'patch',
+        namespaces: null,
+        dryRun: false,
+        readyWithinMs: 200,
+      }),
+    );
+    const first = await fetch(`${target.base}/readyz`);
+    expect(first.status).toBe(503);
+    expect(await first.json()).toMatchObject({ status: 'not ready', source: 'api', problem: null });
+    expect((await fetch(`${target.base}/readyz`)).status).toBe(200);
+    expect(calls).toBe(2);
+  });
 });
