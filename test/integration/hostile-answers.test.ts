@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ClusterSender } from '../../shared/adapters/cluster/sender';
 import { SlackNotifier } from '../../shared/adapters/notify/slack';
+import { OciDistributionRegistry } from '../../shared/adapters/registry/oci-distribution';
 import { buildReport, reportTarget, sendReport } from '../../shared/agent/drift-report';
 import { kubernetesWorkloadClient, MAX_LIST_PAGES } from '../../shared/agent/kubernetes';
 import { loadKubernetesModule } from '../support/agent';
@@ -156,4 +157,31 @@ describe('a Kubernetes API that never ends a listing', () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   }, 60_000);
+});
+
+describe('a registry that never ends a tag listing', () => {
+  it('answers every tags/list page with another Link rel="next": the listing stops after maxTagPages with an error', async () => {
+    const GIVE_UP = 500; // stops by itself, so a listing without a cap fails this test instead of hanging
+    let pages = 0;
+    const server = createServer((req, res) => {
+      pages += 1;
+      const link =
+        pages < GIVE_UP ? { Link: `</v2/team/app/tags/list?n=1000&last=t${pages}>; rel="next"` } : {};
+      res.writeHead(200, { 'Content-Type': 'application/json', ...link });
+      res.end(JSON.stringify({ name: 'team/app', tags: [`t${pages}`] }));
+      req.resume();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const registry = new OciDistributionRegistry({ url, maxTagPages: 50 });
+      await expect(registry.listTags('team/app')).rejects.toThrow(
+        /gave more than 50 pages of tags for team\/app \(Link headers without end\)/,
+      );
+      expect(pages).toBe(50);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
 });
