@@ -1,6 +1,15 @@
 import type { DriftOutcome } from '../shared/guard/drift';
 import type { IngestOutcome, PreflightOutcome } from '../shared/guard/ingest';
 
+/** A path segment percent-decoded, or null when it is not valid percent-encoding (a 400, never a throw). */
+export function decoded(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
+}
+
 /** An ingest outcome as HTTP: the one place a webhook's status code is chosen, for every runtime. */
 export interface WebhookAnswer {
   status: number;

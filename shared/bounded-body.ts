@@ -53,3 +53,22 @@ async function cancel(body: AsyncIterable<Uint8Array> | null | undefined): Promi
   const stream = body as { cancel?: () => Promise<void> } | null | undefined;
   await stream?.cancel?.().catch(() => undefined);
 }
+
+/**
+ * The first `limit` bytes of a body, for an excerpt of an answer nobody bounds (an error's text): the
+ * rest is never read, and the stream is cancelled, so an answer that never ends costs `limit` bytes.
+ */
+export async function readBodyPrefix(
+  body: AsyncIterable<Uint8Array> | null | undefined,
+  limit: number,
+): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  // Leaving the loop by a break ends the iteration, which cancels a ReadableStream.
+  for await (const chunk of body ?? []) {
+    chunks.push(chunk.subarray(0, limit - size));
+    size += chunks.at(-1)!.byteLength;
+    if (size >= limit) break;
+  }
+  return Buffer.concat(chunks, size);
+}

@@ -4,7 +4,7 @@ import { errorMessage } from '../../shared/core';
 import { checkWebhook, webhookPreflight } from '../../shared/guard/ingest';
 import { webhookMessages } from '../../shared/guard/queue-envelope';
 import { MAX_BODY_BYTES } from '../../shared/sources';
-import { acceptedBody, preflightAnswer, webhookAnswer } from '../webhook-answer';
+import { acceptedBody, decoded, preflightAnswer, webhookAnswer } from '../webhook-answer';
 import { answer, lowerCaseHeaders, type UrlResult, urlResult } from './url-result';
 import { type WebhookDeps, webhookDependencies } from './webhook-dependencies';
 
@@ -22,7 +22,9 @@ export async function handleWebhook(deps: WebhookDeps, event: LambdaFunctionURLE
       error:
         'no such route; webhooks are POST /webhooks/<source> (Slack clicks go to <InteractionsUrl>/slack/actions)',
     });
-  const source = decodeURIComponent(match[1]!);
+  const source = decoded(match[1]!);
+  if (source === null)
+    return answer(400, { error: 'the source name in the path is not valid percent-encoding' });
   // Agents' reports (and Slack's clicks) have a Function URL of their own (interactions.ts), so this
   // bundle carries no DynamoDB (nor the report's contract): say where they go, not "unknown source".
   if (source === 'agent')

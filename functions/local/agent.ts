@@ -1,6 +1,12 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { KubernetesApiError, problemSummary } from '../../shared/agent/api-errors';
-import { type AgentOptions, applyBump, type BumpReport, type WorkloadClient } from '../../shared/agent/apply';
+import {
+  type AgentOptions,
+  applyBump,
+  type BumpReport,
+  type Readiness,
+  type WorkloadClient,
+} from '../../shared/agent/apply';
 import type { ApprovedDigests } from '../../shared/agent/drift';
 import {
   DigestBump,
@@ -11,14 +17,17 @@ import {
 import { errorMessage } from '../../shared/core';
 import type { Logger } from '../../shared/log';
 import { parseJsonBody } from '../../shared/sources/json-body';
-import { readBody, send } from './http-json';
+import { boundedServer, readBody, send } from './http-json';
 import type { AgentMetrics } from './metrics-agent';
+import { answerWithin, oneAtATime } from './readiness';
 
 /** A bump is a few hundred bytes; anything near this limit is not one. */
 export const MAX_AGENT_BODY_BYTES = 64 * 1024;
 export const DEFAULT_WINDOW_SECONDS = 300;
 /** Ids remembered at most; past it, new bumps are refused (503) rather than replays let through. */
 export const DEFAULT_REPLAY_CAPACITY = 10_000;
+/** `/readyz` answers not ready when the Kubernetes API has not answered within this. */
+export const DEFAULT_READY_WITHIN_MS = 5_000;
 
 export interface AgentServerDeps extends AgentOptions {
   secret: string;
@@ -30,6 +39,8 @@ export interface AgentServerDeps extends AgentOptions {
   now?: () => number;
   /** Counts bumps and patches, and answers `GET /metrics`; without it that route is 404. */
   metrics?: AgentMetrics;
+  /** How long `/readyz` waits for the Kubernetes API before answering not ready (default 5 s). */
+  readyWithinMs?: number;
   /** Drift (issue 15): every accepted bump's digest becomes its tag's approved digest here. */
   approved?: ApprovedDigests;
 }
@@ -49,14 +60,12 @@ export interface AgentServerDeps extends AgentOptions {
 export function createAgentServer(deps: AgentServerDeps): Server {
   const replays = new ReplayGuard(deps.replayCapacity ?? DEFAULT_REPLAY_CAPACITY);
   const readiness = readinessProbe(deps);
-  const server = createServer((req, res) => {
+  const server = boundedServer((req, res) => {
     route(deps, replays, readiness, req, res).catch((error: unknown) => {
       deps.log.error('agent request failed', { error: errorMessage(error) });
       if (!res.headersSent) send(res, 500, { error: 'internal error' });
     });
   });
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
   return server;
 }
 
@@ -131,11 +140,19 @@ async function route(
 /**
  * `/readyz`: 200 when the workloads can be read, 503 with the problem in a few words (anyone who
  * reaches the agent may ask, so not what the API said: that is logged, once per change of state).
+ * Probes that arrive together share one call to the API.
  */
 function readinessProbe(deps: AgentServerDeps): (res: ServerResponse) => Promise<void> {
   let wasReady: boolean | null = null;
+  const withinMs = deps.readyWithinMs ?? DEFAULT_READY_WITHIN_MS;
+  const check = oneAtATime(() =>
+    answerWithin(deps.client.ready(deps.namespaces), withinMs, (): Readiness => {
+      const error = `the Kubernetes API did not answer within ${withinMs} ms`;
+      return { ready: false, source: 'api', error, problem: null };
+    }),
+  );
   return async (res) => {
-    const state = await deps.client.ready(deps.namespaces);
+    const state = await check();
     if (state.ready !== wasReady) {
       if (state.ready) deps.log.info('ready', { source: state.source, detail: state.detail });
       else deps.log.warn('not ready', { source: state.source, error: state.error, problem: state.problem });

@@ -1,6 +1,24 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 
-// The JSON-over-HTTP plumbing `serve` and `agent` share: bounded bodies, JSON answers.
+// The JSON-over-HTTP plumbing `serve` and `agent` share: bounded time and bodies, JSON answers.
+
+/**
+ * An HTTP server that cuts slow clients: one whose headers take more than 10 s (a slow-loris drip) or
+ * whose whole request takes more than 30 s is answered 408 and closed. Node checks every 2 s, so a
+ * connection is cut within about 12 s of opening, not up to 40 (its default check runs every 30 s).
+ */
+export function boundedServer(handler: RequestListener): Server {
+  return createServer(
+    { headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 2_000 },
+    handler,
+  );
+}
 
 /**
  * Reads at most `limit` bytes: the one place a local body's size is enforced. Answers 413 (and

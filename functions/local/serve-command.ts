@@ -72,7 +72,7 @@ async function serve(options: ServeOptions): Promise<void> {
       slack: slackActionsFor(root.config.config, root.log),
       drift: driftLogOf(store) ?? undefined,
       clusterSecret: clusterSecrets(root.config.config?.clusters ?? []),
-      ready: historyReadiness(store, isPostgresUrl(db) ? null : db),
+      ready: historyReadiness(store, isPostgresUrl(db) ? null : db, root.log),
     },
     options,
   ).catch((error: NodeJS.ErrnoException) => {

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { formatTagRef, parseTagRef } from '../../shared/core';
@@ -12,13 +12,13 @@ import {
 } from '../../shared/guard/ingest';
 import { unauthorizedLog } from '../../shared/guard/refusal-log';
 import { MAX_BODY_BYTES } from '../../shared/sources';
-import { preflightAnswer, webhookAnswer } from '../webhook-answer';
+import { decoded, preflightAnswer, webhookAnswer } from '../webhook-answer';
 import { apiAuthorized, readAccess } from './api-auth';
 import { type DriftRouteDeps, serveDrift } from './drift-route';
 import { GUESS_LIMITS, GuessLimiter, lockoutWarning } from './guess-limit';
-import { readBody, refuse, send } from './http-json';
+import { boundedServer, readBody, refuse, send } from './http-json';
 import { answerMetrics } from './metrics-http';
-import { answerReadiness, historyReadiness, type ReadinessCheck } from './readiness';
+import { answerReadiness, historyReadiness, oneAtATime, type ReadinessCheck } from './readiness';
 import { type SlackActionsSettings, serveSlackAction } from './slack-route';
 import { isUiPath, serveUi } from './ui/routes';
 
@@ -80,19 +80,19 @@ export function createLocalServer(deps: LocalServerDeps): Server {
     ...deps,
     unauthorized: unauthorizedLog(deps.log),
     guesses: deps.guesses ?? new GuessLimiter(GUESS_LIMITS, Date.now, lockoutWarning(deps.log)),
+    ready: oneAtATime(deps.ready ?? historyReadiness(deps.store, null, deps.log)),
   };
-  const server = createServer((req, res) => {
+  const server = boundedServer((req, res) => {
     route(edge, req, res).catch((error: unknown) => {
       deps.log.error('request failed', { error: error instanceof Error ? error.message : String(error) });
       if (!res.headersSent) send(res, 500, { error: 'internal error' });
     });
   });
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
   return server;
 }
 
 interface Edge extends LocalServerDeps {
+  ready: ReadinessCheck;
   unauthorized: ReturnType<typeof unauthorizedLog>;
   guesses: GuessLimiter;
 }
@@ -105,7 +105,7 @@ async function route(deps: Edge, req: IncomingMessage, res: ServerResponse): Pro
       ? send(res, 200, { status: 'ok' })
       : send(res, 405, { error: 'use GET' });
   }
-  if (path === '/readyz') return answerReadiness(deps.ready ?? historyReadiness(deps.store, null), req, res);
+  if (path === '/readyz') return answerReadiness(deps.ready, req, res);
   if (await serveDrift(driftDeps(deps), path, url, req, res)) return;
   const webhook = /^\/webhooks\/([^/]+)$/.exec(path);
   if (webhook) {
@@ -123,14 +123,6 @@ async function route(deps: Edge, req: IncomingMessage, res: ServerResponse): Pro
 
 function driftDeps(deps: Edge): DriftRouteDeps {
   return { ...deps, clusterSecret: deps.clusterSecret ?? (() => null) };
-}
-
-function decoded(segment: string): string | null {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return null;
-  }
 }
 
 /**

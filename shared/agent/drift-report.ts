@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readBodyPrefix } from '../bounded-body';
 import { SIGNATURE_HEADER, signBody, TIMESTAMP_HEADER } from '../contracts/cluster-bump/payload';
 import {
   CLUSTER_HEADER,
@@ -11,6 +12,8 @@ import {
 
 /** How long one report may take before the round counts it as failed (and the next round retries). */
 const SEND_TIMEOUT_MS = 10_000;
+/** The most of a refusal's answer read (200 characters of it are shown). */
+export const ANSWER_READ_BYTES = 4096;
 
 /** A flag's URL: http(s), without credentials. Throws a one-line reason naming the flag. */
 export function httpUrlOption(flag: string, text: string): URL {
@@ -88,7 +91,12 @@ export async function sendReport(url: URL, secret: string, report: DriftReport):
       error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : '';
     throw new Error(`drift report to ${url.host} failed: ${cause}`);
   }
-  if (response.ok) return;
-  const text = (await response.text().catch(() => '')).slice(0, 200);
+  if (response.ok) {
+    await response.body?.cancel();
+    return;
+  }
+  // The first bytes only: an answer that never ends is not read past them.
+  const prefix = await readBodyPrefix(response.body, ANSWER_READ_BYTES).catch(() => Buffer.alloc(0));
+  const text = prefix.toString('utf8').slice(0, 200);
   throw new Error(`drift report to ${url.host} answered ${response.status}${text ? `: ${text}` : ''}`);
 }

@@ -1,5 +1,5 @@
 import type * as K8s from '@kubernetes/client-node';
-import { apiStatusError, connectionError, type KubernetesApiError } from './api-errors';
+import { apiStatusError, connectionError, KubernetesApiError } from './api-errors';
 import type { Readiness, WorkloadClient } from './apply';
 import type { Pod, PodOwner } from './drift';
 import type { Workload, WorkloadKind } from './planner';
@@ -22,6 +22,12 @@ export type KubernetesModule = Pick<
 >;
 
 const PAGE_SIZE = 500;
+/**
+ * Pages one listing may take: 500 000 objects of a kind, past any real cluster. An API server that
+ * hands out continue tokens for ever (or anything answering in its name) ends the listing with an
+ * error instead of holding the agent in the loop, its memory growing page after page.
+ */
+export const MAX_LIST_PAGES = 1000;
 
 /**
  * In a pod: the service account (`loadFromCluster`). Elsewhere: the kubeconfig file given; there is no
@@ -187,7 +193,13 @@ async function listAll<T>(
   const items: T[] = [];
   for (const namespace of namespaces ?? [null]) {
     let _continue: string | undefined;
+    let pages = 0;
     do {
+      if (++pages > MAX_LIST_PAGES)
+        throw new KubernetesApiError(
+          `listing ${what}${namespace === null ? '' : ` in ${namespace}`}: the API server gave more than ${MAX_LIST_PAGES} pages (continue tokens without end)`,
+          null,
+        );
       let result: Page<T>;
       try {
         result = await list({ namespace, _continue });

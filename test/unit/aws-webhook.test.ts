@@ -209,6 +209,13 @@ describe('the AWS webhook function', () => {
     expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
   });
 
+  test('security: a source name that is not valid percent-encoding is a 400 with the reason, not a crash of the function', async () => {
+    const answer = await handleWebhook(deps, urlEvent('/webhooks/%E0%A4%A', { body: envelope }));
+    expect(answer.statusCode).toBe(400);
+    expect(JSON.parse(answer.body).error).toBe('the source name in the path is not valid percent-encoding');
+    expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
+  });
+
   test('answers the Event Grid handshakes itself and queues nothing for them', async () => {
     const validation = JSON.stringify([
       {

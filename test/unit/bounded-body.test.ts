@@ -1,4 +1,4 @@
-import { BodyTooLargeError, readBoundedBody } from '../../shared/bounded-body';
+import { BodyTooLargeError, readBodyPrefix, readBoundedBody } from '../../shared/bounded-body';
 
 /**
  * A stream of `chunks`, counting what it was asked; `endless` repeats the last chunk "forever" (up to
@@ -81,5 +81,21 @@ describe('readBoundedBody', () => {
     }
     expect((await readBoundedBody(parts(), 3)).toString('utf8')).toBe('abc');
     await expect(readBoundedBody(parts(), 2)).rejects.toThrow('limit of 2 bytes');
+  });
+});
+
+describe('readBodyPrefix', () => {
+  it('returns the first bytes up to the limit, cutting the chunk that passes it, and cancels the rest', async () => {
+    const { stream, seen } = streamOf([bytes(3, 0x61), bytes(4, 0x62)], true);
+    const prefix = await readBodyPrefix(stream, 5);
+    expect(prefix.toString('utf8')).toBe('aaabb');
+    expect(seen.cancelled).toBe(true);
+    expect(seen.pulls).toBeLessThan(4);
+  });
+
+  it('returns a shorter body whole, and no body as empty', async () => {
+    const { stream } = streamOf([bytes(2, 0x61)]);
+    expect((await readBodyPrefix(stream, 5)).toString('utf8')).toBe('aa');
+    expect((await readBodyPrefix(null, 5)).length).toBe(0);
   });
 });

@@ -1,3 +1,4 @@
+import { readBodyPrefix } from '../../bounded-body';
 import type { ClusterEndpoint } from '../../contracts/cluster-bump/endpoint';
 import type { DigestBump } from '../../contracts/cluster-bump/payload';
 import { SIGNATURE_HEADER, signBody, TIMESTAMP_HEADER } from '../../contracts/cluster-bump/signature';
@@ -13,6 +14,8 @@ export interface ClusterRequest {
 
 const MAX_RETRY_AFTER_MS = 15 * 60 * 1000;
 const EXCERPT_MAX = 200;
+/** The most of a receiver's answer read (its excerpt is cut from it): 64 KiB. */
+export const ANSWER_READ_BYTES = 64 * 1024;
 /** Docker Hub's names for itself: Keel matches its images without the host. */
 const DOCKER_HUB_HOSTS = new Set([
   'docker.io',
@@ -116,7 +119,8 @@ export class ClusterSender implements ClusterEndpoints {
         redirect: 'manual',
         signal: AbortSignal.timeout(endpoint.timeoutMs),
       });
-      text = await response.text();
+      // Only an excerpt is ever shown: an answer that never ends is not read past it.
+      text = (await readBodyPrefix(response.body, ANSWER_READ_BYTES)).toString('utf8');
     } catch (error) {
       throw new TransientError(`${label}: ${describeNetworkError(error, endpoint.timeoutMs)}`);
     }

@@ -1,3 +1,4 @@
+import { readBodyPrefix } from '../../bounded-body';
 import { type Alert, alertTitle, formatTagRef, PermanentError, printable, TransientError } from '../../core';
 import { describeNetworkError } from '../network-error';
 import type { Notifier } from './port';
@@ -15,6 +16,8 @@ export interface SlackNotifierOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
+/** The most of an answer read (its first 200 characters are shown in an error). */
+const ANSWER_READ_BYTES = 64 * 1024;
 const DEFAULT_RETRY_AFTER_MS = 1000;
 const MAX_RETRY_AFTER_MS = 15 * 60 * 1000;
 const HEADER_MAX = 150;
@@ -215,7 +218,8 @@ export class SlackNotifier implements Notifier {
         body,
         signal: AbortSignal.timeout(this.timeoutMs),
       });
-      text = await response.text();
+      // Slack answers in a few bytes; only 200 characters are ever shown, so no more than this is read.
+      text = (await readBodyPrefix(response.body, ANSWER_READ_BYTES)).toString('utf8');
     } catch (error) {
       throw new TransientError(`${prefix}: ${describeNetworkError(error, this.timeoutMs)}`);
     }

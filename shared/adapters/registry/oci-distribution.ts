@@ -27,6 +27,8 @@ export interface OciDistributionOptions {
   tokenRealms?: string[];
   /** Per request, including the body; default 10 s. */
   timeoutMs?: number;
+  /** Pages of `tags/list` one listing may take (default 10 000): `Link` headers without end are an error. */
+  maxTagPages?: number;
   fetch?: typeof fetch;
 }
 
@@ -51,6 +53,7 @@ export class OciDistributionRegistry implements RegistryClient {
   private readonly baseUrl: URL;
   private readonly tokenRealms: string[];
   private readonly timeoutMs: number;
+  private readonly maxTagPages: number;
   private readonly fetchImpl: typeof fetch;
   private readonly basic: string | null;
   private bearer: string | null;
@@ -70,6 +73,7 @@ export class OciDistributionRegistry implements RegistryClient {
     this.baseUrl = base;
     this.tokenRealms = (options.tokenRealms ?? []).map((host) => host.toLowerCase());
     this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.maxTagPages = options.maxTagPages ?? 10_000;
     this.fetchImpl = options.fetch ?? fetch;
     this.basic =
       options.username !== undefined
@@ -124,7 +128,11 @@ export class OciDistributionRegistry implements RegistryClient {
       .split('/')
       .map(encodeURIComponent)
       .join('/')}/tags/list?n=1000`;
-    while (path) {
+    for (let pages = 1; path; pages++) {
+      if (pages > this.maxTagPages)
+        throw new PermanentError(
+          `${this.host} gave more than ${this.maxTagPages} pages of tags for ${repository} (Link headers without end)`,
+        );
       const response = await this.send({ method: 'GET', path, headers: { Accept: 'application/json' } });
       // distribution answers 404 NAME_UNKNOWN for a repository it does not know (never for an empty one).
       if (response.status === 404) {
