@@ -132,6 +132,11 @@ async function route(
   const claim = replays.claim(bump.id, signedAt + windowMs, now);
   if (claim === 'seen')
     return send(res, 409, { error: `bump ${bump.id} was already received (replay refused)` });
+  if (claim === 'busy') {
+    // Not a replay to refuse (409 tells the sender it was delivered): the first attempt has not ended.
+    res.setHeader('Retry-After', '5');
+    return send(res, 503, { error: `bump ${bump.id} is still being applied; retry later` });
+  }
   if (claim === 'full') return send(res, 503, { error: 'too many bumps in the replay window; retry later' });
   deps.approved?.accept(bump);
   await answerBump(deps, replays, bump, res);
@@ -191,6 +196,7 @@ async function answerBump(
       return send(res, 424, { ...permanent(configuration.problem, configuration.error), ...report });
     return send(res, 502, { error: `${report.failed.length} patch(es) failed`, ...report });
   }
+  replays.applied(bump.id);
   if (report.refused.length > 0 && report.patched.length === 0) {
     // Every workload it would move already took it or a newer bump: a replay that outlived our memory.
     return send(res, 409, { error: `bump ${bump.id} refused: ${report.refused[0]!.reason}`, ...report });
@@ -205,21 +211,30 @@ function permanent(problem: string, message: string): { error: string; problem: 
 
 /**
  * Remembers accepted ids until their timestamp leaves the window (after that the timestamp check
- * refuses the body anyway), so memory is bounded by the rate of bumps times the window.
+ * refuses the body anyway), so memory is bounded by the rate of bumps times the window. An id is
+ * `busy` from its claim until its bump was applied (`seen` after) or failed (forgotten, so a retry
+ * applies it): a retry that arrives while the first attempt still waits on the API is told to come
+ * back, not that the bump was delivered.
  */
 export class ReplayGuard {
-  private readonly expiries = new Map<string, number>();
+  private readonly expiries = new Map<string, { expiresAt: number; applied: boolean }>();
   constructor(private readonly capacity: number) {}
 
-  claim(id: string, expiresAt: number, now: number): 'new' | 'seen' | 'full' {
+  claim(id: string, expiresAt: number, now: number): 'new' | 'seen' | 'busy' | 'full' {
     const known = this.expiries.get(id);
-    if (known !== undefined && known >= now) return 'seen';
+    if (known !== undefined && known.expiresAt >= now) return known.applied ? 'seen' : 'busy';
     if (this.expiries.size >= this.capacity) {
-      for (const [key, expiry] of this.expiries) if (expiry < now) this.expiries.delete(key);
+      for (const [key, entry] of this.expiries) if (entry.expiresAt < now) this.expiries.delete(key);
       if (this.expiries.size >= this.capacity) return 'full';
     }
-    this.expiries.set(id, expiresAt);
+    this.expiries.set(id, { expiresAt, applied: false });
     return 'new';
+  }
+
+  /** The bump of `id` was applied: from now on a retry of it is a replay. */
+  applied(id: string): void {
+    const entry = this.expiries.get(id);
+    if (entry) entry.applied = true;
   }
 
   forget(id: string): void {

@@ -23,6 +23,11 @@ export type KubernetesModule = Pick<
 
 const PAGE_SIZE = 500;
 /**
+ * How long one call to the API server may take. The client sets no limit, and a call that hangs
+ * would hold its bump for good: the sender's retries find it still being applied and never apply it.
+ */
+export const API_CALL_TIMEOUT_MS = 20_000;
+/**
  * Pages one listing may take: 500 000 objects of a kind, past any real cluster. An API server that
  * hands out continue tokens for ever (or anything answering in its name) ends the listing with an
  * error instead of holding the agent in the loop, its memory growing page after page.
@@ -72,14 +77,32 @@ interface PageParams {
 function lister<T = WorkloadLike>(
   allNamespaces: (page: PageParams) => Promise<Page<T>>,
   inNamespace: (page: PageParams & { namespace: string }) => Promise<Page<T>>,
+  callTimeoutMs: number,
 ): Lister<T> {
   return ({ namespace, _continue, limit = PAGE_SIZE }) => {
     const page = { limit, ...(_continue ? { _continue } : {}) };
-    return namespace === null ? allNamespaces(page) : inNamespace({ namespace, ...page });
+    return inTime(
+      namespace === null ? allNamespaces(page) : inNamespace({ namespace, ...page }),
+      callTimeoutMs,
+    );
   };
 }
 
-export function kubernetesWorkloadClient(k8s: KubernetesModule, config: K8s.KubeConfig): WorkloadClient {
+/** The call's answer, or an error once `ms` have passed without one (the call itself is left to end). */
+function inTime<T>(call: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the API server did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([call, late]).finally(() => clearTimeout(timer));
+}
+
+export function kubernetesWorkloadClient(
+  k8s: KubernetesModule,
+  config: K8s.KubeConfig,
+  options: { callTimeoutMs?: number } = {},
+): WorkloadClient {
+  const callTimeoutMs = options.callTimeoutMs ?? API_CALL_TIMEOUT_MS;
   const apps = config.makeApiClient(k8s.AppsV1Api);
   const batch = config.makeApiClient(k8s.BatchV1Api);
   // 1.x sends application/json-patch+json by default; a strategic merge patch must say so.
@@ -88,18 +111,22 @@ export function kubernetesWorkloadClient(k8s: KubernetesModule, config: K8s.Kube
     Deployment: lister(
       (p) => apps.listDeploymentForAllNamespaces(p),
       (p) => apps.listNamespacedDeployment(p),
+      callTimeoutMs,
     ),
     StatefulSet: lister(
       (p) => apps.listStatefulSetForAllNamespaces(p),
       (p) => apps.listNamespacedStatefulSet(p),
+      callTimeoutMs,
     ),
     DaemonSet: lister(
       (p) => apps.listDaemonSetForAllNamespaces(p),
       (p) => apps.listNamespacedDaemonSet(p),
+      callTimeoutMs,
     ),
     CronJob: lister(
       (p) => batch.listCronJobForAllNamespaces(p),
       (p) => batch.listNamespacedCronJob(p),
+      callTimeoutMs,
     ),
   };
 
@@ -107,24 +134,27 @@ export function kubernetesWorkloadClient(k8s: KubernetesModule, config: K8s.Kube
   const podLister = lister<PodLike>(
     (p) => core.listPodForAllNamespaces(p),
     (p) => core.listNamespacedPod(p),
+    callTimeoutMs,
   );
   const replicaSetLister = lister<WorkloadLike>(
     (p) => apps.listReplicaSetForAllNamespaces(p),
     (p) => apps.listNamespacedReplicaSet(p),
+    callTimeoutMs,
   );
   const jobLister = lister<WorkloadLike>(
     (p) => batch.listJobForAllNamespaces(p),
     (p) => batch.listNamespacedJob(p),
+    callTimeoutMs,
   );
 
   const patchers: Record<
     WorkloadKind,
     (p: { name: string; namespace: string; body: object }) => Promise<unknown>
   > = {
-    Deployment: (p) => apps.patchNamespacedDeployment(p, strategicMerge),
-    StatefulSet: (p) => apps.patchNamespacedStatefulSet(p, strategicMerge),
-    DaemonSet: (p) => apps.patchNamespacedDaemonSet(p, strategicMerge),
-    CronJob: (p) => batch.patchNamespacedCronJob(p, strategicMerge),
+    Deployment: (p) => inTime(apps.patchNamespacedDeployment(p, strategicMerge), callTimeoutMs),
+    StatefulSet: (p) => inTime(apps.patchNamespacedStatefulSet(p, strategicMerge), callTimeoutMs),
+    DaemonSet: (p) => inTime(apps.patchNamespacedDaemonSet(p, strategicMerge), callTimeoutMs),
+    CronJob: (p) => inTime(batch.patchNamespacedCronJob(p, strategicMerge), callTimeoutMs),
   };
 
   const describe = (error: unknown, what: string, listing: boolean): KubernetesApiError =>

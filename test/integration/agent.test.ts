@@ -24,7 +24,7 @@ import {
   startFakeKubernetes,
 } from '../support/fake-kubernetes';
 import { rawRequest } from '../support/raw-http';
-import { buildCli } from '../support/tagwarden';
+import { buildCli, eventually } from '../support/tagwarden';
 
 const OLD = `sha256:${'a'.repeat(64)}`;
 const NEW = `sha256:${'b'.repeat(64)}`;
@@ -494,6 +494,9 @@ describe('the replay memory', () => {
   it('refuses a known id until its timestamp leaves the window, and stays bounded', () => {
     const guard = new ReplayGuard(2);
     expect([guard.claim('a', 1_000, 0), guard.claim('b', 2_000, 0)]).toEqual(['new', 'new']);
+    // Claimed and not yet applied: a retry is told to come back, not that it was delivered.
+    expect(guard.claim('a', 1_000, 400)).toBe('busy');
+    guard.applied('a');
     expect(guard.claim('a', 1_000, 500)).toBe('seen');
     // Full of ids still inside their window: refuse new bumps rather than forget and admit replays.
     expect(guard.claim('c', 3_000, 500)).toBe('full');
@@ -503,6 +506,33 @@ describe('the replay memory', () => {
     guard.forget('c');
     expect(guard.claim('c', 3_000, 1_600)).toBe('new');
   });
+
+  it('answers a retry that arrives while the first attempt waits on a hung API 503, and applies it once that attempt failed', async () => {
+    const kube = await startFakeKubernetes();
+    seed(kube);
+    const agent = await startAgentWithFakeKubernetes({ kube, namespaces: ['shop'], callTimeoutMs: 2_000 });
+    try {
+      const held = kube.holdNextPatch();
+      const bump = bumpOf();
+      const first = agent.send(bump);
+      await eventually(async () => (kube.patches().length === 1 ? true : undefined), 'the held patch');
+      // The sender timed out and retries the same id: not a replay (409 would count it delivered).
+      const retry = await agent.send(bump);
+      expect(retry.status).toBe(503);
+      expect(retry.body.error).toBe(`bump ${bump.id} is still being applied; retry later`);
+      // The API never answers that call: the first attempt fails at the client's deadline (502)...
+      expect((await first).status).toBe(502);
+      // ...so the id is free again, and the next retry applies the bump (the hung call stays hung).
+      const again = await agent.send(bump);
+      expect(again.status).toBe(200);
+      expect(again.body.patched?.length).toBeGreaterThan(0);
+      expect((await agent.send(bump)).status).toBe(409);
+      held.release();
+    } finally {
+      await agent.stop();
+      await kube.close();
+    }
+  }, 30_000);
 
   it('honours a configured window', async () => {
     const agent = await startAgentWithFakeKubernetes({ windowSeconds: 5 });

@@ -49,6 +49,8 @@ export interface StartAgentOptions {
   secret?: string;
   /** With `process: true`: more `tagwarden agent` arguments (e.g. the drift flags). */
   extraArgs?: string[];
+  /** In process: how long one Kubernetes API call may take (the client's default otherwise). */
+  callTimeoutMs?: number;
 }
 
 export interface RunningAgent {
@@ -88,11 +90,11 @@ export function loadKubernetesModule(): KubernetesModule {
 }
 
 /** A WorkloadClient on the real client, talking to a fake API. */
-export function fakeClusterClient(kube: FakeKubernetes) {
+export function fakeClusterClient(kube: FakeKubernetes, options: { callTimeoutMs?: number } = {}) {
   const k8s = loadKubernetesModule();
   const config = new k8s.KubeConfig();
   config.loadFromString(kube.kubeconfig());
-  return kubernetesWorkloadClient(k8s, config);
+  return kubernetesWorkloadClient(k8s, config, options);
 }
 
 export async function startAgentWithFakeKubernetes(options: StartAgentOptions = {}): Promise<RunningAgent> {
@@ -119,7 +121,10 @@ export async function startAgentWithFakeKubernetes(options: StartAgentOptions = 
 async function startInProcess(kube: FakeKubernetes, secret: string, options: StartAgentOptions) {
   const server: Server = createAgentServer({
     secret,
-    client: fakeClusterClient(kube),
+    client: fakeClusterClient(
+      kube,
+      options.callTimeoutMs === undefined ? {} : { callTimeoutMs: options.callTimeoutMs },
+    ),
     log: options.log ?? silentLogger,
     mode: options.mode ?? 'patch',
     namespaces: options.namespaces ?? null,

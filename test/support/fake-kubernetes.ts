@@ -47,6 +47,8 @@ export interface FakeKubernetes {
   get(resource: FakeResource, namespace: string, name: string): KubeObject | undefined;
   /** Answer the next PATCH calls with this status (for failure tests), once each. */
   failNextPatches(status: number, count?: number): void;
+  /** Holds the next PATCH unanswered until `release()` (an API server that hangs); then it is applied. */
+  holdNextPatch(): { release(): void };
   /** Return at most this many items per list page (the real server may return fewer than `limit`). */
   setMaxPageSize(size: number): void;
   /** A kubeconfig (YAML) pointing at this server with the token. */
@@ -60,13 +62,14 @@ export async function startFakeKubernetes(): Promise<FakeKubernetes> {
   const objects = new Map<string, KubeObject>();
   const calls: RecordedCall[] = [];
   let failures: number[] = [];
+  let holds: Promise<void>[] = [];
   let resourceVersion = 1;
   let maxPageSize = Infinity;
   const key = (resource: FakeResource, namespace: string, name: string) => `${resource}/${namespace}/${name}`;
 
   const server: Server = createServer((req, res) => {
     readJson(req)
-      .then((body) => {
+      .then(async (body) => {
         const url = new URL(req.url ?? '/', 'http://localhost');
         const call: RecordedCall = {
           method: req.method ?? '',
@@ -114,6 +117,8 @@ export async function startFakeKubernetes(): Promise<FakeKubernetes> {
           return object ? answer(200, object) : status(404, `${resource} "${name}" not found`);
         }
         if (req.method === 'PATCH' && name !== null && namespace !== null) {
+          const hold = holds.shift();
+          if (hold) await hold;
           const failure = failures.shift();
           if (failure !== undefined) return status(failure, 'injected failure');
           if (call.contentType !== STRATEGIC_MERGE)
@@ -154,6 +159,11 @@ export async function startFakeKubernetes(): Promise<FakeKubernetes> {
       const object = objects.get(key(resource, namespace, name));
       return object ? structuredClone(object) : undefined;
     },
+    holdNextPatch() {
+      let release = () => {};
+      holds.push(new Promise<void>((resolve) => (release = resolve)));
+      return { release: () => release() };
+    },
     failNextPatches(code, count = 1) {
       failures = [...failures, ...Array<number>(count).fill(code)];
     },
@@ -178,6 +188,7 @@ export async function startFakeKubernetes(): Promise<FakeKubernetes> {
       objects.clear();
       calls.length = 0;
       failures = [];
+      holds = [];
       maxPageSize = Infinity;
     },
     close: () =>
