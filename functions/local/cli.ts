@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { errorMessage, tagRefOf } from '../../shared/core';
 import { registerAgentCommand } from './agent-command';
 import { registerAzureCommands } from './azure-setup-command';
-import { CliError, err } from './cli-io';
+import { CliError, dropOutputWhenReaderCloses, err } from './cli-io';
 import { registerDriftCommand } from './drift-command';
 import { registerFailedCommand } from './failed-command';
 import { registerHistoryCommand } from './history-command';
@@ -37,6 +37,7 @@ export function buildProgram(): Command {
 
 /** Entry point for bin/tagwarden.js. */
 export async function main(argv: string[]): Promise<void> {
+  dropOutputWhenReaderCloses();
   const program = buildProgram();
   program.exitOverride();
   try {
