@@ -46,7 +46,7 @@ WORKDIR /var/lib/tagwarden
 # Numeric, so Kubernetes' runAsNonRoot can check it without a passwd entry.
 USER 65532:65532
 EXPOSE 8080
-# No HEALTHCHECK: Kubernetes probes /healthz (serve and agent) and /readyz (agent).
+# No HEALTHCHECK: Kubernetes probes /healthz and /readyz (serve and agent).
 ENTRYPOINT ["tagwarden"]
 # The policy and settings come from /etc/tagwarden/tagwarden.yaml (a ConfigMap), secrets from the
 # environment through its ${VAR}s. For the agent: args ["agent", "--host=0.0.0.0", "--port=8080"].

@@ -1,8 +1,10 @@
 // Bundles the CLI and the library entry into dist/ with esbuild (fast; tsc only type-checks).
 // Each file is written to a temporary name and renamed into place, so a CLI started while another
 // build runs (test files build in parallel) never sees a missing or half-written file.
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
+
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 
 const result = await build({
   entryPoints: { cli: 'functions/local/cli.ts', index: 'shared/index.ts' },
@@ -17,6 +19,8 @@ const result = await build({
   // bundle does not have). pg-native: pg's optional native binding, required only when asked for; pg
   // itself is bundled.
   external: ['better-sqlite3', 'pg-native', 'autocannon', '@kubernetes/client-node', '@azure/*'],
+  // `tagwarden --version` (functions/local/cli.ts).
+  define: { TAGWARDEN_VERSION: JSON.stringify(version) },
   logLevel: 'warning',
   write: false,
 });

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { errorMessage, tagRefOf } from '../../shared/core';
 import { registerAgentCommand } from './agent-command';
 import { registerAzureCommands } from './azure-setup-command';
-import { CliError, err } from './cli-io';
+import { CliError, dropOutputWhenReaderCloses, err } from './cli-io';
 import { registerDriftCommand } from './drift-command';
 import { registerFailedCommand } from './failed-command';
 import { registerHistoryCommand } from './history-command';
@@ -13,13 +13,19 @@ import { registerRetryCommand } from './retry-command';
 import { registerServeCommand } from './serve-command';
 import { registerSweepCommands } from './sweep-command';
 
+/**
+ * package.json's version, set by scripts/build.mjs (npm_package_version would name whichever
+ * project's npm script runs the command).
+ */
+declare const TAGWARDEN_VERSION: string | undefined;
+
 /** The `tagwarden` program: one file per command, each built from the local root (composition.ts). */
 export function buildProgram(): Command {
   const program = new Command('tagwarden')
     .description(
       'Guards container image tags: detects overwrites from registry events and allows, alerts, locks or reverts by policy.',
     )
-    .version(process.env.npm_package_version ?? '0.1.0')
+    .version(typeof TAGWARDEN_VERSION === 'string' ? TAGWARDEN_VERSION : 'unbuilt')
     .showHelpAfterError('(run with --help for usage)');
   registerServeCommand(program);
   registerInitCommand(program);
@@ -37,6 +43,7 @@ export function buildProgram(): Command {
 
 /** Entry point for bin/tagwarden.js. */
 export async function main(argv: string[]): Promise<void> {
+  dropOutputWhenReaderCloses();
   const program = buildProgram();
   program.exitOverride();
   try {

@@ -35,12 +35,21 @@ export function registerInitCommand(program: Command): void {
 function init(options: InitOptions): void {
   if (existsSync(options.config) && !options.force)
     throw new CliError(`${options.config} already exists; pass --force to overwrite it`);
+  if (!/^https?:\/\/[^/?#\s]+/.test(options.url))
+    throw new CliError(
+      `--url ${options.url}: expected the http:// or https:// URL where the registry reaches Tagwarden`,
+    );
   const token = randomBytes(24).toString('base64url');
   const text = starterConfig(options.registry, options.registryUrl ?? `http://${options.registry}`);
   // What is written must load: checked with the variables it names set, before anything is written.
   const env = { [TOKEN_VAR]: token, [USER_VAR]: 'user', [PASSWORD_VAR]: 'password' };
-  const loaded = loadConfigText(text, { file: options.config, env });
-  if (!loaded.ok) throw new CliError(loaded.errors.join('; '));
+  const loaded = loadConfigText(text, { file: 'starter', env });
+  if (!loaded.ok) {
+    // The file is not written, so no line of it is named: the flags that made it are.
+    const reasons = loaded.errors.map((error) => error.replace(/^starter:\d+:\d+: /, ''));
+    const flags = `--registry ${options.registry}${options.registryUrl ? ` --registry-url ${options.registryUrl}` : ''}`;
+    throw new CliError(`${flags}: ${reasons.join('; ')}; ${options.config} not written`);
+  }
   writeFileSync(options.config, text, { mode: 0o600 });
   out(
     [

@@ -26,7 +26,7 @@ export function registerReplayCommand(program: Command): void {
   )
     .option(
       '--from-db <file>',
-      'replay the history this file recorded (read only) and summarize what differs',
+      'replay the history this file recorded (read only) and summarize what differs; - reads tagwarden history --json output',
     )
     .option('--json', 'with --from-db or history input: the summary as JSON, every differing event')
     .argument(
@@ -55,17 +55,23 @@ async function replay(file: string | undefined, options: ReplayOptions): Promise
   const local = loadLocalConfig(options.config, process.env, { policyOnly: true });
   if (options.fromDb) {
     if (file) throw new CliError(`replay takes --from-db <file> or events, not both (${ACCEPTS})`);
-    const recorded = readHistoryFile(options.fromDb);
-    printSummary(replayHistory(recorded, local.policy), options.fromDb, options);
-    return;
+    if (options.fromDb !== '-') {
+      const recorded = readHistoryFile(options.fromDb);
+      printSummary(replayHistory(recorded, local.policy), options.fromDb, options);
+      return;
+    }
   }
-  if (file === undefined) throw new CliError(`no input: ${ACCEPTS}`);
-  const text = (await readBody(file, MAX_REPLAY_BYTES)).toString('utf8');
+  // `--from-db -` is `tagwarden history --json` output on standard input, as the events argument `-` reads it.
+  const input = file ?? options.fromDb;
+  if (input === undefined) throw new CliError(`no input: ${ACCEPTS}`);
+  const text = (await readBody(input, MAX_REPLAY_BYTES)).toString('utf8');
   const recorded = historyDocument(text);
   if (recorded) {
-    printSummary(replayHistory(recorded, local.policy), file === '-' ? 'standard input' : file, options);
+    printSummary(replayHistory(recorded, local.policy), input === '-' ? 'standard input' : input, options);
     return;
   }
+  if (options.fromDb)
+    throw new CliError(`--from-db - reads one tagwarden history --json document: ${ACCEPTS}`);
   const db = historyLocation(options);
   if (db && isPostgresUrl(db))
     throw new CliError(`replay --db takes a SQLite history file, not a PostgreSQL URL (${dbLabel(db)})`);

@@ -27,7 +27,7 @@ export function unauthorizedLog(log: Logger, now: () => number = Date.now): (ref
       if (last.size >= MAX_KEYS) last.clear();
     }
     last.set(key, at);
-    log.warn('webhook refused: unauthenticated (repeats from this sender are not logged for a minute)', {
+    log.warn('request refused: unauthenticated (logged once a minute per sender, source and reason)', {
       source: source.slice(0, 40),
       reason,
       remoteAddress,

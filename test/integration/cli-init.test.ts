@@ -69,4 +69,23 @@ describe('tagwarden init', () => {
     expect(forced.status).toBe(0);
     expect(readFileSync(join(dir, 'tagwarden.yaml'), 'utf8')).toContain('"registry.example.com":');
   });
+
+  it('names the flag, not a line of a file it did not write, when --registry, --registry-url or --url is wrong', () => {
+    const host = runCli(['init', '--registry', 'bad_host'], { cwd: dir });
+    expect(host.status).toBe(1);
+    expect(host.stderr).toBe(
+      'error: --registry bad_host: registries: key "bad_host": expected a registry host such as registry.example.com or 127.0.0.1:5000; tagwarden.yaml not written\n',
+    );
+    const registryUrl = runCli(['init', '--registry-url', 'registry.example.com'], { cwd: dir });
+    expect(registryUrl.status).toBe(1);
+    expect(registryUrl.stderr).toMatch(
+      /^error: --registry 127\.0\.0\.1:5000 --registry-url registry\.example\.com: registries\["127\.0\.0\.1:5000"\]\.url: .*; tagwarden\.yaml not written\n$/,
+    );
+    const url = runCli(['init', '--url', 'ftp://tagwarden.internal'], { cwd: dir });
+    expect(url.status).toBe(1);
+    expect(url.stderr).toBe(
+      'error: --url ftp://tagwarden.internal: expected the http:// or https:// URL where the registry reaches Tagwarden\n',
+    );
+    expect(() => readFileSync(join(dir, 'tagwarden.yaml'))).toThrow();
+  });
 });

@@ -131,6 +131,22 @@ describe('tagwarden replay --from-db', () => {
     );
   });
 
+  it('reads tagwarden history --json from standard input with --from-db - too, and nothing else there', () => {
+    const history = runCli(['history', `${HOST}/payments/api:candidate`, '--db', db, '--json']);
+    const strict = config('strict-from-db-stdin.yaml', 'defaults: { action: revert }\n');
+    const result = runCli(['replay', '--config', strict, '--from-db', '-'], { input: history.stdout });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('Replayed 2 recorded event(s) from standard input');
+    expect(result.stdout).toMatch(/^alert\s+1\s+0$/m);
+    const events = runCli(['normalize', '--source', 'ecr', 'test/fixtures/ecr/push-valid.json']);
+    const refused = runCli(['replay', '--config', strict, '--from-db', '-'], { input: events.stdout });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(
+      /^error: --from-db - reads one tagwarden history --json document: replay reads/,
+    );
+  });
+
   it('says what replay accepts when it can read nothing of its input', () => {
     const strict = config('strict-bad.yaml', 'defaults: { action: revert }\n');
     const result = runCli(['replay', '--config', strict, '-'], { input: 'not json\n' });

@@ -106,6 +106,20 @@ describe('tagwarden --help', () => {
       expect(result.stderr).toBe('');
     },
   );
+
+  it("prints Tagwarden's own version with --version, even from another project's npm script", () => {
+    const version = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')).version;
+    const before = process.env.npm_package_version;
+    process.env.npm_package_version = '9.9.9'; // what npm sets for `npm run` in a project of that version
+    try {
+      const result = runCli(['--version']);
+      expect(result.status).toBe(0);
+      expect(result.stdout).toBe(`${version}\n`);
+    } finally {
+      if (before === undefined) delete process.env.npm_package_version;
+      else process.env.npm_package_version = before;
+    }
+  });
 });
 
 describe('tagwarden normalize', () => {

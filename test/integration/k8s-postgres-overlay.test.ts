@@ -13,12 +13,12 @@ import { applyOperation, renderOverlay } from '../support/k8s-overlay';
 import { validateStrictly } from '../support/k8s-strict';
 
 /**
- * Issue 18 hardening: infra/k8s/overlays/postgres renders serve for several replicas on a PostgreSQL
+ * Issue 18 hardening: infra/k8s-overlays/postgres renders serve for several replicas on a PostgreSQL
  * history. The overlay is rendered here as kustomize renders it (its JSON patch applied to the base's
  * Deployment, the claim deleted), and every rendered object is checked as the base's are: strictly
  * against the Kubernetes schemas, and its args against Tagwarden's own command line.
  */
-const OVERLAY = join(K8S_DIR, 'overlays', 'postgres');
+const OVERLAY = join(K8S_DIR, '..', 'k8s-overlays', 'postgres');
 const rendered = renderOverlay(OVERLAY);
 const one = (kind: string, name: string): Manifest => {
   const found = rendered.filter((o) => o.kind === kind && o.metadata.name === name);
@@ -35,7 +35,7 @@ it.each(rendered.map((o) => [`${o.kind} ${o.metadata.name}`, o]))('%s is valid, 
 it('names every file of the overlay, on top of the base', () => {
   const kustomization = loadKustomization(OVERLAY);
   const named = [...kustomization.resources, ...kustomization.patches.map((p: Manifest) => p.path)];
-  expect(named).toContain('../..');
+  expect(named).toContain('../../k8s');
   const files = readdirSync(OVERLAY).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml');
   expect(named.filter((n: string) => n.endsWith('.yaml')).sort()).toEqual(files.sort());
 });

@@ -28,6 +28,9 @@ export function useCliSnapshot(): () => void {
   };
 }
 
+/** The CLI entry point runCli and spawnServe start (the snapshot's while one is in use). */
+export const cliBin = (): string => BIN;
+
 export interface CliResult {
   status: number | null;
   stdout: string;

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { K8S_DIR, loadKustomization, loadManifests, type Manifest } from './k8s-manifests';
 
@@ -7,7 +7,8 @@ import { K8S_DIR, loadKustomization, loadManifests, type Manifest } from './k8s-
  * A kustomize overlay rendered as `kubectl apply -k` would render it, for the few features infra/k8s
  * overlays use (anything else throws): `resources` (a directory: its kustomization's resources; a
  * file: its objects), `patches` with a `target` and a JSON patch file (RFC 6902: add, remove, replace,
- * test), and `patches` without one whose document is a strategic-merge `$patch: delete`.
+ * test), and `patches` without one whose document is a strategic-merge `$patch: delete`. Like
+ * kustomize it refuses a base directory that contains the overlay: the overlay must sit beside it.
  */
 export function renderOverlay(dir: string): Manifest[] {
   const kustomization = loadKustomization(dir);
@@ -17,6 +18,9 @@ export function renderOverlay(dir: string): Manifest[] {
   let objects: Manifest[] = (kustomization.resources as string[]).flatMap((entry) => {
     const path = resolve(dir, entry);
     if (!entry.endsWith('.yaml')) {
+      // kustomize refuses a base that contains the overlay (`kubectl apply -k` fails on it).
+      if (!relative(path, resolve(dir)).startsWith('..'))
+        throw new Error(`cycle detected: candidate root '${path}' contains visited root '${resolve(dir)}'`);
       if (path !== K8S_DIR) throw new Error(`renderOverlay renders only the base ${K8S_DIR}, not ${path}`);
       return loadManifests(path).map(({ object }) => object);
     }

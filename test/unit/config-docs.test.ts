@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadConfigText } from '../../shared/config/load';
 
 /**
  * Every key of the config file's JSON Schema is documented in docs/configuration.md: a key added to
@@ -43,4 +44,42 @@ it('finds the keys of the schema (the walk itself works)', () => {
 it('documents every key of the config schema in docs/configuration.md', () => {
   const documented = (path: string) => docs.includes(`\`${path}\``);
   expect(keyPaths(schema).filter((path) => !documented(path))).toEqual([]);
+});
+
+/** The ```yaml blocks of the README and docs/ whose top-level keys are config keys: Tagwarden configs. */
+function configExamples(): { where: string; text: string }[] {
+  const topLevel = Object.keys((schema.properties ?? {}) as Node);
+  const pages = ['README.md', ...readdirSync(join(ROOT, 'docs')).map((page) => `docs/${page}`)];
+  return pages
+    .filter((page) => page.endsWith('.md'))
+    .flatMap((page) => {
+      const text = readFileSync(join(ROOT, page), 'utf8');
+      return [...text.matchAll(/^```ya?ml\n([\s\S]*?)^```/gm)].map((block) => ({
+        where: `${page}:${text.slice(0, block.index).split('\n').length}`,
+        text: block[1]!,
+      }));
+    })
+    .filter(({ text }) => {
+      const keys = [...text.matchAll(/^([A-Za-z]+):/gm)].map((match) => match[1]!);
+      return keys.length > 0 && keys.every((key) => topLevel.includes(key));
+    });
+}
+
+it('loads every config example of the README and docs/ as Tagwarden would (a newcomer copies them)', () => {
+  const examples = configExamples();
+  expect(examples.map(({ where }) => where.split(':')[0])).toEqual(
+    expect.arrayContaining(['README.md', 'docs/configuration.md', 'docs/clusters.md', 'docs/slack.md']),
+  );
+  // Every ${VAR} set, as the page asks: URLs for *_URL, a long secret for the rest.
+  const env = new Proxy({} as Record<string, string>, {
+    get: (_, name) =>
+      typeof name === 'string' && name.endsWith('URL')
+        ? 'https://hooks.slack.com/services/T000/B000/example'
+        : 'an-example-secret-of-32-characters',
+  });
+  const failures = examples.flatMap(({ where, text }) => {
+    const result = loadConfigText(text, { file: where, env });
+    return result.ok ? [] : result.errors;
+  });
+  expect(failures).toEqual([]);
 });
