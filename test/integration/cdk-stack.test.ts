@@ -9,7 +9,11 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { BUNDLE_SIZE_CEILING_KB, BUNDLE_SIZE_TARGET_KB } from '../../infra/lambda-bundling';
+import {
+  BUNDLE_SIZE_CEILING_KB,
+  BUNDLE_SIZE_TARGET_KB,
+  SOURCE_MAPS_CONTEXT,
+} from '../../infra/lambda-bundling';
 import { propsFromContext, TagwardenStack } from '../../infra/tagwarden-stack';
 
 const ROOT = join(__dirname, '..', '..');
@@ -515,7 +519,15 @@ describe('the CDK stack', () => {
       expect(alarm.Properties.AlarmActions).toEqual([arn]);
 
     expect(() => build({ webhookReservedConcurrency: 'ten' })).toThrow(
-      'context webhookReservedConcurrency must be a whole number, not "ten"',
+      'context webhookReservedConcurrency must be a whole number of 1 or more (0 would refuse every request), not "ten"',
+    );
+    // Reserved concurrency 0 is valid to Lambda and throttles every request: the public URLs would be dead.
+    expect(() => build({ webhookReservedConcurrency: '0' })).toThrow(
+      'context webhookReservedConcurrency must be a whole number of 1 or more',
+    );
+    // An e-mail given with an existing topic was dropped without a word: refused, naming both.
+    expect(() => build({ alarmEmail: 'oncall@example.com', alarmTopicArn: arn })).toThrow(
+      'context alarmEmail subscribes to the topic the stack creates, and alarmTopicArn replaces that topic',
     );
     expect(() => build({ alarmEmail: 'oncall' })).toThrow('context alarmEmail must be an e-mail address');
     expect(() => build({ alarmTopicArn: 'oncall' })).toThrow(
@@ -731,5 +743,33 @@ describe('the CDK stack: refused pushes at immutable tags (CloudTrail)', () => {
     expect(() => build({ createTrail: 'yes' })).toThrow(
       'context createTrail must be true or false, not "yes"',
     );
+    // sourceMaps was read as "anything but true is off": a typo shipped without maps, silently.
+    expect(() => build({ sourceMaps: 'yes' })).toThrow('context sourceMaps must be true or false, not "yes"');
+  });
+});
+
+describe('docs/aws.md and the stack agree', () => {
+  const page = readFileSync(join(ROOT, 'docs', 'aws.md'), 'utf8');
+
+  test("the page's context table names every -c key infra/ reads, and the page names no other", () => {
+    const source = readFileSync(join(ROOT, 'infra', 'tagwarden-stack.ts'), 'utf8');
+    const read = new Set([...source.matchAll(/context\('(\w+)'\)/g)].map((m) => m[1]!));
+    read.add(SOURCE_MAPS_CONTEXT);
+    const inTable = [...page.matchAll(/^\| `-c (\w+)=/gm)].map((m) => m[1]!);
+    expect(inTable.sort()).toEqual([...read].sort());
+    for (const [, key] of page.matchAll(/-c (\w+)=/g)) expect(read).toContain(key);
+  });
+
+  test('the outputs table names every output of the synthesized stack, and only those', () => {
+    const section = page.slice(
+      page.indexOf('## Outputs of the stack'),
+      page.indexOf('## After the first deploy'),
+    );
+    const named = [...section.matchAll(/^\| ([^|]+) \|/gm)]
+      .flatMap((m) => [...m[1]!.matchAll(/`(\w+)`/g)].map((n) => n[1]!))
+      .sort();
+    expect(named).toEqual(Object.keys(template.toJSON().Outputs as object).sort());
+    // What the steps use in <…> is among them.
+    for (const [, name] of page.matchAll(/<([A-Z]\w+)>/g)) expect(named).toContain(name);
   });
 });
