@@ -773,3 +773,39 @@ describe('docs/aws.md and the stack agree', () => {
     for (const [, name] of page.matchAll(/<([A-Z]\w+)>/g)) expect(named).toContain(name);
   });
 });
+
+describe("docs/aws.md's least-privilege table", () => {
+  const page = readFileSync(join(ROOT, 'docs', 'aws.md'), 'utf8');
+  /** `prefix:Action`, and the bare `Action`s after it in the same prefix. */
+  const actionsIn = (text: string): string[] => {
+    let prefix = '';
+    return [...text.matchAll(/`(?:(\w+):)?(\w+)`/g)].map(([, p, action]) => {
+      if (p) prefix = p;
+      return `${prefix}:${action}`;
+    });
+  };
+  const row = (name: string) => {
+    const found = new RegExp(`^\\| ${name} \\| (.+) \\|$`, 'm').exec(page);
+    expect(found).not.toBeNull();
+    return actionsIn(found![1]!);
+  };
+  const granted = (id: string, kind: 'logs' | 'code') =>
+    [...new Set(statementsOf(template, id).flatMap(actions))]
+      .filter((a) => a.startsWith('logs:') === (kind === 'logs'))
+      .sort();
+
+  test('lists the actions the template grants each function, no more and no fewer', () => {
+    const consumer = row('ecr-events \\(consumer\\)');
+    const listed: Record<string, string[]> = {
+      Webhook: row('webhook'),
+      Interactions: row('interactions'),
+      EcrEvents: consumer,
+      // "the consumer's table, ECR and secret actions", and its own.
+      Sweep: [...consumer.filter((a) => !a.startsWith('sqs:')), ...row('sweep')],
+    };
+    for (const [id, fromPage] of Object.entries(listed)) {
+      expect({ id, actions: [...new Set(fromPage)].sort() }).toEqual({ id, actions: granted(id, 'code') });
+      expect(granted(id, 'logs')).toEqual(actionsIn('`logs:CreateLogStream` and `PutLogEvents`').sort());
+    }
+  });
+});
