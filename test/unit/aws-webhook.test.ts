@@ -364,6 +364,17 @@ describe('the webhook composition root', () => {
     );
   });
 
+  it('refuses to start with a source name no parser knows, which it used to answer 401 for ever', async () => {
+    const built = buildWebhookDependencies({
+      sqs: deps.sqs,
+      secretsManager: secretsHolding({ sources: { harbour: { token: TOKEN } } }),
+      env: { QUEUE_URL: deps.queueUrl, SECRET_ARN },
+    });
+    await expect(built).rejects.toThrow(
+      'the Tagwarden secret is invalid: sources: unknown source "harbour"; known sources: ',
+    );
+  });
+
   it('refuses to build without a queue', async () => {
     await expect(buildWebhookDependencies({ env: {} })).rejects.toThrow('QUEUE_URL is not set');
   });
