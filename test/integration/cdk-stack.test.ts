@@ -659,6 +659,25 @@ describe('the CDK stack', () => {
       expect({ id, length: reason.trim().length >= 10 }).toEqual({ id, length: true });
   });
 
+  test('a bad -c value stops `cdk synth` with one line naming it, not a stack trace', () => {
+    // The app as cdk.json runs it, with the context the CDK CLI hands over for `-c key=value`.
+    const result = spawnSync('node', ['scripts/cdk-app.mjs'], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        CDK_CONTEXT_JSON: JSON.stringify({ webhookReservedConcurrency: '0' }),
+        CDK_OUTDIR: join(work, 'bad-context.out'),
+      },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect({ status: result.status, stderr: result.stderr }).toEqual({
+      status: 1,
+      stderr:
+        'error: context webhookReservedConcurrency must be a whole number of 1 or more (0 would refuse every request), not "0"\n',
+    });
+  });
+
   test('synthesizes offline with `npx cdk synth`, without AWS credentials, reasons written in the template', () => {
     const out = join(work, 'cdk.out');
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
