@@ -6,6 +6,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct, Node } from 'constructs';
 import { loadConfigText } from '../shared/config/load';
 import { policyDocumentOf } from '../shared/config/policy-schema';
+import { SOURCE_MAPS_CONTEXT } from './lambda-bundling';
 import { alarms, alarmTopic, dashboard } from './stack/alarms';
 import {
   ecrImageActionsRule,
@@ -189,12 +190,13 @@ export function propsFromContext(node: Node): TagwardenStackProps {
   const alarmTopicArn = context('alarmTopicArn');
   const alarmEmail = context('alarmEmail');
   const concurrency = context('webhookReservedConcurrency');
-  const createTrail = context('createTrail');
-  if (createTrail !== undefined && createTrail !== 'true' && createTrail !== 'false')
-    throw new Error(`context createTrail must be true or false, not ${JSON.stringify(createTrail)}`);
-  if (concurrency !== undefined && !/^\d+$/.test(concurrency))
+  const createTrail = trueOrFalse('createTrail', context('createTrail'));
+  // Read by each TagwardenFunction; checked here so a typo fails synth instead of shipping without maps.
+  trueOrFalse(SOURCE_MAPS_CONTEXT, context(SOURCE_MAPS_CONTEXT));
+  // Reserved concurrency 0 is a valid Lambda setting that throttles every request: never what is meant.
+  if (concurrency !== undefined && !/^[1-9]\d*$/.test(concurrency))
     throw new Error(
-      `context webhookReservedConcurrency must be a whole number, not ${JSON.stringify(concurrency)}`,
+      `context webhookReservedConcurrency must be a whole number of 1 or more (0 would refuse every request), not ${JSON.stringify(concurrency)}`,
     );
   if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail))
     throw new Error(`context alarmEmail must be an e-mail address, not ${JSON.stringify(alarmEmail)}`);
@@ -203,6 +205,10 @@ export function propsFromContext(node: Node): TagwardenStackProps {
     !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+$/.test(alarmTopicArn)
   )
     throw new Error(`context alarmTopicArn must be an SNS topic ARN, not ${JSON.stringify(alarmTopicArn)}`);
+  if (alarmEmail !== undefined && alarmTopicArn !== undefined)
+    throw new Error(
+      'context alarmEmail subscribes to the topic the stack creates, and alarmTopicArn replaces that topic: give one of them (subscribe the address to your topic yourself)',
+    );
   return {
     ...(alarmTopicArn ? { alarmTopicArn } : {}),
     ...(alarmEmail ? { alarmEmail } : {}),
@@ -213,8 +219,15 @@ export function propsFromContext(node: Node): TagwardenStackProps {
       .map((r) => r.trim())
       .filter(Boolean),
     ...(secretName ? { secretName } : {}),
-    ...(createTrail === 'true' ? { createTrail: true } : {}),
+    ...(createTrail ? { createTrail: true } : {}),
   };
+}
+
+/** A true/false context flag; anything else fails synthesis with one line. */
+function trueOrFalse(key: string, value: string | undefined): boolean {
+  if (value !== undefined && value !== 'true' && value !== 'false')
+    throw new Error(`context ${key} must be true or false, not ${JSON.stringify(value)}`);
+  return value === 'true';
 }
 
 /**

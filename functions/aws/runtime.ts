@@ -35,11 +35,69 @@ export async function readSecrets(
   if (!secretArn) return {};
   const answer = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
   if (!answer.SecretString) return {};
+  let value: unknown;
   try {
-    return JSON.parse(answer.SecretString) as TagwardenSecrets;
+    value = JSON.parse(answer.SecretString);
   } catch {
     throw new Error(
       'the Tagwarden secret is not JSON; expected {"slackWebhookUrl", "sources": {...}, "clusters": [...]}',
     );
   }
+  return secretsFrom(value);
+}
+
+const SECRET_KEYS = ['slackWebhookUrl', 'slackRoutes', 'slackSigningSecret', 'sources', 'clusters'];
+const SOURCE_KEYS = ['token', 'secret', 'header', 'open', 'registries'];
+
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * The parsed secret (docs/aws.md, step 3), checked key by key: a misspelt key, a URL that is not one
+ * or a token or key under 16 characters (guessable; the config file refuses them too) stops the
+ * function with one line naming each, never a value. `clusters` is checked by the functions that send
+ * bumps (clustersFrom). By hand, not with zod: a schema adds 3 to 5 KB to each bundle.
+ */
+export function secretsFrom(value: unknown): TagwardenSecrets {
+  if (!isObject(value)) throw new Error('the Tagwarden secret is invalid: expected a JSON object');
+  const problems = unknownKeys('the secret', value, SECRET_KEYS);
+  const url = (key: string, v: unknown) => {
+    if (typeof v !== 'string' || !/^https?:\/\/[^\s/]+/.test(v))
+      problems.push(`${key}: expected an http:// or https:// URL`);
+  };
+  const credential = (key: string, v: unknown) => {
+    if (v !== undefined && (typeof v !== 'string' || v.length < 16))
+      problems.push(`${key}: must be a string of at least 16 characters (a short one is guessable)`);
+  };
+  if (value.slackWebhookUrl !== undefined) url('slackWebhookUrl', value.slackWebhookUrl);
+  for (const [owner, route] of entries('slackRoutes', value.slackRoutes, problems))
+    url(`slackRoutes.${owner}`, route);
+  credential('slackSigningSecret', value.slackSigningSecret);
+  for (const [name, source] of entries('sources', value.sources, problems)) {
+    if (!isObject(source)) {
+      problems.push(`sources.${name}: expected an object such as {"token": "…"}`);
+      continue;
+    }
+    problems.push(...unknownKeys(`sources.${name}`, source, SOURCE_KEYS));
+    credential(`sources.${name}.token`, source.token);
+    credential(`sources.${name}.secret`, source.secret);
+  }
+  if (problems.length > 0) throw new Error(`the Tagwarden secret is invalid: ${problems.join('; ')}`);
+  return value as TagwardenSecrets;
+}
+
+function unknownKeys(where: string, value: Json, known: readonly string[]): string[] {
+  const unknown = Object.keys(value).filter((key) => !known.includes(key));
+  return unknown.length === 0
+    ? []
+    : [`${where}: unknown key ${unknown.map((k) => `"${k}"`).join(', ')}; expected ${known.join(', ')}`];
+}
+
+/** The entries of an optional object key; anything but an object is a problem. */
+function entries(key: string, value: unknown, problems: string[]): [string, unknown][] {
+  if (value === undefined) return [];
+  if (isObject(value)) return Object.entries(value);
+  problems.push(`${key}: expected an object`);
+  return [];
 }

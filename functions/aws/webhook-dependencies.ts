@@ -4,6 +4,7 @@ import type { SourceAuthConfig } from '../../shared/auth/source-auth';
 import { builtOnce } from '../../shared/built-once';
 import type { IngestDeps } from '../../shared/guard/ingest';
 import type { Logger } from '../../shared/log';
+import { SOURCE_PARSERS } from '../../shared/sources';
 import { log, readSecrets } from './runtime';
 
 // The webhook's own root, apart from dependencies.ts, so its bundle carries no ECR code, and apart
@@ -29,6 +30,12 @@ export async function buildWebhookDependencies(overrides: WebhookOverrides = {})
   const env = overrides.env ?? process.env;
   if (!env.QUEUE_URL) throw new Error('QUEUE_URL is not set');
   const secrets = await readSecrets(overrides.secretsManager ?? new SecretsManagerClient({}), env.SECRET_ARN);
+  // A misspelt source ("harbour") would be refused with 401 for ever, with nothing to say why.
+  const unknown = Object.keys(secrets.sources ?? {}).filter((name) => !SOURCE_PARSERS.has(name));
+  if (unknown.length > 0)
+    throw new Error(
+      `the Tagwarden secret is invalid: sources: unknown source ${unknown.map((n) => `"${n}"`).join(', ')}; known sources: ${[...SOURCE_PARSERS.keys()].join(', ')}`,
+    );
   return {
     auth: webhookSourceAuth(secrets.sources ?? {}),
     sqs: overrides.sqs ?? new SQSClient({}),

@@ -68,6 +68,20 @@ describe('storage endpoints by cloud', () => {
     }
   });
 
+  it("falls back to the Functions host's identity-based storage, as docs/azure.md says", () => {
+    // Before: only a connection string in AzureWebJobsStorage was a fallback; the account name that
+    // identity-based hosts (and the template) set stopped the functions with "no storage configured".
+    const host = storageClients({ AzureWebJobsStorage__accountName: 'hostab12' }, credential, 'h');
+    expect(host.table.url).toBe('https://hostab12.table.core.windows.net');
+    expect(host.queue.url).toBe('https://hostab12.queue.core.windows.net/tagwarden-poison');
+    const own = storageClients(
+      { TAGWARDEN_STORAGE_ACCOUNT: 'tagwardenab12', AzureWebJobsStorage__accountName: 'hostab12' },
+      credential,
+      'h',
+    );
+    expect(own.table.url).toBe('https://tagwardenab12.table.core.windows.net');
+  });
+
   it('keeps core.windows.net in the public cloud', () => {
     const clients = storageClients({ TAGWARDEN_STORAGE_ACCOUNT: 'tagwardenab12' }, credential, 'h');
     expect(clients.table.url).toBe('https://tagwardenab12.table.core.windows.net');

@@ -218,6 +218,49 @@ describe('infra/azure/main.bicep', () => {
   });
 });
 
+describe('docs/azure.md and the template agree', () => {
+  const page = readFileSync(join(__dirname, '..', '..', 'docs', 'azure.md'), 'utf8');
+  const paragraph = page.slice(page.indexOf('Parameters of `main.bicep`:'));
+  const parameterList = paragraph.slice(0, paragraph.indexOf('\n\n'));
+  const declared = params(main);
+
+  it("names every parameter of main.bicep in the page's list, and passes only declared ones with -p", () => {
+    // slackActions and slackSigningSecretName were missing from the list.
+    for (const name of declared)
+      expect({ name, listed: parameterList.includes(`\`${name}\``) }).toEqual({ name, listed: true });
+    const passed = [...page.matchAll(/-p ([^\n]+)/g)].flatMap((m) =>
+      [...m[1]!.matchAll(/\b(\w+)=("[^"]*"|\S+)/g)].map(([, name, value]) => ({
+        name: name!,
+        value: value!,
+      })),
+    );
+    expect(passed.length).toBeGreaterThan(0);
+    for (const { name, value } of passed) {
+      expect(declared).toContain(name);
+      // A bool parameter takes true or false.
+      if (new RegExp(`^param ${name} bool`, 'm').test(main)) expect(['true', 'false']).toContain(value);
+    }
+  });
+
+  it('lists exactly the app settings the template sets (and TAGWARDEN_STORAGE, which it leaves unset)', () => {
+    const section = page.slice(page.indexOf('## App settings'), page.indexOf('What the functions answer'));
+    const listed = [...section.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1]!).sort();
+    expect(listed).toEqual([...appSettings().keys(), 'TAGWARDEN_STORAGE'].sort());
+  });
+
+  it('reads back only outputs main.bicep has, and names only functions and routes index.ts registers', () => {
+    const outputs = [...code_(main).matchAll(/^output (\w+) /gm)].map((m) => m[1]!);
+    for (const [, name] of page.matchAll(/\bout (\w+)\)/g)) expect(outputs).toContain(name);
+    for (const [, name] of page.matchAll(/output `(\w+)`/g)) expect(outputs).toContain(name);
+    for (const [, name] of page.matchAll(/--function-name (\w+)/g))
+      expect(index).toContain(`app.eventGrid('${name}'`);
+    const routes = [...index.matchAll(/route: '([^']+)'/g)].map((m) => m[1]!);
+    for (const [, route] of page.matchAll(/\/api\/([\w/-]+\w)/g)) expect(routes).toContain(route);
+    expect(page).toContain('Timer tagwardenEffects');
+    expect(index).toContain("app.timer('tagwardenEffects'");
+  });
+});
+
 describe('functions/azure/package.mjs', () => {
   it('bundles a deployable app that loads and registers its six functions', () => {
     const out = mkdtempSync(join(tmpdir(), 'tagwarden-azure-package-'));

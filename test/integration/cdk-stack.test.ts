@@ -9,7 +9,11 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { BUNDLE_SIZE_CEILING_KB, BUNDLE_SIZE_TARGET_KB } from '../../infra/lambda-bundling';
+import {
+  BUNDLE_SIZE_CEILING_KB,
+  BUNDLE_SIZE_TARGET_KB,
+  SOURCE_MAPS_CONTEXT,
+} from '../../infra/lambda-bundling';
 import { propsFromContext, TagwardenStack } from '../../infra/tagwarden-stack';
 
 const ROOT = join(__dirname, '..', '..');
@@ -515,7 +519,15 @@ describe('the CDK stack', () => {
       expect(alarm.Properties.AlarmActions).toEqual([arn]);
 
     expect(() => build({ webhookReservedConcurrency: 'ten' })).toThrow(
-      'context webhookReservedConcurrency must be a whole number, not "ten"',
+      'context webhookReservedConcurrency must be a whole number of 1 or more (0 would refuse every request), not "ten"',
+    );
+    // Reserved concurrency 0 is valid to Lambda and throttles every request: the public URLs would be dead.
+    expect(() => build({ webhookReservedConcurrency: '0' })).toThrow(
+      'context webhookReservedConcurrency must be a whole number of 1 or more',
+    );
+    // An e-mail given with an existing topic was dropped without a word: refused, naming both.
+    expect(() => build({ alarmEmail: 'oncall@example.com', alarmTopicArn: arn })).toThrow(
+      'context alarmEmail subscribes to the topic the stack creates, and alarmTopicArn replaces that topic',
     );
     expect(() => build({ alarmEmail: 'oncall' })).toThrow('context alarmEmail must be an e-mail address');
     expect(() => build({ alarmTopicArn: 'oncall' })).toThrow(
@@ -647,6 +659,25 @@ describe('the CDK stack', () => {
       expect({ id, length: reason.trim().length >= 10 }).toEqual({ id, length: true });
   });
 
+  test('a bad -c value stops `cdk synth` with one line naming it, not a stack trace', () => {
+    // The app as cdk.json runs it, with the context the CDK CLI hands over for `-c key=value`.
+    const result = spawnSync('node', ['scripts/cdk-app.mjs'], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        CDK_CONTEXT_JSON: JSON.stringify({ webhookReservedConcurrency: '0' }),
+        CDK_OUTDIR: join(work, 'bad-context.out'),
+      },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect({ status: result.status, stderr: result.stderr }).toEqual({
+      status: 1,
+      stderr:
+        'error: context webhookReservedConcurrency must be a whole number of 1 or more (0 would refuse every request), not "0"\n',
+    });
+  });
+
   test('synthesizes offline with `npx cdk synth`, without AWS credentials, reasons written in the template', () => {
     const out = join(work, 'cdk.out');
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
@@ -731,5 +762,69 @@ describe('the CDK stack: refused pushes at immutable tags (CloudTrail)', () => {
     expect(() => build({ createTrail: 'yes' })).toThrow(
       'context createTrail must be true or false, not "yes"',
     );
+    // sourceMaps was read as "anything but true is off": a typo shipped without maps, silently.
+    expect(() => build({ sourceMaps: 'yes' })).toThrow('context sourceMaps must be true or false, not "yes"');
+  });
+});
+
+describe('docs/aws.md and the stack agree', () => {
+  const page = readFileSync(join(ROOT, 'docs', 'aws.md'), 'utf8');
+
+  test("the page's context table names every -c key infra/ reads, and the page names no other", () => {
+    const source = readFileSync(join(ROOT, 'infra', 'tagwarden-stack.ts'), 'utf8');
+    const read = new Set([...source.matchAll(/context\('(\w+)'\)/g)].map((m) => m[1]!));
+    read.add(SOURCE_MAPS_CONTEXT);
+    const inTable = [...page.matchAll(/^\| `-c (\w+)=/gm)].map((m) => m[1]!);
+    expect(inTable.sort()).toEqual([...read].sort());
+    for (const [, key] of page.matchAll(/-c (\w+)=/g)) expect(read).toContain(key);
+  });
+
+  test('the outputs table names every output of the synthesized stack, and only those', () => {
+    const section = page.slice(
+      page.indexOf('## Outputs of the stack'),
+      page.indexOf('## After the first deploy'),
+    );
+    const named = [...section.matchAll(/^\| ([^|]+) \|/gm)]
+      .flatMap((m) => [...m[1]!.matchAll(/`(\w+)`/g)].map((n) => n[1]!))
+      .sort();
+    expect(named).toEqual(Object.keys(template.toJSON().Outputs as object).sort());
+    // What the steps use in <…> is among them.
+    for (const [, name] of page.matchAll(/<([A-Z]\w+)>/g)) expect(named).toContain(name);
+  });
+});
+
+describe("docs/aws.md's least-privilege table", () => {
+  const page = readFileSync(join(ROOT, 'docs', 'aws.md'), 'utf8');
+  /** `prefix:Action`, and the bare `Action`s after it in the same prefix. */
+  const actionsIn = (text: string): string[] => {
+    let prefix = '';
+    return [...text.matchAll(/`(?:(\w+):)?(\w+)`/g)].map(([, p, action]) => {
+      if (p) prefix = p;
+      return `${prefix}:${action}`;
+    });
+  };
+  const row = (name: string) => {
+    const found = new RegExp(`^\\| ${name} \\| (.+) \\|$`, 'm').exec(page);
+    expect(found).not.toBeNull();
+    return actionsIn(found![1]!);
+  };
+  const granted = (id: string, kind: 'logs' | 'code') =>
+    [...new Set(statementsOf(template, id).flatMap(actions))]
+      .filter((a) => a.startsWith('logs:') === (kind === 'logs'))
+      .sort();
+
+  test('lists the actions the template grants each function, no more and no fewer', () => {
+    const consumer = row('ecr-events \\(consumer\\)');
+    const listed: Record<string, string[]> = {
+      Webhook: row('webhook'),
+      Interactions: row('interactions'),
+      EcrEvents: consumer,
+      // "the consumer's table, ECR and secret actions", and its own.
+      Sweep: [...consumer.filter((a) => !a.startsWith('sqs:')), ...row('sweep')],
+    };
+    for (const [id, fromPage] of Object.entries(listed)) {
+      expect({ id, actions: [...new Set(fromPage)].sort() }).toEqual({ id, actions: granted(id, 'code') });
+      expect(granted(id, 'logs')).toEqual(actionsIn('`logs:CreateLogStream` and `PutLogEvents`').sort());
+    }
   });
 });

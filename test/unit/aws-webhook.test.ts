@@ -359,6 +359,29 @@ describe('the webhook composition root', () => {
     expect(built.auth('ecr')).toBeNull();
   });
 
+  it('refuses to start with a guessable source token in the secret, which it used to accept', async () => {
+    const built = buildWebhookDependencies({
+      sqs: deps.sqs,
+      secretsManager: secretsHolding({ sources: { distribution: { token: 'guessable' } } }),
+      env: { QUEUE_URL: deps.queueUrl, SECRET_ARN },
+    });
+    // Before: built, and `Authorization: Bearer guessable` was answered 202 and queued.
+    await expect(built).rejects.toThrow(
+      'the Tagwarden secret is invalid: sources.distribution.token: must be a string of at least 16 characters',
+    );
+  });
+
+  it('refuses to start with a source name no parser knows, which it used to answer 401 for ever', async () => {
+    const built = buildWebhookDependencies({
+      sqs: deps.sqs,
+      secretsManager: secretsHolding({ sources: { harbour: { token: TOKEN } } }),
+      env: { QUEUE_URL: deps.queueUrl, SECRET_ARN },
+    });
+    await expect(built).rejects.toThrow(
+      'the Tagwarden secret is invalid: sources: unknown source "harbour"; known sources: ',
+    );
+  });
+
   it('refuses to build without a queue', async () => {
     await expect(buildWebhookDependencies({ env: {} })).rejects.toThrow('QUEUE_URL is not set');
   });

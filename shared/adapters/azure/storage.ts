@@ -14,8 +14,10 @@ export interface StorageSettings {
   TAGWARDEN_STORAGE?: string;
   /** Identity-based storage instead: the account name; the managed identity needs the data roles. */
   TAGWARDEN_STORAGE_ACCOUNT?: string;
-  /** The Functions host's own storage, used when neither of the above is set. */
+  /** The Functions host's own storage, used when neither of the above is set: a connection string… */
   AzureWebJobsStorage?: string;
+  /** …or, identity-based (what the template and Flex Consumption set), its account name. */
+  AzureWebJobsStorage__accountName?: string;
   TAGWARDEN_HISTORY_TABLE?: string;
   TAGWARDEN_POISON_QUEUE?: string;
   /**
@@ -47,7 +49,9 @@ export function storageClients(
   const tableName = env.TAGWARDEN_HISTORY_TABLE?.trim() || defaultTable;
   const queueName = env.TAGWARDEN_POISON_QUEUE?.trim() || DEFAULT_POISON_QUEUE;
   const connectionString = env.TAGWARDEN_STORAGE?.trim();
-  const account = env.TAGWARDEN_STORAGE_ACCOUNT?.trim();
+  const account =
+    env.TAGWARDEN_STORAGE_ACCOUNT?.trim() ||
+    (env.AzureWebJobsStorage?.trim() ? undefined : env.AzureWebJobsStorage__accountName?.trim());
   if (connectionString || (!account && env.AzureWebJobsStorage?.trim())) {
     const text = (connectionString || env.AzureWebJobsStorage?.trim())!;
     return {

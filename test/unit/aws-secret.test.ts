@@ -1,0 +1,71 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { secretsFrom } from '../../functions/aws/runtime';
+
+// The Tagwarden secret on AWS (docs/aws.md, step 3): every function reads it through secretsFrom.
+const page = readFileSync(join(__dirname, '..', '..', 'docs', 'aws.md'), 'utf8');
+const TOKEN = 'lambda-token-0123456789ab';
+
+const problem = (value: unknown): string => {
+  try {
+    secretsFrom(value);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error('the secret was accepted');
+};
+
+describe('the Tagwarden secret on AWS', () => {
+  test("takes the page's own example, and every key the page names", () => {
+    const example = /cat > tagwarden-add\.json <<'JSON'\n([\s\S]*?)\nJSON/.exec(page)?.[1];
+    expect(example).toBeDefined();
+    expect(secretsFrom(JSON.parse(example!))).toEqual(JSON.parse(example!));
+    const everything = {
+      slackWebhookUrl: 'https://hooks.slack.com/services/T/B/x',
+      slackRoutes: { '#payments': 'https://hooks.slack.com/services/T/B/y' },
+      slackSigningSecret: '0123456789abcdef0123456789abcdef',
+      sources: { harbor: { token: TOKEN }, ghcr: { secret: 'hmac-secret-0123456789' }, quay: { open: true } },
+      clusters: [{ name: 'prod-eu', url: 'https://bump.example.com/bump', secret: 'x' }],
+    };
+    expect(secretsFrom(everything)).toEqual(everything);
+    for (const key of Object.keys(everything)) expect(page).toContain(`\`${key}\``);
+    expect(secretsFrom({})).toEqual({});
+  });
+
+  test('a short source token or signing secret stops the function instead of being accepted, without printing it', () => {
+    // Before: {"token": "guessable"} was taken as is, and `Bearer guessable` then passed the webhook.
+    const short = problem({ sources: { harbor: { token: 'guessable' } } });
+    expect(short).toBe(
+      'the Tagwarden secret is invalid: sources.harbor.token: must be a string of at least 16 characters (a short one is guessable)',
+    );
+    expect(short).not.toContain('guessable"');
+    expect(problem({ sources: { ghcr: { secret: 'short-key' } } })).toContain(
+      'sources.ghcr.secret: must be a string of at least 16 characters',
+    );
+    expect(problem({ slackSigningSecret: 'abc' })).toContain(
+      'slackSigningSecret: must be a string of at least 16 characters',
+    );
+  });
+
+  test('a misspelt key, a wrong type or a secret that is not an object is named, one line', () => {
+    // Before: slackWebhookURL was ignored and alerts went to the log.
+    expect(problem({ slackWebhookURL: 'https://hooks.slack.com/services/T/B/x' })).toBe(
+      'the Tagwarden secret is invalid: the secret: unknown key "slackWebhookURL"; expected slackWebhookUrl, slackRoutes, slackSigningSecret, sources, clusters',
+    );
+    expect(problem({ sources: { harbor: { tokn: TOKEN } } })).toBe(
+      'the Tagwarden secret is invalid: sources.harbor: unknown key "tokn"; expected token, secret, header, open, registries',
+    );
+    expect(problem({ slackWebhookUrl: 42, slackRoutes: { '#payments': 'not a url' } })).toBe(
+      'the Tagwarden secret is invalid: slackWebhookUrl: expected an http:// or https:// URL; slackRoutes.#payments: expected an http:// or https:// URL',
+    );
+    expect(problem({ sources: { harbor: 'token-0123456789abcdef' }, slackRoutes: [] })).toBe(
+      'the Tagwarden secret is invalid: slackRoutes: expected an object; sources.harbor: expected an object such as {"token": "…"}',
+    );
+    expect(problem({ sources: { quay: { token: 1234567890123456 } } })).toContain(
+      'sources.quay.token: must be a string',
+    );
+    expect(problem(['https://hooks.slack.com/services/T/B/x'])).toBe(
+      'the Tagwarden secret is invalid: expected a JSON object',
+    );
+  });
+});
