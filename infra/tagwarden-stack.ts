@@ -5,7 +5,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct, Node } from 'constructs';
 import { loadConfigText } from '../shared/config/load';
-import { policyDocumentOf } from '../shared/config/policy-schema';
+import { deployedPolicyJson } from '../shared/config/policy-schema';
 import { SOURCE_MAPS_CONTEXT } from './lambda-bundling';
 import { alarms, alarmTopic, dashboard } from './stack/alarms';
 import {
@@ -250,5 +250,5 @@ export function readPolicyFile(path: string | undefined): string {
 export function policyJson(text: string, file = 'policy'): string {
   const loaded = loadConfigText(text, { file, env: {}, policyOnly: true });
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-  return JSON.stringify(policyDocumentOf(loaded.config));
+  return deployedPolicyJson(loaded.config);
 }

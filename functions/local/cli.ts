@@ -8,6 +8,7 @@ import { registerFailedCommand } from './failed-command';
 import { registerHistoryCommand } from './history-command';
 import { registerInitCommand } from './init-command';
 import { registerNormalizeCommand } from './normalize-command';
+import { registerPolicyCommand } from './policy-command';
 import { registerReplayCommand } from './replay-command';
 import { registerRetryCommand } from './retry-command';
 import { registerServeCommand } from './serve-command';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerInitCommand(program);
   registerNormalizeCommand(program);
+  registerPolicyCommand(program);
   registerReplayCommand(program);
   registerHistoryCommand(program);
   registerDriftCommand(program);

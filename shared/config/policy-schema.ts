@@ -241,6 +241,15 @@ export function policyDocumentOf(config: PolicyDocument): PolicyDocument {
   return attempts ? { defaults, rules, attempts } : { defaults, rules };
 }
 
+/**
+ * The policy keys of a config file as the JSON text the cloud functions read: Azure's `POLICY` app
+ * setting (`tagwarden policy --json`) and the policy built into the AWS bundle (`cdk synth`). One
+ * serialisation for both, read back by `policyFromJson`.
+ */
+export function deployedPolicyJson(config: PolicyDocument): string {
+  return JSON.stringify(policyDocumentOf(config));
+}
+
 function toRuleMatch(match: PolicyDocument['rules'][number]['match']): RuleMatch {
   const result: RuleMatch = {};
   if (match.registry !== undefined) result.registry = match.registry;
