@@ -2,7 +2,7 @@ import type { TokenCredential } from '@azure/identity';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { StorageSettings } from '../../shared/adapters/azure/storage';
 import { loadConfigFile } from '../../shared/config/load';
-import { policyFromJson, toPolicy } from '../../shared/config/policy-schema';
+import { AZURE_POLICY_HOW_TO, policyFromJson, toPolicy } from '../../shared/config/policy-schema';
 import type { Policy } from '../../shared/core';
 import { listPoison, openHistoryTable, replayPoison } from '../../shared/guard/poison';
 import { jsonLogger, type Logger } from '../../shared/log';
@@ -117,7 +117,7 @@ function policyOf(config: string | undefined, env: Record<string, string | undef
       throw new Error(
         'pass --config <policy.yaml> or set POLICY (JSON): a replay plans effects with the policy',
       );
-    return policyFromJson(env.POLICY, 'convert the YAML policy file to JSON (see "Deploy on Azure")');
+    return policyFromJson(env.POLICY, AZURE_POLICY_HOW_TO);
   }
   const loaded = loadConfigFile(config, env, { policyOnly: true });
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));

@@ -186,6 +186,10 @@ export const PolicyDocument = z.strictObject({
 });
 export type PolicyDocument = z.output<typeof PolicyDocument>;
 
+/** How the JSON in Azure's POLICY is written: what a POLICY that is not JSON is told (docs/azure.md, step 2). */
+export const AZURE_POLICY_HOW_TO =
+  'write it with `tagwarden policy --config tagwarden.yaml --json` (see "Deploy on Azure")';
+
 /**
  * The policy a cloud function runs, from the JSON its deployment holds (`POLICY`); the deployment
  * converted and checked the YAML file. Empty means the built-in defaults. `howToDeploy` finishes the

@@ -1,6 +1,6 @@
 /**
  * The "Deploy on Azure" steps of docs/azure.md, rehearsed against what they build and deploy:
- *  1. the policy as JSON, with the README's own one-liner;
+ *  1. the policy as JSON, with the command of step 2 (`tagwarden policy --config tagwarden.yaml --json`);
  *  2. the app settings of `infra/azure/main.bicep`, read from the template (params given as the
  *     README's deployment command gives them, variables and resources evaluated, what only Azure
  *     knows after creating a resource filled in below);
@@ -22,6 +22,7 @@ import { TableClient } from '@azure/data-tables';
 import { TableStorageHistoryStore } from '../../shared/history/table-storage';
 import { type RunningAzurite, startAzurite } from '../support/azurite';
 import { appSettings, type Deployment, evaluate, readBicep } from '../support/bicep';
+import { runCli, useCliSnapshot } from '../support/cli-process';
 import { digestOf } from '../support/events';
 import { type FakeAcr, startFakeAcr } from '../support/fake-acr';
 import { type FakeArm, startFakeArm } from '../support/fake-arm';
@@ -31,7 +32,7 @@ import { type FunctionsHost, type HttpInput, startFunctionsHost } from '../suppo
 import { DRIFT_SECRET, driftReport, SPLIT, signedDrift } from '../support/signed-drift';
 import { signedClick } from '../support/slack-clicks';
 import { type SlackStub, startSlackStub } from '../support/slack-stub';
-import { eventually } from '../support/tagwarden';
+import { buildCli, eventually } from '../support/tagwarden';
 
 const REPO = join(__dirname, '..', '..');
 // The README's example values: `-p registryName=myregistry registryResourceGroup=registry-rg`, group `tagwarden`.
@@ -46,9 +47,8 @@ const POLICY_YAML = `rules:
   - match: { repository: payments-api }
     action: lock
 `;
-// Step 1 of the README, as written there.
-const POLICY_TO_JSON =
-  'const {parse}=require("yaml");const c=parse(require("fs").readFileSync("tagwarden.yaml","utf8"));process.stdout.write(JSON.stringify({defaults:c.defaults,rules:c.rules,attempts:c.attempts}))';
+// Step 2 of docs/azure.md, as written there (`node bin/tagwarden.js …`, in the directory of tagwarden.yaml).
+const POLICY_TO_JSON = ['policy', '--config', 'tagwarden.yaml', '--json'];
 // Step 3 of the README: `az keyvault secret set --vault-name <keyVaultName> -n <name> --value …`.
 const WEBHOOK_SECRET = 'b3f1c0ffee5ec2e7d00dfeedc0ffee5ec2e7d00dfeed';
 const SIGNING_SECRET = 'rehearsal-slack-signing-secret-0123';
@@ -71,6 +71,7 @@ let host: FunctionsHost;
 let store: TableStorageHistoryStore;
 let settings: Record<string, string>;
 let work: string;
+let restoreCli: (() => void) | undefined;
 const called = new Set<string>();
 
 /** What Azure reports about the resources once created (the template reads these, it cannot set them). */
@@ -149,10 +150,12 @@ beforeAll(async () => {
   });
   work = mkdtempSync(join(tmpdir(), 'tagwarden-azure-rehearsal-'));
   writeFileSync(join(work, 'tagwarden.yaml'), POLICY_YAML);
-  const policyJson = execFileSync(process.execPath, ['-e', POLICY_TO_JSON], {
-    cwd: work,
-    env: { ...process.env, NODE_PATH: join(REPO, 'node_modules') },
-  }).toString();
+  buildCli();
+  restoreCli = useCliSnapshot();
+  const converted = runCli(POLICY_TO_JSON, { cwd: work });
+  if (converted.status !== 0) throw new Error(`step 2 failed: ${converted.stderr}`);
+  // policyJson="$(cat policy.json)": the shell drops the trailing newline.
+  const policyJson = converted.stdout.trimEnd();
   const template = readBicep(readFileSync(join(REPO, 'infra', 'azure', 'main.bicep'), 'utf8'));
   const where = deployment(policyJson);
   const vault = [...template.resources.values()].find((r) => r.type === 'Microsoft.KeyVault/vaults')!;
@@ -183,6 +186,7 @@ afterAll(async () => {
   await host?.stop();
   await Promise.all([azurite?.stop(), acr?.stop(), arm?.stop(), identity?.stop(), slack?.close()]);
   if (work) rmSync(work, { recursive: true, force: true });
+  restoreCli?.();
 });
 
 async function invoke(name: string, input: HttpInput | object) {
@@ -293,10 +297,12 @@ describe('the template read as deployed', () => {
       SLACK_WEBHOOK_URL: slack.url,
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
     });
+    // Validated by step 2, so written with the defaults the file leaves out.
     expect(JSON.parse(settings.POLICY!)).toEqual({
+      defaults: { action: 'alert', owners: [], bump: false },
       rules: [
-        { match: { repository: 'orders' }, action: 'revert' },
-        { match: { repository: 'payments-api' }, action: 'lock' },
+        { match: { repository: 'orders' }, action: 'revert', owners: [], bump: false },
+        { match: { repository: 'payments-api' }, action: 'lock', owners: [], bump: false },
       ],
     });
     expect(settings.TAGWARDEN_STORAGE_ACCOUNT).toMatch(/^[a-z0-9]{3,24}$/);
@@ -535,5 +541,10 @@ describe('agentDriftReport (HTTP)', () => {
 describe('the rehearsal itself', () => {
   it('called every function the package registers', () => {
     expect([...called].sort()).toEqual(host.functions.map((f) => f.name).sort());
+  });
+
+  it("ran step 2's policy command as docs/azure.md writes it", () => {
+    const page = readFileSync(join(REPO, 'docs', 'azure.md'), 'utf8');
+    expect(page).toContain(`\nnode bin/tagwarden.js ${POLICY_TO_JSON.join(' ')} > policy.json\n`);
   });
 });

@@ -94,6 +94,14 @@ describe('tagwarden policy', () => {
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 
+  it('is listed in tagwarden --help, and policy --help prints its usage', () => {
+    expect(runCli(['--help']).stdout).toMatch(/^\s+policy \[options\]/m);
+    const result = runCli(['policy', '--help']);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('Usage: tagwarden policy [options]');
+    expect(result.stdout).toContain('--json');
+  });
+
   it('a missing file is one line, exit 1, no stack trace (never the built-in policy instead)', () => {
     const result = runCli(['policy', '--config', 'nope.yaml', '--json'], { cwd: dir });
     expect(result.status).toBe(1);
