@@ -9,7 +9,11 @@ import { runDueEffects } from './effects';
 
 /** A JSON answer with its status and any extra headers; `nosniff`, so no browser reads it as HTML. */
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit {
-  const answerHeaders = { 'content-type': 'application/json', 'x-content-type-options': 'nosniff', ...headers };
+  const answerHeaders = {
+    'content-type': 'application/json',
+    'x-content-type-options': 'nosniff',
+    ...headers,
+  };
   return { status, jsonBody: body, headers: answerHeaders };
 }
 

@@ -70,7 +70,8 @@ export function createAgentServer(deps: AgentServerDeps): Server {
   const edge: AgentEdge = {
     replays: new ReplayGuard(deps.replayCapacity ?? DEFAULT_REPLAY_CAPACITY),
     readiness: readinessProbe(deps),
-    guesses: deps.guesses ?? new GuessLimiter(GUESS_LIMITS, Date.now, lockoutWarning(deps.log, METRICS_TOKEN_ENV)),
+    guesses:
+      deps.guesses ?? new GuessLimiter(GUESS_LIMITS, Date.now, lockoutWarning(deps.log, METRICS_TOKEN_ENV)),
   };
   const server = boundedServer((req, res) => {
     route(deps, edge, req, res).catch((error: unknown) => {
