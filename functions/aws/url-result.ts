@@ -5,11 +5,11 @@ export interface UrlResult {
   body: string;
 }
 
-/** A JSON answer with its status and any extra headers. */
+/** A JSON answer with its status and any extra headers; `nosniff`, so no browser reads it as HTML. */
 export function answer(status: number, body: unknown, headers: Record<string, string> = {}): UrlResult {
   return {
     statusCode: status,
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: { 'content-type': 'application/json', 'x-content-type-options': 'nosniff', ...headers },
     body: JSON.stringify(body),
   };
 }

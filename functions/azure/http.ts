@@ -7,8 +7,14 @@ import { preflightAnswer, type WebhookAnswer, webhookAnswer } from '../webhook-a
 import type { AzureDependencies, DependenciesProvider } from './dependencies';
 import { runDueEffects } from './effects';
 
+/** A JSON answer with its status and any extra headers; `nosniff`, so no browser reads it as HTML. */
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit {
-  return { status, jsonBody: body, headers: { 'content-type': 'application/json', ...headers } };
+  const answerHeaders = {
+    'content-type': 'application/json',
+    'x-content-type-options': 'nosniff',
+    ...headers,
+  };
+  return { status, jsonBody: body, headers: answerHeaders };
 }
 
 /**

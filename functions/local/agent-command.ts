@@ -16,11 +16,12 @@ import {
   startDrift,
 } from './agent-drift';
 import { manifestWorkloadClient } from './agent-manifests';
-import { AgentMetrics } from './metrics-agent';
+import { AgentMetrics, METRICS_TOKEN_ENV } from './metrics-agent';
 
 export const DEFAULT_SECRET_ENV = 'TAGWARDEN_AGENT_SECRET';
 /** When set, the agent's `GET /metrics` needs it as a Bearer token. */
-export const METRICS_TOKEN_ENV = 'TAGWARDEN_METRICS_TOKEN';
+export { METRICS_TOKEN_ENV };
+
 /** Shorter secrets are refused: an HMAC key someone could guess protects nothing. */
 const MIN_SECRET_LENGTH = 16;
 

@@ -17,8 +17,9 @@ import {
 import { errorMessage } from '../../shared/core';
 import type { Logger } from '../../shared/log';
 import { parseJsonBody } from '../../shared/sources/json-body';
+import { GUESS_LIMITS, GuessLimiter, lockoutWarning } from './guess-limit';
 import { boundedServer, readBody, send } from './http-json';
-import type { AgentMetrics } from './metrics-agent';
+import { type AgentMetrics, METRICS_TOKEN_ENV } from './metrics-agent';
 import { answerWithin, oneAtATime } from './readiness';
 
 /** A bump is a few hundred bytes; anything near this limit is not one. */
@@ -28,6 +29,11 @@ export const DEFAULT_WINDOW_SECONDS = 300;
 export const DEFAULT_REPLAY_CAPACITY = 10_000;
 /** `/readyz` answers not ready when the Kubernetes API has not answered within this. */
 export const DEFAULT_READY_WITHIN_MS = 5_000;
+/**
+ * Open connections the agent accepts at once; past it a new one is closed unanswered. Its callers are
+ * the senders of bumps, the kubelet's probes and Prometheus: a few at a time, never this many.
+ */
+export const AGENT_MAX_CONNECTIONS = 256;
 
 export interface AgentServerDeps extends AgentOptions {
   secret: string;
@@ -43,6 +49,8 @@ export interface AgentServerDeps extends AgentOptions {
   readyWithinMs?: number;
   /** Drift (issue 15): every accepted bump's digest becomes its tag's approved digest here. */
   approved?: ApprovedDigests;
+  /** Wrong metrics tokens per client address; without it, a new one with serve's limits. */
+  guesses?: GuessLimiter;
 }
 
 /**
@@ -56,17 +64,29 @@ export interface AgentServerDeps extends AgentOptions {
  * for the sender · 502 the API failed a list or patch otherwise (the id is forgotten, so the sender's
  * retry is applied) · 503 replay memory full. `GET /healthz` is liveness; `GET /readyz` answers 200
  * when the workloads can be read (the API answers, or manifests mode) and 503 with the reason if not.
+ * `GET /metrics` (with `metrics`) is 429 for an address that sent 10 wrong metrics tokens in a minute.
  */
 export function createAgentServer(deps: AgentServerDeps): Server {
-  const replays = new ReplayGuard(deps.replayCapacity ?? DEFAULT_REPLAY_CAPACITY);
-  const readiness = readinessProbe(deps);
+  const edge: AgentEdge = {
+    replays: new ReplayGuard(deps.replayCapacity ?? DEFAULT_REPLAY_CAPACITY),
+    readiness: readinessProbe(deps),
+    guesses:
+      deps.guesses ?? new GuessLimiter(GUESS_LIMITS, Date.now, lockoutWarning(deps.log, METRICS_TOKEN_ENV)),
+  };
   const server = boundedServer((req, res) => {
-    route(deps, replays, readiness, req, res).catch((error: unknown) => {
+    route(deps, edge, req, res).catch((error: unknown) => {
       deps.log.error('agent request failed', { error: errorMessage(error) });
       if (!res.headersSent) send(res, 500, { error: 'internal error' });
     });
-  });
+  }, AGENT_MAX_CONNECTIONS);
   return server;
+}
+
+/** What one agent server keeps across its requests. */
+interface AgentEdge {
+  replays: ReplayGuard;
+  readiness: (res: ServerResponse) => Promise<void>;
+  guesses: GuessLimiter;
 }
 
 /** The signed timestamp, checked against its header and the accepted window; or the answer to refuse with. */
@@ -93,8 +113,7 @@ function signedWindow(
 
 async function route(
   deps: AgentServerDeps,
-  replays: ReplayGuard,
-  readiness: (res: ServerResponse) => Promise<void>,
+  { replays, readiness, guesses }: AgentEdge,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
@@ -103,7 +122,7 @@ async function route(
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'use GET' });
     return path === '/healthz' ? send(res, 200, { status: 'ok' }) : readiness(res);
   }
-  if (path === '/metrics' && deps.metrics) return deps.metrics.answer(req, res);
+  if (path === '/metrics' && deps.metrics) return deps.metrics.answer(req, res, guesses);
   if (path !== '/' && path !== '/bump')
     return send(res, 404, { error: `no route for ${path.slice(0, 100)}; POST bumps to /bump` });
   if (req.method !== 'POST') {

@@ -10,8 +10,10 @@ export interface ReadAccess {
   token?: string | undefined;
   /** Told of each refusal (the rate-limited refusal log), with what was wrong. */
   refused: (reason: string, remoteAddress: string) => void;
-  /** Counts wrong tokens per client address and refuses an address that tried too many (`429`); absent: no limit (the agent's `/metrics`). */
+  /** Counts wrong tokens per client address and refuses an address that tried too many (`429`); absent: no limit. */
   guesses?: GuessLimiter | undefined;
+  /** The token's name in a lock-out's reason (`api.token` unless said). */
+  tokenName?: string | undefined;
 }
 
 /**
@@ -22,7 +24,7 @@ export interface ReadAccess {
 export function readAllowed(access: ReadAccess, req: IncomingMessage, res: ServerResponse): boolean {
   if (!access.token) return true;
   const address = clientAddress(req);
-  if (access.guesses && lockedOut(access.guesses, address, res)) return false;
+  if (access.guesses && lockedOut(access.guesses, address, res, access.tokenName)) return false;
   const auth = checkToken({ token: access.token, header: 'Authorization' }, req.headers);
   if (auth.ok) return true;
   if (req.headers.authorization !== undefined) access.guesses?.failure(address);
@@ -33,11 +35,16 @@ export function readAllowed(access: ReadAccess, req: IncomingMessage, res: Serve
 }
 
 /** Answers 429 with `Retry-After` and returns true when `address` may not try a token now. */
-export function lockedOut(guesses: GuessLimiter, address: string, res: ServerResponse): boolean {
+export function lockedOut(
+  guesses: GuessLimiter,
+  address: string,
+  res: ServerResponse,
+  tokenName?: string,
+): boolean {
   const seconds = guesses.lockedFor(address);
   if (seconds === 0) return false;
   res.setHeader('Retry-After', String(seconds));
-  send(res, 429, { error: lockedOutReason(seconds) });
+  send(res, 429, { error: lockedOutReason(seconds, tokenName) });
   return true;
 }
 

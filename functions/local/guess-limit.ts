@@ -2,7 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import { isIPv6 } from 'node:net';
 import type { Logger } from '../../shared/log';
 
-// How many wrong `api.token`s one client may try (the login form, a Bearer token on the read API):
+// How many wrong `api.token`s one client may try (the login form, a Bearer token on the read API; the
+// agent's `TAGWARDEN_METRICS_TOKEN` on its `/metrics` has a limiter of its own, with the same limits):
 // at most `failures` within a sliding `windowMs` per client address; past that the address is
 // answered 429 until its oldest counted failure leaves the window, and its attempts are not checked
 // (a right guess during the lock-out is not confirmed either) nor counted. A success resets nothing:
@@ -97,16 +98,19 @@ export function budgetKey(address: string): string {
     .join(':')}::/64`;
 }
 
+/** The token a limiter guards, as its messages name it. */
+export const API_TOKEN = 'api.token';
+
 /** One warning per lock-out, so an operator sees a guesser (at most one per address and window). */
-export function lockoutWarning(log: Logger): (address: string, seconds: number) => void {
+export function lockoutWarning(log: Logger, token = API_TOKEN): (address: string, seconds: number) => void {
   return (remoteAddress, retryAfterSeconds) =>
-    log.warn('api.token guessed wrong too often: refusing this address for a while', {
+    log.warn(`${token} guessed wrong too often: refusing this address for a while`, {
       remoteAddress,
       retryAfterSeconds,
     });
 }
 
 /** The one-line reason a locked-out attempt is refused with. */
-export function lockedOutReason(seconds: number): string {
-  return `too many wrong api.token attempts from this address; try again in ${seconds} s`;
+export function lockedOutReason(seconds: number, token = API_TOKEN): string {
+  return `too many wrong ${token} attempts from this address; try again in ${seconds} s`;
 }

@@ -12,12 +12,16 @@ import {
  * An HTTP server that cuts slow clients: one whose headers take more than 10 s (a slow-loris drip) or
  * whose whole request takes more than 30 s is answered 408 and closed. Node checks every 2 s, so a
  * connection is cut within about 12 s of opening, not up to 40 (its default check runs every 30 s).
+ * At most `maxConnections` are open at once: past it Node closes a new connection unanswered, so a
+ * client that opens connections by the thousand cannot exhaust the process's file descriptors.
  */
-export function boundedServer(handler: RequestListener): Server {
-  return createServer(
+export function boundedServer(handler: RequestListener, maxConnections: number): Server {
+  const server = createServer(
     { headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 2_000 },
     handler,
   );
+  server.maxConnections = maxConnections;
+  return server;
 }
 
 /**
@@ -79,8 +83,13 @@ export function refuse(req: IncomingMessage, res: ServerResponse, status: number
   req.resume();
 }
 
+/** Answers JSON; `nosniff`, so no browser reads an answer that echoes input as HTML or script. */
 export function send(res: ServerResponse, status: number, body: unknown): void {
   const text = `${JSON.stringify(body)}\n`;
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    'X-Content-Type-Options': 'nosniff',
+  });
   res.end(text);
 }

@@ -1,7 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { BumpReport } from '../../shared/agent/apply';
+import type { GuessLimiter } from './guess-limit';
 import { answerMetrics } from './metrics-http';
+
+/** The environment variable that holds the token `GET /metrics` needs, when set. */
+export const METRICS_TOKEN_ENV = 'TAGWARDEN_METRICS_TOKEN';
 
 /** A refused or failed bump's answer, by status: the `reason` label (bounded: these and `other`). */
 const REFUSALS: Record<number, string> = {
@@ -82,7 +86,9 @@ export class AgentMetrics {
     for (const kind of DRIFT_KINDS) this.driftFindings(kind, findings.filter((f) => f.kind === kind).length);
   }
 
-  answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    return answerMetrics(this.registry, { token: this.token, refused: () => {} }, req, res);
+  /** `GET /metrics`; `guesses` counts wrong tokens per client address (the agent server's one limiter). */
+  answer(req: IncomingMessage, res: ServerResponse, guesses?: GuessLimiter): Promise<void> {
+    const access = { token: this.token, refused: () => {}, guesses, tokenName: METRICS_TOKEN_ENV };
+    return answerMetrics(this.registry, access, req, res);
   }
 }

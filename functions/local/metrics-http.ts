@@ -13,6 +13,10 @@ export async function answerMetrics(
   if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'use GET' });
   if (!readAllowed(access, req, res)) return;
   const text = await registry.metrics();
-  res.writeHead(200, { 'Content-Type': registry.contentType, 'Content-Length': Buffer.byteLength(text) });
+  res.writeHead(200, {
+    'Content-Type': registry.contentType,
+    'Content-Length': Buffer.byteLength(text),
+    'X-Content-Type-Options': 'nosniff',
+  });
   res.end(req.method === 'HEAD' ? undefined : text);
 }

@@ -74,6 +74,12 @@ export async function startLocalService(
   };
 }
 
+/**
+ * Open connections `serve` accepts at once; past it a new one is closed unanswered. Registries,
+ * browsers, Slack, agents and Prometheus need a few dozen at most: a deployment never reaches this.
+ */
+export const SERVE_MAX_CONNECTIONS = 1024;
+
 /** The local HTTP runtime: thin routing over the shared ingest and history. */
 export function createLocalServer(deps: LocalServerDeps): Server {
   const edge: Edge = {
@@ -87,7 +93,7 @@ export function createLocalServer(deps: LocalServerDeps): Server {
       deps.log.error('request failed', { error: error instanceof Error ? error.message : String(error) });
       if (!res.headersSent) send(res, 500, { error: 'internal error' });
     });
-  });
+  }, SERVE_MAX_CONNECTIONS);
   return server;
 }
 

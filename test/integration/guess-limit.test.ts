@@ -4,11 +4,14 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
+import { createAgentServer } from '../../functions/local/agent';
 import { GUESS_LIMITS, GuessLimiter } from '../../functions/local/guess-limit';
+import { AgentMetrics } from '../../functions/local/metrics-agent';
 import { createLocalServer } from '../../functions/local/server';
+import type { WorkloadClient } from '../../shared/agent/apply';
 import type { Policy } from '../../shared/core';
 import { SqliteHistoryStore } from '../../shared/history';
-import { silentLogger } from '../../shared/log';
+import { type Logger, silentLogger } from '../../shared/log';
 import { buildCli, freePort, type RunningTagwarden, startTagwarden } from '../support/tagwarden';
 
 // Guessing `api.token` on a real `serve` server (port 0): after 10 wrong tokens within a minute from
@@ -207,5 +210,65 @@ describe('tagwarden serve (the built CLI)', () => {
     const warnings = tagwarden.output().match(/api\.token guessed wrong too often/g) ?? [];
     expect(warnings).toHaveLength(1);
     expect(tagwarden.output()).toContain('"remoteAddress":"127.0.0.1"');
+  });
+});
+
+describe("the agent's GET /metrics behind TAGWARDEN_METRICS_TOKEN", () => {
+  const unused = async () => {
+    throw new Error('not called');
+  };
+  const client: WorkloadClient = { ready: unused, list: unused, patch: unused, running: unused };
+  let agent: Server;
+  const warnings: string[] = [];
+  const log: Logger = {
+    info: () => {},
+    error: () => {},
+    warn: (message, fields) => void warnings.push(`${message} ${JSON.stringify(fields ?? {})}`),
+  };
+
+  async function startAgent(guesses?: GuessLimiter): Promise<void> {
+    agent = createAgentServer({
+      secret: 'agent-secret-0123456789',
+      client,
+      log,
+      mode: 'patch',
+      namespaces: null,
+      dryRun: false,
+      metrics: new AgentMetrics(TOKEN),
+      ...(guesses ? { guesses } : {}),
+    });
+    await new Promise<void>((resolve) => agent.listen(0, '127.0.0.1', resolve));
+    port = (agent.address() as AddressInfo).port;
+  }
+
+  afterEach(async () => {
+    agent.closeAllConnections();
+    await new Promise<void>((resolve) => agent.close(() => resolve()));
+    warnings.length = 0;
+  });
+
+  it('answers the 11th wrong token within a minute 429 with Retry-After, the right one too, until the window passes', async () => {
+    await startAgent(new GuessLimiter(GUESS_LIMITS, () => clock.now));
+    for (let i = 0; i < 10; i++) expect((await bearer('/metrics', `wrong-${i}`)).status).toBe(401);
+    const eleventh = await bearer('/metrics', 'wrong-11');
+    expect(eleventh.status).toBe(429);
+    expect(eleventh.headers['retry-after']).toBe('60');
+    expect(JSON.parse(eleventh.body)).toEqual({
+      error: 'too many wrong TAGWARDEN_METRICS_TOKEN attempts from this address; try again in 60 s',
+    });
+    expect((await bearer('/metrics', TOKEN)).status).toBe(429);
+    expect((await bearer('/metrics', TOKEN, {}, '127.0.0.2')).status).toBe(200);
+
+    clock.now += 60_000;
+    expect((await bearer('/metrics', TOKEN)).status).toBe(200);
+  });
+
+  it('has a limiter of its own without one injected, and logs each lock-out once', async () => {
+    await startAgent();
+    for (let i = 0; i < 10; i++) expect((await bearer('/metrics', `wrong-${i}`)).status).toBe(401);
+    for (let i = 0; i < 3; i++) expect((await bearer('/metrics', TOKEN)).status).toBe(429);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('TAGWARDEN_METRICS_TOKEN guessed wrong too often');
+    expect(warnings[0]).toContain('"remoteAddress":"127.0.0.1"');
   });
 });

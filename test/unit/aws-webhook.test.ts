@@ -209,6 +209,19 @@ describe('the AWS webhook function', () => {
     expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
   });
 
+  test('security: every answer says nosniff, so no browser reads an echoed input as HTML (202, 401, 404, 405)', async () => {
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const answers = [
+      await handleWebhook(deps, urlEvent('/webhooks/distribution', { body: envelope, headers: auth })),
+      await handleWebhook(deps, urlEvent('/webhooks/distribution', { body: '<script>alert(1)</script>' })),
+      await handleWebhook(deps, urlEvent('/<script>alert(1)</script>')),
+      await handleWebhook(deps, urlEvent('/webhooks/distribution', { method: 'GET' })),
+    ];
+    expect(answers.map((a) => a.statusCode)).toEqual([202, 401, 404, 405]);
+    for (const a of answers) expect(a.headers['x-content-type-options']).toBe('nosniff');
+    expect(answers[3]!.headers).toMatchObject({ allow: 'POST', 'content-type': 'application/json' });
+  });
+
   test('security: a source name that is not valid percent-encoding is a 400 with the reason, not a crash of the function', async () => {
     const answer = await handleWebhook(deps, urlEvent('/webhooks/%E0%A4%A', { body: envelope }));
     expect(answer.statusCode).toBe(400);

@@ -44,6 +44,23 @@ describe('the Azure HTTP triggers never take an unauthenticated push (issue 11, 
     expect(await store.history(TAG)).toEqual([]);
   });
 
+  test('security: its answers say nosniff, so no browser reads an echoed input as HTML (401, 202)', async () => {
+    const { deps } = depsWith(() => ({ token: SECRET }));
+    const refused = await handleWebhook(deps, 'acr-eventgrid', forged(), new InvocationContext());
+    const accepted = await handleWebhook(
+      deps,
+      'acr-eventgrid',
+      forged(`?token=${SECRET}`),
+      new InvocationContext(),
+    );
+    expect([refused.status, accepted.status]).toEqual([401, 202]);
+    for (const answer of [refused, accepted])
+      expect(answer.headers).toMatchObject({
+        'content-type': 'application/json',
+        'x-content-type-options': 'nosniff',
+      });
+  });
+
   test('a source without credentials is refused 401 whatever it sends, not accepted as open', async () => {
     for (const settings of [{}, { token: '' }]) {
       const { deps, store } = depsWith(() => settings);
