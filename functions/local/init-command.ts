@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { loadConfigText } from '../../shared/config/load';
 import { CliError, out } from './cli-io';
 import { DEFAULT_CONFIG_PATH } from './dependencies';
+import { API_TOKEN_VAR, isLoopback } from './serve-command';
 
 interface InitOptions {
   config: string;
@@ -35,14 +36,17 @@ export function registerInitCommand(program: Command): void {
 function init(options: InitOptions): void {
   if (existsSync(options.config) && !options.force)
     throw new CliError(`${options.config} already exists; pass --force to overwrite it`);
-  if (!/^https?:\/\/[^/?#\s]+/.test(options.url))
-    throw new CliError(
-      `--url ${options.url}: expected the http:// or https:// URL where the registry reaches Tagwarden`,
-    );
-  const token = randomBytes(24).toString('base64url');
-  const text = starterConfig(options.registry, options.registryUrl ?? `http://${options.registry}`);
+  const remote = listensBeyondLoopback(options.url);
+  const token = newToken();
+  const apiToken = remote ? newToken() : undefined;
+  const text = starterConfig(options.registry, options.registryUrl ?? `http://${options.registry}`, remote);
   // What is written must load: checked with the variables it names set, before anything is written.
-  const env = { [TOKEN_VAR]: token, [USER_VAR]: 'user', [PASSWORD_VAR]: 'password' };
+  const env = {
+    [TOKEN_VAR]: token,
+    [USER_VAR]: 'user',
+    [PASSWORD_VAR]: 'password',
+    ...(apiToken ? { [API_TOKEN_VAR]: apiToken } : {}),
+  };
   const loaded = loadConfigText(text, { file: 'starter', env });
   if (!loaded.ok) {
     // The file is not written, so no line of it is named: the flags that made it are.
@@ -55,9 +59,11 @@ function init(options: InitOptions): void {
     [
       `Wrote ${options.config}: tags v* and x.y.z are reverted when overwritten, latest may move, any other tag alerts.`,
       '',
-      'Set these in the shell that runs `tagwarden serve` (the token is new: keep it secret):',
+      `Set these in the shell that runs \`tagwarden serve\` (the token${apiToken ? 's are' : ' is'} new: keep ${apiToken ? 'them' : 'it'} secret):`,
       `  export ${TOKEN_VAR}=${token}`,
+      ...(apiToken ? [`  export ${API_TOKEN_VAR}=${apiToken}`] : []),
       `  export ${USER_VAR}='your-registry-user' ${PASSWORD_VAR}='its-password'`,
+      ...(remote ? ['', ...serveLines(options.url, options.config)] : []),
       '',
       "Paste into the registry's config.yml (Debian's docker-registry: /etc/docker/registry/config.yml), then restart it:",
       notificationsSnippet(`${options.url.replace(/\/+$/, '')}/webhooks/distribution`, token),
@@ -65,7 +71,33 @@ function init(options: InitOptions): void {
   );
 }
 
-export function starterConfig(registryHost: string, registryUrl: string): string {
+const newToken = (): string => randomBytes(24).toString('base64url');
+
+/** Whether the registry reaches Tagwarden on another host, so `serve` must bind beyond loopback. */
+function listensBeyondLoopback(url: string): boolean {
+  const parsed = /^https?:\/\/[^/?#\s]+/.test(url) && URL.canParse(url) ? new URL(url) : null;
+  if (!parsed)
+    throw new CliError(
+      `--url ${url}: expected the http:// or https:// URL where the registry reaches Tagwarden`,
+    );
+  return !isLoopback(parsed.hostname);
+}
+
+/** The `serve` command a `--url` on another host needs: every address, on the URL's port. */
+function serveLines(url: string, config: string): string[] {
+  const { hostname, port, protocol } = new URL(url);
+  const host = hostname.startsWith('[') ? '::' : '0.0.0.0';
+  const args = `--host ${host} --port ${port || (protocol === 'https:' ? '8080' : '80')} --config ${config}`;
+  return [
+    'Then start it on every address (beyond loopback, GET /api/tags, /metrics and /ui need api.token):',
+    `  tagwarden serve ${args}`,
+    ...(protocol === 'https:' && !port
+      ? [`  (serve speaks plain HTTP: put the TLS proxy for ${url} in front of port 8080)`]
+      : []),
+  ];
+}
+
+export function starterConfig(registryHost: string, registryUrl: string, withApi = false): string {
   return `# Written by \`tagwarden init\`. Rules are tried in order; the first match wins.
 # "\${VAR}" reads an environment variable when the file is loaded: secrets stay out of this file.
 
@@ -90,8 +122,14 @@ registries:
     url: "${registryUrl}"
     username: "\${${USER_VAR}}"
     password: "\${${PASSWORD_VAR}}"
-`;
+${withApi ? apiSection : ''}`;
 }
+
+/** Beyond loopback `serve` refuses to start without it: the read API, /metrics and /ui ask for it. */
+const apiSection = `
+# \`serve --host\` beyond loopback requires it (Authorization: Bearer … on GET /api/tags, /metrics; the /ui login).
+api: { token: "\${${API_TOKEN_VAR}}" }
+`;
 
 /** The `notifications` block of a distribution registry's config.yml; pulls are left out (one POST each). */
 export function notificationsSnippet(url: string, token: string): string {

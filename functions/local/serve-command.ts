@@ -26,6 +26,9 @@ function port(value: string): number {
   return n;
 }
 
+/** The variable `tagwarden init` names for api.token when its --url is beyond loopback. */
+export const API_TOKEN_VAR = 'TAGWARDEN_API_TOKEN';
+
 /** 127.0.0.0/8, ::1 and localhost: the addresses only this machine reaches (open sources and the read API may stay open there). */
 export function isLoopback(host: string): boolean {
   const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
@@ -121,7 +124,7 @@ function listenChecks(root: ReturnType<typeof localRoot>, host: string) {
   const apiToken = root.config.config?.api?.token;
   if (!apiToken && !isLoopback(host))
     throw new CliError(
-      `serve --host ${host} listens beyond loopback: set api.token in the config so GET /api/tags requires it`,
+      `serve --host ${host} listens beyond loopback: set api.token in the config so GET /api/tags requires it, e.g. api: { token: "\${${API_TOKEN_VAR}}" } with ${API_TOKEN_VAR} exported (\`tagwarden init --url http://<this host>:<port>\` writes both)`,
     );
   return { enabled, open, apiToken };
 }

@@ -568,6 +568,11 @@ describe('tagwarden serve', () => {
       { cwd },
     );
     expectOneLineError(result, 'serve --host 0.0.0.0 listens beyond loopback: set api.token in the config');
+    // It names the fix: the key, the variable, and that `init` for a URL beyond loopback writes both.
+    expect(result.stderr).toContain(
+      `api: { token: "\${TAGWARDEN_API_TOKEN}" } with TAGWARDEN_API_TOKEN exported`,
+    );
+    expect(result.stderr).toContain('`tagwarden init --url http://<this host>:<port>` writes both');
     expect(result.stdout).not.toContain('Tagwarden listening');
     expect(existsSync(join(cwd, 'h.db'))).toBe(false);
   });

@@ -60,11 +60,14 @@ export interface ServeProcess {
   stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `tagwarden serve …` in any working directory (startTagwarden always uses the repo root). */
-export function spawnServe(args: string[], cwd: string): ServeProcess {
+/**
+ * Starts `tagwarden serve …` in any working directory (startTagwarden always uses the repo root),
+ * with `env` added to this process's environment.
+ */
+export function spawnServe(args: string[], cwd: string, env: Record<string, string> = {}): ServeProcess {
   const child = spawn(process.execPath, [BIN, 'serve', ...args], {
     cwd,
-    env: process.env,
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = collectOutput(child);
