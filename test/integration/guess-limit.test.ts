@@ -69,6 +69,37 @@ const login = (token: string, from?: string) =>
     ...(from ? { from } : {}),
   });
 
+/** A login whose headers go first (`Expect: 100-continue`); its body only on `send()`. */
+function headersFirst(token: string) {
+  const body = new URLSearchParams({ token }).toString();
+  let send = () => {};
+  let continued!: Promise<void>;
+  const answer = new Promise<Answer>((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/ui/login',
+        headers: {
+          Connection: 'close',
+          Expect: '100-continue',
+          'Content-Type': 'application/x-www-form-urlencoded',
+          'Content-Length': Buffer.byteLength(body),
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: '' }));
+      },
+    );
+    req.on('error', reject);
+    continued = new Promise((go) => req.once('continue', () => go()));
+    send = () => req.end(body);
+  });
+  return { continued, answer, send: () => send() };
+}
+
 const bearer = (path: string, token: string, headers: Record<string, string> = {}, from?: string) =>
   call('GET', path, { headers: { Authorization: `Bearer ${token}`, ...headers }, ...(from ? { from } : {}) });
 
@@ -136,6 +167,17 @@ describe('on a server', () => {
         body: new URLSearchParams({ token: TOKEN }).toString(),
       });
       expect(spoofed.status).toBe(429);
+    });
+
+    it('does not let wrong tokens sent at once past the budget (each is counted before the next is judged)', async () => {
+      // Every request's headers are in (the server said 100 Continue) before any body is sent: a check
+      // made only before the body is read would let all 20 guesses through.
+      const guesses = Array.from({ length: 20 }, (_, i) => headersFirst(`wrong-${i}`));
+      await Promise.all(guesses.map((g) => g.continued));
+      for (const g of guesses) g.send();
+      const statuses = (await Promise.all(guesses.map((g) => g.answer))).map((a) => a.status);
+      expect(statuses.filter((s) => s === 401)).toHaveLength(10);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(10);
     });
   });
 

@@ -96,7 +96,11 @@ export async function serveUi(
   return serveUiPage(deps, uiStore, { csrf }, res, url);
 }
 
-/** The login form; a wrong token counts against the client's address, which is refused (429) after too many. */
+/**
+ * The login form; a wrong token counts against the client's address, which is refused (429) after too
+ * many. The lock-out is checked again once the body is in: forms sent at once all pass the first check
+ * while their bodies are read, and each must see the failures counted meanwhile.
+ */
 async function serveLogin(
   token: string,
   guesses: GuessLimiter,
@@ -106,16 +110,22 @@ async function serveLogin(
   if (req.method === 'GET') return page(res, 200, loginPage(null));
   if (req.method !== 'POST') return page(res, 405, loginPage('Use the form.'));
   const address = clientAddress(req);
-  const wait = guesses.lockedFor(address);
-  if (wait > 0) return page(res, 429, loginPage(lockedOutReason(wait)), { 'Retry-After': String(wait) });
+  if (loginLockedOut(guesses, address, res)) return;
   const form = await readForm(req, res);
-  if (!form) return;
+  if (!form || loginLockedOut(guesses, address, res)) return;
   if (!sameSecret(form.get('token') ?? '', token)) {
     guesses.failure(address);
     return page(res, 401, loginPage('That is not the api.token.'));
   }
   const secure = isHttps(req);
   return redirect(res, '/ui', { 'Set-Cookie': sessionCookie(newSession(token), secure) });
+}
+
+/** Answers the login page 429 with `Retry-After` and returns true when `address` may not try now. */
+function loginLockedOut(guesses: GuessLimiter, address: string, res: ServerResponse): boolean {
+  const wait = guesses.lockedFor(address);
+  if (wait > 0) page(res, 429, loginPage(lockedOutReason(wait)), { 'Retry-After': String(wait) });
+  return wait > 0;
 }
 
 /** A state-changing request: refused unless the form carries the session's CSRF token. */
