@@ -83,17 +83,19 @@ function listensBeyondLoopback(url: string): boolean {
   return !isLoopback(parsed.hostname);
 }
 
-/** The `serve` command a `--url` on another host needs: every address, on the URL's port. */
+/**
+ * The `serve` command a `--url` on another host needs: every address, on an http URL's port. An https
+ * URL's port is its TLS proxy's (serve speaks plain HTTP), so serve takes 8080 behind it.
+ */
 function serveLines(url: string, config: string): string[] {
   const { hostname, port, protocol } = new URL(url);
   const host = hostname.startsWith('[') ? '::' : '0.0.0.0';
-  const args = `--host ${host} --port ${port || (protocol === 'https:' ? '8080' : '80')} --config ${config}`;
+  const tls = protocol === 'https:';
+  const args = `--host ${host} --port ${tls ? '8080' : port || '80'} --config ${config}`;
   return [
     'Then start it on every address (beyond loopback, GET /api/tags, /metrics and /ui need api.token):',
     `  tagwarden serve ${args}`,
-    ...(protocol === 'https:' && !port
-      ? [`  (serve speaks plain HTTP: put the TLS proxy for ${url} in front of port 8080)`]
-      : []),
+    ...(tls ? [`  (serve speaks plain HTTP: put the TLS proxy for ${url} in front of port 8080)`] : []),
   ];
 }
 

@@ -101,7 +101,7 @@ describe('tagwarden init', () => {
     }
   }, 40_000);
 
-  it('prints the port the --url names, and for https without one the proxy serve needs', () => {
+  it('prints the port an http --url names, and for https the proxy serve needs', () => {
     const serveLine = (url: string) => {
       const result = runCli(['init', '--force', '--url', url], { cwd: dir });
       expect(result.status).toBe(0);
@@ -118,6 +118,11 @@ describe('tagwarden init', () => {
     expect(serveLine('https://tagwarden.example.com')).toEqual([
       '  tagwarden serve --host 0.0.0.0 --port 8080 --config tagwarden.yaml',
       '  (serve speaks plain HTTP: put the TLS proxy for https://tagwarden.example.com in front of port 8080)',
+    ]);
+    // An https port is the TLS proxy's: serve on it would answer the registry's handshake in plain HTTP.
+    expect(serveLine('https://tagwarden.example.com:8443')).toEqual([
+      '  tagwarden serve --host 0.0.0.0 --port 8080 --config tagwarden.yaml',
+      '  (serve speaks plain HTTP: put the TLS proxy for https://tagwarden.example.com:8443 in front of port 8080)',
     ]);
   });
 
