@@ -1,12 +1,9 @@
 import type { Server } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
-import { AGENT_MAX_CONNECTIONS, createAgentServer } from '../../functions/local/agent';
+import { AGENT_MAX_CONNECTIONS } from '../../functions/local/agent';
 import { boundedServer, send } from '../../functions/local/http-json';
-import { createLocalServer, SERVE_MAX_CONNECTIONS } from '../../functions/local/server';
-import type { WorkloadClient } from '../../shared/agent/apply';
-import { DEFAULT_POLICY } from '../../shared/core';
-import { MemoryHistoryStore } from '../../shared/history';
-import { silentLogger } from '../../shared/log';
+import { SERVE_MAX_CONNECTIONS } from '../../functions/local/server';
+import { idleAgent, idleServe } from '../support/edge-servers';
 
 // Security: a client that opens connections by the thousand and holds them must not exhaust the file
 // descriptors of `serve` or the agent. Both cap open connections (a constant each, far above what a
@@ -24,25 +21,8 @@ afterAll(async () => {
 });
 
 it('serve and the agent are created with their caps', () => {
-  const unused = async () => {
-    throw new Error('not called');
-  };
-  const client: WorkloadClient = { ready: unused, list: unused, patch: unused, running: unused };
-  const serve = createLocalServer({
-    store: new MemoryHistoryStore(),
-    policy: DEFAULT_POLICY,
-    log: silentLogger,
-    auth: () => null,
-    onRecorded: () => {},
-  });
-  const agent = createAgentServer({
-    secret: 'agent-secret-0123456789',
-    client,
-    log: silentLogger,
-    mode: 'patch',
-    namespaces: null,
-    dryRun: false,
-  });
+  const serve = idleServe();
+  const agent = idleAgent();
   expect([SERVE_MAX_CONNECTIONS, AGENT_MAX_CONNECTIONS]).toEqual([1024, 256]);
   expect(serve.maxConnections).toBe(SERVE_MAX_CONNECTIONS);
   expect(agent.maxConnections).toBe(AGENT_MAX_CONNECTIONS);

@@ -4,14 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { createAgentServer } from '../../functions/local/agent';
 import { GUESS_LIMITS, GuessLimiter } from '../../functions/local/guess-limit';
 import { AgentMetrics } from '../../functions/local/metrics-agent';
 import { createLocalServer } from '../../functions/local/server';
-import type { WorkloadClient } from '../../shared/agent/apply';
 import type { Policy } from '../../shared/core';
 import { SqliteHistoryStore } from '../../shared/history';
 import { type Logger, silentLogger } from '../../shared/log';
+import { idleAgent } from '../support/edge-servers';
 import { buildCli, freePort, type RunningTagwarden, startTagwarden } from '../support/tagwarden';
 
 // Guessing `api.token` on a real `serve` server (port 0): after 10 wrong tokens within a minute from
@@ -256,10 +255,6 @@ describe('tagwarden serve (the built CLI)', () => {
 });
 
 describe("the agent's GET /metrics behind TAGWARDEN_METRICS_TOKEN", () => {
-  const unused = async () => {
-    throw new Error('not called');
-  };
-  const client: WorkloadClient = { ready: unused, list: unused, patch: unused, running: unused };
   let agent: Server;
   const warnings: string[] = [];
   const log: Logger = {
@@ -269,16 +264,7 @@ describe("the agent's GET /metrics behind TAGWARDEN_METRICS_TOKEN", () => {
   };
 
   async function startAgent(guesses?: GuessLimiter): Promise<void> {
-    agent = createAgentServer({
-      secret: 'agent-secret-0123456789',
-      client,
-      log,
-      mode: 'patch',
-      namespaces: null,
-      dryRun: false,
-      metrics: new AgentMetrics(TOKEN),
-      ...(guesses ? { guesses } : {}),
-    });
+    agent = idleAgent({ log, metrics: new AgentMetrics(TOKEN), ...(guesses ? { guesses } : {}) });
     await new Promise<void>((resolve) => agent.listen(0, '127.0.0.1', resolve));
     port = (agent.address() as AddressInfo).port;
   }

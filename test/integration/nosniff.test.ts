@@ -1,13 +1,8 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
-import { createAgentServer } from '../../functions/local/agent';
 import { AgentMetrics } from '../../functions/local/metrics-agent';
-import { createLocalServer } from '../../functions/local/server';
-import type { WorkloadClient } from '../../shared/agent/apply';
-import { DEFAULT_POLICY } from '../../shared/core';
-import { MemoryHistoryStore } from '../../shared/history';
-import { silentLogger } from '../../shared/log';
+import { idleAgent, idleServe } from '../support/edge-servers';
 
 // Security: an answer that echoes input (a path, a reason) must never be read by a browser as HTML or
 // script, whatever its body looks like: every JSON (and metrics) answer of `serve` and the agent says
@@ -45,14 +40,10 @@ const html = '<script>alert(1)</script>';
 
 it('serve answers JSON and metrics with nosniff: success, 404, 401, a refused webhook, 405', async () => {
   const base = await listen(
-    createLocalServer({
-      store: new MemoryHistoryStore(),
-      policy: DEFAULT_POLICY,
-      log: silentLogger,
+    idleServe({
       auth: () => ({ token: 'webhook-token-0123456789' }),
       apiToken: TOKEN,
       metrics: new Registry(),
-      onRecorded: () => {},
     }),
   );
   await expectNosniff(`${base}/healthz`, {}, 200);
@@ -64,21 +55,7 @@ it('serve answers JSON and metrics with nosniff: success, 404, 401, a refused we
 });
 
 it('the agent answers JSON and metrics with nosniff: success, 404, 401, 405', async () => {
-  const unused = async () => {
-    throw new Error('not called');
-  };
-  const client: WorkloadClient = { ready: unused, list: unused, patch: unused, running: unused };
-  const base = await listen(
-    createAgentServer({
-      secret: 'agent-secret-0123456789',
-      client,
-      log: silentLogger,
-      mode: 'patch',
-      namespaces: null,
-      dryRun: false,
-      metrics: new AgentMetrics(TOKEN),
-    }),
-  );
+  const base = await listen(idleAgent({ metrics: new AgentMetrics(TOKEN) }));
   await expectNosniff(`${base}/healthz`, {}, 200);
   await expectNosniff(`${base}/${html}`, {}, 404);
   await expectNosniff(`${base}/bump`, { method: 'POST', body: html }, 401);

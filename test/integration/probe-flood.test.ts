@@ -1,11 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAgentServer } from '../../functions/local/agent';
-import { createLocalServer } from '../../functions/local/server';
-import type { Readiness, WorkloadClient } from '../../shared/agent/apply';
-import { DEFAULT_POLICY } from '../../shared/core';
-import { MemoryHistoryStore } from '../../shared/history';
-import { silentLogger } from '../../shared/log';
+import type { Readiness } from '../../shared/agent/apply';
+import { idleAgent, idleServe } from '../support/edge-servers';
 import { eventually } from '../support/tagwarden';
 
 /**
@@ -61,16 +57,7 @@ async function flood(
 describe('a flood of unauthenticated readiness probes', () => {
   it('serve: 40 probes at once cost one history check; the next probe asks again (no cache)', async () => {
     const gate = gatedCheck<string | null>(null);
-    const target = await listen(
-      createLocalServer({
-        store: new MemoryHistoryStore(),
-        policy: DEFAULT_POLICY,
-        log: silentLogger,
-        auth: () => null,
-        onRecorded: () => {},
-        ready: gate.check,
-      }),
-    );
+    const target = await listen(idleServe({ ready: gate.check }));
     expect(await flood(target, gate)).toEqual(Array(FLOOD).fill(200));
     expect(gate.state.calls).toBe(1);
     expect((await fetch(`${target.base}/readyz`)).status).toBe(200);
@@ -80,20 +67,7 @@ describe('a flood of unauthenticated readiness probes', () => {
   it('agent: 40 probes at once cost one Kubernetes API call; the next probe asks again (no cache)', async () => {
     const ready: Readiness = { ready: true, source: 'api', detail: 'the Kubernetes API answers' };
     const gate = gatedCheck(ready);
-    const unused = async () => {
-      throw new Error('not called by /readyz');
-    };
-    const client: WorkloadClient = { ready: gate.check, list: unused, patch: unused, running: unused };
-    const target = await listen(
-      createAgentServer({
-        secret: 'agent-secret-0123456789',
-        client,
-        log: silentLogger,
-        mode: 'patch',
-        namespaces: null,
-        dryRun: false,
-      }),
-    );
+    const target = await listen(idleAgent({ client: { ready: gate.check } }));
     expect(await flood(target, gate)).toEqual(Array(FLOOD).fill(200));
     expect(gate.state.calls).toBe(1);
     expect((await fetch(`${target.base}/readyz`)).status).toBe(200);
@@ -103,23 +77,9 @@ describe('a flood of unauthenticated readiness probes', () => {
   it('agent: an API call that never answers makes /readyz 503 within readyWithinMs, and does not hold later probes', async () => {
     let calls = 0;
     const ready: Readiness = { ready: true, source: 'api', detail: 'the Kubernetes API answers' };
-    const unused = async () => {
-      throw new Error('not called by /readyz');
-    };
     // The first call hangs for ever (a blackholed API server); the next ones answer.
     const hangsOnce = () => (++calls === 1 ? new Promise<Readiness>(() => {}) : Promise.resolve(ready));
-    const client: WorkloadClient = { ready: hangsOnce, list: unused, patch: unused, running: unused };
-    const target = await listen(
-      createAgentServer({
-        secret: 'agent-secret-0123456789',
-        client,
-        log: silentLogger,
-        mode: 'patch',
-        namespaces: null,
-        dryRun: false,
-        readyWithinMs: 200,
-      }),
-    );
+    const target = await listen(idleAgent({ client: { ready: hangsOnce }, readyWithinMs: 200 }));
     const first = await fetch(`${target.base}/readyz`);
     expect(first.status).toBe(503);
     expect(await first.json()).toMatchObject({ status: 'not ready', source: 'api', problem: null });

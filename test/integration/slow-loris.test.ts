@@ -1,11 +1,6 @@
 import type { Server } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
-import { createAgentServer } from '../../functions/local/agent';
-import { createLocalServer } from '../../functions/local/server';
-import type { WorkloadClient } from '../../shared/agent/apply';
-import { DEFAULT_POLICY } from '../../shared/core';
-import { MemoryHistoryStore } from '../../shared/history';
-import { silentLogger } from '../../shared/log';
+import { idleAgent, idleServe } from '../support/edge-servers';
 
 /**
  * Security: a client that drips its headers a line at a time (slow loris) must not hold a connection
@@ -55,25 +50,8 @@ afterAll(async () => {
 });
 
 it('serve and the agent close a connection whose headers never end, answering 408', async () => {
-  const serve = createLocalServer({
-    store: new MemoryHistoryStore(),
-    policy: DEFAULT_POLICY,
-    log: silentLogger,
-    auth: () => null,
-    onRecorded: () => {},
-  });
-  const unused = async () => {
-    throw new Error('not called');
-  };
-  const client: WorkloadClient = { ready: unused, list: unused, patch: unused, running: unused };
-  const agent = createAgentServer({
-    secret: 'agent-secret-0123456789',
-    client,
-    log: silentLogger,
-    mode: 'patch',
-    namespaces: null,
-    dryRun: false,
-  });
+  const serve = idleServe();
+  const agent = idleAgent();
   servers.push(serve, agent);
   const outcomes = await Promise.all([slowLoris(await listen(serve)), slowLoris(await listen(agent))]);
   for (const outcome of outcomes) {
