@@ -101,9 +101,14 @@ export async function startAgentWithFakeKubernetes(options: StartAgentOptions = 
   const kube = options.kube ?? (await startFakeKubernetes());
   const ownsKube = options.kube === undefined;
   const secret = options.secret ?? AGENT_SECRET;
-  const started = options.process
-    ? await startProcess(kube, secret, options)
-    : await startInProcess(kube, secret, options);
+  const started = await (options.process
+    ? startProcess(kube, secret, options)
+    : startInProcess(kube, secret, options)
+  ).catch(async (error: unknown) => {
+    // An agent that did not start leaves no fake API of ours listening.
+    if (ownsKube) await kube.close();
+    throw error;
+  });
   return {
     url: started.url,
     secret,
