@@ -101,7 +101,10 @@ export function budgetKey(address: string): string {
 /** The token a limiter guards, as its messages name it. */
 export const API_TOKEN = 'api.token';
 
-/** One warning per lock-out, so an operator sees a guesser (at most one per address and window). */
+/**
+ * One warning per lock-out, so an operator sees a guesser. The window slides: an address that keeps
+ * guessing is locked again by each guess it lets through, up to `failures` warnings per window.
+ */
 export function lockoutWarning(log: Logger, token = API_TOKEN): (address: string, seconds: number) => void {
   return (remoteAddress, retryAfterSeconds) =>
     log.warn(`${token} guessed wrong too often: refusing this address for a while`, {
