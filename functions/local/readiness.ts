@@ -12,7 +12,8 @@ export type ReadinessCheck = () => Promise<string | null>;
  * One check at a time: a caller that comes while a check runs shares its answer. A probe anyone may
  * send unauthenticated then costs at most one outgoing call (a history read, a Kubernetes API list)
  * at a time, however many arrive at once; each answer is still fresh (it began after the request did
- * or while it waited, never from a cache).
+ * or while it waited, never from a cache). A check cut short by `answerWithin` has ended here while
+ * its call may still hang: the next caller starts another.
  */
 export function oneAtATime<T>(check: () => Promise<T>): () => Promise<T> {
   let running: Promise<T> | null = null;
