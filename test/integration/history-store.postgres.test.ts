@@ -1,3 +1,5 @@
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { Pool } from 'pg';
 import { SlackResponseSender } from '../../shared/adapters/notify/slack-response';
 import { formatTagRef, type Policy, tagRefOf } from '../../shared/core';
@@ -243,5 +245,43 @@ describe('PostgreSQL schema migration', () => {
     expect(versions.rows).toEqual(MIGRATIONS.map((_, i) => ({ version: i + 1 })));
     expect(await migrate(stores[0]!.pool)).toEqual([]);
     for (const store of stores) await store.close();
+  });
+});
+
+describe('a database that stops answering fails requests instead of holding them', () => {
+  test('connecting to a server that accepts and never answers fails at connectTimeoutMs', async () => {
+    const silent = createServer(() => {}); // accepts the TCP connection, never speaks
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      await expect(
+        PostgresHistoryStore.open({ url: `postgres://u:p@127.0.0.1:${port}/db`, connectTimeoutMs: 300 }),
+      ).rejects.toThrow(/timeout/i);
+    } finally {
+      silent.close();
+    }
+  });
+
+  test('a statement that waits past statementTimeoutMs is cancelled (here: migrating behind a held lock)', async () => {
+    const url = await pg.createSchema(`history_${++schemas}`);
+    const holder = new Pool({ connectionString: url, max: 1 });
+    const client = await holder.connect();
+    try {
+      // Another replica migrating: it holds the migration lock, so this open's migration waits on it.
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [0x7461_6777]);
+      await expect(PostgresHistoryStore.open({ url, statementTimeoutMs: 300 })).rejects.toThrow(
+        /statement timeout/,
+      );
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+      await holder.end();
+    }
+    const store = await PostgresHistoryStore.open({ url });
+    expect(
+      await store.tagState({ registryHost: 'registry.example', repository: 'app', tag: 'v1' }),
+    ).toBeNull();
+    await store.close();
   });
 });

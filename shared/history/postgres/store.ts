@@ -44,7 +44,18 @@ export interface PostgresHistoryStoreOptions {
   maxConflicts?: number;
   /** Told of every lost compare-and-set, before the write is retried. */
   onConflict?: (conflict: PostgresConflict) => void;
+  /** How long connecting may take before it fails (default 10 s). */
+  connectTimeoutMs?: number;
+  /** How long one statement may run, on the server and in the client (default 30 s). */
+  statementTimeoutMs?: number;
 }
+
+/**
+ * Without these a database that stops answering holds every request (and every readiness probe)
+ * with a connection or a query queued behind it for good; with them each fails, and is retried.
+ */
+const CONNECT_TIMEOUT_MS = 10_000;
+const STATEMENT_TIMEOUT_MS = 30_000;
 
 const TAG_COLUMNS =
   'digest, last_digest, event_time, event_id, pending_restore, approved_digest, version, last_attempt';
@@ -72,7 +83,16 @@ export class PostgresHistoryStore implements HistoryStore, HistoryBrowser {
 
   /** Connects and migrates the schema (see `migrate`). */
   static async open(options: PostgresHistoryStoreOptions): Promise<PostgresHistoryStore> {
-    const config: PoolConfig = { connectionString: options.url, max: 10 };
+    const statementTimeout = options.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS;
+    const config: PoolConfig = {
+      connectionString: options.url,
+      max: 10,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
+      // The server cancels a statement past it; the client stops waiting shortly after (a server
+      // that does not answer at all cannot cancel anything).
+      statement_timeout: statementTimeout,
+      query_timeout: statementTimeout + 1_000,
+    };
     const pool = options.pool ?? new Pool(config);
     // An idle connection the server dropped: the next query reconnects; never crash the process.
     pool.on('error', () => undefined);
