@@ -49,15 +49,26 @@ export async function readSecrets(
 const SECRET_KEYS = ['slackWebhookUrl', 'slackRoutes', 'slackSigningSecret', 'sources', 'clusters'];
 const SOURCE_KEYS = ['token', 'secret', 'header', 'open', 'registries'];
 
+/** A source's other keys by type: every delivery reads them, so a wrong one would fail each delivery. */
+const SOURCE_SHAPES: [string, (v: unknown) => boolean, string][] = [
+  ['header', (v) => typeof v === 'string' && v !== '', 'a header name'],
+  ['open', (v) => typeof v === 'boolean', 'true or false'],
+  [
+    'registries',
+    (v) => Array.isArray(v) && v.every((h) => typeof h === 'string' && h !== ''),
+    'a list of hosts such as ["harbor.example.com"]',
+  ],
+];
+
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
- * The parsed secret (docs/aws.md, step 3), checked key by key: a misspelt key, a URL that is not one
- * or a token or key under 16 characters (guessable; the config file refuses them too) stops the
- * function with one line naming each, never a value. `clusters` is checked by the functions that send
- * bumps (clustersFrom). By hand, not with zod: a schema adds 3 to 5 KB to each bundle.
+ * The parsed secret (docs/aws.md, step 3), checked key by key: a misspelt key, a URL that is not one,
+ * a token or key under 16 characters (guessable; the config file refuses them too) or a source's
+ * `header`, `open` or `registries` of the wrong type stops the function with one line naming each,
+ * never a value. `clusters` is checked by the functions that send bumps (clustersFrom). By hand, not with zod: a schema adds 3 to 5 KB to each bundle.
  */
 export function secretsFrom(value: unknown): TagwardenSecrets {
   if (!isObject(value)) throw new Error('the Tagwarden secret is invalid: expected a JSON object');
@@ -82,6 +93,9 @@ export function secretsFrom(value: unknown): TagwardenSecrets {
     problems.push(...unknownKeys(`sources.${name}`, source, SOURCE_KEYS));
     credential(`sources.${name}.token`, source.token);
     credential(`sources.${name}.secret`, source.secret);
+    for (const [key, fits, what] of SOURCE_SHAPES)
+      if (source[key] !== undefined && !fits(source[key]))
+        problems.push(`sources.${name}.${key}: expected ${what}`);
   }
   if (problems.length > 0) throw new Error(`the Tagwarden secret is invalid: ${problems.join('; ')}`);
   return value as TagwardenSecrets;

@@ -47,6 +47,24 @@ describe('the Tagwarden secret on AWS', () => {
     );
   });
 
+  test("a source's header, open or registries of the wrong type stops the function at start, not each delivery", () => {
+    // Before: {"registries": "harbor.example.com"} was taken as is, and every delivery of that source
+    // then failed on `registries.some is not a function` (a 5xx, retried until the registry gave up).
+    expect(problem({ sources: { harbor: { token: TOKEN, registries: 'harbor.example.com' } } })).toBe(
+      'the Tagwarden secret is invalid: sources.harbor.registries: expected a list of hosts such as ["harbor.example.com"]',
+    );
+    expect(
+      problem({ sources: { harbor: { token: TOKEN, registries: ['harbor.example.com', 42] } } }),
+    ).toContain('sources.harbor.registries: expected a list of hosts');
+    expect(problem({ sources: { harbor: { token: TOKEN, header: 7, open: 'yes' } } })).toBe(
+      'the Tagwarden secret is invalid: sources.harbor.header: expected a header name; sources.harbor.open: expected true or false',
+    );
+    const bound = {
+      sources: { harbor: { token: TOKEN, header: 'X-Token', registries: ['harbor.example.com:8443'] } },
+    };
+    expect(secretsFrom(bound)).toEqual(bound);
+  });
+
   test('a misspelt key, a wrong type or a secret that is not an object is named, one line', () => {
     // Before: slackWebhookURL was ignored and alerts went to the log.
     expect(problem({ slackWebhookURL: 'https://hooks.slack.com/services/T/B/x' })).toBe(
