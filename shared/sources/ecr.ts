@@ -13,7 +13,7 @@ import {
 import { CLOUDTRAIL_DETAIL_TYPE, ecrRegistryHost, judgeCloudTrailCall } from './ecr-cloudtrail';
 import { jsonDepth, MAX_JSON_DEPTH } from './json-body';
 import { BEARER_TOKEN, defineSource, envelopeOf, notThisSource } from './source';
-import type { DigestDelete, ItemOutcome } from './types';
+import type { ItemOutcome } from './types';
 import { digestDeleteOutcome, isRecord, validatedEvent } from './validate';
 
 /**
@@ -167,31 +167,20 @@ function judgeEvent(item: unknown): ItemOutcome {
   const timestamp = normalizeTimestamp(event.time);
   if (timestamp === null) return rejected(`time ${quote(event.time)} is not an RFC 3339 time`);
 
+  const common = { id: event.id, registryHost: registry.host, repository, timestamp, actor: null };
+  // An image deleted by digest (`batch-delete-image --image-ids imageDigest=…`) takes every tag that
+  // served it: recorded against the tags history says serve it, as distribution's manifest delete.
   if (tag === null)
-    return deleteByDigest({ id: event.id, registryHost: registry.host, repository, timestamp }, digest);
-
+    return digest === null
+      ? ignored('delete without detail.image-tag or detail.image-digest names no image')
+      : digestDeleteOutcome({ ...common, digest });
   return validatedEvent({
-    id: event.id,
+    ...common,
     action,
-    registryHost: registry.host,
-    repository,
     tag,
     digest,
     mediaType: nonEmpty(detail['manifest-media-type']),
-    timestamp,
-    actor: null,
   });
-}
-
-/**
- * A DELETE without a tag: an image deleted by digest (`batch-delete-image --image-ids imageDigest=…`)
- * takes every tag that served it, recorded against the tags history says serve it, as distribution's
- * manifest delete.
- */
-function deleteByDigest(where: Omit<DigestDelete, 'digest' | 'actor'>, digest: string | null): ItemOutcome {
-  if (digest === null)
-    return ignored('delete without detail.image-tag or detail.image-digest names no image');
-  return digestDeleteOutcome({ ...where, digest, actor: null });
 }
 
 /** UTF-8 byte length of a string, counting no further than just past `limit`. */
