@@ -49,15 +49,28 @@ export async function readSecrets(
 const SECRET_KEYS = ['slackWebhookUrl', 'slackRoutes', 'slackSigningSecret', 'sources', 'clusters'];
 const SOURCE_KEYS = ['token', 'secret', 'header', 'open', 'registries'];
 
+/** A source's other keys by type: every delivery reads them, so a wrong one would fail each delivery (`open` is ignored). */
+const SOURCE_SHAPES: [string, (v: unknown) => boolean, string][] = [
+  ['header', (v) => typeof v === 'string', 'a header name'],
+  [
+    'registries',
+    (v) => Array.isArray(v) && v.every((h) => typeof h === 'string'),
+    'a list of hosts such as ["harbor.example.com"]',
+  ],
+];
+
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
+/** A key as a message may show it: a plain name, or its length (a URL or token pasted as a key is a secret). */
+export const shownKey = (key: string, quote = '') =>
+  /^[#@]?[\w.-]{1,64}$/.test(key) ? `${quote}${key}${quote}` : `a key of ${key.length} characters`;
 
 /**
- * The parsed secret (docs/aws.md, step 3), checked key by key: a misspelt key, a URL that is not one
- * or a token or key under 16 characters (guessable; the config file refuses them too) stops the
- * function with one line naming each, never a value. `clusters` is checked by the functions that send
- * bumps (clustersFrom). By hand, not with zod: a schema adds 3 to 5 KB to each bundle.
+ * The parsed secret (docs/aws.md, step 3), checked key by key: a misspelt key, a URL that is not one,
+ * a token or key under 16 characters (guessable; the config file refuses them too) or a source's
+ * `header` or `registries` of the wrong type stops the function with one line naming each,
+ * never a value. `clusters` is checked by the functions that send bumps (clustersFrom). By hand, not with zod: a schema adds 3 to 5 KB to each bundle.
  */
 export function secretsFrom(value: unknown): TagwardenSecrets {
   if (!isObject(value)) throw new Error('the Tagwarden secret is invalid: expected a JSON object');
@@ -72,9 +85,10 @@ export function secretsFrom(value: unknown): TagwardenSecrets {
   };
   if (value.slackWebhookUrl !== undefined) url('slackWebhookUrl', value.slackWebhookUrl);
   for (const [owner, route] of entries('slackRoutes', value.slackRoutes, problems))
-    url(`slackRoutes.${owner}`, route);
+    url(`slackRoutes.${shownKey(owner)}`, route);
   credential('slackSigningSecret', value.slackSigningSecret);
-  for (const [name, source] of entries('sources', value.sources, problems)) {
+  for (const [key, source] of entries('sources', value.sources, problems)) {
+    const name = shownKey(key);
     if (!isObject(source)) {
       problems.push(`sources.${name}: expected an object such as {"token": "…"}`);
       continue;
@@ -82,6 +96,9 @@ export function secretsFrom(value: unknown): TagwardenSecrets {
     problems.push(...unknownKeys(`sources.${name}`, source, SOURCE_KEYS));
     credential(`sources.${name}.token`, source.token);
     credential(`sources.${name}.secret`, source.secret);
+    for (const [key, fits, what] of SOURCE_SHAPES)
+      if (source[key] !== undefined && !fits(source[key]))
+        problems.push(`sources.${name}.${key}: expected ${what}`);
   }
   if (problems.length > 0) throw new Error(`the Tagwarden secret is invalid: ${problems.join('; ')}`);
   return value as TagwardenSecrets;
@@ -91,7 +108,9 @@ function unknownKeys(where: string, value: Json, known: readonly string[]): stri
   const unknown = Object.keys(value).filter((key) => !known.includes(key));
   return unknown.length === 0
     ? []
-    : [`${where}: unknown key ${unknown.map((k) => `"${k}"`).join(', ')}; expected ${known.join(', ')}`];
+    : [
+        `${where}: unknown key ${unknown.map((k) => shownKey(k, '"')).join(', ')}; expected ${known.join(', ')}`,
+      ];
 }
 
 /** The entries of an optional object key; anything but an object is a problem. */

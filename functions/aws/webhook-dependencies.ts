@@ -5,7 +5,7 @@ import { builtOnce } from '../../shared/built-once';
 import type { IngestDeps } from '../../shared/guard/ingest';
 import type { Logger } from '../../shared/log';
 import { SOURCE_PARSERS } from '../../shared/sources';
-import { log, readSecrets } from './runtime';
+import { log, readSecrets, shownKey } from './runtime';
 
 // The webhook's own root, apart from dependencies.ts, so its bundle carries no ECR code, and apart
 // from interactions.ts (Slack's clicks, agents' drift reports), so it carries no DynamoDB either.
@@ -34,7 +34,7 @@ export async function buildWebhookDependencies(overrides: WebhookOverrides = {})
   const unknown = Object.keys(secrets.sources ?? {}).filter((name) => !SOURCE_PARSERS.has(name));
   if (unknown.length > 0)
     throw new Error(
-      `the Tagwarden secret is invalid: sources: unknown source ${unknown.map((n) => `"${n}"`).join(', ')}; known sources: ${[...SOURCE_PARSERS.keys()].join(', ')}`,
+      `the Tagwarden secret is invalid: sources: unknown source ${unknown.map((n) => shownKey(n, '"')).join(', ')}; known sources: ${[...SOURCE_PARSERS.keys()].join(', ')}`,
     );
   return {
     auth: webhookSourceAuth(secrets.sources ?? {}),

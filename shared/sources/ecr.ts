@@ -167,30 +167,19 @@ function judgeEvent(item: unknown): ItemOutcome {
   const timestamp = normalizeTimestamp(event.time);
   if (timestamp === null) return rejected(`time ${quote(event.time)} is not an RFC 3339 time`);
 
-  // An image deleted by digest (`batch-delete-image --image-ids imageDigest=…`) takes every tag
-  // that served it: recorded against the tags history says serve it, as distribution's manifest delete.
+  const common = { id: event.id, registryHost: registry.host, repository, timestamp, actor: null };
+  // An image deleted by digest (`batch-delete-image --image-ids imageDigest=…`) takes every tag that
+  // served it: recorded against the tags history says serve it, as distribution's manifest delete.
   if (tag === null)
     return digest === null
       ? ignored('delete without detail.image-tag or detail.image-digest names no image')
-      : digestDeleteOutcome({
-          id: event.id,
-          registryHost: registry.host,
-          repository,
-          digest,
-          timestamp,
-          actor: null,
-        });
-
+      : digestDeleteOutcome({ ...common, digest });
   return validatedEvent({
-    id: event.id,
+    ...common,
     action,
-    registryHost: registry.host,
-    repository,
     tag,
     digest,
     mediaType: nonEmpty(detail['manifest-media-type']),
-    timestamp,
-    actor: null,
   });
 }
 

@@ -1,7 +1,7 @@
 import type { Digest, RegistryEvent } from '../core';
 
 /**
- * A manifest deleted by digest (distribution, ACR, Artifact Registry): no tag is named, but every tag
+ * A manifest deleted by digest (distribution, ACR, Artifact Registry, ECR): no tag is named, but every tag
  * serving the digest in that repository is gone. Parsed and validated like an event; the item is
  * ignored as a tag event, carrying this, and ingest records it against the tags history says serve it.
  */

@@ -47,6 +47,44 @@ describe('the Tagwarden secret on AWS', () => {
     );
   });
 
+  test("a source's header or registries of the wrong type stops the function at start, not each delivery", () => {
+    // Before: {"registries": "harbor.example.com"} was taken as is, and every delivery of that source
+    // then failed on `registries.some is not a function` (a 5xx, retried until the registry gave up).
+    expect(problem({ sources: { harbor: { token: TOKEN, registries: 'harbor.example.com' } } })).toBe(
+      'the Tagwarden secret is invalid: sources.harbor.registries: expected a list of hosts such as ["harbor.example.com"]',
+    );
+    expect(
+      problem({ sources: { harbor: { token: TOKEN, registries: ['harbor.example.com', 42] } } }),
+    ).toContain('sources.harbor.registries: expected a list of hosts');
+    expect(problem({ sources: { harbor: { token: TOKEN, header: 7 } } })).toBe(
+      'the Tagwarden secret is invalid: sources.harbor.header: expected a header name',
+    );
+    const bound = {
+      sources: { harbor: { token: TOKEN, header: 'X-Token', registries: ['harbor.example.com:8443'] } },
+    };
+    expect(secretsFrom(bound)).toEqual(bound);
+  });
+
+  test('a key that is not a plain name (a webhook URL or token pasted as a key) is never echoed', () => {
+    // Before: owner and URL swapped in slackRoutes printed the Slack webhook URL, a secret, to the log:
+    // "slackRoutes.https://hooks.slack.com/services/…: expected an http:// or https:// URL".
+    const url = 'https://hooks.slack.com/services/T0/B0/pastedSecret0123456789';
+    for (const secret of [
+      { slackRoutes: { [url]: '#payments' } },
+      { [url]: '#payments' },
+      { sources: { [url]: 'not an object' } },
+      { sources: { harbor: { token: TOKEN, [url]: true } } },
+    ]) {
+      const said = problem(secret);
+      expect(said).toMatch(/^the Tagwarden secret is invalid: /);
+      expect(said).toContain('a key of 61 characters');
+      expect(said).not.toContain('pastedSecret');
+    }
+    expect(problem({ slackRoutes: { '@alice.smith': 'no' } })).toContain(
+      'slackRoutes.@alice.smith: expected',
+    );
+  });
+
   test('a misspelt key, a wrong type or a secret that is not an object is named, one line', () => {
     // Before: slackWebhookURL was ignored and alerts went to the log.
     expect(problem({ slackWebhookURL: 'https://hooks.slack.com/services/T/B/x' })).toBe(

@@ -395,6 +395,16 @@ describe('the webhook composition root', () => {
     );
   });
 
+  it('does not echo a source name that is not a plain name (a token pasted as the name)', async () => {
+    const built = buildWebhookDependencies({
+      sqs: deps.sqs,
+      secretsManager: secretsHolding({ sources: { 'pasted token 0123456789abcdef': { token: TOKEN } } }),
+      env: { QUEUE_URL: deps.queueUrl, SECRET_ARN },
+    });
+    await expect(built).rejects.toThrow('sources: unknown source a key of 29 characters; known sources: ');
+    await expect(built).rejects.not.toThrow('0123456789abcdef');
+  });
+
   it('refuses to build without a queue', async () => {
     await expect(buildWebhookDependencies({ env: {} })).rejects.toThrow('QUEUE_URL is not set');
   });
