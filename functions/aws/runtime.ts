@@ -79,11 +79,13 @@ export function secretsFrom(value: unknown): TagwardenSecrets {
     if (typeof v !== 'string' || !/^https?:\/\/[^\s/]+/.test(v))
       problems.push(`${key}: expected an http:// or https:// URL`);
   };
+  // An empty string is left out, as it was before the secret was checked: an upgrade keeps working.
   const credential = (key: string, v: unknown) => {
-    if (v !== undefined && (typeof v !== 'string' || v.length < 16))
+    if (v !== undefined && v !== '' && (typeof v !== 'string' || v.length < 16))
       problems.push(`${key}: must be a string of at least 16 characters (a short one is guessable)`);
   };
-  if (value.slackWebhookUrl !== undefined) url('slackWebhookUrl', value.slackWebhookUrl);
+  if (value.slackWebhookUrl !== undefined && value.slackWebhookUrl !== '')
+    url('slackWebhookUrl', value.slackWebhookUrl);
   for (const [owner, route] of entries('slackRoutes', value.slackRoutes, problems))
     url(`slackRoutes.${shownKey(owner)}`, route);
   credential('slackSigningSecret', value.slackSigningSecret);

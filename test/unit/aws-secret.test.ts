@@ -32,6 +32,17 @@ describe('the Tagwarden secret on AWS', () => {
     expect(secretsFrom({})).toEqual({});
   });
 
+  test('an empty string is left out, as before the secret was checked (an upgrade keeps working)', () => {
+    const blanked = {
+      slackWebhookUrl: '',
+      slackSigningSecret: '',
+      sources: { harbor: { token: '' }, ghcr: { secret: '' } },
+    };
+    expect(secretsFrom(blanked)).toEqual(blanked);
+    // Not any falsy value: a wrong type is still named.
+    expect(problem({ slackSigningSecret: 0 })).toMatch(/slackSigningSecret: must be a string/);
+  });
+
   test('a short source token or signing secret stops the function instead of being accepted, without printing it', () => {
     // Before: {"token": "guessable"} was taken as is, and `Bearer guessable` then passed the webhook.
     const short = problem({ sources: { harbor: { token: 'guessable' } } });
