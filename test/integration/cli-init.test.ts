@@ -1,25 +1,14 @@
 // `tagwarden init` (issue 13, item 1): a starter config that loads, and the registry snippet to paste.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { loadConfigFile } from '../../shared/config/load';
 import { toPolicy } from '../../shared/config/schema';
 import { ruleFor } from '../../shared/core';
-import { runCli, spawnServe, useCliSnapshot } from '../support/cli-process';
-import { buildCli, eventually } from '../support/tagwarden';
+import { runCli, spawnServe, useCliTempDir } from '../support/cli-process';
+import { eventually } from '../support/tagwarden';
 
-let dir: string;
-let restore: () => void;
-beforeAll(() => {
-  buildCli();
-  restore = useCliSnapshot();
-});
-afterAll(() => restore?.());
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'tagwarden-init-'));
-});
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+const dir = useCliTempDir('tagwarden-init-');
 
 /** The variables of the printed `export` lines, as a shell would set them. */
 function exportsOf(stdout: string): Record<string, string> {
@@ -32,12 +21,12 @@ function exportsOf(stdout: string): Record<string, string> {
 
 describe('tagwarden init', () => {
   it('writes a config the loader accepts with the printed exports, reverting release tags and allowing latest', () => {
-    const result = runCli(['init'], { cwd: dir });
+    const result = runCli(['init'], { cwd: dir() });
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     const env = exportsOf(result.stdout);
     expect(env.TAGWARDEN_DISTRIBUTION_TOKEN).toMatch(/^[A-Za-z0-9_-]{32}$/);
-    const loaded = loadConfigFile(join(dir, 'tagwarden.yaml'), env);
+    const loaded = loadConfigFile(join(dir(), 'tagwarden.yaml'), env);
     if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
     expect(loaded.config.sources?.distribution?.token).toBe(env.TAGWARDEN_DISTRIBUTION_TOKEN);
     expect(loaded.config.registries?.['127.0.0.1:5000']?.password).toBe(env.TAGWARDEN_REGISTRY_PASSWORD);
@@ -53,31 +42,31 @@ describe('tagwarden init', () => {
   });
 
   it('for a --url on loopback by name writes and prints what a bare init does', () => {
-    const result = runCli(['init', '--url', 'http://localhost:8080'], { cwd: dir });
+    const result = runCli(['init', '--url', 'http://localhost:8080'], { cwd: dir() });
     expect(result.status).toBe(0);
     expect(Object.keys(exportsOf(result.stdout)).sort()).toEqual([
       'TAGWARDEN_DISTRIBUTION_TOKEN',
       'TAGWARDEN_REGISTRY_PASSWORD',
       'TAGWARDEN_REGISTRY_USERNAME',
     ]);
-    expect(readFileSync(join(dir, 'tagwarden.yaml'), 'utf8')).not.toContain('api:');
+    expect(readFileSync(join(dir(), 'tagwarden.yaml'), 'utf8')).not.toContain('api:');
   });
 
   it('for a --url on another host writes api.token too, and serve started as printed listens on 0.0.0.0', async () => {
-    const result = runCli(['init', '--url', 'http://10.0.0.5:8080'], { cwd: dir });
+    const result = runCli(['init', '--url', 'http://10.0.0.5:8080'], { cwd: dir() });
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     const env = exportsOf(result.stdout);
     expect(env.TAGWARDEN_API_TOKEN).toMatch(/^[A-Za-z0-9_-]{32}$/);
     expect(env.TAGWARDEN_API_TOKEN).not.toBe(env.TAGWARDEN_DISTRIBUTION_TOKEN);
-    const loaded = loadConfigFile(join(dir, 'tagwarden.yaml'), env);
+    const loaded = loadConfigFile(join(dir(), 'tagwarden.yaml'), env);
     if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
     expect(loaded.config.api?.token).toBe(env.TAGWARDEN_API_TOKEN);
     const command = result.stdout.match(/^ {2}tagwarden serve (.*)$/m)?.[1];
     expect(command).toBe('--host 0.0.0.0 --port 8080 --config tagwarden.yaml');
     // As printed, on port 0 instead of 8080 and with a history of its own.
     const args = command!.replace('--port 8080', '--port 0').split(' ');
-    const serve = spawnServe([...args, '--db', join(dir, 'h.db')], dir, env);
+    const serve = spawnServe([...args, '--db', join(dir(), 'h.db')], dir(), env);
     try {
       const port = await Promise.race([
         eventually(
@@ -103,7 +92,7 @@ describe('tagwarden init', () => {
 
   it('prints the port an http --url names, and for https the proxy serve needs', () => {
     const serveLine = (url: string) => {
-      const result = runCli(['init', '--force', '--url', url], { cwd: dir });
+      const result = runCli(['init', '--force', '--url', url], { cwd: dir() });
       expect(result.status).toBe(0);
       return result.stdout
         .split('\n')
@@ -127,7 +116,7 @@ describe('tagwarden init', () => {
   });
 
   it('prints a notifications snippet with the token header and pulls ignored', () => {
-    const result = runCli(['init', '--url', 'http://tagwarden.internal:8080/'], { cwd: dir });
+    const result = runCli(['init', '--url', 'http://tagwarden.internal:8080/'], { cwd: dir() });
     const token = exportsOf(result.stdout).TAGWARDEN_DISTRIBUTION_TOKEN;
     const snippet = result.stdout.slice(result.stdout.indexOf('notifications:'));
     const endpoint = parse(snippet).notifications.endpoints[0];
@@ -137,37 +126,37 @@ describe('tagwarden init', () => {
   });
 
   it('refuses to overwrite an existing file without --force, in one line', () => {
-    writeFileSync(join(dir, 'tagwarden.yaml'), 'rules: []\n');
-    const result = runCli(['init'], { cwd: dir });
+    writeFileSync(join(dir(), 'tagwarden.yaml'), 'rules: []\n');
+    const result = runCli(['init'], { cwd: dir() });
     expect(result.status).toBe(1);
     expect(result.stderr).toBe('error: tagwarden.yaml already exists; pass --force to overwrite it\n');
-    expect(readFileSync(join(dir, 'tagwarden.yaml'), 'utf8')).toBe('rules: []\n');
-    const forced = runCli(['init', '--force', '--registry', 'registry.example.com'], { cwd: dir });
+    expect(readFileSync(join(dir(), 'tagwarden.yaml'), 'utf8')).toBe('rules: []\n');
+    const forced = runCli(['init', '--force', '--registry', 'registry.example.com'], { cwd: dir() });
     expect(forced.status).toBe(0);
-    expect(readFileSync(join(dir, 'tagwarden.yaml'), 'utf8')).toContain('"registry.example.com":');
+    expect(readFileSync(join(dir(), 'tagwarden.yaml'), 'utf8')).toContain('"registry.example.com":');
   });
 
   it('names the flag, not a line of a file it did not write, when --registry, --registry-url or --url is wrong', () => {
-    const host = runCli(['init', '--registry', 'bad_host'], { cwd: dir });
+    const host = runCli(['init', '--registry', 'bad_host'], { cwd: dir() });
     expect(host.status).toBe(1);
     expect(host.stderr).toBe(
       'error: --registry bad_host: registries: key "bad_host": expected a registry host such as registry.example.com or 127.0.0.1:5000; tagwarden.yaml not written\n',
     );
-    const registryUrl = runCli(['init', '--registry-url', 'registry.example.com'], { cwd: dir });
+    const registryUrl = runCli(['init', '--registry-url', 'registry.example.com'], { cwd: dir() });
     expect(registryUrl.status).toBe(1);
     expect(registryUrl.stderr).toMatch(
       /^error: --registry 127\.0\.0\.1:5000 --registry-url registry\.example\.com: registries\["127\.0\.0\.1:5000"\]\.url: .*; tagwarden\.yaml not written\n$/,
     );
-    const url = runCli(['init', '--url', 'ftp://tagwarden.internal'], { cwd: dir });
+    const url = runCli(['init', '--url', 'ftp://tagwarden.internal'], { cwd: dir() });
     expect(url.status).toBe(1);
     expect(url.stderr).toBe(
       'error: --url ftp://tagwarden.internal: expected the http:// or https:// URL where the registry reaches Tagwarden\n',
     );
-    const unparsable = runCli(['init', '--url', 'http://[fd00::5'], { cwd: dir });
+    const unparsable = runCli(['init', '--url', 'http://[fd00::5'], { cwd: dir() });
     expect(unparsable.status).toBe(1);
     expect(unparsable.stderr).toBe(
       'error: --url http://[fd00::5: expected the http:// or https:// URL where the registry reaches Tagwarden\n',
     );
-    expect(() => readFileSync(join(dir, 'tagwarden.yaml'))).toThrow();
+    expect(() => readFileSync(join(dir(), 'tagwarden.yaml'))).toThrow();
   });
 });

@@ -1,12 +1,10 @@
 // `tagwarden policy`: the validated policy, as the JSON the Azure Function reads from POLICY (docs/azure.md step 2).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { azurePolicy } from '../../functions/azure/policy';
 import { loadConfigFile } from '../../shared/config/load';
 import { toPolicy } from '../../shared/config/policy-schema';
-import { runCli, useCliSnapshot } from '../support/cli-process';
-import { buildCli } from '../support/tagwarden';
+import { runCli, useCliTempDir } from '../support/cli-process';
 
 // Every policy key (and a section with a secret the command must not need, nor print).
 const POLICY_YAML = `defaults:
@@ -28,29 +26,19 @@ notify:
     url: \${TAGWARDEN_TEST_UNSET_SLACK_URL}
 `;
 
-let dir: string;
-let restore: () => void;
-beforeAll(() => {
-  buildCli();
-  restore = useCliSnapshot();
-});
-afterAll(() => restore?.());
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'tagwarden-policy-'));
-});
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+const dir = useCliTempDir('tagwarden-policy-');
 
-const write = (name: string, text: string) => writeFileSync(join(dir, name), text);
+const write = (name: string, text: string) => writeFileSync(join(dir(), name), text);
 
 describe('tagwarden policy', () => {
   it('--json prints one line the Azure Function reads back as the policy the file loads to', () => {
     write('tagwarden.yaml', POLICY_YAML);
-    const result = runCli(['policy', '--config', 'tagwarden.yaml', '--json'], { cwd: dir });
+    const result = runCli(['policy', '--config', 'tagwarden.yaml', '--json'], { cwd: dir() });
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(result.stdout.endsWith('\n')).toBe(true);
     expect(result.stdout.trimEnd().split('\n')).toHaveLength(1);
-    const loaded = loadConfigFile(join(dir, 'tagwarden.yaml'), {}, { policyOnly: true });
+    const loaded = loadConfigFile(join(dir(), 'tagwarden.yaml'), {}, { policyOnly: true });
     if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
     const expected = toPolicy(loaded.config);
     expect(azurePolicy(result.stdout)).toEqual(expected);
@@ -61,7 +49,7 @@ describe('tagwarden policy', () => {
 
   it('reads ./tagwarden.yaml by default, and prints the rules in order without --json', () => {
     write('tagwarden.yaml', POLICY_YAML);
-    const result = runCli(['policy'], { cwd: dir });
+    const result = runCli(['policy'], { cwd: dir() });
     expect(result.status).toBe(0);
     const lines = result.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^RULE\s+REGISTRY\s+REPOSITORY\s+TAG\s+ACTION\s+HARMLESS\s+BUMP\s+OWNERS$/);
@@ -75,7 +63,7 @@ describe('tagwarden policy', () => {
 
   it('a bad policy is exit 1 and one line naming file:line:column, nothing on stdout', () => {
     write('tagwarden.yaml', 'rules:\n  - match: { repository: orders }\n    action: revrt\n');
-    const result = runCli(['policy', '--config', 'tagwarden.yaml', '--json'], { cwd: dir });
+    const result = runCli(['policy', '--config', 'tagwarden.yaml', '--json'], { cwd: dir() });
     expect(result.status).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr).toBe(
@@ -85,7 +73,7 @@ describe('tagwarden policy', () => {
 
   it('a harmless action stronger than the rule is refused at the line, as the Function would refuse it at start', () => {
     write('tagwarden.yaml', 'defaults:\n  action: alert\n  harmless: lock\n');
-    const result = runCli(['policy', '--json'], { cwd: dir });
+    const result = runCli(['policy', '--json'], { cwd: dir() });
     expect(result.status).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(
@@ -103,11 +91,11 @@ describe('tagwarden policy', () => {
   });
 
   it('a missing file is one line, exit 1, no stack trace (never the built-in policy instead)', () => {
-    const result = runCli(['policy', '--config', 'nope.yaml', '--json'], { cwd: dir });
+    const result = runCli(['policy', '--config', 'nope.yaml', '--json'], { cwd: dir() });
     expect(result.status).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr).toBe('error: nope.yaml: config file not found\n');
-    const byDefault = runCli(['policy', '--json'], { cwd: dir });
+    const byDefault = runCli(['policy', '--json'], { cwd: dir() });
     expect(byDefault.status).toBe(1);
     expect(byDefault.stderr).toBe('error: tagwarden.yaml: config file not found\n');
   });

@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { collectOutput } from './tagwarden';
+import { buildCli, collectOutput } from './tagwarden';
 
 export const ROOT = join(__dirname, '..', '..');
 let BIN = join(ROOT, 'bin', 'tagwarden.js');
@@ -13,6 +14,25 @@ let BIN = join(ROOT, 'bin', 'tagwarden.js');
  * the copy, a CLI started during someone else's build fails with "tagwarden is not built".
  * Returns a function that removes the copy.
  */
+/**
+ * For a CLI test file: builds the CLI once, runs it from a snapshot (see useCliSnapshot), and gives
+ * each test a fresh temporary folder, removed after it. Call at the top level; `dir()` inside tests.
+ */
+export function useCliTempDir(prefix: string): () => string {
+  let dir = '';
+  let restore: (() => void) | undefined;
+  beforeAll(() => {
+    buildCli();
+    restore = useCliSnapshot();
+  });
+  afterAll(() => restore?.());
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), prefix));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  return () => dir;
+}
+
 export function useCliSnapshot(): () => void {
   const state = join(ROOT, '.test-state');
   mkdirSync(state, { recursive: true });
