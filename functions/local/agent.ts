@@ -17,7 +17,7 @@ import {
 import { errorMessage } from '../../shared/core';
 import type { Logger } from '../../shared/log';
 import { parseJsonBody } from '../../shared/sources/json-body';
-import { GUESS_LIMITS, GuessLimiter, lockoutWarning } from './guess-limit';
+import { type GuessLimiter, warningGuessLimiter } from './guess-limit';
 import { boundedServer, readBody, send } from './http-json';
 import { type AgentMetrics, METRICS_TOKEN_ENV } from './metrics-agent';
 import { answerWithin, oneAtATime } from './readiness';
@@ -70,8 +70,7 @@ export function createAgentServer(deps: AgentServerDeps): Server {
   const edge: AgentEdge = {
     replays: new ReplayGuard(deps.replayCapacity ?? DEFAULT_REPLAY_CAPACITY),
     readiness: readinessProbe(deps),
-    guesses:
-      deps.guesses ?? new GuessLimiter(GUESS_LIMITS, Date.now, lockoutWarning(deps.log, METRICS_TOKEN_ENV)),
+    guesses: deps.guesses ?? warningGuessLimiter(deps.log, METRICS_TOKEN_ENV),
   };
   const server = boundedServer((req, res) => {
     route(deps, edge, req, res).catch((error: unknown) => {

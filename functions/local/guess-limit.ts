@@ -113,6 +113,11 @@ export function lockoutWarning(log: Logger, token = API_TOKEN): (address: string
     });
 }
 
+/** A limiter with the default limits that warns in `log` at each lock-out: one per server. */
+export function warningGuessLimiter(log: Logger, token = API_TOKEN): GuessLimiter {
+  return new GuessLimiter(GUESS_LIMITS, Date.now, lockoutWarning(log, token));
+}
+
 /** The one-line reason a locked-out attempt is refused with. */
 export function lockedOutReason(seconds: number, token = API_TOKEN): string {
   return `too many wrong ${token} attempts from this address; try again in ${seconds} s`;

@@ -7,7 +7,6 @@ import { CliError, out } from './cli-io';
 import { dbLabel, localRoot, openStore } from './composition';
 import { type DbOptions, historyLocation, withDbOptions } from './db-option';
 import { clusterSecrets } from './drift-command';
-import { GUESS_LIMITS, GuessLimiter, lockoutWarning } from './guess-limit';
 import { serveMetrics } from './metrics';
 import { historyReadiness } from './readiness';
 import { startLocalService } from './server';
@@ -70,7 +69,6 @@ async function serve(options: ServeOptions): Promise<void> {
       auth: root.auth,
       effects: root.effectRunner(store, observed.observer),
       apiToken,
-      guesses: new GuessLimiter(GUESS_LIMITS, Date.now, lockoutWarning(root.log)),
       ...observed,
       slack: slackActionsFor(root.config.config, root.log),
       drift: driftLogOf(store) ?? undefined,

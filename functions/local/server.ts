@@ -15,7 +15,7 @@ import { MAX_BODY_BYTES } from '../../shared/sources';
 import { decoded, preflightAnswer, webhookAnswer } from '../webhook-answer';
 import { apiAuthorized, readAccess } from './api-auth';
 import { type DriftRouteDeps, serveDrift } from './drift-route';
-import { GUESS_LIMITS, GuessLimiter, lockoutWarning } from './guess-limit';
+import { type GuessLimiter, warningGuessLimiter } from './guess-limit';
 import { boundedServer, readBody, refuse, send } from './http-json';
 import { answerMetrics } from './metrics-http';
 import { answerReadiness, historyReadiness, oneAtATime, type ReadinessCheck } from './readiness';
@@ -85,7 +85,7 @@ export function createLocalServer(deps: LocalServerDeps): Server {
   const edge: Edge = {
     ...deps,
     unauthorized: unauthorizedLog(deps.log),
-    guesses: deps.guesses ?? new GuessLimiter(GUESS_LIMITS, Date.now, lockoutWarning(deps.log)),
+    guesses: deps.guesses ?? warningGuessLimiter(deps.log),
     ready: oneAtATime(deps.ready ?? historyReadiness(deps.store, null, deps.log)),
   };
   const server = boundedServer((req, res) => {
